@@ -1,0 +1,211 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EnvSource } from './env-source.ts';
+import { type Environment, environmentSchema } from './schema.ts';
+
+export interface DatabaseConfig {
+  host: string;
+  /** Explicit TCP port; when absent and an instance is named, the SQL Browser service finds it. */
+  port: number | undefined;
+  instance: string | undefined;
+  database: string;
+  user: string;
+  password: string;
+  encrypt: boolean;
+  trustServerCertificate: boolean;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export interface AmoCrmConfig {
+  /** The account's own host, e.g. https://clinic.amocrm.ru; undefined until configured or learned by `auth`. */
+  baseUrl: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  redirectUri: string;
+  longLivedToken: string | undefined;
+  timeoutMs: number;
+  rateLimitRps: number;
+  batchSize: number;
+}
+
+export interface SyncConfig {
+  intervalMinutes: number;
+  deepSyncHours: readonly [number, number];
+  timeZone: string;
+  overlapSeconds: number;
+  matchByPhone: boolean;
+}
+
+export interface Config {
+  database: DatabaseConfig | undefined;
+  amocrm: AmoCrmConfig;
+  sync: SyncConfig;
+  stateDir: string;
+  mappingFile: string;
+  log: { level: Environment['LOG_LEVEL']; format: Environment['LOG_FORMAT'] };
+  healthPort: number;
+  /** Notes on settings that were accepted but changed meaning (legacy names); logged at start. */
+  notices: string[];
+}
+
+/** What a command needs beyond the settings that always have defaults. */
+export type Requirement = 'database' | 'amocrm' | 'amocrm-oauth';
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export const DEFAULT_MAPPING_FILE = fileURLToPath(new URL('../../mapping/contact-map.yaml', import.meta.url));
+
+/**
+ * Validates the environment and builds the typed configuration. Every problem is collected and
+ * reported at once, one line per variable, so a person fixes the file in a single pass.
+ */
+export function loadConfig(source: EnvSource, requirements: readonly Requirement[] = []): Config {
+  const parsed = environmentSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const shown = describeValue(variable, source[variable]);
+      return `${variable}${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  const notices: string[] = [];
+
+  if (env.USE_MOCK_AMOCRM) {
+    problems.push(
+      'USE_MOCK_AMOCRM=true: the mock of the earlier integration is gone; start `npm run emulator` and set AMOCRM_BASE_URL to its address instead',
+    );
+  }
+  if (env.DB_DRIVER)
+    notices.push('DB_DRIVER is ignored: this tool talks to SQL Server directly, no ODBC driver needed');
+
+  const database = buildDatabase(env, requirements.includes('database'), problems);
+  const amocrm = buildAmoCrm(env, requirements, problems, notices);
+
+  if (env.DEEP_SYNC_HOUR_MORNING === env.DEEP_SYNC_HOUR_EVENING) {
+    notices.push('DEEP_SYNC_HOUR_MORNING equals DEEP_SYNC_HOUR_EVENING: one deep sync a day');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    database,
+    amocrm,
+    sync: {
+      intervalMinutes: env.SYNC_INTERVAL_MINUTES,
+      deepSyncHours: [env.DEEP_SYNC_HOUR_MORNING, env.DEEP_SYNC_HOUR_EVENING],
+      timeZone: env.TZ,
+      overlapSeconds: env.SYNC_OVERLAP_SECONDS,
+      matchByPhone: env.MATCH_BY_PHONE,
+    },
+    stateDir: resolve(env.STATE_DIR),
+    mappingFile: env.MAPPING_FILE ? resolve(env.MAPPING_FILE) : DEFAULT_MAPPING_FILE,
+    log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
+    healthPort: env.HEALTH_PORT,
+    notices,
+  };
+}
+
+const SECRET_VARIABLES = /PASSWORD|SECRET|TOKEN/;
+function describeValue(variable: string, value: string | undefined): string {
+  if (value === undefined || SECRET_VARIABLES.test(variable)) return '';
+  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+  return `=${JSON.stringify(shown)}`;
+}
+
+/**
+ * DB_HOST also accepts the forms an ODBC connection string used: `server\INSTANCE` and
+ * `server,port`. Separate variables win over what is written into the host.
+ */
+function buildDatabase(env: Environment, required: boolean, problems: string[]): DatabaseConfig | undefined {
+  let host = env.DB_HOST;
+  let instance = env.DB_INSTANCE;
+  let port = env.DB_PORT;
+  if (host?.includes('\\')) {
+    const [server, named] = host.split('\\', 2) as [string, string];
+    host = server;
+    instance ??= named || undefined;
+  }
+  if (host?.includes(',')) {
+    const [server, written] = host.split(',', 2) as [string, string];
+    host = server.trim();
+    if (port === undefined && /^\d+$/.test(written.trim())) port = Number(written.trim());
+  }
+  const missing: string[] = [];
+  if (!host) missing.push('DB_HOST: expected the IDENT SQL Server host name or address');
+  if (!env.DB_USER) missing.push('DB_USER: expected the SQL login that reads the IDENT database');
+  if (env.DB_PASSWORD === undefined) missing.push("DB_PASSWORD: expected the SQL login's password");
+  if (missing.length > 0) {
+    if (required) problems.push(...missing);
+    return undefined;
+  }
+  return {
+    host: host!,
+    // An explicit port wins over the instance name: the SQL Browser lookup is then not needed.
+    port: port ?? (instance ? undefined : 1433),
+    instance: port === undefined ? instance : undefined,
+    database: env.DB_NAME,
+    user: env.DB_USER!,
+    password: env.DB_PASSWORD!,
+    encrypt: env.DB_ENCRYPT,
+    trustServerCertificate: env.DB_TRUST_SERVER_CERTIFICATE,
+    connectTimeoutMs: env.DB_CONNECT_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: env.DB_REQUEST_TIMEOUT_SECONDS * 1000,
+  };
+}
+
+function buildAmoCrm(
+  env: Environment,
+  requirements: readonly Requirement[],
+  problems: string[],
+  notices: string[],
+): AmoCrmConfig {
+  const baseUrl = env.AMOCRM_BASE_URL
+    ? env.AMOCRM_BASE_URL.replace(/\/+$/, '')
+    : env.AMOCRM_SUBDOMAIN
+      ? `https://${env.AMOCRM_SUBDOMAIN.toLowerCase()}.amocrm.ru`
+      : undefined;
+  let longLivedToken = env.AMOCRM_LONG_LIVED_TOKEN;
+  if (!longLivedToken && env.AMOCRM_ACCESS_TOKEN) {
+    longLivedToken = env.AMOCRM_ACCESS_TOKEN;
+    notices.push('AMOCRM_ACCESS_TOKEN is read as AMOCRM_LONG_LIVED_TOKEN');
+  }
+  const oauth = requirements.includes('amocrm-oauth');
+  if (oauth || requirements.includes('amocrm')) {
+    if (!baseUrl && !oauth) {
+      problems.push(
+        'AMOCRM_SUBDOMAIN: expected the account name (myclinic for myclinic.amocrm.ru), or set AMOCRM_BASE_URL to the full address',
+      );
+    }
+    const needsClient = oauth || !longLivedToken;
+    if (needsClient && !env.AMOCRM_CLIENT_ID) {
+      problems.push(
+        oauth
+          ? "AMOCRM_CLIENT_ID: expected the integration's ID from amoCRM (Settings → Integrations → your integration → Keys)"
+          : "AMOCRM_CLIENT_ID: expected the integration's ID, or set AMOCRM_LONG_LIVED_TOKEN to a long-lived token",
+      );
+    }
+    if (needsClient && !env.AMOCRM_CLIENT_SECRET) {
+      problems.push("AMOCRM_CLIENT_SECRET: expected the integration's secret key from the same page");
+    }
+  }
+  return {
+    baseUrl,
+    clientId: env.AMOCRM_CLIENT_ID,
+    clientSecret: env.AMOCRM_CLIENT_SECRET,
+    redirectUri: env.AMOCRM_REDIRECT_URI,
+    longLivedToken,
+    timeoutMs: env.AMOCRM_TIMEOUT_SECONDS * 1000,
+    rateLimitRps: env.RATE_LIMIT_RPS,
+    batchSize: env.BATCH_SIZE,
+  };
+}

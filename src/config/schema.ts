@@ -1,0 +1,180 @@
+import { z } from 'zod';
+
+/**
+ * Every variable the program reads, with its default. Values arrive as strings (environment or
+ * `.env`); each parser below turns one into a typed value or fails with a sentence that says
+ * what is expected. `.env.example` documents the same list.
+ */
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === ''
+    ? undefined
+    : typeof value === 'string'
+      ? value.trim()
+      : value;
+
+const text = () => z.preprocess(blankToUndefined, z.string().optional());
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: `expected a whole number from ${min} to ${max}` })
+      .regex(/^-?\d+$/, { error: `expected a whole number from ${min} to ${max}` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(min, { error: `expected a whole number from ${min} to ${max}` })
+          .max(max, { error: `expected a whole number from ${min} to ${max}` }),
+      )
+      .default(fallback),
+  );
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on', 'y']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', 'n']);
+const flag = (fallback: boolean) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((value, ctx) => {
+        const word = value.toLowerCase();
+        if (TRUE_WORDS.has(word)) return true;
+        if (FALSE_WORDS.has(word)) return false;
+        ctx.addIssue({ code: 'custom', message: 'expected true or false' });
+        return z.NEVER;
+      })
+      .default(fallback),
+  );
+
+const httpUrl = () =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), {
+        error: 'expected a URL starting with http:// or https://',
+      })
+      .optional(),
+  );
+
+const timeZone = () =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine(
+        (zone) => {
+          try {
+            new Intl.DateTimeFormat('en', { timeZone: zone });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { error: 'expected an IANA time zone such as Europe/Moscow' },
+      )
+      .default('Europe/Moscow'),
+  );
+
+// The earlier Python integration wrote levels in upper case (INFO, WARNING, CRITICAL).
+const LOG_LEVEL_ALIASES: Record<string, string> = { warning: 'warn', critical: 'fatal', notset: 'trace' };
+const logLevel = () =>
+  z.preprocess(
+    (value) => {
+      const word = blankToUndefined(value);
+      if (typeof word !== 'string') return word;
+      const lower = word.toLowerCase();
+      return LOG_LEVEL_ALIASES[lower] ?? lower;
+    },
+    z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+  );
+
+export const environmentSchema = z.object({
+  DB_HOST: text(),
+  DB_PORT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d+$/, { error: 'expected a TCP port from 1 to 65535' })
+      .transform(Number)
+      .pipe(z.number().int().min(1, { error: 'expected a TCP port from 1 to 65535' }).max(65535))
+      .optional(),
+  ),
+  DB_INSTANCE: text(),
+  DB_NAME: z.preprocess(blankToUndefined, z.string().default('PZ')),
+  DB_USER: text(),
+  DB_PASSWORD: z.string().optional(),
+  DB_ENCRYPT: flag(true),
+  DB_TRUST_SERVER_CERTIFICATE: flag(false),
+  DB_CONNECT_TIMEOUT_SECONDS: integer(1, 300, 15),
+  DB_REQUEST_TIMEOUT_SECONDS: integer(1, 3600, 120),
+
+  AMOCRM_SUBDOMAIN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/i, {
+        error: 'expected the account name only, e.g. myclinic for myclinic.amocrm.ru',
+      })
+      .optional(),
+  ),
+  AMOCRM_BASE_URL: httpUrl(),
+  AMOCRM_CLIENT_ID: text(),
+  AMOCRM_CLIENT_SECRET: text(),
+  AMOCRM_REDIRECT_URI: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), {
+        error: 'expected the redirect URL of the integration, e.g. http://your-server:8080/callback',
+      })
+      .default('http://localhost:8080/callback'),
+  ),
+  AMOCRM_LONG_LIVED_TOKEN: text(),
+  AMOCRM_TIMEOUT_SECONDS: integer(1, 600, 30),
+
+  SYNC_INTERVAL_MINUTES: integer(1, 1440, 2),
+  DEEP_SYNC_HOUR_MORNING: integer(0, 23, 8),
+  DEEP_SYNC_HOUR_EVENING: integer(0, 23, 20),
+  SYNC_OVERLAP_SECONDS: integer(0, 86_400, 300),
+  MATCH_BY_PHONE: flag(true),
+  TZ: timeZone(),
+  BATCH_SIZE: integer(1, 250, 50),
+  RATE_LIMIT_RPS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, { error: 'expected a number of requests per second above 0 and at most 7' })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .gt(0, { error: 'expected a number of requests per second above 0 and at most 7' })
+          .max(7, { error: 'amoCRM allows at most 7 requests per second; expected a number up to 7' }),
+      )
+      .default(6),
+  ),
+
+  STATE_DIR: z.preprocess(blankToUndefined, z.string().default('./state')),
+  MAPPING_FILE: text(),
+  LOG_LEVEL: logLevel(),
+  LOG_FORMAT: z.preprocess(
+    (value) => (typeof blankToUndefined(value) === 'string' ? String(value).trim().toLowerCase() : undefined),
+    z.enum(['auto', 'json', 'pretty'], { error: 'expected json, pretty or auto' }).default('auto'),
+  ),
+  HEALTH_PORT: integer(0, 65535, 9464),
+
+  // Names carried over from the earlier Python integration (seed 003) and other amoCRM guides.
+  AMOCRM_ACCESS_TOKEN: text(),
+  DB_DRIVER: text(),
+  USE_MOCK_AMOCRM: flag(false),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;

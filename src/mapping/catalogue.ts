@@ -1,0 +1,149 @@
+import type { ContactMap, CustomFieldSpec, FieldType } from './schema.ts';
+
+/** A contact custom field as amoCRM lists it (`GET /api/v4/contacts/custom_fields`). */
+export interface CatalogueField {
+  id: number;
+  name: string;
+  code?: string | null;
+  type: string;
+  is_api_only?: boolean;
+  enums?: { id: number; value: string; sort?: number }[] | null;
+}
+
+/** amoCRM types that can hold what the map sends for each of its types. */
+const ACCEPTED_TYPES: Record<FieldType, readonly string[]> = {
+  text: ['text', 'textarea'],
+  textarea: ['textarea', 'text'],
+  numeric: ['numeric'],
+  checkbox: ['checkbox'],
+  select: ['select', 'radiobutton'],
+  date: ['date', 'birthday'],
+  birthday: ['birthday', 'date'],
+  date_time: ['date_time'],
+};
+
+export type FieldStatus =
+  | 'ok'
+  | 'missing'
+  | 'wrong type'
+  | 'missing enum values'
+  | 'ambiguous'
+  | 'unknown id';
+
+export interface FieldCheck {
+  spec: CustomFieldSpec;
+  status: FieldStatus;
+  found?: CatalogueField;
+  missingChoices: string[];
+  /** One sentence for a person: what is wrong and how to fix it. */
+  detail: string;
+}
+
+export interface ResolvedField {
+  spec: CustomFieldSpec;
+  fieldId: number;
+  /** amoCRM's type of the field found (may differ from the map's, e.g. birthday for date). */
+  amoType: string;
+  enumIds: ReadonlyMap<string, number>;
+}
+
+export interface ResolvedMap {
+  map: ContactMap;
+  fields: readonly ResolvedField[];
+}
+
+const normaliseName = (name: string) => name.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, ' ');
+
+export function checkFields(map: ContactMap, catalogue: readonly CatalogueField[]): FieldCheck[] {
+  const byName = new Map<string, CatalogueField[]>();
+  for (const field of catalogue) {
+    const key = normaliseName(field.name);
+    byName.set(key, [...(byName.get(key) ?? []), field]);
+  }
+  return map.fields.map((spec) => {
+    let found: CatalogueField | undefined;
+    if (spec.id !== undefined) {
+      found = catalogue.find((field) => field.id === spec.id);
+      if (!found) {
+        return {
+          spec,
+          status: 'unknown id',
+          missingChoices: [],
+          detail: `no contact field has id ${spec.id}; fix or remove the id in the map`,
+        };
+      }
+    } else {
+      const candidates = byName.get(normaliseName(spec.name)) ?? [];
+      if (candidates.length > 1) {
+        return {
+          spec,
+          status: 'ambiguous',
+          missingChoices: [],
+          detail: `${candidates.length} fields have this name (ids ${candidates.map((f) => f.id).join(', ')}); put the right id into the map`,
+        };
+      }
+      found = candidates[0];
+      if (!found) {
+        return {
+          spec,
+          status: 'missing',
+          missingChoices: [],
+          detail: 'not found; `ident-sync fields --create` creates it',
+        };
+      }
+    }
+    if (!ACCEPTED_TYPES[spec.type].includes(found.type)) {
+      return {
+        spec,
+        status: 'wrong type',
+        found,
+        missingChoices: [],
+        detail: `is ${found.type} in amoCRM, expected ${spec.type}; change the field's type in amoCRM or point the map at another field`,
+      };
+    }
+    const present = new Set((found.enums ?? []).map((item) => normaliseName(item.value)));
+    const missingChoices = (spec.choices ?? []).filter((choice) => !present.has(normaliseName(choice)));
+    if (missingChoices.length > 0) {
+      return {
+        spec,
+        status: 'missing enum values',
+        found,
+        missingChoices,
+        detail: `lacks the values ${missingChoices.join(', ')}; \`ident-sync fields --create\` adds them`,
+      };
+    }
+    return { spec, status: 'ok', found, missingChoices: [], detail: 'ok' };
+  });
+}
+
+export class FieldsNotReadyError extends Error {
+  readonly checks: readonly FieldCheck[];
+  constructor(checks: readonly FieldCheck[]) {
+    const wrong = checks.filter((check) => check.status !== 'ok');
+    super(
+      `amoCRM contact fields do not match the map: ${wrong
+        .map((check) => `"${check.spec.name}" ${check.detail}`)
+        .join('; ')}. Run \`ident-sync fields\` for the table.`,
+    );
+    this.name = 'FieldsNotReadyError';
+    this.checks = checks;
+  }
+}
+
+/** Field ids and enum ids for every field of the map; throws when any field is not usable. */
+export function resolveFields(map: ContactMap, catalogue: readonly CatalogueField[]): ResolvedMap {
+  const checks = checkFields(map, catalogue);
+  if (checks.some((check) => check.status !== 'ok')) throw new FieldsNotReadyError(checks);
+  return {
+    map,
+    fields: checks.map((check) => {
+      const found = check.found!;
+      const enumIds = new Map<string, number>();
+      for (const choice of check.spec.choices ?? []) {
+        const match = (found.enums ?? []).find((item) => normaliseName(item.value) === normaliseName(choice));
+        if (match) enumIds.set(choice, match.id);
+      }
+      return { spec: check.spec, fieldId: found.id, amoType: found.type, enumIds };
+    }),
+  };
+}

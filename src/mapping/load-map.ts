@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type ContactMap, mapSchema } from './schema.ts';
+
+export class MapFileError extends Error {
+  readonly problems: readonly string[];
+  constructor(file: string, problems: readonly string[]) {
+    super(problems.map((problem) => `${file}: ${problem}`).join('\n'));
+    this.name = 'MapFileError';
+    this.problems = problems;
+  }
+}
+
+export function loadMapFile(path: string): ContactMap {
+  const shown = relative(process.cwd(), path) || path;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new MapFileError(shown, [`${reason}; set MAPPING_FILE to the map's path`]);
+  }
+  return parseMap(text, shown);
+}
+
+export function parseMap(text: string, shownName = 'map'): ContactMap {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new MapFileError(
+      shownName,
+      document.errors.map((error) => `YAML syntax: ${error.message.split('\n')[0]}`),
+    );
+  }
+  const raw: unknown = document.toJS();
+  const parsed = mapSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new MapFileError(
+      shownName,
+      parsed.error.issues.map((issue) => describeIssue(issue, raw)),
+    );
+  return parsed.data;
+}
+
+/** "fields[2] (Пол) choices: …" — the entry is named by its amoCRM name where there is one. */
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const path = issue.path;
+  let where = '';
+  let node: unknown = raw;
+  for (const [index, part] of path.entries()) {
+    where += typeof part === 'number' ? `[${part}]` : `${where ? '.' : ''}${String(part)}`;
+    node =
+      node && typeof node === 'object'
+        ? (node as Record<PropertyKey, unknown>)[part as PropertyKey]
+        : undefined;
+    if (index === 1 && path[0] === 'fields' && node && typeof node === 'object') {
+      const name = (node as { name?: unknown }).name;
+      if (typeof name === 'string') where += ` (${name})`;
+    }
+  }
+  return `${where || 'top level'}: ${issue.message}`;
+}

@@ -1,0 +1,274 @@
+import type { ContactCreate, ContactUpdate, CustomFieldValueOut, FieldScalar } from '../amocrm/types.ts';
+import type { ResolvedField, ResolvedMap } from './catalogue.ts';
+import { contentHash } from './hash.ts';
+import type { TransformName } from './schema.ts';
+import { DEFAULT_TRANSFORM, MAX_LENGTH } from './schema.ts';
+import { type DateRules, toAge, toDate, toDateTime } from './transforms/dates.ts';
+import { NUMBER_KINDS, toBoolean, toNumber } from './transforms/numbers.ts';
+import { empty, INVISIBLE, isBlank, type Transformed, value } from './transforms/outcome.ts';
+import { parsePhones } from './transforms/phone.ts';
+import { toText } from './transforms/text.ts';
+
+export type PatientRow = Readonly<Record<string, unknown>>;
+
+export type DocumentValue = FieldScalar | { enum_id: number };
+
+/** The contact as the map makes it, independent of create or update: the thing that is hashed. */
+export interface ContactDocument {
+  name: string;
+  first_name: string;
+  last_name: string;
+  phones: { value: string; enum_code: string }[];
+  emails: { value: string; enum_code: string }[];
+  /** Every mapped custom field in map order; null means empty (cleared on update). */
+  fields: { field_id: number; key: string; value: DocumentValue | null }[];
+}
+
+/** A value that was changed or left out, by field key (never the value itself: logs show these). */
+export interface FieldNote {
+  field: string;
+  note: string;
+}
+
+export interface MappedContact {
+  patientId: string;
+  document: ContactDocument;
+  hash: string;
+  notes: FieldNote[];
+}
+
+export type MapOutcome =
+  | { ok: true; contact: MappedContact }
+  | { ok: false; patientId: string | undefined; reason: string; notes: FieldNote[] };
+
+export interface MapperOptions {
+  timeZone: string;
+  /** The clock; injectable so ages and "future date" checks are testable. */
+  now?: () => Date;
+}
+
+export type Mapper = (row: PatientRow) => MapOutcome;
+
+export function createMapper(resolved: ResolvedMap, options: MapperOptions): Mapper {
+  const now = options.now ?? (() => new Date());
+  const { map } = resolved;
+  return (row) => {
+    const patientId = readPatientId(row);
+    const notes: FieldNote[] = [];
+    try {
+      if (patientId === undefined) {
+        return { ok: false, patientId, reason: 'the row has no PatientId', notes };
+      }
+      const rules: DateRules & { maxAge: number } = {
+        timeZone: options.timeZone,
+        now: now(),
+        placeholderUntil: map.dates.placeholderUntil,
+        allowFuture: false,
+        maxAge: map.dates.maxAge,
+      };
+      const fields: ContactDocument['fields'] = [];
+      for (const field of resolved.fields) {
+        const made = fieldValue(field, row, rules);
+        if (made.note) notes.push({ field: field.spec.key, note: made.note });
+        if (made.kind === 'empty' && field.spec.required) {
+          return {
+            ok: false,
+            patientId,
+            reason: `required field ${field.spec.key} (${field.spec.source}) is empty${made.note ? `: ${made.note}` : ''}`,
+            notes,
+          };
+        }
+        fields.push({
+          field_id: field.fieldId,
+          key: field.spec.key,
+          value: made.kind === 'value' ? made.value : null,
+        });
+      }
+      const document: ContactDocument = {
+        name: contactName(map.contact.name, row, patientId, notes),
+        first_name: singleLine(row, map.contact.first_name?.source, 255),
+        last_name: singleLine(row, map.contact.last_name?.source, 255),
+        phones: multitext(map.contact.phones, row, 'phone', notes),
+        emails: multitext(map.contact.emails, row, 'email', notes),
+        fields,
+      };
+      return { ok: true, contact: { patientId, document, hash: contentHash(document), notes } };
+    } catch (error) {
+      // A transform must never stop a run: whatever went wrong is this row's failure.
+      return { ok: false, patientId, reason: `mapping failed: ${(error as Error).message}`, notes };
+    }
+  };
+}
+
+function readPatientId(row: PatientRow): string | undefined {
+  const raw = row.PatientId;
+  if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0) return String(raw);
+  if (typeof raw === 'bigint' && raw > 0n) return String(raw);
+  if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) && !/^\s*0+\s*$/.test(raw))
+    return raw.trim().replace(/^0+/, '');
+  return undefined;
+}
+
+function fieldValue(
+  field: ResolvedField,
+  row: PatientRow,
+  rules: DateRules & { maxAge: number },
+): Transformed<DocumentValue> {
+  const { spec } = field;
+  const raw = row[spec.source];
+  const transform: TransformName = spec.transform ?? DEFAULT_TRANSFORM[spec.type];
+  const maxLength = Math.min(spec.maxLength ?? Number.POSITIVE_INFINITY, MAX_LENGTH[spec.type] ?? 256);
+  switch (transform) {
+    case 'text':
+      return toText(raw, { multiline: spec.type === 'textarea', maxLength });
+    case 'phone': {
+      const parsed = parsePhones(raw);
+      const note = parsed.notes.join('; ') || undefined;
+      return parsed.phones.length > 0
+        ? toText(parsed.phones.join(', '), { multiline: false, maxLength })
+        : empty(note);
+    }
+    case 'date':
+      return toDate(raw, rules);
+    case 'datetime':
+      return toDateTime(raw, { ...rules, allowFuture: true });
+    case 'age':
+      return toAge(raw, rules);
+    case 'boolean':
+      return toBoolean(raw);
+    case 'enum':
+      return enumValue(field, row);
+    default:
+      return toNumber(raw, NUMBER_KINDS[transform]);
+  }
+}
+
+function enumValue(field: ResolvedField, row: PatientRow): Transformed<DocumentValue> {
+  const { spec } = field;
+  let label: string | undefined;
+  let note: string | undefined;
+  const rule = spec.when?.find((candidate) => !isBlank(row[candidate.present]));
+  if (rule) label = rule.value;
+  else {
+    const raw = row[spec.source];
+    if (!isBlank(raw)) {
+      const code = (raw instanceof Date ? '' : String(raw)).replace(INVISIBLE, '').trim().toLowerCase();
+      const entry = Object.entries(spec.values ?? {}).find(([key]) => key.trim().toLowerCase() === code);
+      if (entry) label = entry[1];
+      else note = 'unknown code';
+    }
+    label ??= spec.default;
+  }
+  if (label === undefined) return empty(note);
+  const enumId = field.enumIds.get(label);
+  // resolveFields guarantees every choice has an id; this guards a map edited at run time.
+  if (enumId === undefined) return empty(`choice "${label}" has no enum id`);
+  return value({ enum_id: enumId }, note);
+}
+
+function singleLine(row: PatientRow, source: string | undefined, maxLength: number): string {
+  if (!source) return '';
+  const made = toText(row[source], { multiline: false, maxLength });
+  return made.kind === 'value' ? made.value : '';
+}
+
+function fillTemplate(template: string, row: PatientRow, maxLength: number): string {
+  const filled = template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, alias: string) =>
+    singleLine(row, alias, 255),
+  );
+  const made = toText(filled, { multiline: false, maxLength });
+  return made.kind === 'value' ? made.value : '';
+}
+
+function contactName(
+  spec: { template: string; fallback: string; maxLength: number },
+  row: PatientRow,
+  patientId: string,
+  notes: FieldNote[],
+): string {
+  const name = fillTemplate(spec.template, row, spec.maxLength);
+  if (name) return name;
+  notes.push({ field: 'name', note: 'no name in IDENT; fallback used' });
+  return (
+    fillTemplate(spec.fallback, { ...row, PatientId: patientId }, spec.maxLength) || `IDENT ${patientId}`
+  );
+}
+
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:".]{2,}$/;
+
+function multitext(
+  sources: readonly { source: string; enum: string }[],
+  row: PatientRow,
+  kind: 'phone' | 'email',
+  notes: FieldNote[],
+): { value: string; enum_code: string }[] {
+  const out: { value: string; enum_code: string }[] = [];
+  for (const { source, enum: enumCode } of sources) {
+    const found: string[] = [];
+    if (kind === 'phone') {
+      const parsed = parsePhones(row[source]);
+      found.push(...parsed.phones);
+      for (const note of parsed.notes) notes.push({ field: `PHONE.${source}`, note });
+    } else {
+      const raw = row[source];
+      if (isBlank(raw)) continue;
+      for (const part of String(raw)
+        .replace(INVISIBLE, '')
+        .split(/[\s,;]+/)) {
+        if (!part) continue;
+        const email = part.toLowerCase();
+        if (EMAIL.test(email) && email.length <= 254) found.push(email);
+        else notes.push({ field: `EMAIL.${source}`, note: 'not an e-mail address' });
+      }
+    }
+    for (const item of found) {
+      if (!out.some((existing) => existing.value === item)) out.push({ value: item, enum_code: enumCode });
+    }
+  }
+  return out;
+}
+
+function fieldValuesOut(item: DocumentValue): CustomFieldValueOut['values'] {
+  return [typeof item === 'object' ? { enum_id: item.enum_id } : { value: item }];
+}
+
+/**
+ * A new contact: empty fields are left out (there is nothing to clear), and so are empty standard
+ * fields other than the name.
+ */
+export function toCreatePayload(document: ContactDocument): ContactCreate {
+  const custom: CustomFieldValueOut[] = [];
+  if (document.phones.length > 0) custom.push({ field_code: 'PHONE', values: document.phones });
+  if (document.emails.length > 0) custom.push({ field_code: 'EMAIL', values: document.emails });
+  for (const field of document.fields) {
+    if (field.value !== null) custom.push({ field_id: field.field_id, values: fieldValuesOut(field.value) });
+  }
+  return {
+    name: document.name,
+    ...(document.first_name ? { first_name: document.first_name } : {}),
+    ...(document.last_name ? { last_name: document.last_name } : {}),
+    custom_fields_values: custom,
+  };
+}
+
+/**
+ * An existing contact: every mapped field is sent, empty ones as `values: null`, so a value
+ * removed in IDENT is removed in amoCRM too. Standard text fields are sent as they are ("" clears
+ * a first or last name); numbers and dates are never sent as "".
+ */
+export function toUpdatePayload(document: ContactDocument, contactId: number): ContactUpdate {
+  return {
+    id: contactId,
+    name: document.name,
+    first_name: document.first_name,
+    last_name: document.last_name,
+    custom_fields_values: [
+      { field_code: 'PHONE', values: document.phones.length > 0 ? document.phones : null },
+      { field_code: 'EMAIL', values: document.emails.length > 0 ? document.emails : null },
+      ...document.fields.map((field) => ({
+        field_id: field.field_id,
+        values: field.value === null ? null : fieldValuesOut(field.value),
+      })),
+    ],
+  };
+}

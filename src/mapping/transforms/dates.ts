@@ -1,0 +1,163 @@
+import { empty, isBlank, type Transformed, value } from './outcome.ts';
+
+/** A wall-clock reading as IDENT stores it: local clinic time, no zone. */
+export interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?/;
+const RUSSIAN = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+
+/**
+ * The mssql driver (useUTC, its default) hands `datetime` columns over as Date objects whose UTC
+ * fields are the stored wall clock. Strings in ISO or Russian (dd.mm.yyyy) form are read the same
+ * way, so a value means the same whatever form the driver used.
+ */
+export function readWallClock(raw: unknown): WallClock | undefined {
+  if (raw instanceof Date) {
+    if (Number.isNaN(raw.getTime())) return undefined;
+    return {
+      year: raw.getUTCFullYear(),
+      month: raw.getUTCMonth() + 1,
+      day: raw.getUTCDate(),
+      hour: raw.getUTCHours(),
+      minute: raw.getUTCMinutes(),
+      second: raw.getUTCSeconds(),
+    };
+  }
+  if (typeof raw !== 'string') return undefined;
+  const text = raw.trim();
+  const iso = ISO_LIKE.exec(text);
+  const ru = iso ? undefined : RUSSIAN.exec(text);
+  const parts = iso
+    ? [iso[1], iso[2], iso[3], iso[4], iso[5], iso[6]]
+    : ru
+      ? [ru[3], ru[2], ru[1], ru[4], ru[5], ru[6]]
+      : undefined;
+  if (!parts) return undefined;
+  const [year, month, day, hour, minute, second] = parts.map((part) => Number(part ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (!isRealDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return undefined;
+  return { year, month, day, hour, minute, second };
+}
+
+function isRealDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+function zoneOffsetMs(instantMs: number, timeZone: string): number {
+  let format = offsetFormatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    offsetFormatters.set(timeZone, format);
+  }
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(new Date(instantMs))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const asUtc = Date.UTC(
+    parts.year!,
+    parts.month! - 1,
+    parts.day!,
+    parts.hour!,
+    parts.minute!,
+    parts.second!,
+  );
+  return asUtc - Math.floor(instantMs / 1000) * 1000;
+}
+
+/** The instant (Unix seconds) at which the clinic's clocks showed this wall-clock time. */
+export function wallClockToUnix(clock: WallClock, timeZone: string): number {
+  const guess = Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute, clock.second);
+  let instant = guess - zoneOffsetMs(guess, timeZone);
+  // A second pass settles the offset when the first guess fell across a daylight-saving change.
+  instant = guess - zoneOffsetMs(instant, timeZone);
+  return Math.floor(instant / 1000);
+}
+
+/** Today's calendar date on the clinic's clocks. */
+export function clinicToday(now: Date, timeZone: string): WallClock {
+  const offset = zoneOffsetMs(now.getTime(), timeZone);
+  const local = new Date(now.getTime() + offset);
+  return {
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    hour: 0,
+    minute: 0,
+    second: 0,
+  };
+}
+
+export interface DateRules {
+  timeZone: string;
+  now: Date;
+  /** Dates on or before this (YYYY-MM-DD) are IDENT placeholders, not real dates. */
+  placeholderUntil: string;
+  allowFuture: boolean;
+}
+
+function compareDays(a: WallClock, b: WallClock): number {
+  return a.year - b.year || a.month - b.month || a.day - b.day;
+}
+
+function checkedDay(raw: unknown, rules: DateRules): Transformed<WallClock> {
+  if (isBlank(raw)) return empty();
+  const clock = readWallClock(raw);
+  if (!clock) return empty('not a readable date');
+  const placeholder = readWallClock(rules.placeholderUntil)!;
+  if (compareDays(clock, placeholder) <= 0) return empty('placeholder date');
+  if (!rules.allowFuture && compareDays(clock, clinicToday(rules.now, rules.timeZone)) > 0) {
+    return empty('date in the future');
+  }
+  if (clock.year > 9999) return empty('date out of range');
+  return value(clock);
+}
+
+/** A calendar date as amoCRM's date fields hold it: midnight of that day, clinic time, in Unix seconds. */
+export function toDate(raw: unknown, rules: DateRules): Transformed<number> {
+  const day = checkedDay(raw, rules);
+  if (day.kind === 'empty') return day;
+  return value(wallClockToUnix({ ...day.value, hour: 0, minute: 0, second: 0 }, rules.timeZone));
+}
+
+/** A moment written in clinic time, in Unix seconds. */
+export function toDateTime(raw: unknown, rules: DateRules): Transformed<number> {
+  const day = checkedDay(raw, rules);
+  if (day.kind === 'empty') return day;
+  return value(wallClockToUnix(day.value, rules.timeZone));
+}
+
+/** Full years between the birth date and today on the clinic's calendar. */
+export function toAge(raw: unknown, rules: DateRules & { maxAge: number }): Transformed<number> {
+  const birth = checkedDay(raw, { ...rules, allowFuture: false });
+  if (birth.kind === 'empty') return birth;
+  const today = clinicToday(rules.now, rules.timeZone);
+  const hadBirthday =
+    today.month > birth.value.month || (today.month === birth.value.month && today.day >= birth.value.day);
+  const age = today.year - birth.value.year - (hadBirthday ? 0 : 1);
+  if (age > rules.maxAge) return empty(`age over ${rules.maxAge}`);
+  return value(age);
+}
