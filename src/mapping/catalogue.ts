@@ -23,12 +23,7 @@ const ACCEPTED_TYPES: Record<FieldType, readonly string[]> = {
 };
 
 export type FieldStatus =
-  | 'ok'
-  | 'missing'
-  | 'wrong type'
-  | 'missing enum values'
-  | 'ambiguous'
-  | 'unknown id';
+  'ok' | 'missing' | 'wrong type' | 'missing enum values' | 'ambiguous' | 'unknown id';
 
 export interface FieldCheck {
   spec: CustomFieldSpec;

@@ -62,8 +62,9 @@ describe('configuration', () => {
     assert.deepEqual([odbc.host, odbc.instance, odbc.port], ['srv', 'PZSQLSERVER', undefined]);
     const withPort = loadConfig({ ...database, DB_HOST: 'srv,50026' }, ['database']).database!;
     assert.deepEqual([withPort.host, withPort.instance, withPort.port], ['srv', undefined, 50026]);
-    const both = loadConfig({ ...database, DB_INSTANCE: 'PZSQLSERVER', DB_PORT: '50026' }, ['database'])
-      .database!;
+    const both = loadConfig({ ...database, DB_INSTANCE: 'PZSQLSERVER', DB_PORT: '50026' }, [
+      'database',
+    ]).database!;
     assert.deepEqual([both.instance, both.port], [undefined, 50026], 'an explicit port wins');
   });
 

@@ -6,7 +6,7 @@ export interface TextOptions {
 }
 
 // Control characters other than tab and line feed; amoCRM rejects or mangles them.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 /**
