@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
+import { registerAuth } from './commands/auth.ts';
+import { registerFields } from './commands/fields.ts';
 import { ActionableError } from '../errors.ts';
 import { maskSecrets } from '../logging/redact.ts';
 import { MapFileError } from '../mapping/load-map.ts';
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run ident-sync --help for the commands)')
     .exitOverride();
+  registerAuth(program);
+  registerFields(program);
   return program;
 }
 

@@ -6,12 +6,16 @@ export type { Logger };
 export interface LoggerOptions {
   level: string;
   format: 'auto' | 'json' | 'pretty';
-  /** Where lines go; stdout by default. Tests pass a stream to capture every line. */
-  destination?: DestinationStream;
+  /** Where lines go: stdout (the daemon) or stderr (commands whose stdout is their answer). Tests pass a stream. */
+  destination?: DestinationStream | 'stdout' | 'stderr';
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const pretty = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
+  const target = options.destination ?? 'stdout';
+  const fd = target === 'stderr' ? 2 : 1;
+  const terminal = (fd === 2 ? process.stderr : process.stdout).isTTY === true;
+  const pretty =
+    options.format === 'pretty' || (options.format === 'auto' && terminal && typeof target === 'string');
   const base = {
     level: options.level,
     base: undefined,
@@ -33,17 +37,17 @@ export function createLogger(options: LoggerOptions): Logger {
       },
     },
   };
-  if (options.destination) return pino(base, options.destination);
+  if (typeof target !== 'string') return pino(base, target);
   if (pretty) {
     return pino({
       ...base,
       transport: {
         target: 'pino-pretty',
-        options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:standard' },
+        options: { destination: fd, colorize: terminal, translateTime: 'SYS:standard' },
       },
     });
   }
-  return pino(base);
+  return pino(base, pino.destination({ fd, sync: true }));
 }
 
 /** A logger that writes nothing, for tests and library use. */

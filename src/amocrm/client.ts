@@ -1,0 +1,88 @@
+import type { AmoCrmConfig } from '../config/config.ts';
+import { ActionableError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import { ContactsApi } from './contacts.ts';
+import { CustomFieldsApi } from './custom-fields.ts';
+import { AmoHttp, type TokenProvider } from './http.ts';
+import { OAuthEndpoint } from './oauth.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { TokenStore } from './token-store.ts';
+import { LongLivedToken, OAuthTokens } from './tokens.ts';
+
+export interface AmoClient {
+  http: AmoHttp;
+  contacts: ContactsApi;
+  fields: CustomFieldsApi;
+  tokens: TokenProvider;
+  /** When the OAuth access token expires (ms), when OAuth is used and tokens are stored. */
+  tokenExpiresAt(): number | undefined;
+  account(): Promise<{ id: number; name: string; subdomain: string }>;
+}
+
+export interface ClientTuning {
+  retryBaseMs?: number;
+  rateLimitBaseMs?: number;
+  limiter?: RateLimiter;
+}
+
+/**
+ * The amoCRM client for the configured account: a long-lived token when one is set, otherwise the
+ * OAuth tokens `ident-sync auth` stored (their host is used when no subdomain is configured).
+ */
+export function createAmoClient(
+  config: AmoCrmConfig,
+  stateDir: string,
+  logger: Logger,
+  tuning: ClientTuning = {},
+): AmoClient {
+  const store = new TokenStore(stateDir);
+  const baseUrl = config.baseUrl ?? (config.longLivedToken ? undefined : store.read()?.baseUrl);
+  if (!baseUrl) {
+    throw new ActionableError(
+      'the amoCRM account is not known; set AMOCRM_SUBDOMAIN (or AMOCRM_BASE_URL), or run `ident-sync auth` first',
+      { exitCode: 2 },
+    );
+  }
+  const http = new AmoHttp({
+    baseUrl,
+    timeoutMs: config.timeoutMs,
+    limiter: tuning.limiter ?? new RateLimiter(config.rateLimitRps),
+    logger,
+    retryBaseMs: tuning.retryBaseMs,
+    rateLimitBaseMs: tuning.rateLimitBaseMs,
+  });
+  let tokens: TokenProvider;
+  let tokenExpiresAt: () => number | undefined = () => undefined;
+  if (config.longLivedToken) {
+    tokens = new LongLivedToken(config.longLivedToken);
+  } else {
+    if (!config.clientId || !config.clientSecret) {
+      throw new ActionableError(
+        'set AMOCRM_CLIENT_ID and AMOCRM_CLIENT_SECRET (or AMOCRM_LONG_LIVED_TOKEN)',
+        {
+          exitCode: 2,
+        },
+      );
+    }
+    const endpoint = new OAuthEndpoint(http, {
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      redirectUri: config.redirectUri,
+    });
+    const oauth = new OAuthTokens(store, endpoint, { logger });
+    tokens = oauth;
+    tokenExpiresAt = () => oauth.expiresAt();
+  }
+  http.useTokens(tokens);
+  return {
+    http,
+    contacts: new ContactsApi(http, config.batchSize),
+    fields: new CustomFieldsApi(http),
+    tokens,
+    tokenExpiresAt,
+    async account() {
+      const response = await http.get<{ id: number; name: string; subdomain: string }>('/api/v4/account');
+      return response.data;
+    },
+  };
+}

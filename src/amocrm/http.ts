@@ -1,0 +1,291 @@
+import axios, {
+  type AxiosError,
+  type AxiosInstance,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import axiosRetry from 'axios-retry';
+import type { Logger } from '../logging/logger.ts';
+import { silentLogger } from '../logging/logger.ts';
+import {
+  AmoCrmError,
+  AmoValidationError,
+  blockedError,
+  describeProblem,
+  parseValidationErrors,
+} from './errors.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+
+/** Supplies bearer tokens; `refreshAfterRejection` runs when amoCRM answered 401 to `used`. */
+export interface TokenProvider {
+  accessToken(): Promise<string>;
+  refreshAfterRejection(used: string): Promise<string>;
+}
+
+export interface HttpStats {
+  requests: number;
+  writeRequests: number;
+  requests429: number;
+  retries: number;
+  statuses: Record<string, number>;
+}
+
+export interface AmoHttpOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  limiter: RateLimiter;
+  tokens?: TokenProvider;
+  logger?: Logger;
+  /** First back-off step for 5xx and network errors; doubles each try (tests make it small). */
+  retryBaseMs?: number;
+  /** First back-off step after a 429 without Retry-After. */
+  rateLimitBaseMs?: number;
+  retries?: number;
+}
+
+interface AmoRequestConfig extends InternalAxiosRequestConfig {
+  amoAuth?: boolean;
+  amoToken?: string;
+  amoAuthRetried?: boolean;
+  amoTokenEndpoint?: boolean;
+}
+
+const IDEMPOTENT = new Set(['get', 'head', 'patch', 'put', 'delete']);
+// The request never reached amoCRM, so even a create is safe to send again.
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+const jitter = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5));
+
+export function retryAfterMs(header: unknown, now = Date.now()): number | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(header.trim())) return Math.min(300_000, Number(header) * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.min(300_000, Math.max(0, date - now));
+}
+
+/**
+ * The transport to one amoCRM account: every request waits for the shared rate limiter, carries
+ * a bearer token, and is retried only where retrying cannot do harm.
+ */
+export class AmoHttp {
+  readonly baseUrl: string;
+  readonly stats: HttpStats = { requests: 0, writeRequests: 0, requests429: 0, retries: 0, statuses: {} };
+  private readonly axios: AxiosInstance;
+  private readonly limiter: RateLimiter;
+  private tokens: TokenProvider | undefined;
+  private readonly logger: Logger;
+
+  constructor(options: AmoHttpOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.limiter = options.limiter;
+    this.tokens = options.tokens;
+    this.logger = options.logger ?? silentLogger();
+    const retryBaseMs = options.retryBaseMs ?? 1000;
+    const rateLimitBaseMs = options.rateLimitBaseMs ?? 2000;
+    this.axios = axios.create({
+      baseURL: this.baseUrl,
+      timeout: options.timeoutMs,
+      headers: { 'user-agent': 'ident-amocrm-sync', accept: 'application/json' },
+      // Bodies are parsed by us: amoCRM answers hal+json, problem+json, and sometimes HTML.
+      responseType: 'text',
+      transitional: { clarifyTimeoutError: true },
+      maxRedirects: 0,
+    });
+
+    this.axios.interceptors.request.use(async (config: AmoRequestConfig) => {
+      if (config.amoAuth && this.tokens) {
+        config.amoToken = await this.tokens.accessToken();
+        config.headers.set('authorization', `Bearer ${config.amoToken}`);
+      }
+      await this.limiter.acquire();
+      this.stats.requests += 1;
+      if (config.method !== 'get') this.stats.writeRequests += 1;
+      return config;
+    });
+
+    // Counted before the retry logic sees the answer, so every 429 is counted once.
+    this.axios.interceptors.response.use(
+      (response) => this.count(response),
+      (error: AxiosError) => {
+        if (error.response) this.count(error.response);
+        if (error.response?.status === 403) this.limiter.block(blockedError(403));
+        return Promise.reject(error);
+      },
+    );
+
+    axiosRetry(this.axios, {
+      retries: options.retries ?? 6,
+      shouldResetTimeout: true,
+      retryCondition: (error) => this.shouldRetry(error),
+      retryDelay: (retryCount, error) => {
+        this.stats.retries += 1;
+        if (error.response?.status === 429) {
+          // amoCRM counts requests per second: a pause shorter than that window cannot help.
+          const wait = Math.max(
+            1000,
+            retryAfterMs(error.response.headers['retry-after']) ??
+              jitter(Math.min(60_000, rateLimitBaseMs * 2 ** (retryCount - 1))),
+          );
+          this.limiter.pauseFor(wait);
+          this.logger.warn(
+            { waitMs: wait, rate: this.limiter.currentRate },
+            'amoCRM answered 429; pausing every request',
+          );
+          return wait;
+        }
+        const wait = jitter(Math.min(30_000, retryBaseMs * 2 ** (retryCount - 1)));
+        this.logger.debug(
+          { waitMs: wait, status: error.response?.status, code: error.code },
+          'retrying an amoCRM request',
+        );
+        return wait;
+      },
+    });
+
+    this.axios.interceptors.response.use(undefined, (error: AxiosError) => this.afterFailure(error));
+  }
+
+  /** Set after construction: the OAuth provider itself talks to the token endpoint through us. */
+  useTokens(tokens: TokenProvider): void {
+    this.tokens = tokens;
+  }
+
+  async get<T>(path: string, params?: Record<string, string | number | string[]>): Promise<AxiosResponse<T>> {
+    return this.send<T>({ method: 'get', url: path, params, paramsSerializer: { indexes: false } });
+  }
+
+  async post<T>(path: string, data: unknown): Promise<AxiosResponse<T>> {
+    return this.send<T>({ method: 'post', url: path, data });
+  }
+
+  async patch<T>(path: string, data: unknown): Promise<AxiosResponse<T>> {
+    return this.send<T>({ method: 'patch', url: path, data });
+  }
+
+  /** POST /oauth2/access_token: no bearer token, and never resent after a timeout (it rotates tokens). */
+  async tokenRequest<T>(data: unknown): Promise<AxiosResponse<T>> {
+    return this.send<T>(
+      { method: 'post', url: '/oauth2/access_token', data },
+      { auth: false, tokenEndpoint: true },
+    );
+  }
+
+  private async send<T>(
+    request: { method: string; url: string; params?: unknown; data?: unknown; paramsSerializer?: unknown },
+    flags: { auth?: boolean; tokenEndpoint?: boolean } = {},
+  ): Promise<AxiosResponse<T>> {
+    const response = await this.axios.request<string>({
+      ...request,
+      headers: request.data === undefined ? {} : { 'content-type': 'application/json' },
+      amoAuth: flags.auth ?? true,
+      amoTokenEndpoint: flags.tokenEndpoint ?? false,
+    } as AmoRequestConfig);
+    return { ...response, data: parseBody(response.data) as T };
+  }
+
+  private count(response: AxiosResponse): AxiosResponse {
+    const key = String(response.status);
+    this.stats.statuses[key] = (this.stats.statuses[key] ?? 0) + 1;
+    if (response.status === 429) this.stats.requests429 += 1;
+    return response;
+  }
+
+  private shouldRetry(error: AxiosError): boolean {
+    const status = error.response?.status;
+    if (status === 429) return true;
+    if (this.limiter.blocked) return false;
+    const config = error.config as AmoRequestConfig | undefined;
+    const method = (config?.method ?? 'get').toLowerCase();
+    if (!error.response) {
+      if (error.code && NEVER_SENT.has(error.code)) return true;
+      return IDEMPOTENT.has(method) && !config?.amoTokenEndpoint;
+    }
+    return status !== undefined && status >= 500 && IDEMPOTENT.has(method);
+  }
+
+  /** Turns what is left after retries into an AmoCrmError saying what the caller should do. */
+  private async afterFailure(error: AxiosError): Promise<AxiosResponse> {
+    const config = error.config as AmoRequestConfig | undefined;
+    if (error instanceof AmoCrmError) throw error;
+    if (this.limiter.blocked && (!error.response || error.response.status === 403))
+      throw this.limiter.blocked;
+    const method = (config?.method ?? 'get').toUpperCase();
+    const where = `${method} ${config?.url ?? ''}`;
+    const status = error.response?.status;
+    const body = error.response ? parseBody(error.response.data) : undefined;
+
+    if (status === 401 && config?.amoAuth && this.tokens && !config.amoAuthRetried && config.amoToken) {
+      await this.tokens.refreshAfterRejection(config.amoToken);
+      config.amoAuthRetried = true;
+      const retried = await this.axios.request<string>(config);
+      return retried;
+    }
+    if (status === 401 && config?.amoAuth) {
+      throw new AmoCrmError(
+        'auth',
+        `amoCRM refused the access token twice (${where}); run \`ident-sync auth\` to authorise again`,
+        {
+          status,
+        },
+      );
+    }
+    if (status === 400 || status === 422) {
+      const problems = parseValidationErrors(body);
+      if (problems) throw new AmoValidationError(problems, status);
+    }
+    if (status === 402) {
+      throw new AmoCrmError(
+        'rejected',
+        `amoCRM refused ${where}: the account's subscription does not allow it (HTTP 402: ${describeProblem(body)}); renew the amoCRM plan`,
+        { status },
+      );
+    }
+    if (status === 429) {
+      throw new AmoCrmError(
+        'unavailable',
+        `amoCRM kept answering 429 (too many requests) to ${where}; the next run tries again`,
+        { status },
+      );
+    }
+    const uncertainWrite = method === 'POST' && !config?.amoTokenEndpoint;
+    if (status !== undefined && status >= 500) {
+      throw new AmoCrmError(
+        uncertainWrite ? 'uncertain' : 'unavailable',
+        `amoCRM answered HTTP ${status} to ${where}${uncertainWrite ? '; the create may have landed' : ' after retries'}`,
+        { status },
+      );
+    }
+    if (status !== undefined) {
+      const said = describeProblem(body);
+      throw new AmoCrmError(
+        'rejected',
+        `amoCRM refused ${where} with HTTP ${status}${said ? `: ${said}` : ''}`,
+        { status },
+      );
+    }
+    const reason =
+      error.code === 'ETIMEDOUT' || error.code === 'ECONNABORTED'
+        ? 'timed out'
+        : `failed (${error.code ?? error.message})`;
+    if (error.code && NEVER_SENT.has(error.code)) {
+      throw new AmoCrmError(
+        'unavailable',
+        `cannot reach amoCRM at ${this.baseUrl} (${error.code}); check AMOCRM_SUBDOMAIN / AMOCRM_BASE_URL and the network`,
+      );
+    }
+    throw new AmoCrmError(
+      uncertainWrite ? 'uncertain' : 'unavailable',
+      `${where} to amoCRM ${reason}${uncertainWrite ? '; the create may have landed' : ' after retries'}`,
+    );
+  }
+}
+
+function parseBody(data: unknown): unknown {
+  if (typeof data !== 'string') return data;
+  if (data === '') return undefined;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
+  }
+}

@@ -1,0 +1,60 @@
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ActionableError } from '../errors.ts';
+import { registerSecret } from '../logging/redact.ts';
+import { writeFileAtomic } from '../support/atomic-file.ts';
+
+export interface StoredTokens {
+  /** The account host the tokens belong to, e.g. https://clinic.amocrm.ru */
+  baseUrl: string;
+  accessToken: string;
+  refreshToken: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  /** When this pair was obtained (code exchange or refresh). */
+  obtainedAt: number;
+}
+
+export const TOKEN_FILE = 'amocrm-tokens.json';
+
+/** The OAuth token pair on disk: one JSON file in STATE_DIR, owner-only, replaced atomically. */
+export class TokenStore {
+  readonly path: string;
+  readonly lockPath: string;
+
+  constructor(stateDir: string) {
+    this.path = join(stateDir, TOKEN_FILE);
+    this.lockPath = join(stateDir, `${TOKEN_FILE}.lock`);
+  }
+
+  read(): StoredTokens | undefined {
+    if (!existsSync(this.path)) return undefined;
+    let parsed: Partial<StoredTokens>;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<StoredTokens>;
+    } catch {
+      throw new ActionableError(
+        `${this.path} is not readable JSON; run \`ident-sync auth\` to authorise again`,
+      );
+    }
+    if (
+      typeof parsed.accessToken !== 'string' ||
+      typeof parsed.refreshToken !== 'string' ||
+      typeof parsed.expiresAt !== 'number' ||
+      typeof parsed.baseUrl !== 'string'
+    ) {
+      throw new ActionableError(`${this.path} is incomplete; run \`ident-sync auth\` to authorise again`);
+    }
+    // A file copied in by hand may carry loose permissions: tighten them.
+    if ((statSync(this.path).mode & 0o077) !== 0) chmodSync(this.path, 0o600);
+    registerSecret(parsed.accessToken);
+    registerSecret(parsed.refreshToken);
+    return { obtainedAt: 0, ...parsed } as StoredTokens;
+  }
+
+  write(tokens: StoredTokens): void {
+    registerSecret(tokens.accessToken);
+    registerSecret(tokens.refreshToken);
+    writeFileAtomic(this.path, `${JSON.stringify(tokens, null, 2)}\n`, 0o600);
+  }
+}

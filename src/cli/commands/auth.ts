@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { createAmoClient } from '../../amocrm/client.ts';
+import { AmoHttp } from '../../amocrm/http.ts';
+import { listenForCallback } from '../../amocrm/oauth-callback.ts';
+import { consentUrl, newState, OAuthEndpoint } from '../../amocrm/oauth.ts';
+import { RateLimiter } from '../../amocrm/rate-limiter.ts';
+import { TokenStore } from '../../amocrm/token-store.ts';
+import type { Config } from '../../config/config.ts';
+import { ActionableError } from '../../errors.ts';
+import type { Logger } from '../../logging/logger.ts';
+import { commandContext } from '../context.ts';
+
+export function registerAuth(program: Command): void {
+  program
+    .command('auth')
+    .description('authorise the integration in amoCRM (OAuth) and store the tokens in STATE_DIR')
+    .option('--code <code>', 'exchange an authorization code copied from the integration settings page')
+    .option('--host <address>', 'address the callback server listens on', '0.0.0.0')
+    .option('--timeout <minutes>', 'how long to wait for the callback', '20')
+    .action(async (options: { code?: string; host: string; timeout: string }) => {
+      const { config, logger } = commandContext(['amocrm-oauth']);
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      let code = options.code;
+      let baseUrl = config.amocrm.baseUrl;
+      if (!code) {
+        const redirect = new URL(config.amocrm.redirectUri);
+        const state = newState();
+        const server = await listenForCallback({
+          host: options.host,
+          port: Number(redirect.port || (redirect.protocol === 'https:' ? 443 : 80)),
+          path: redirect.pathname || '/',
+          state,
+          timeoutMs: Math.max(1, Number(options.timeout) || 20) * 60_000,
+        });
+        out(
+          `Waiting for amoCRM on port ${server.port}${redirect.pathname} (redirect URL ${config.amocrm.redirectUri}).`,
+        );
+        out('Open this address in a browser where you are logged in to amoCRM, and allow access:');
+        out('');
+        out(`  ${consentUrl(baseUrl, config.amocrm.clientId!, state)}`);
+        out('');
+        try {
+          const answer = await server.result;
+          code = answer.code;
+          baseUrl = accountUrl(baseUrl, answer.referer, out);
+        } finally {
+          await server.close();
+        }
+      }
+      if (!baseUrl) {
+        throw new ActionableError(
+          'set AMOCRM_SUBDOMAIN (or AMOCRM_BASE_URL) so the code can be exchanged with your account',
+          {
+            exitCode: 2,
+          },
+        );
+      }
+      await exchangeAndStore(config, baseUrl, code, logger, out);
+    });
+}
+
+/** The account the person granted access to; amoCRM names it in `referer`. */
+function accountUrl(
+  configured: string | undefined,
+  referer: string | undefined,
+  out: (line: string) => void,
+) {
+  if (!referer) return configured;
+  if (configured && new URL(configured).host === referer) return configured;
+  const granted = `https://${referer}`;
+  if (configured)
+    out(
+      `Note: access was granted for ${referer}, not ${new URL(configured).host}; using ${granted}. Update AMOCRM_SUBDOMAIN.`,
+    );
+  return granted;
+}
+
+async function exchangeAndStore(
+  config: Config,
+  baseUrl: string,
+  code: string,
+  logger: Logger,
+  out: (line: string) => void,
+) {
+  const http = new AmoHttp({
+    baseUrl,
+    timeoutMs: config.amocrm.timeoutMs,
+    limiter: new RateLimiter(config.amocrm.rateLimitRps),
+    logger,
+  });
+  const endpoint = new OAuthEndpoint(http, {
+    clientId: config.amocrm.clientId!,
+    clientSecret: config.amocrm.clientSecret!,
+    redirectUri: config.amocrm.redirectUri,
+  });
+  const tokens = await endpoint.exchangeCode(code);
+  const store = new TokenStore(config.stateDir);
+  store.write(tokens);
+  const client = createAmoClient(
+    { ...config.amocrm, baseUrl, longLivedToken: undefined },
+    config.stateDir,
+    logger,
+  );
+  const account = await client.account();
+  out(`Authorised for the amoCRM account "${account.name}" (${baseUrl}).`);
+  out(`Tokens stored in ${store.path} (readable by this user only); they are refreshed automatically.`);
+  out('Next: `ident-sync fields` to check the contact fields.');
+}

@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { createAmoClient } from '../../src/amocrm/client.ts';
+import { AmoCrmError } from '../../src/amocrm/errors.ts';
+import { TokenStore } from '../../src/amocrm/token-store.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { normalisePhone } from '../../src/mapping/transforms/phone.ts';
+import type { AmoCrmEmulator } from '../emulator/server.ts';
+import { amoConfig, fastTuning, longLivedClient, oauthClient, startEmulator } from '../helpers/amocrm.ts';
+
+const phoneOf = (written: string) => normalisePhone(written).phone;
+
+describe('amoCRM client against the emulator', () => {
+  let emulator: AmoCrmEmulator;
+  let identField: number;
+
+  before(async () => {
+    emulator = await startEmulator({ accessTokenSeconds: 3600 });
+    identField = emulator.addField({ name: 'ID пациента IDENT', type: 'text' }).id;
+  });
+  after(async () => {
+    await emulator.stop();
+    assert.ok(
+      emulator.maxRequestsInAnySecond <= 7,
+      `saw ${emulator.maxRequestsInAnySecond} requests in one second`,
+    );
+    assert.equal(emulator.violations, 0);
+  });
+
+  describe('OAuth', () => {
+    it('exchanges a code and stores the pair owner-only', async () => {
+      const { store, client } = await oauthClient(emulator);
+      const stored = store.read()!;
+      assert.equal(stored.baseUrl, emulator.baseUrl);
+      assert.equal(statSync(store.path).mode & 0o777, 0o600);
+      const account = await client.account();
+      assert.equal(account.subdomain, 'emulator');
+    });
+
+    it('rotates: a refresh stores a new pair and kills the old refresh token', async () => {
+      const { store, client } = await oauthClient(emulator);
+      const first = store.read()!;
+      emulator.expireAccessTokens();
+      await client.account();
+      const second = store.read()!;
+      assert.notEqual(second.refreshToken, first.refreshToken);
+      assert.notEqual(second.accessToken, first.accessToken);
+      assert.throws(() => emulator.rotateRefreshToken(first.refreshToken), /unknown or used/);
+    });
+
+    it('20 concurrent requests on an expired token cause exactly one refresh', async () => {
+      const { client } = await oauthClient(emulator);
+      await client.account();
+      emulator.expireAccessTokens();
+      const before = emulator.tokenCalls.refresh_token;
+      const answers = await Promise.all(Array.from({ length: 20 }, () => client.account()));
+      assert.equal(answers.length, 20);
+      assert.equal(emulator.tokenCalls.refresh_token - before, 1);
+    });
+
+    it('adopts a pair another process refreshed instead of refreshing again', async () => {
+      const { client, stateDir } = await oauthClient(emulator);
+      await client.account();
+      // A second process (e.g. `ident-sync test` next to the daemon) refreshes first.
+      const other = createAmoClient(amoConfig(emulator), stateDir, silentLogger(), fastTuning(emulator));
+      emulator.expireAccessTokens();
+      await other.account();
+      const before = emulator.tokenCalls.refresh_token;
+      await client.account();
+      assert.equal(emulator.tokenCalls.refresh_token, before, 'no second refresh');
+    });
+
+    it('a reused refresh token ends in one clear message, with no retry loop', async () => {
+      const { client, store } = await oauthClient(emulator);
+      emulator.rotateRefreshToken(store.read()!.refreshToken);
+      emulator.expireAccessTokens();
+      const before = emulator.requests.length;
+      await assert.rejects(client.account(), (error: AmoCrmError) => {
+        assert.equal(error.kind, 'auth');
+        assert.match(
+          error.message,
+          /refused the refresh token \(it was already used or revoked\); run `ident-sync auth`/,
+        );
+        return true;
+      });
+      await assert.rejects(client.account(), /run `ident-sync auth`/);
+      const sent = emulator.requests.slice(before).map((request) => request.path);
+      assert.deepEqual(sent, ['/api/v4/account', '/oauth2/access_token']);
+    });
+
+    it('a dead long-lived token ends in one clear message', async () => {
+      const client = longLivedClient(emulator);
+      await client.account();
+      emulator.revokeLongLivedTokens();
+      const before = emulator.requests.length;
+      await assert.rejects(client.account(), /refused the long-lived token .*AMOCRM_LONG_LIVED_TOKEN/);
+      await assert.rejects(client.account(), /refused the long-lived token/);
+      assert.equal(emulator.requests.length - before, 1);
+    });
+
+    it('wrong integration keys are named', async () => {
+      const store = new TokenStore((await oauthClient(emulator)).stateDir);
+      const client = createAmoClient(
+        amoConfig(emulator, { clientSecret: 'wrong' }),
+        store.path.replace(/\/[^/]+$/, ''),
+        silentLogger(),
+        fastTuning(emulator),
+      );
+      emulator.expireAccessTokens();
+      await assert.rejects(client.account(), /check AMOCRM_CLIENT_ID and AMOCRM_CLIENT_SECRET/);
+    });
+  });
+
+  describe('contacts', () => {
+    it('stores 49 of a batch of 50 with one invalid item, and reports that item with its path', async () => {
+      const client = longLivedClient(emulator);
+      const items = Array.from({ length: 50 }, (_, index) => ({
+        requestId: `r${index}`,
+        body: {
+          name: `Пациент ${index}`,
+          custom_fields_values: [
+            { field_id: identField, values: [{ value: index === 17 ? true : `batch-${index}` }] },
+          ],
+        },
+      }));
+      const before = emulator.contacts.size;
+      const result = await client.contacts.create(items as never);
+      assert.equal(result.stored.size, 49);
+      assert.equal(emulator.contacts.size - before, 49);
+      assert.deepEqual([...result.refused.keys()], ['r17']);
+      assert.equal(result.refused.get('r17')![0]!.path, 'custom_fields_values.0.values.0.value');
+      assert.deepEqual(result.uncertain, []);
+    });
+
+    it('maps results by request_id and updates by id', async () => {
+      const client = longLivedClient(emulator);
+      const created = await client.contacts.create([
+        { requestId: 'b', body: { name: 'B' } },
+        { requestId: 'a', body: { name: 'A' } },
+      ]);
+      const idA = created.stored.get('a')!;
+      assert.equal(emulator.contacts.get(idA)!.name, 'A');
+      const updated = await client.contacts.update([{ requestId: 'u', body: { id: idA, name: 'A2' } }]);
+      assert.equal(updated.stored.get('u'), idA);
+      assert.equal(emulator.contacts.get(idA)!.name, 'A2');
+    });
+
+    it('handles 204: an empty search yields nothing', async () => {
+      const client = longLivedClient(emulator);
+      assert.deepEqual(await client.contacts.search('no-such-text-anywhere'), []);
+      assert.deepEqual(await client.contacts.findByFieldValue(identField, '999999999'), []);
+    });
+
+    it('iterates across more than 250 contacts, page by page', async () => {
+      const fresh = await startEmulator();
+      try {
+        for (let index = 0; index < 301; index++) fresh.seedContact({ name: `C${index}` });
+        const client = longLivedClient(fresh);
+        const sizes: number[] = [];
+        for await (const page of client.contacts.pages()) sizes.push(page.length);
+        assert.deepEqual(sizes, [250, 51]);
+        const empty = await startEmulator();
+        const none: unknown[] = [];
+        for await (const page of longLivedClient(empty).contacts.pages()) none.push(page);
+        assert.deepEqual(none, []);
+        await empty.stop();
+      } finally {
+        await fresh.stop();
+      }
+    });
+
+    it('finds by IDENT id exactly, not by a search hit that merely contains it', async () => {
+      const client = longLivedClient(emulator);
+      emulator.seedContact({
+        name: 'Decoy 4242',
+        custom_fields_values: [{ field_id: identField, values: [{ value: '14242' }] }],
+      });
+      const real = emulator.seedContact({
+        name: 'Real',
+        custom_fields_values: [{ field_id: identField, values: [{ value: '4242' }] }],
+      });
+      const found = await client.contacts.findByFieldValue(identField, '4242');
+      assert.deepEqual(
+        found.map((contact) => contact.id),
+        [real.id],
+      );
+    });
+
+    it('finds by phone whichever way it was written in amoCRM', async () => {
+      const client = longLivedClient(emulator);
+      const eight = emulator.seedContact({
+        name: 'Eight',
+        custom_fields_values: [
+          { field_code: 'PHONE', values: [{ value: '8 (917) 555-12-34', enum_code: 'MOB' }] },
+        ],
+      });
+      emulator.seedContact({
+        name: 'Other',
+        custom_fields_values: [
+          { field_code: 'PHONE', values: [{ value: '+7 917 555-12-35', enum_code: 'MOB' }] },
+        ],
+      });
+      const found = await client.contacts.findByPhone('+79175551234', phoneOf);
+      assert.deepEqual(
+        found.map((contact) => contact.id),
+        [eight.id],
+      );
+    });
+  });
+
+  describe('custom fields', () => {
+    it('lists the catalogue across pages', async () => {
+      const paged = await startEmulator({ fieldPageSize: 2 });
+      try {
+        paged.addField({ name: 'X', type: 'text' });
+        paged.addField({ name: 'Y', type: 'numeric' });
+        const fields = await longLivedClient(paged).fields.list();
+        assert.deepEqual(
+          fields.map((field) => field.name),
+          ['Должность', 'Телефон', 'Email', 'X', 'Y'],
+        );
+      } finally {
+        await paged.stop();
+      }
+    });
+  });
+});

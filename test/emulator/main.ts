@@ -1,0 +1,25 @@
+import { AmoCrmEmulator } from './server.ts';
+
+/**
+ * `npm run emulator` — an amoCRM look-alike on 127.0.0.1 for manual trials and the demo.
+ * EMULATOR_PORT (default 8090), EMULATOR_LONG_LIVED_TOKEN (a token accepted as long-lived),
+ * EMULATOR_CLIENT_ID / EMULATOR_CLIENT_SECRET / EMULATOR_REDIRECT_URI for the OAuth flow.
+ */
+const host = process.env.EMULATOR_HOST ?? '127.0.0.1';
+const emulator = new AmoCrmEmulator({
+  port: Number(process.env.EMULATOR_PORT ?? 8090),
+  host,
+  clientId: process.env.EMULATOR_CLIENT_ID,
+  clientSecret: process.env.EMULATOR_CLIENT_SECRET,
+  redirectUri: process.env.EMULATOR_REDIRECT_URI,
+  longLivedTokens: process.env.EMULATOR_LONG_LIVED_TOKEN ? [process.env.EMULATOR_LONG_LIVED_TOKEN] : [],
+  latencyMs: Number(process.env.EMULATOR_LATENCY_MS ?? 0),
+});
+await emulator.start();
+console.log(`amoCRM emulator listening on ${emulator.baseUrl}`);
+console.log(`  client_id=${emulator.options.clientId} redirect_uri=${emulator.options.redirectUri}`);
+console.log(`  consent page: ${emulator.baseUrl}/oauth?client_id=${emulator.options.clientId}&state=try`);
+console.log(`  state: GET ${emulator.baseUrl}/__emulator/state`);
+const stop = () => void emulator.stop().then(() => process.exit(0));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

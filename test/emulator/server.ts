@@ -1,0 +1,869 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type EmulatedField, validateCustomFieldValues, type ValidationError } from './validation.ts';
+
+/**
+ * An amoCRM API v4 look-alike for tests, benchmarks and the demo. It behaves as
+ * ../shared/reference/amocrm-api.md describes: OAuth with single-use rotating refresh tokens,
+ * 7 requests per second (429, then a 403 block with an HTML body), 204 on empty lists, batch
+ * writes with request_id, type-checked custom fields, and switches that inject faults.
+ */
+
+export interface Faults {
+  /** Share of API requests answered 500/502/503 without being processed. */
+  serverErrorRate: number;
+  /** Share of API requests whose connection is dropped before they are processed. */
+  dropRate: number;
+  /** Share of API requests answered only after `slowMs`; writes are applied first (the duplicate trap). */
+  slowRate: number;
+  slowMs: number;
+  /** Share of API requests answered 429 without being processed (not counted as violations). */
+  tooManyRate: number;
+  /** Retry-After (seconds) sent with injected 429s; absent when undefined. */
+  retryAfterSeconds: number | undefined;
+}
+
+export const NO_FAULTS: Faults = {
+  serverErrorRate: 0,
+  dropRate: 0,
+  slowRate: 0,
+  slowMs: 0,
+  tooManyRate: 0,
+  retryAfterSeconds: undefined,
+};
+
+export interface EmulatorOptions {
+  port?: number;
+  /** Address to listen on; 127.0.0.1 unless a container must reach it. */
+  host?: string;
+  clientId?: string;
+  clientSecret?: string;
+  redirectUri?: string;
+  longLivedTokens?: string[];
+  accessTokenSeconds?: number;
+  /** Requests allowed in any one-second window before 429. */
+  rateLimit?: number;
+  /** Rate-limit violations after which every request gets 403 (the account block). */
+  blockAfterViolations?: number;
+  /** Largest page of custom fields (amoCRM returns at most 50). */
+  fieldPageSize?: number;
+  seed?: number;
+  /** Milliseconds added to every API answer (network and server time of a real account). */
+  latencyMs?: number;
+}
+
+export interface LoggedRequest {
+  at: number;
+  method: string;
+  path: string;
+  status: number;
+  write: boolean;
+  items: number;
+  fault?: string;
+}
+
+interface StoredValue {
+  value?: string | number | boolean;
+  enum_id?: number;
+  enum_code?: string;
+}
+export interface StoredContact {
+  id: number;
+  name: string;
+  first_name: string;
+  last_name: string;
+  responsible_user_id: number;
+  created_at: number;
+  updated_at: number;
+  account_id: number;
+  custom_fields_values:
+    | {
+        field_id: number;
+        field_name: string;
+        field_code: string | null;
+        field_type: string;
+        values: StoredValue[];
+      }[]
+    | null;
+  _embedded: { tags: [] };
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, body: unknown) {
+    super(`HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+const ACCOUNT_ID = 31_000_001;
+const FIELD_TYPES = new Set([
+  'text',
+  'numeric',
+  'checkbox',
+  'select',
+  'multiselect',
+  'radiobutton',
+  'date',
+  'date_time',
+  'birthday',
+  'textarea',
+  'url',
+  'streetaddress',
+]);
+
+const problem = (status: number, detail: string, extra: Record<string, unknown> = {}) => ({
+  title: status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request',
+  type: `https://httpstatus.es/${status}`,
+  status,
+  detail,
+  ...extra,
+});
+
+const oauthProblem = (status: number, hint: string, title = 'Некорректный запрос') => ({
+  hint,
+  title,
+  type: 'https://developers.amocrm.ru/v3/errors/OAuthProblemJson',
+  status,
+  detail: 'В запросе отсутствует ряд параметров или параметры невалидны',
+});
+
+export class AmoCrmEmulator {
+  readonly options: Required<Omit<EmulatorOptions, 'port' | 'seed' | 'host'>>;
+  readonly contacts = new Map<number, StoredContact>();
+  readonly fields = new Map<number, EmulatedField>();
+  readonly requests: LoggedRequest[] = [];
+  faults: Faults = { ...NO_FAULTS };
+  blocked = false;
+  violations = 0;
+  /** The most requests seen in any one-second window (all received API and OAuth requests). */
+  maxRequestsInAnySecond = 0;
+  /** How many times each grant was used on the token endpoint. */
+  readonly tokenCalls = { authorization_code: 0, refresh_token: 0 };
+
+  private server: Server | undefined;
+  private readonly recent: number[] = [];
+  private nextContactId = 20_000_001;
+  private nextFieldId = 600_001;
+  private nextEnumId = 900_001;
+  private random: () => number;
+  private readonly codes = new Map<string, { expiresAt: number; used: boolean }>();
+  private readonly accessTokens = new Map<string, number>();
+  private readonly refreshTokens = new Map<string, { expiresAt: number; used: boolean }>();
+  private readonly longLived: Set<string>;
+  private readonly port: number;
+  private readonly host: string;
+  /** scheme://host of the request being answered: links point where the caller reached us. */
+  private origin = '';
+
+  constructor(options: EmulatorOptions = {}) {
+    this.options = {
+      clientId: options.clientId ?? 'emulator-client-id',
+      clientSecret: options.clientSecret ?? 'emulator-client-secret',
+      redirectUri: options.redirectUri ?? 'http://localhost:8080/callback',
+      longLivedTokens: options.longLivedTokens ?? [],
+      accessTokenSeconds: options.accessTokenSeconds ?? 86_400,
+      rateLimit: options.rateLimit ?? 7,
+      blockAfterViolations: options.blockAfterViolations ?? 10,
+      fieldPageSize: options.fieldPageSize ?? 50,
+      latencyMs: options.latencyMs ?? 0,
+    };
+    this.port = options.port ?? 0;
+    this.host = options.host ?? '127.0.0.1';
+    this.random = mulberry32(options.seed ?? 1);
+    this.longLived = new Set(this.options.longLivedTokens);
+    this.addSystemFields();
+  }
+
+  get baseUrl(): string {
+    const address = this.server?.address() as AddressInfo | null;
+    if (!address) throw new Error('the emulator is not listening');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => {
+        if (!response.headersSent) this.send(response, 500, problem(500, String(error)));
+      });
+    });
+    this.server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve) => this.server!.listen(this.port, this.host, resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  // ── test controls ──────────────────────────────────────────────────────────────────────────
+  setFaults(faults: Partial<Faults>): void {
+    this.faults = { ...NO_FAULTS, ...faults };
+  }
+
+  reseed(seed: number): void {
+    this.random = mulberry32(seed);
+  }
+
+  /** A fresh authorization code, as amoCRM shows on the integration's page (valid 20 minutes). */
+  issueCode(ttlSeconds = 20 * 60): string {
+    const code = `def${randomBytes(24).toString('hex')}`;
+    this.codes.set(code, { expiresAt: Date.now() + ttlSeconds * 1000, used: false });
+    return code;
+  }
+
+  expireAccessTokens(): void {
+    for (const token of this.accessTokens.keys()) this.accessTokens.set(token, 0);
+  }
+
+  revokeLongLivedTokens(): void {
+    this.longLived.clear();
+  }
+
+  addLongLivedToken(token: string): void {
+    this.longLived.add(token);
+  }
+
+  /** Refreshes with the given token as another process would: it is revoked, a new pair issued. */
+  rotateRefreshToken(refreshToken: string): { access_token: string; refresh_token: string } {
+    const entry = this.refreshTokens.get(refreshToken);
+    if (!entry || entry.used) throw new Error('unknown or used refresh token');
+    entry.used = true;
+    return this.issuePair();
+  }
+
+  unblock(): void {
+    this.blocked = false;
+    this.violations = 0;
+  }
+
+  addField(
+    field: Omit<EmulatedField, 'id' | 'sort' | 'is_api_only' | 'code' | 'enums'> & Partial<EmulatedField>,
+  ) {
+    const created: EmulatedField = {
+      id: field.id ?? this.nextFieldId++,
+      name: field.name,
+      code: field.code ?? null,
+      type: field.type,
+      sort: field.sort ?? 500,
+      is_api_only: field.is_api_only ?? false,
+      enums: field.enums ?? null,
+    };
+    this.fields.set(created.id, created);
+    return created;
+  }
+
+  /** Adds a contact directly, as if a manager had typed it into amoCRM. */
+  seedContact(body: Record<string, unknown>): StoredContact {
+    const errors = this.validateContact(body, 'create');
+    if (errors.length > 0) throw new Error(`invalid seed contact: ${JSON.stringify(errors)}`);
+    return this.createContact(body);
+  }
+
+  contactsWithField(fieldId: number, value: string): StoredContact[] {
+    return [...this.contacts.values()].filter((contact) =>
+      contact.custom_fields_values?.some(
+        (field) => field.field_id === fieldId && field.values.some((item) => String(item.value) === value),
+      ),
+    );
+  }
+
+  writeRequests(): LoggedRequest[] {
+    return this.requests.filter((request) => request.write);
+  }
+
+  // ── HTTP ───────────────────────────────────────────────────────────────────────────────────
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://emulator');
+    const method = request.method ?? 'GET';
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const body = await readBody(request);
+
+    if (path.startsWith('/__emulator')) return this.handleAdmin(method, path, body, response);
+
+    const now = Date.now();
+    const write = method === 'POST' || method === 'PATCH';
+    const log: LoggedRequest = { at: now, method, path, status: 0, write, items: countItems(body) };
+    this.requests.push(log);
+    const respond = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      log.status = status;
+      this.send(response, status, payload, headers);
+    };
+
+    if (this.blocked) {
+      log.status = 403;
+      response.writeHead(403, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(
+        '<html><head><title>403 Forbidden</title></head><body><center><h1>403 Forbidden</h1></center><hr><center>nginx</center></body></html>',
+      );
+      return;
+    }
+    if (!this.admitByRate(now)) {
+      this.violations += 1;
+      if (this.violations >= this.options.blockAfterViolations) this.blocked = true;
+      return respond(429, problem(429, 'Too Many Requests', { title: 'Too Many Requests' }));
+    }
+
+    if (path === '/oauth') return this.consent(url, response, log);
+    if (path === '/oauth2/access_token' && method === 'POST') {
+      try {
+        return respond(200, this.tokenGrant(body));
+      } catch (error) {
+        if (error instanceof HttpError) return respond(error.status, error.body);
+        throw error;
+      }
+    }
+
+    const fault = this.pickFault();
+    if (fault) log.fault = fault;
+    if (fault === 'drop') {
+      log.status = -1;
+      request.socket.destroy();
+      return;
+    }
+    if (fault === '5xx')
+      return respond([500, 502, 503][Math.floor(this.random() * 3)]!, problem(503, 'Service unavailable'));
+    if (fault === '429') {
+      const headers: Record<string, string> =
+        this.faults.retryAfterSeconds === undefined
+          ? {}
+          : { 'retry-after': String(this.faults.retryAfterSeconds) };
+      return respond(429, problem(429, 'Too Many Requests'), headers);
+    }
+
+    let status: number;
+    let payload: unknown;
+    try {
+      this.authorize(request);
+      this.origin = request.headers.host ? `http://${request.headers.host}` : this.baseUrl;
+      [status, payload] = this.route(method, path, url, body);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      status = error.status;
+      payload = error.body;
+    }
+    const delay = (fault === 'slow' ? this.faults.slowMs : 0) + this.options.latencyMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (response.destroyed || request.socket.destroyed) {
+      log.status = -2;
+      return;
+    }
+    respond(status, payload);
+  }
+
+  private admitByRate(now: number): boolean {
+    this.recent.push(now);
+    while (this.recent.length > 0 && this.recent[0]! <= now - 1000) this.recent.shift();
+    this.maxRequestsInAnySecond = Math.max(this.maxRequestsInAnySecond, this.recent.length);
+    return this.recent.length <= this.options.rateLimit;
+  }
+
+  private pickFault(): 'drop' | '5xx' | 'slow' | '429' | undefined {
+    const f = this.faults;
+    const roll = this.random();
+    let edge = f.dropRate;
+    if (roll < edge) return 'drop';
+    edge += f.serverErrorRate;
+    if (roll < edge) return '5xx';
+    edge += f.tooManyRate;
+    if (roll < edge) return '429';
+    edge += f.slowRate;
+    if (roll < edge) return 'slow';
+    return undefined;
+  }
+
+  private send(
+    response: ServerResponse,
+    status: number,
+    payload: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    if (response.headersSent || response.destroyed) return;
+    if (status === 204) {
+      response.writeHead(204, headers);
+      response.end();
+      return;
+    }
+    const type = status >= 400 ? 'application/problem+json' : 'application/hal+json';
+    response.writeHead(status, { 'content-type': type, ...headers });
+    response.end(JSON.stringify(payload));
+  }
+
+  private authorize(request: IncomingMessage): void {
+    const header = request.headers.authorization ?? '';
+    const token = /^Bearer (.+)$/.exec(header)?.[1];
+    if (token && this.longLived.has(token)) return;
+    const expiresAt = token ? this.accessTokens.get(token) : undefined;
+    if (expiresAt === undefined || expiresAt <= Date.now()) {
+      throw new HttpError(401, problem(401, expiresAt === undefined ? 'Invalid token' : 'Token has expired'));
+    }
+  }
+
+  private consent(url: URL, response: ServerResponse, log: LoggedRequest): void {
+    const clientId = url.searchParams.get('client_id');
+    if (clientId !== this.options.clientId) {
+      log.status = 400;
+      this.send(response, 400, problem(400, 'unknown client_id'));
+      return;
+    }
+    const target = new URL(url.searchParams.get('redirect_uri') ?? this.options.redirectUri);
+    target.searchParams.set('code', this.issueCode());
+    target.searchParams.set('referer', new URL(this.baseUrl).host);
+    target.searchParams.set('client_id', clientId);
+    const state = url.searchParams.get('state');
+    if (state) target.searchParams.set('state', state);
+    log.status = 302;
+    response.writeHead(302, { location: target.toString() });
+    response.end();
+  }
+
+  private tokenGrant(body: unknown): unknown {
+    const grant = (body ?? {}) as Record<string, unknown>;
+    if (grant.client_id !== this.options.clientId || grant.client_secret !== this.options.clientSecret) {
+      throw new HttpError(401, oauthProblem(401, 'Client authentication failed', 'Некорректный клиент'));
+    }
+    if (grant.redirect_uri !== this.options.redirectUri) {
+      throw new HttpError(400, oauthProblem(400, 'Cannot verify redirect_uri'));
+    }
+    if (grant.grant_type === 'authorization_code') {
+      this.tokenCalls.authorization_code += 1;
+      const code = this.codes.get(String(grant.code));
+      if (!code || code.used)
+        throw new HttpError(400, oauthProblem(400, 'Authorization code has been revoked'));
+      if (code.expiresAt <= Date.now())
+        throw new HttpError(400, oauthProblem(400, 'Authorization code has expired'));
+      code.used = true;
+      return this.issuePair();
+    }
+    if (grant.grant_type === 'refresh_token') {
+      this.tokenCalls.refresh_token += 1;
+      const entry = this.refreshTokens.get(String(grant.refresh_token));
+      if (!entry || entry.used) throw new HttpError(401, oauthProblem(401, 'Token has been revoked'));
+      if (entry.expiresAt <= Date.now()) throw new HttpError(401, oauthProblem(401, 'Token has expired'));
+      entry.used = true;
+      return this.issuePair();
+    }
+    throw new HttpError(400, oauthProblem(400, 'Unsupported grant type'));
+  }
+
+  private issuePair() {
+    const access = `acc_${randomBytes(24).toString('hex')}`;
+    const refresh = `ref_${randomBytes(24).toString('hex')}`;
+    this.accessTokens.set(access, Date.now() + this.options.accessTokenSeconds * 1000);
+    this.refreshTokens.set(refresh, { expiresAt: Date.now() + 90 * 86_400_000, used: false });
+    return {
+      token_type: 'Bearer',
+      expires_in: this.options.accessTokenSeconds,
+      access_token: access,
+      refresh_token: refresh,
+      server_time: Math.floor(Date.now() / 1000),
+    };
+  }
+
+  private route(method: string, path: string, url: URL, body: unknown): [number, unknown] {
+    if (path === '/api/v4/account' && method === 'GET') {
+      return [
+        200,
+        { id: ACCOUNT_ID, name: 'Emulated clinic', subdomain: 'emulator', country: 'RU', currency: 'RUB' },
+      ];
+    }
+    if (path === '/api/v4/contacts/custom_fields') {
+      if (method === 'GET') return this.listFields(url);
+      if (method === 'POST') return this.createFields(body);
+      if (method === 'PATCH') return this.patchFields(body);
+    }
+    const fieldMatch = /^\/api\/v4\/contacts\/custom_fields\/(\d+)$/.exec(path);
+    if (fieldMatch && method === 'PATCH') {
+      return this.patchFields([{ ...(body as object), id: Number(fieldMatch[1]) }]);
+    }
+    if (path === '/api/v4/contacts') {
+      if (method === 'GET') return this.listContacts(url);
+      if (method === 'POST') return this.writeContacts(body, 'create');
+      if (method === 'PATCH') return this.writeContacts(body, 'update');
+    }
+    const contactMatch = /^\/api\/v4\/contacts\/(\d+)$/.exec(path);
+    if (contactMatch) {
+      const id = Number(contactMatch[1]);
+      if (method === 'GET') {
+        const contact = this.contacts.get(id);
+        return contact ? [200, this.present(contact)] : [204, undefined];
+      }
+      if (method === 'PATCH') {
+        const [status, result] = this.writeContacts([{ ...(body as object), id }], 'update');
+        if (status !== 200) return [status, result];
+        return [200, (result as { _embedded: { contacts: unknown[] } })._embedded.contacts[0]];
+      }
+    }
+    throw new HttpError(404, problem(404, `no route ${method} ${path}`));
+  }
+
+  // ── contacts ───────────────────────────────────────────────────────────────────────────────
+  private listContacts(url: URL): [number, unknown] {
+    const limit = Math.min(250, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+    const query = url.searchParams.get('query')?.trim().toLowerCase();
+    const ids = [...url.searchParams.entries()]
+      .filter(([key]) => key === 'filter[id]' || key === 'filter[id][]' || /^filter\[id\]\[\d+\]$/.test(key))
+      .flatMap(([, value]) => value.split(','))
+      .map(Number);
+    let matches: StoredContact[];
+    if (ids.length > 0) {
+      matches = ids.map((id) => this.contacts.get(id)).filter((c): c is StoredContact => c !== undefined);
+    } else if (query) {
+      matches = [...this.contacts.values()].filter((contact) => searchText(contact).includes(query));
+    } else {
+      matches = [...this.contacts.values()];
+    }
+    const slice = matches.slice((page - 1) * limit, page * limit);
+    if (slice.length === 0) return [204, undefined];
+    const link = (p: number) => {
+      const next = new URL(url.toString());
+      next.searchParams.set('page', String(p));
+      next.searchParams.set('limit', String(limit));
+      return { href: `${this.origin}${next.pathname}${next.search}` };
+    };
+    const links: Record<string, { href: string }> = { self: link(page) };
+    if (page * limit < matches.length) links.next = link(page + 1);
+    if (page > 1) links.prev = link(page - 1);
+    return [200, { _page: page, _links: links, _embedded: { contacts: slice.map((c) => this.present(c)) } }];
+  }
+
+  private present(contact: StoredContact): StoredContact & { _links: unknown } {
+    return { ...contact, _links: { self: { href: `${this.origin}/api/v4/contacts/${contact.id}` } } };
+  }
+
+  private writeContacts(body: unknown, mode: 'create' | 'update'): [number, unknown] {
+    if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
+    if (body.length > 250)
+      throw new HttpError(400, problem(400, 'Too many entities in one request (max 250)'));
+    const failures: { request_id: string; errors: ValidationError[] }[] = [];
+    body.forEach((item: unknown, index) => {
+      const requestId = requestIdOf(item, index);
+      const errors = this.validateContact(item, mode);
+      if (errors.length > 0) failures.push({ request_id: requestId, errors });
+    });
+    // One bad item fails the whole request; nothing of it is stored.
+    if (failures.length > 0) {
+      throw new HttpError(400, {
+        'validation-errors': failures,
+        title: 'Bad Request',
+        type: 'https://httpstatus.es/400',
+        status: 400,
+        detail: 'Request validation failed',
+      });
+    }
+    const results = body.map((item: Record<string, unknown>, index) => {
+      const contact = mode === 'create' ? this.createContact(item) : this.updateContact(item);
+      return {
+        id: contact.id,
+        request_id: requestIdOf(item, index),
+        _links: { self: { href: `${this.origin}/api/v4/contacts/${contact.id}` } },
+      };
+    });
+    return [
+      200,
+      { _links: { self: { href: `${this.origin}/api/v4/contacts` } }, _embedded: { contacts: results } },
+    ];
+  }
+
+  private validateContact(raw: unknown, mode: 'create' | 'update'): ValidationError[] {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+      return [{ code: 'InvalidType', path: '', detail: 'This value should be of type object.' }];
+    }
+    const item = raw as Record<string, unknown>;
+    const errors: ValidationError[] = [];
+    if (mode === 'update') {
+      if (typeof item.id !== 'number')
+        errors.push({ code: 'FieldMissing', path: 'id', detail: 'This field is missing.' });
+      else if (!this.contacts.has(item.id))
+        errors.push({ code: 'NotFound', path: 'id', detail: 'Entity not found.' });
+    }
+    for (const key of ['name', 'first_name', 'last_name'] as const) {
+      if (item[key] !== undefined && typeof item[key] !== 'string') {
+        errors.push({ code: 'InvalidType', path: key, detail: 'This value should be of type string.' });
+      }
+    }
+    const byCode = new Map([...this.fields.values()].filter((f) => f.code).map((f) => [f.code!, f]));
+    errors.push(...validateCustomFieldValues(item.custom_fields_values, this.fields, byCode));
+    return errors;
+  }
+
+  private createContact(item: Record<string, unknown>): StoredContact {
+    const now = Math.floor(Date.now() / 1000);
+    const contact: StoredContact = {
+      id: this.nextContactId++,
+      name: String(item.name ?? ''),
+      first_name: String(item.first_name ?? ''),
+      last_name: String(item.last_name ?? ''),
+      responsible_user_id: 1,
+      created_at: now,
+      updated_at: now,
+      account_id: ACCOUNT_ID,
+      custom_fields_values: null,
+      _embedded: { tags: [] },
+    };
+    this.applyFieldValues(contact, item.custom_fields_values);
+    this.contacts.set(contact.id, contact);
+    return contact;
+  }
+
+  private updateContact(item: Record<string, unknown>): StoredContact {
+    const contact = this.contacts.get(item.id as number)!;
+    for (const key of ['name', 'first_name', 'last_name'] as const) {
+      if (typeof item[key] === 'string') contact[key] = item[key];
+    }
+    this.applyFieldValues(contact, item.custom_fields_values);
+    contact.updated_at = Math.floor(Date.now() / 1000);
+    return contact;
+  }
+
+  /** Fields present get exactly the values sent (null removes the field); others are untouched. */
+  private applyFieldValues(contact: StoredContact, raw: unknown): void {
+    if (!Array.isArray(raw)) return;
+    const current = new Map((contact.custom_fields_values ?? []).map((field) => [field.field_id, field]));
+    for (const entry of raw as { field_id?: number; field_code?: string; values: unknown[] | null }[]) {
+      const field =
+        entry.field_id !== undefined
+          ? this.fields.get(entry.field_id)!
+          : [...this.fields.values()].find((candidate) => candidate.code === entry.field_code)!;
+      if (entry.values === null || entry.values.length === 0) {
+        current.delete(field.id);
+        continue;
+      }
+      current.set(field.id, {
+        field_id: field.id,
+        field_name: field.name,
+        field_code: field.code,
+        field_type: field.type,
+        values: entry.values.map((value) => storedValue(field, value as StoredValue)),
+      });
+    }
+    contact.custom_fields_values = current.size > 0 ? [...current.values()] : null;
+  }
+
+  // ── custom fields ──────────────────────────────────────────────────────────────────────────
+  private listFields(url: URL): [number, unknown] {
+    const limit = Math.min(
+      this.options.fieldPageSize,
+      Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50),
+    );
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+    const all = [...this.fields.values()];
+    const slice = all.slice((page - 1) * limit, page * limit);
+    if (slice.length === 0) return [204, undefined];
+    const links: Record<string, { href: string }> = {
+      self: { href: `${this.origin}/api/v4/contacts/custom_fields?page=${page}&limit=${limit}` },
+    };
+    if (page * limit < all.length) {
+      links.next = { href: `${this.origin}/api/v4/contacts/custom_fields?page=${page + 1}&limit=${limit}` };
+    }
+    return [
+      200,
+      { _total_items: all.length, _page: page, _links: links, _embedded: { custom_fields: slice } },
+    ];
+  }
+
+  private createFields(body: unknown): [number, unknown] {
+    if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
+    const failures: { request_id: string; errors: ValidationError[] }[] = [];
+    body.forEach((item: Record<string, unknown>, index) => {
+      const errors: ValidationError[] = [];
+      if (typeof item.name !== 'string' || item.name.trim() === '') {
+        errors.push({ code: 'FieldMissing', path: 'name', detail: 'This value should not be blank.' });
+      }
+      if (typeof item.type !== 'string' || !FIELD_TYPES.has(item.type)) {
+        errors.push({
+          code: 'NotSupportedChoice',
+          path: 'type',
+          detail: 'The value you selected is not a valid choice.',
+        });
+      }
+      if (
+        ['select', 'multiselect', 'radiobutton'].includes(String(item.type)) &&
+        !Array.isArray(item.enums)
+      ) {
+        errors.push({ code: 'FieldMissing', path: 'enums', detail: 'This field is missing.' });
+      }
+      if (errors.length > 0) failures.push({ request_id: requestIdOf(item, index), errors });
+    });
+    if (failures.length > 0) {
+      throw new HttpError(400, {
+        'validation-errors': failures,
+        title: 'Bad Request',
+        type: 'https://httpstatus.es/400',
+        status: 400,
+        detail: 'Request validation failed',
+      });
+    }
+    const created = body.map((item: Record<string, unknown>) =>
+      this.addField({
+        name: String(item.name),
+        type: String(item.type),
+        code: typeof item.code === 'string' ? item.code : null,
+        sort: typeof item.sort === 'number' ? item.sort : 500,
+        is_api_only: item.is_api_only === true,
+        enums: Array.isArray(item.enums)
+          ? (item.enums as { value: string; sort?: number }[]).map((e, i) => ({
+              id: this.nextEnumId++,
+              value: e.value,
+              sort: e.sort ?? (i + 1) * 10,
+            }))
+          : null,
+      }),
+    );
+    return [200, { _embedded: { custom_fields: created } }];
+  }
+
+  /** Updating a field's enums replaces the list: values sent with an id are kept, new ones added. */
+  private patchFields(body: unknown): [number, unknown] {
+    if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
+    const updated = body.map(
+      (item: { id?: number; name?: string; enums?: { id?: number; value: string; sort?: number }[] }) => {
+        const field = item.id === undefined ? undefined : this.fields.get(item.id);
+        if (!field) throw new HttpError(400, problem(400, `custom field ${item.id} not found`));
+        if (typeof item.name === 'string') field.name = item.name;
+        if (Array.isArray(item.enums)) {
+          field.enums = item.enums.map((e, i) => ({
+            id: e.id ?? this.nextEnumId++,
+            value: e.value,
+            sort: e.sort ?? (i + 1) * 10,
+          }));
+        }
+        return field;
+      },
+    );
+    return [200, { _embedded: { custom_fields: updated } }];
+  }
+
+  private addSystemFields(): void {
+    const enums = (values: string[]) =>
+      values.map((value, i) => ({ id: this.nextEnumId++, value, sort: (i + 1) * 2 }));
+    this.addField({ name: 'Должность', code: 'POSITION', type: 'text', sort: 1 });
+    this.addField({
+      name: 'Телефон',
+      code: 'PHONE',
+      type: 'multitext',
+      sort: 4,
+      enums: enums(['WORK', 'WORKDD', 'MOB', 'FAX', 'HOME', 'OTHER']),
+    });
+    this.addField({
+      name: 'Email',
+      code: 'EMAIL',
+      type: 'multitext',
+      sort: 6,
+      enums: enums(['WORK', 'PRIV', 'OTHER']),
+    });
+  }
+
+  // ── admin API for tools in other processes (bench, chaos, demo) ────────────────────────────
+  private handleAdmin(method: string, path: string, body: unknown, response: ServerResponse): void {
+    const ok = (payload: unknown) => this.send(response, 200, payload);
+    const args = (body ?? {}) as Record<string, unknown>;
+    switch (`${method} ${path}`) {
+      case 'GET /__emulator/state':
+        return ok({
+          contacts: this.contacts.size,
+          fields: this.fields.size,
+          requests: this.requests.length,
+          writeRequests: this.writeRequests().length,
+          requests429: this.requests.filter((r) => r.status === 429).length,
+          maxRequestsInAnySecond: this.maxRequestsInAnySecond,
+          violations: this.violations,
+          blocked: this.blocked,
+          tokenCalls: this.tokenCalls,
+        });
+      case 'GET /__emulator/contacts':
+        return ok([...this.contacts.values()]);
+      case 'GET /__emulator/requests':
+        return ok(this.requests);
+      case 'POST /__emulator/faults':
+        this.setFaults(args as Partial<Faults>);
+        return ok(this.faults);
+      case 'POST /__emulator/code':
+        return ok({ code: this.issueCode() });
+      case 'POST /__emulator/expire-tokens':
+        this.expireAccessTokens();
+        return ok({ expired: true });
+      case 'POST /__emulator/long-lived-token': {
+        const token = typeof args.token === 'string' ? args.token : `llt_${randomBytes(24).toString('hex')}`;
+        this.addLongLivedToken(token);
+        return ok({ token });
+      }
+      case 'POST /__emulator/reset-counters':
+        this.requests.length = 0;
+        this.maxRequestsInAnySecond = 0;
+        return ok({ reset: true });
+      default:
+        return this.send(response, 404, problem(404, `no admin route ${method} ${path}`));
+    }
+  }
+}
+
+function storedValue(field: EmulatedField, value: StoredValue): StoredValue {
+  if (field.type === 'multitext') {
+    const item = field.enums?.find((e) => e.value === value.enum_code) ?? field.enums?.[0];
+    return { value: value.value, enum_id: item?.id, enum_code: item?.value };
+  }
+  if (['select', 'radiobutton', 'multiselect'].includes(field.type)) {
+    const item = field.enums!.find((e) =>
+      value.enum_id !== undefined ? e.id === value.enum_id : e.value === value.value,
+    )!;
+    return { value: item.value, enum_id: item.id };
+  }
+  // amoCRM reads numbers back as strings and dates as Unix seconds.
+  if (field.type === 'numeric') return { value: String(value.value) };
+  if (['date', 'date_time', 'birthday'].includes(field.type) && typeof value.value === 'string') {
+    return { value: Math.floor(Date.parse(value.value) / 1000) };
+  }
+  return { value: value.value };
+}
+
+function searchText(contact: StoredContact): string {
+  const parts = [contact.name, contact.first_name, contact.last_name];
+  for (const field of contact.custom_fields_values ?? []) {
+    for (const value of field.values) {
+      parts.push(String(value.value ?? ''));
+      // Phones are found by their digits too, however they were typed ("8 (917) 555-12-34").
+      if (field.field_code === 'PHONE') parts.push(String(value.value ?? '').replace(/\D/g, ''));
+    }
+  }
+  return parts.join('\n').toLowerCase();
+}
+
+function requestIdOf(item: unknown, index: number): string {
+  const id = item && typeof item === 'object' ? (item as { request_id?: unknown }).request_id : undefined;
+  return typeof id === 'string' ? id : String(index);
+}
+
+function countItems(body: unknown): number {
+  return Array.isArray(body) ? body.length : body ? 1 : 0;
+}
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  if (chunks.length === 0) return undefined;
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
