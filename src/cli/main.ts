@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerFields } from './commands/fields.ts';
+import { registerTestDb } from './commands/test-db.ts';
 import { ActionableError } from '../errors.ts';
 import { maskSecrets } from '../logging/redact.ts';
 import { MapFileError } from '../mapping/load-map.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerAuth(program);
   registerFields(program);
+  registerTestDb(program);
   return program;
 }
 

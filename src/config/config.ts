@@ -43,6 +43,8 @@ export interface Config {
   sync: SyncConfig;
   stateDir: string;
   mappingFile: string;
+  /** Folder of the SQL files (patients.sql, select-*.sql…). */
+  sqlDir: string;
   log: { level: Environment['LOG_LEVEL']; format: Environment['LOG_FORMAT'] };
   healthPort: number;
   /** Notes on settings that were accepted but changed meaning (legacy names); logged at start. */
@@ -61,6 +63,7 @@ export class ConfigError extends Error {
   }
 }
 
+export const DEFAULT_SQL_DIR = fileURLToPath(new URL('../../sql', import.meta.url));
 export const DEFAULT_MAPPING_FILE = fileURLToPath(new URL('../../mapping/contact-map.yaml', import.meta.url));
 
 /**
@@ -109,6 +112,7 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
     },
     stateDir: resolve(env.STATE_DIR),
     mappingFile: env.MAPPING_FILE ? resolve(env.MAPPING_FILE) : DEFAULT_MAPPING_FILE,
+    sqlDir: env.SQL_DIR ? resolve(env.SQL_DIR) : DEFAULT_SQL_DIR,
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
     healthPort: env.HEALTH_PORT,
     notices,

@@ -164,6 +164,7 @@ export const environmentSchema = z.object({
 
   STATE_DIR: z.preprocess(blankToUndefined, z.string().default('./state')),
   MAPPING_FILE: text(),
+  SQL_DIR: text(),
   LOG_LEVEL: logLevel(),
   LOG_FORMAT: z.preprocess(
     (value) => (typeof blankToUndefined(value) === 'string' ? String(value).trim().toLowerCase() : undefined),

@@ -142,3 +142,17 @@ export function resolveFields(map: ContactMap, catalogue: readonly CatalogueFiel
     }),
   };
 }
+
+/**
+ * A catalogue in which every field of the map exists as the map expects, with stand-in ids: for
+ * mapping rows without an amoCRM account (test-db's sample, dry runs, tests).
+ */
+export function offlineCatalogue(map: ContactMap): CatalogueField[] {
+  let enumId = 5000;
+  return map.fields.map((spec, index) => ({
+    id: spec.id ?? 1000 + index,
+    name: spec.name,
+    type: spec.type,
+    enums: spec.choices?.map((choice) => ({ id: enumId++, value: choice })) ?? null,
+  }));
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
+
+const database = { DB_USER: 'reader', DB_PASSWORD: 'secret-password' };
+
+describe('ident-sync test-db without a database', () => {
+  let silent: Server;
+  let silentPort = 0;
+  before(async () => {
+    // Accepts connections and never answers, like a firewall that drops packets.
+    silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentPort = (silent.address() as { port: number }).port;
+  });
+  after(() => {
+    silent.close();
+  });
+
+  it('exits non-zero at once when nothing listens, naming host, port and the setting', async () => {
+    const started = Date.now();
+    const run = await runCli(['test-db'], { ...database, DB_HOST: '127.0.0.1', DB_PORT: '1' });
+    assert.equal(run.code, 1);
+    assert.ok(Date.now() - started < 20_000);
+    const lines = run.stderr.trim().split('\n');
+    assert.deepEqual(lines, [
+      'error: cannot connect to SQL Server at 127.0.0.1:1; check DB_HOST and DB_PORT (or DB_INSTANCE) and that the server accepts TCP connections',
+    ]);
+    assert.doesNotMatch(run.stdout + run.stderr, /secret-password/);
+  });
+
+  it('gives up after the connect timeout when the server does not answer', async () => {
+    const started = Date.now();
+    const run = await runCli(['test-db'], {
+      ...database,
+      DB_HOST: '127.0.0.1',
+      DB_PORT: String(silentPort),
+      DB_CONNECT_TIMEOUT_SECONDS: '2',
+    });
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(run.code, 1);
+    assert.ok(seconds < 20, `took ${seconds} s`);
+    assert.match(
+      run.stderr,
+      /^error: no answer from SQL Server at 127\.0\.0\.1:\d+ in time; check DB_HOST and DB_PORT/,
+    );
+  });
+
+  it('asks for the database settings it needs, exit code 2', async () => {
+    const run = await runCli(['test-db'], {});
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /config error: DB_HOST: expected the IDENT SQL Server host name or address/);
+  });
+});

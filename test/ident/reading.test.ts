@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifyDbError, IdentDbError } from '../../src/ident/errors.ts';
+import { SqlPatientSource } from '../../src/ident/patient-source.ts';
+import { loadSqlFiles } from '../../src/ident/sql-files.ts';
+import { streamRows } from '../../src/ident/stream.ts';
+import { FakeRequest, fakeConnection } from '../helpers/fake-sql.ts';
+
+const db = {
+  host: 'ident-server',
+  port: 1433,
+  instance: undefined,
+  database: 'PZ',
+  user: 'reader',
+  password: 'secret',
+  encrypt: true,
+  trustServerCertificate: false,
+  connectTimeoutMs: 1000,
+  requestTimeoutMs: 1000,
+};
+const files = loadSqlFiles();
+const rowsOf = (count: number, start = 1) =>
+  Array.from({ length: count }, (_, index) => ({
+    PatientId: start + index,
+    Surname: `S${index}`,
+    ChangedAt: new Date(Date.UTC(2026, 10, 20, 10)),
+  }));
+
+async function drain<T>(iterable: AsyncIterable<T>, slow = false): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) {
+    out.push(item);
+    if (slow && out.length % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return out;
+}
+
+describe('streaming rows from the driver', () => {
+  it('pauses the driver when the reader falls behind, and resumes it', async () => {
+    const request = new FakeRequest(() => ({ rows: rowsOf(2000) }));
+    const rows = await drain(streamRows(request, 'SELECT 1', 100), true);
+    assert.equal(rows.length, 2000);
+    assert.ok(request.pauses > 0, 'paused');
+    assert.equal(request.pauses, request.resumes);
+  });
+
+  it('keeps at most about the high-water mark of rows waiting', async () => {
+    let waiting = 0;
+    let most = 0;
+    const request = new FakeRequest(() => ({ rows: rowsOf(3000) }));
+    request.on('row', () => {
+      waiting += 1;
+      most = Math.max(most, waiting);
+    });
+    for await (const _ of streamRows(request, 'SELECT 1', 100)) {
+      waiting -= 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(most <= 101, `up to ${most} rows waited in memory`);
+  });
+
+  it('hands over the rows read before an error, then the error', async () => {
+    const error = Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ESOCKET' });
+    const request = new FakeRequest(() => ({ rows: rowsOf(10), failAfter: 4, error }));
+    const seen: unknown[] = [];
+    await assert.rejects(async () => {
+      for await (const row of streamRows(request, 'SELECT 1')) seen.push(row);
+    }, /ECONNRESET/);
+    assert.equal(seen.length, 4);
+  });
+
+  it('cancels the query when the reader stops early', async () => {
+    const request = new FakeRequest(() => ({ rows: rowsOf(1000) }));
+    for await (const _ of streamRows(request, 'SELECT 1')) break;
+    assert.equal(request.cancelled, true);
+  });
+});
+
+describe('reading patients', () => {
+  it('pages through every patient by id, whatever the page size', async () => {
+    const connection = fakeConnection(rowsOf(23));
+    const source = new SqlPatientSource(connection, files, db, { pageSize: 5 });
+    const ids = (await drain(source.all())).map((row) => row.PatientId);
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 23 }, (_, index) => index + 1),
+    );
+    assert.equal(connection.requests.length, 5);
+    assert.deepEqual(
+      connection.requests.map((request) => request.inputs.afterId),
+      ['0', '5', '10', '15', '20'],
+    );
+    assert.match(connection.requests[0]!.sql, /^WITH ident_sync_selection AS \(/);
+  });
+
+  it('keeps bigint ids given as strings exact across pages', async () => {
+    const big = ['9007199254740993', '9007199254740994', '9007199254740995'].map((id) => ({
+      PatientId: id,
+      ChangedAt: null,
+    }));
+    const connection = fakeConnection(big);
+    const rows = await drain(new SqlPatientSource(connection, files, db, { pageSize: 2 }).all());
+    assert.deepEqual(
+      rows.map((row) => row.PatientId),
+      ['9007199254740993', '9007199254740994', '9007199254740995'],
+    );
+    assert.equal(connection.requests[1]!.inputs.afterId, '9007199254740994');
+  });
+
+  it('passes nulls and driver types through untouched', async () => {
+    const row = {
+      PatientId: 1,
+      Surname: null,
+      Birthday: new Date(Date.UTC(1985, 2, 15)),
+      Debt: 12.5,
+      SmsRejection: true,
+    };
+    const [read] = await drain(new SqlPatientSource(fakeConnection([row]), files, db).all());
+    assert.deepEqual(read, row);
+  });
+
+  it('selects changes since a moment, with activity selections united', async () => {
+    const connection = fakeConnection(rowsOf(3));
+    const since = new Date(Date.UTC(2026, 10, 20, 9, 55));
+    await drain(new SqlPatientSource(connection, files, db).changedSince(since));
+    const request = connection.requests[0]!;
+    assert.equal(request.inputs.since, since);
+    const selection = request.sql.slice(0, request.sql.indexOf('\n)\n'));
+    assert.match(selection, /WHERE pat\.DateTimeChanged >= @since\s+UNION\s/);
+    assert.match(selection, /SELECT r\.ID_Patients AS PatientId/);
+  });
+
+  it('reads one patient and the database clock', async () => {
+    const clock = new Date(Date.UTC(2026, 10, 22, 12));
+    const source = new SqlPatientSource(fakeConnection(rowsOf(5), { clock }), files, db);
+    assert.equal((await source.one('3'))?.PatientId, 3);
+    assert.equal(await source.one('99'), undefined);
+    assert.equal((await source.now()).getTime(), clock.getTime());
+  });
+
+  it('turns a connection dropped mid-stream into a typed, transient error', async () => {
+    const error = Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ESOCKET' });
+    const connection = fakeConnection(rowsOf(20), {
+      failOnQuery: (_, call) => (call === 2 ? { failAfter: 2, error } : undefined),
+    });
+    const source = new SqlPatientSource(connection, files, db, { pageSize: 5 });
+    const seen: unknown[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const row of source.all()) seen.push(row);
+      },
+      (thrown: IdentDbError) =>
+        thrown instanceof IdentDbError && thrown.kind === 'dropped' && thrown.transient,
+    );
+    assert.equal(seen.length, 7);
+  });
+});
+
+describe('driver errors become one sentence', () => {
+  const cases: [string, unknown, string, RegExp][] = [
+    [
+      'refused',
+      { code: 'ESOCKET', message: 'Failed to connect to ident-server:1433 - connect ECONNREFUSED' },
+      'unreachable',
+      /ident-server:1433; check DB_HOST and DB_PORT/,
+    ],
+    [
+      'connect timeout',
+      { code: 'ETIMEOUT', message: 'Failed to connect to ident-server:1433 in 15000ms' },
+      'unreachable',
+      /no answer from SQL Server at ident-server:1433/,
+    ],
+    [
+      'login',
+      { code: 'ELOGIN', number: 18456, message: "Login failed for user 'reader'." },
+      'login',
+      /check DB_USER and DB_PASSWORD/,
+    ],
+    [
+      'database',
+      { code: 'EREQUEST', number: 4060, message: 'Cannot open database "PZ" requested by the login.' },
+      'database',
+      /"PZ" does not exist .* check DB_NAME/,
+    ],
+    [
+      'certificate',
+      { code: 'ESOCKET', message: 'self-signed certificate' },
+      'tls',
+      /DB_TRUST_SERVER_CERTIFICATE=true/,
+    ],
+    [
+      'request timeout',
+      { code: 'ETIMEOUT', message: 'Timeout: Request failed to complete in 120000ms' },
+      'timeout',
+      /DB_REQUEST_TIMEOUT_SECONDS/,
+    ],
+    [
+      'deadlock',
+      { code: 'EREQUEST', number: 1205, message: 'Transaction (Process ID 57) was deadlocked' },
+      'deadlock',
+      /deadlock victim/,
+    ],
+    [
+      'dropped',
+      { code: 'ECONNCLOSED', message: 'Connection is closed.' },
+      'dropped',
+      /connection to SQL Server was lost/,
+    ],
+    [
+      'instance',
+      { code: 'EINSTLOOKUP', message: 'Failed to get response from SQL Server Browser' },
+      'unreachable',
+      /DB_INSTANCE, or set DB_PORT/,
+    ],
+    [
+      'missing column',
+      { code: 'EREQUEST', number: 207, message: "Invalid column name 'Sex'." },
+      'schema',
+      /run `ident-sync test-db`/,
+    ],
+  ];
+  for (const [name, raw, kind, message] of cases) {
+    it(name, () => {
+      const error = classifyDbError(
+        Object.assign(new Error(String((raw as { message: string }).message)), raw),
+        db,
+      );
+      assert.equal(error.kind, kind);
+      assert.match(error.message, message);
+      assert.doesNotMatch(error.message, /secret/);
+    });
+  }
+});
