@@ -1,0 +1,89 @@
+import type { AmoClient } from '../../src/amocrm/client.ts';
+import { createMissingFields } from '../../src/fields/ensure-fields.ts';
+import type { Logger } from '../../src/logging/logger.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts';
+import { contentHash } from '../../src/mapping/hash.ts';
+import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { type SyncOptions, type SyncRequest, type SyncResult, SyncRun } from '../../src/sync/engine.ts';
+import { documentFromContact } from '../../src/mapping/compare.ts';
+import type { AmoCrmEmulator } from '../emulator/server.ts';
+import { longLivedClient, tempDir } from './amocrm.ts';
+import { shippedMap } from './map.ts';
+import type { MemorySource } from './memory-source.ts';
+
+export const NOW = new Date('2026-11-22T09:00:00Z');
+
+export interface SyncStack {
+  client: AmoClient;
+  resolved: ResolvedMap;
+  mapper: Mapper;
+  stateDir: string;
+  store: StateStore;
+  run(request?: SyncRequest, options?: Partial<SyncOptions>, logger?: Logger): Promise<SyncResult>;
+}
+
+/** The real engine, map, client and state store against an emulator with the 26 fields created. */
+export async function syncStack(
+  emulator: AmoCrmEmulator,
+  source: MemorySource,
+  options: { stateDir?: string; client?: AmoClient } = {},
+): Promise<SyncStack> {
+  const client = options.client ?? longLivedClient(emulator);
+  const map = shippedMap();
+  const fields = await createMissingFields(map, client.fields);
+  const resolved = resolveFields(map, fields.catalogue);
+  const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW });
+  const stateDir = options.stateDir ?? tempDir();
+  const store = new StateStore(stateDir);
+  return {
+    client,
+    resolved,
+    mapper,
+    stateDir,
+    store,
+    run(request = { kind: 'incremental' }, overrides = {}, logger = silentLogger()) {
+      return new SyncRun(
+        { source, mapper, resolved, contacts: client.contacts, store, logger, requestCount: () => client.http.stats.requests },
+        { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 60_000, ...overrides },
+        ).run(request);
+    },
+  };
+}
+
+export interface Comparison {
+  duplicates: number;
+  missing: number;
+  wrong: number;
+  extra: number;
+}
+
+/** amoCRM's final state against the map of the source: every patient exactly once, with the right data. */
+export function compareWithSource(emulator: AmoCrmEmulator, source: MemorySource, stack: Pick<SyncStack, 'resolved' | 'mapper'>): Comparison {
+  const identFieldId = stack.resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
+  const byIdent = new Map<string, number[]>();
+  for (const contact of emulator.contacts.values()) {
+    const id = contact.custom_fields_values?.find((field) => field.field_id === identFieldId)?.values[0]?.value;
+    if (id === undefined) continue;
+    byIdent.set(String(id), [...(byIdent.get(String(id)) ?? []), contact.id]);
+  }
+  const result: Comparison = { duplicates: 0, missing: 0, wrong: 0, extra: 0 };
+  for (const [patientId, row] of source.rows) {
+    const ids = byIdent.get(patientId) ?? [];
+    if (ids.length === 0) {
+      result.missing += 1;
+      continue;
+    }
+    if (ids.length > 1) result.duplicates += ids.length - 1;
+    const outcome = stack.mapper(row);
+    if (!outcome.ok) continue;
+    const stored = emulator.contacts.get(ids[0]!)!;
+    const theirs = documentFromContact(JSON.parse(JSON.stringify(stored)), stack.resolved);
+    if (contentHash(theirs) !== outcome.contact.hash) result.wrong += 1;
+  }
+  for (const patientId of byIdent.keys()) if (!source.rows.has(patientId)) result.extra += 1;
+  return result;
+}
+
+export { toCreatePayload };

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { StateStore } from '../../src/state/store.ts';
+import type { AmoCrmEmulator } from '../emulator/server.ts';
+import { startEmulator } from '../helpers/amocrm.ts';
+import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { compareWithSource, syncStack } from '../helpers/sync-stack.ts';
+
+const T0 = new Date(Date.UTC(2026, 10, 20, 10));
+const patients = (count: number, start = 1) => Array.from({ length: count }, (_, index) => syntheticPatient(start + index, T0));
+
+describe('sync engine against the emulator', () => {
+  let emulator: AmoCrmEmulator;
+  before(async () => {
+    emulator = await startEmulator();
+  });
+  after(async () => {
+    await emulator.stop();
+    assert.ok(emulator.maxRequestsInAnySecond <= 7, `${emulator.maxRequestsInAnySecond} requests in one second`);
+  });
+
+  it('an initial sync of 2 000 patients leaves amoCRM equal to the map of the source; a second run writes nothing; 10 changes update exactly 10', async () => {
+    const source = new MemorySource(patients(2000));
+    const stack = await syncStack(emulator, source);
+    const first = await stack.run();
+    assert.equal(first.outcome, 'ok', first.error?.message);
+    assert.equal(first.created, 2000);
+    assert.deepEqual(compareWithSource(emulator, source, stack), { duplicates: 0, missing: 0, wrong: 0, extra: 0 });
+    assert.ok(first.requests <= 2000 / 50 + 3, `${first.requests} requests`);
+
+    const writesBefore = emulator.writeRequests().length;
+    source.tick(3_600_000);
+    const second = await stack.run({ kind: 'deep' });
+    assert.equal(second.outcome, 'ok');
+    assert.equal(second.unchanged, 2000);
+    assert.equal(emulator.writeRequests().length, writesBefore, 'no write on an unchanged clinic');
+
+    for (let id = 100; id < 110; id++) source.touch(id, { City: 'Пермь' });
+    const third = await stack.run();
+    assert.equal(third.updated, 10);
+    assert.equal(third.created, 0);
+    assert.equal(emulator.writeRequests().length, writesBefore + 1);
+    const updated = emulator.writeRequests().at(-1)!;
+    assert.equal(updated.items, 10);
+    assert.deepEqual(compareWithSource(emulator, source, stack), { duplicates: 0, missing: 0, wrong: 0, extra: 0 });
+    assert.ok(third.read < 100, `incremental read ${third.read} rows`);
+  });
+
+  it('bad rows are recorded and skipped, the rest is synced and the checkpoint moves', async () => {
+    const fresh = await startEmulator();
+    try {
+      const rows = patients(60, 5000);
+      rows[3] = { ...rows[3]!, PatientId: 'not-a-number' } as never;
+      rows[10] = { ...rows[10]!, Comment: 'x'.repeat(5000) };
+      const source = new MemorySource(rows);
+      const stack = await syncStack(fresh, source);
+      // amoCRM refuses one item of a batch: the checkbox gets a string.
+      const broken = rows[20]!.PatientId;
+      const mapper = stack.mapper;
+      stack.mapper = ((row) => {
+        const outcome = mapper(row);
+        if (outcome.ok && row.PatientId === broken) {
+          const field = outcome.contact.document.fields.find((f) => f.key === 'sms_rejection')!;
+          field.value = 'maybe';
+          outcome.contact.hash = `${outcome.contact.hash}x`;
+        }
+        return outcome;
+      }) as typeof mapper;
+      const result = await new (await import('../../src/sync/engine.ts')).SyncRun(
+        {
+          source,
+          mapper: stack.mapper,
+          resolved: stack.resolved,
+          contacts: stack.client.contacts,
+          store: stack.store,
+          logger: (await import('../../src/logging/logger.ts')).silentLogger(),
+          requestCount: () => stack.client.http.stats.requests,
+        },
+        { batchSize: 50, matchByPhone: true, overlapSeconds: 300 },
+      ).run({ kind: 'incremental' });
+      assert.equal(result.outcome, 'ok', result.error?.stack);
+      assert.equal(result.failed, 2);
+      assert.equal(result.created, 58);
+      const failures = stack.store.failures();
+      assert.equal(failures.length, 2);
+      assert.ok(failures.some((f) => f.reason === 'the row has no PatientId'));
+      assert.match(failures.find((f) => f.patientId === String(broken))!.reason, /custom_fields_values\.\d+\.values\.0\.value/);
+      assert.ok(stack.store.checkpoint(), 'the checkpoint moved');
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('links existing contacts by IDENT id after the state is lost, without writing when they are equal', async () => {
+    const fresh = await startEmulator();
+    try {
+      const source = new MemorySource(patients(80, 7000));
+      const stack = await syncStack(fresh, source);
+      await stack.run();
+      const writes = fresh.writeRequests().length;
+      // The state folder is lost: a new one starts from nothing.
+      const again = await syncStack(fresh, source, { client: stack.client });
+      const result = await again.run();
+      assert.equal(result.linked, 80);
+      assert.equal(result.created, 0);
+      assert.equal(fresh.writeRequests().length, writes, 'nothing sent: amoCRM already holds the same data');
+      assert.equal(compareWithSource(fresh, source, stack).duplicates, 0);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('links a contact found by phone with a compatible name; a relative on the same phone gets their own', async () => {
+    const fresh = await startEmulator();
+    try {
+      const mother = { ...syntheticPatient(9001, T0), Surname: 'Иванова', Name: 'Мария', MobilePhone: '8 916 123 45 67' };
+      const son = { ...syntheticPatient(9002, T0), Surname: 'Иванов', Name: 'Пётр', MobilePhone: '+7 916 123-45-67' };
+      const source = new MemorySource([mother, son]);
+      const stack = await syncStack(fresh, source);
+      const lead = fresh.seedContact({
+        name: 'Мария',
+        custom_fields_values: [{ field_code: 'PHONE', values: [{ value: '89161234567', enum_code: 'MOB' }] }],
+      });
+      const result = await stack.run();
+      assert.equal(result.linked, 1);
+      assert.equal(result.created, 1);
+      assert.equal(stack.store.link('9001')!.contactId, lead.id);
+      assert.notEqual(stack.store.link('9002')!.contactId, lead.id);
+      assert.equal(fresh.contacts.get(lead.id)!.name, `Иванова Мария ${syntheticPatient(9001, T0).Patronymic}`);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('MATCH_BY_PHONE=false never links by phone', async () => {
+    const fresh = await startEmulator();
+    try {
+      const source = new MemorySource([{ ...syntheticPatient(9101, T0), Name: 'Мария', MobilePhone: '8 916 765 43 21' }]);
+      const stack = await syncStack(fresh, source);
+      fresh.seedContact({ name: 'Мария', custom_fields_values: [{ field_code: 'PHONE', values: [{ value: '+79167654321' }] }] });
+      const result = await stack.run({ kind: 'incremental' }, { matchByPhone: false });
+      assert.equal(result.created, 1);
+      assert.equal(result.linked, 0);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('a deep sync reports duplicates and contacts whose patient is gone, and deletes nothing', async () => {
+    const fresh = await startEmulator();
+    try {
+      const source = new MemorySource(patients(30, 8000));
+      const stack = await syncStack(fresh, source);
+      await stack.run();
+      const identField = stack.resolved.fields.find((f) => f.spec.key === 'ident_id')!.fieldId;
+      fresh.seedContact({ name: 'Копия', custom_fields_values: [{ field_id: identField, values: [{ value: '8005' }] }] });
+      source.remove(8010);
+      const before = fresh.contacts.size;
+      const result = await stack.run({ kind: 'deep' });
+      assert.equal(result.outcome, 'ok');
+      assert.equal(result.duplicates, 1);
+      assert.equal(result.orphans, 1);
+      assert.deepEqual(stack.store.findings('orphan').map((f) => f.patientId), ['8010']);
+      assert.equal(stack.store.findings('duplicate')[0]!.patientId, '8005');
+      assert.equal(fresh.contacts.size, before);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('a single patient goes through the same path', async () => {
+    const fresh = await startEmulator();
+    try {
+      const source = new MemorySource(patients(5, 8500));
+      const stack = await syncStack(fresh, source);
+      const result = await stack.run({ kind: 'single', patientId: '8502' });
+      assert.equal(result.created, 1);
+      assert.equal(result.patient?.action, 'created');
+      assert.equal(fresh.contacts.size, 1);
+      const dry = await stack.run({ kind: 'single', patientId: '8503' }, { dryRun: true });
+      assert.equal(dry.patient?.action, 'created');
+      assert.equal(fresh.contacts.size, 1, 'a dry run writes nothing');
+      const missing = await stack.run({ kind: 'single', patientId: '1' });
+      assert.equal(missing.patient?.action, 'not found');
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('a second process on the same state folder is refused', async () => {
+    const { ProcessLock } = await import('../../src/state/process-lock.ts');
+    const dir = (await import('../helpers/amocrm.ts')).tempDir();
+    const first = ProcessLock.take(dir, 'owner', 'another ident-sync process');
+    assert.throws(() => ProcessLock.take(dir, 'owner', 'another ident-sync process'), /another ident-sync process already uses .*; stop it first/);
+    first.release();
+    ProcessLock.take(dir, 'owner', 'x').release();
+    const store = new StateStore(dir);
+    store.close();
+  });
+});
