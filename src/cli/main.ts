@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
 import { registerAuth } from './commands/auth.ts';
+import { registerDaemon } from './commands/daemon.ts';
 import { registerFields } from './commands/fields.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerSync } from './commands/sync.ts';
 import { registerTestDb } from './commands/test-db.ts';
+import { registerTestPatient } from './commands/test-patient.ts';
 import { ActionableError } from '../errors.ts';
 import { maskSecrets } from '../logging/redact.ts';
 import { MapFileError } from '../mapping/load-map.ts';
@@ -19,9 +23,13 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run ident-sync --help for the commands)')
     .exitOverride();
+  registerDaemon(program);
+  registerSync(program);
+  registerTestDb(program);
+  registerTestPatient(program);
   registerAuth(program);
   registerFields(program);
-  registerTestDb(program);
+  registerStatus(program);
   return program;
 }
 

@@ -140,7 +140,9 @@ export const environmentSchema = z.object({
   AMOCRM_LONG_LIVED_TOKEN: text(),
   AMOCRM_TIMEOUT_SECONDS: integer(1, 600, 30),
 
-  SYNC_INTERVAL_MINUTES: integer(1, 1440, 2),
+  SYNC_INTERVAL_MINUTES: integer(1, 1440, 2).refine((minutes) => minutes < 60 || minutes % 60 === 0, {
+    error: 'expected a whole number of minutes from 1 to 59, or a multiple of 60 up to 1440',
+  }),
   DEEP_SYNC_HOUR_MORNING: integer(0, 23, 8),
   DEEP_SYNC_HOUR_EVENING: integer(0, 23, 20),
   SYNC_OVERLAP_SECONDS: integer(0, 86_400, 300),

@@ -115,10 +115,9 @@ export class FieldsNotReadyError extends Error {
   readonly checks: readonly FieldCheck[];
   constructor(checks: readonly FieldCheck[]) {
     const wrong = checks.filter((check) => check.status !== 'ok');
+    const shown = wrong.slice(0, 3).map((check) => `"${check.spec.name}" ${check.status}`);
     super(
-      `amoCRM contact fields do not match the map: ${wrong
-        .map((check) => `"${check.spec.name}" ${check.detail}`)
-        .join('; ')}. Run \`ident-sync fields\` for the table.`,
+      `${wrong.length} of the map's ${checks.length} amoCRM contact fields are not ready (${shown.join(', ')}${wrong.length > 3 ? ', …' : ''}); \`ident-sync fields\` shows them all`,
     );
     this.name = 'FieldsNotReadyError';
     this.checks = checks;

@@ -9,9 +9,14 @@ import type { ContactDocument, DocumentValue } from './mapper.ts';
  */
 export function documentFromContact(contact: Contact, resolved: ResolvedMap): ContactDocument {
   const byId = new Map((contact.custom_fields_values ?? []).map((field) => [field.field_id, field]));
-  const byCode = new Map((contact.custom_fields_values ?? []).map((field) => [field.field_code ?? '', field]));
+  const byCode = new Map(
+    (contact.custom_fields_values ?? []).map((field) => [field.field_code ?? '', field]),
+  );
   const multitext = (code: string) =>
-    (byCode.get(code)?.values ?? []).map((value) => ({ value: String(value.value ?? ''), enum_code: value.enum_code ?? '' }));
+    (byCode.get(code)?.values ?? []).map((value) => ({
+      value: String(value.value ?? ''),
+      enum_code: value.enum_code ?? '',
+    }));
   return {
     name: contact.name ?? '',
     first_name: contact.first_name ?? '',
@@ -20,7 +25,11 @@ export function documentFromContact(contact: Contact, resolved: ResolvedMap): Co
     emails: multitext('EMAIL'),
     fields: resolved.fields.map((field) => {
       const stored = byId.get(field.fieldId)?.values?.[0];
-      return { field_id: field.fieldId, key: field.spec.key, value: stored ? readValue(field.spec.type, stored) : null };
+      return {
+        field_id: field.fieldId,
+        key: field.spec.key,
+        value: stored ? readValue(field.spec.type, stored) : null,
+      };
     }),
   };
 }
@@ -50,7 +59,8 @@ export interface Difference {
   theirs: string;
 }
 
-const show = (value: unknown) => (value === null || value === undefined || value === '' ? '—' : JSON.stringify(value));
+const show = (value: unknown) =>
+  value === null || value === undefined || value === '' ? '—' : JSON.stringify(value);
 
 /** Field by field, what would change in amoCRM if this document were sent. Values are personal data. */
 export function differences(ours: ContactDocument, theirs: ContactDocument): Difference[] {
@@ -59,12 +69,15 @@ export function differences(ours: ContactDocument, theirs: ContactDocument): Dif
     if (ours[key] !== theirs[key]) out.push({ field: key, ours: show(ours[key]), theirs: show(theirs[key]) });
   }
   const list = (items: { value: string }[]) => items.map((item) => item.value).join(', ');
-  if (list(ours.phones) !== list(theirs.phones)) out.push({ field: 'PHONE', ours: list(ours.phones) || '—', theirs: list(theirs.phones) || '—' });
-  if (list(ours.emails) !== list(theirs.emails)) out.push({ field: 'EMAIL', ours: list(ours.emails) || '—', theirs: list(theirs.emails) || '—' });
+  if (list(ours.phones) !== list(theirs.phones))
+    out.push({ field: 'PHONE', ours: list(ours.phones) || '—', theirs: list(theirs.phones) || '—' });
+  if (list(ours.emails) !== list(theirs.emails))
+    out.push({ field: 'EMAIL', ours: list(ours.emails) || '—', theirs: list(theirs.emails) || '—' });
   const theirsByKey = new Map(theirs.fields.map((field) => [field.key, field.value]));
   for (const field of ours.fields) {
     const other = theirsByKey.get(field.key) ?? null;
-    if (JSON.stringify(field.value) !== JSON.stringify(other)) out.push({ field: field.key, ours: show(field.value), theirs: show(other) });
+    if (JSON.stringify(field.value) !== JSON.stringify(other))
+      out.push({ field: field.key, ours: show(field.value), theirs: show(other) });
   }
   return out;
 }

@@ -29,7 +29,11 @@ export class ContactIndex {
   private readonly phonesOf = new Map<number, string[]>();
   contacts = 0;
 
-  static async build(contacts: ContactsApi, resolved: ResolvedMap, identFieldId: number): Promise<ContactIndex> {
+  static async build(
+    contacts: ContactsApi,
+    resolved: ResolvedMap,
+    identFieldId: number,
+  ): Promise<ContactIndex> {
     const index = new ContactIndex();
     for await (const page of contacts.pages()) {
       for (const contact of page) index.add(contact, resolved, identFieldId);
@@ -42,7 +46,10 @@ export class ContactIndex {
     const identId = fieldValues(contact, { fieldId: identFieldId })[0]?.trim();
     if (identId) {
       const entry = { id: contact.id, hash: contentHash(documentFromContact(contact, resolved)) };
-      this.byIdent.set(identId, [...(this.byIdent.get(identId) ?? []), entry].sort((a, b) => a.id - b.id));
+      this.byIdent.set(
+        identId,
+        [...(this.byIdent.get(identId) ?? []), entry].sort((a, b) => a.id - b.id),
+      );
       return;
     }
     const nameWords = nameWordsOf(contact);
@@ -72,15 +79,25 @@ export function nameWordsOf(contact: Pick<Contact, 'name' | 'first_name' | 'last
   return words(`${contact.name ?? ''} ${contact.first_name ?? ''} ${contact.last_name ?? ''}`);
 }
 
-export const words = (text: string) =>
-  [...new Set(text.toLowerCase().replace(/ё/g, 'е').split(/[^\p{L}\p{N}]+/u).filter((word) => word.length > 1))];
+export const words = (text: string) => [
+  ...new Set(
+    text
+      .toLowerCase()
+      .replace(/ё/g, 'е')
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((word) => word.length > 1),
+  ),
+];
 
 /**
  * Whether a contact found by phone is this patient rather than a relative sharing the number: its
  * names must include the patient's first name, and — when it has more than a first name — the
  * surname too. "Мария" and "Иванова Мария" match Мария Иванова; "Иванов Сергей" (her husband) does not.
  */
-export function compatibleName(patient: { firstName: string; lastName: string }, contactWords: readonly string[]): boolean {
+export function compatibleName(
+  patient: { firstName: string; lastName: string },
+  contactWords: readonly string[],
+): boolean {
   const first = words(patient.firstName)[0];
   const last = words(patient.lastName)[0];
   if (!first || contactWords.length === 0) return false;

@@ -6,7 +6,13 @@ import type { Logger } from '../logging/logger.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import { documentFromContact } from '../mapping/compare.ts';
 import { contentHash } from '../mapping/hash.ts';
-import { type MappedContact, type Mapper, type PatientRow, toCreatePayload, toUpdatePayload } from '../mapping/mapper.ts';
+import {
+  type MappedContact,
+  type Mapper,
+  type PatientRow,
+  toCreatePayload,
+  toUpdatePayload,
+} from '../mapping/mapper.ts';
 import { normalisePhone } from '../mapping/transforms/phone.ts';
 import type { Finding, Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
 import { compatibleName, ContactIndex, nameWordsOf } from './contact-index.ts';
@@ -47,10 +53,17 @@ export interface SyncResult extends RunCounts {
   duplicates: number;
   orphans: number;
   /** For a single patient: what happened to it. */
-  patient?: { patientId: string; contactId?: number; action: PatientAction; reason?: string; mapped?: MappedContact };
+  patient?: {
+    patientId: string;
+    contactId?: number;
+    action: PatientAction;
+    reason?: string;
+    mapped?: MappedContact;
+  };
 }
 
-export type PatientAction = 'unchanged' | 'created' | 'updated' | 'linked' | 'failed' | 'uncertain' | 'not found';
+export type PatientAction =
+  'unchanged' | 'created' | 'updated' | 'linked' | 'failed' | 'uncertain' | 'not found';
 
 interface Outgoing {
   mapped: MappedContact;
@@ -59,7 +72,15 @@ interface Outgoing {
   linking: boolean;
 }
 
-const emptyCounts = (): RunCounts => ({ read: 0, unchanged: 0, created: 0, updated: 0, linked: 0, failed: 0, requests: 0 });
+const emptyCounts = (): RunCounts => ({
+  read: 0,
+  unchanged: 0,
+  created: 0,
+  updated: 0,
+  linked: 0,
+  failed: 0,
+  requests: 0,
+});
 
 /**
  * One sync run: patients from the source → map → hash → only what differs goes to amoCRM, in
@@ -184,7 +205,9 @@ export class SyncRun {
 
   /** Patients that failed before (when their retry is due) and creates a crash left unresolved. */
   private async recheckFailed(): Promise<void> {
-    const due = [...new Set([...this.recheck, ...this.deps.store.failuresDue()])].filter((id) => !this.seen.has(id));
+    const due = [...new Set([...this.recheck, ...this.deps.store.failuresDue()])].filter(
+      (id) => !this.seen.has(id),
+    );
     for (const patientId of due) {
       if (this.stopping()) return;
       const row = await this.deps.source.one(patientId);
@@ -205,7 +228,10 @@ export class SyncRun {
     if (this.seen.has(mapped.patientId)) return;
     this.seen.add(mapped.patientId);
     if (mapped.notes.length > 0) {
-      this.deps.logger.debug({ patientId: mapped.patientId, notes: mapped.notes }, 'values changed or left out');
+      this.deps.logger.debug(
+        { patientId: mapped.patientId, notes: mapped.notes },
+        'values changed or left out',
+      );
     }
     const link = this.deps.store.link(mapped.patientId);
     if (link) {
@@ -234,7 +260,12 @@ export class SyncRun {
     const started = Date.now();
     this.index = await ContactIndex.build(this.deps.contacts, this.deps.resolved, this.identFieldId);
     this.deps.logger.info(
-      { contacts: this.index.contacts, withIdentId: this.index.byIdent.size, ms: Date.now() - started, reason },
+      {
+        contacts: this.index.contacts,
+        withIdentId: this.index.byIdent.size,
+        ms: Date.now() - started,
+        reason,
+      },
       'indexed amoCRM contacts',
     );
   }
@@ -252,7 +283,10 @@ export class SyncRun {
     const index = this.index!;
     const hits = index.byIdent.get(mapped.patientId) ?? [];
     if (hits.length > 0) {
-      this.noteDuplicates(mapped.patientId, hits.map((hit) => hit.id));
+      this.noteDuplicates(
+        mapped.patientId,
+        hits.map((hit) => hit.id),
+      );
       await this.adopt(mapped, hits[0]!.id, hits[0]!.hash);
       return;
     }
@@ -270,7 +304,10 @@ export class SyncRun {
     const hits = await contacts.findByFieldValue(this.identFieldId, mapped.patientId);
     if (hits.length > 0) {
       const sorted = [...hits].sort((a, b) => a.id - b.id);
-      this.noteDuplicates(mapped.patientId, sorted.map((hit) => hit.id));
+      this.noteDuplicates(
+        mapped.patientId,
+        sorted.map((hit) => hit.id),
+      );
       await this.adopt(mapped, sorted[0]!.id, contentHash(documentFromContact(sorted[0]!, resolved)));
       return;
     }
@@ -279,8 +316,13 @@ export class SyncRun {
       const byPhone = new Map<string, { id: number; nameWords: string[] }[]>();
       for (const phone of mapped.document.phones) {
         const found = await contacts.findByPhone(phone.value, (written) => normalisePhone(written).phone);
-        const free = found.filter((contact) => fieldValues(contact, { fieldId: this.identFieldId }).every((value) => value.trim() === ''));
-        byPhone.set(phone.value, free.map((contact) => ({ id: contact.id, nameWords: nameWordsOf(contact) })));
+        const free = found.filter((contact) =>
+          fieldValues(contact, { fieldId: this.identFieldId }).every((value) => value.trim() === ''),
+        );
+        byPhone.set(
+          phone.value,
+          free.map((contact) => ({ id: contact.id, nameWords: nameWordsOf(contact) })),
+        );
       }
       const contactId = this.phoneCandidates(mapped, (phone) => byPhone.get(phone) ?? []);
       if (contactId !== undefined) {
@@ -304,7 +346,8 @@ export class SyncRun {
     const matches = new Set<number>();
     for (const phone of mapped.document.phones) {
       for (const candidate of lookup(phone.value)) {
-        if (!this.claimedContacts.has(candidate.id) && compatibleName(patient, candidate.nameWords)) matches.add(candidate.id);
+        if (!this.claimedContacts.has(candidate.id) && compatibleName(patient, candidate.nameWords))
+          matches.add(candidate.id);
       }
     }
     if (matches.size !== 1) return undefined;
@@ -317,7 +360,8 @@ export class SyncRun {
   private async adopt(mapped: MappedContact, contactId: number, theirHash: string): Promise<void> {
     this.claimedContacts.add(contactId);
     if (theirHash === mapped.hash) {
-      if (!this.options.dryRun) this.deps.store.saveLinks([{ patientId: mapped.patientId, contactId, hash: mapped.hash }]);
+      if (!this.options.dryRun)
+        this.deps.store.saveLinks([{ patientId: mapped.patientId, contactId, hash: mapped.hash }]);
       this.counts.linked += 1;
       this.setPatient(mapped, 'linked', contactId);
       return;
@@ -329,18 +373,23 @@ export class SyncRun {
     if (contactIds.length < 2 || this.trackDuplicates.has(patientId)) return;
     this.trackDuplicates.add(patientId);
     this.duplicates.push({ kind: 'duplicate', patientId, contactIds });
-    this.deps.logger.warn({ patientId, contactIds }, 'several amoCRM contacts carry this IDENT id; the oldest is kept in sync');
+    this.deps.logger.warn(
+      { patientId, contactIds },
+      'several amoCRM contacts carry this IDENT id; the oldest is kept in sync',
+    );
   }
 
   // ── sending ────────────────────────────────────────────────────────────────────────────────
   private async queueUpdate(item: Outgoing): Promise<void> {
     this.updates.push(item);
-    if (this.updates.length >= this.options.batchSize) await this.dispatch(this.sendUpdates(this.updates.splice(0)));
+    if (this.updates.length >= this.options.batchSize)
+      await this.dispatch(this.sendUpdates(this.updates.splice(0)));
   }
 
   private async queueCreate(mapped: MappedContact): Promise<void> {
     this.creates.push(mapped);
-    if (this.creates.length >= this.options.batchSize) await this.dispatch(this.sendCreates(this.creates.splice(0)));
+    if (this.creates.length >= this.options.batchSize)
+      await this.dispatch(this.sendCreates(this.creates.splice(0)));
   }
 
   private async flush(final: boolean): Promise<void> {
@@ -384,7 +433,10 @@ export class SyncRun {
       if (refused) {
         if (refused.some((problem) => problem.path === 'id')) {
           this.deps.store.unlink(item.mapped.patientId);
-          failures.push({ patientId: item.mapped.patientId, reason: `contact ${item.contactId} no longer exists in amoCRM; it will be created again` });
+          failures.push({
+            patientId: item.mapped.patientId,
+            reason: `contact ${item.contactId} no longer exists in amoCRM; it will be created again`,
+          });
         } else failures.push({ patientId: item.mapped.patientId, reason: refusalReason(refused) });
         continue;
       }
@@ -403,10 +455,19 @@ export class SyncRun {
     const { store, contacts } = this.deps;
     const requestId = (mapped: MappedContact) => `c${mapped.patientId}`;
     // Written before the request: after a crash or a lost answer these are looked up, not created again.
-    store.addPending(batch.map((mapped) => ({ patientId: mapped.patientId, requestId: requestId(mapped), hash: mapped.hash })));
+    store.addPending(
+      batch.map((mapped) => ({
+        patientId: mapped.patientId,
+        requestId: requestId(mapped),
+        hash: mapped.hash,
+      })),
+    );
     const result = await contacts.write(
       'post',
-      batch.map((mapped) => ({ requestId: requestId(mapped), body: toCreatePayload(mapped.document) as ContactCreate })),
+      batch.map((mapped) => ({
+        requestId: requestId(mapped),
+        body: toCreatePayload(mapped.document) as ContactCreate,
+      })),
     );
     const saved: Link[] = [];
     const failures: { patientId: string; reason: string }[] = [];
@@ -430,9 +491,14 @@ export class SyncRun {
   private async resolveUncertain(batch: MappedContact[]): Promise<void> {
     const saved: Link[] = [];
     for (const mapped of batch) {
-      const hits = (await this.deps.contacts.findByFieldValue(this.identFieldId, mapped.patientId)).sort((a, b) => a.id - b.id);
+      const hits = (await this.deps.contacts.findByFieldValue(this.identFieldId, mapped.patientId)).sort(
+        (a, b) => a.id - b.id,
+      );
       if (hits.length > 0) {
-        this.noteDuplicates(mapped.patientId, hits.map((hit) => hit.id));
+        this.noteDuplicates(
+          mapped.patientId,
+          hits.map((hit) => hit.id),
+        );
         saved.push({ patientId: mapped.patientId, contactId: hits[0]!.id, hash: mapped.hash });
         this.count(mapped, 'created', hits[0]!.id);
         this.index?.claim(mapped.patientId, { id: hits[0]!.id, hash: mapped.hash });
@@ -440,7 +506,10 @@ export class SyncRun {
         // Left pending: the next run looks again before anything is created.
         this.counts.failed += 1;
         this.setPatient(mapped, 'uncertain');
-        this.deps.logger.warn({ patientId: mapped.patientId }, 'create not confirmed by amoCRM; checked again next run');
+        this.deps.logger.warn(
+          { patientId: mapped.patientId },
+          'create not confirmed by amoCRM; checked again next run',
+        );
       }
     }
     this.deps.store.saveLinks(saved);
@@ -451,13 +520,16 @@ export class SyncRun {
     const pending = this.deps.store.pending();
     if (pending.length === 0) return;
     this.deps.logger.info({ pending: pending.length }, 'resolving creates left by an interrupted run');
-    if (pending.length >= this.options.indexThreshold) await this.buildIndex('creates left by an interrupted run');
+    if (pending.length >= this.options.indexThreshold)
+      await this.buildIndex('creates left by an interrupted run');
     const saved: Link[] = [];
     const notFound: string[] = [];
     for (const entry of pending) {
       const ids = this.index
         ? (this.index.byIdent.get(entry.patientId) ?? []).map((hit) => hit.id)
-        : (await this.deps.contacts.findByFieldValue(this.identFieldId, entry.patientId)).map((hit) => hit.id).sort((a, b) => a - b);
+        : (await this.deps.contacts.findByFieldValue(this.identFieldId, entry.patientId))
+            .map((hit) => hit.id)
+            .sort((a, b) => a - b);
       if (ids.length > 0) {
         this.noteDuplicates(entry.patientId, ids);
         saved.push({ patientId: entry.patientId, contactId: ids[0]!, hash: entry.hash });
@@ -476,17 +548,28 @@ export class SyncRun {
     if (!index) return [];
     const duplicates = [...index.byIdent]
       .filter(([, hits]) => hits.length > 1)
-      .map(([patientId, hits]) => ({ kind: 'duplicate' as const, patientId, contactIds: hits.map((hit) => hit.id) }));
+      .map(([patientId, hits]) => ({
+        kind: 'duplicate' as const,
+        patientId,
+        contactIds: hits.map((hit) => hit.id),
+      }));
     const orphans = [...index.byIdent]
       .filter(([patientId]) => !this.seen.has(patientId) && !this.failedBefore.has(patientId))
-      .map(([patientId, hits]) => ({ kind: 'orphan' as const, patientId, contactIds: hits.map((hit) => hit.id) }));
+      .map(([patientId, hits]) => ({
+        kind: 'orphan' as const,
+        patientId,
+        contactIds: hits.map((hit) => hit.id),
+      }));
     if (!this.options.dryRun) {
       this.deps.store.replaceFindings('duplicate', duplicates);
       this.deps.store.replaceFindings('orphan', orphans);
     }
     for (const duplicate of duplicates) this.noteDuplicates(duplicate.patientId, duplicate.contactIds);
     if (orphans.length > 0) {
-      this.deps.logger.warn({ orphans: orphans.length }, 'amoCRM contacts carry IDENT ids of patients that no longer exist; they are left as they are');
+      this.deps.logger.warn(
+        { orphans: orphans.length },
+        'amoCRM contacts carry IDENT ids of patients that no longer exist; they are left as they are',
+      );
     }
     return orphans;
   }
@@ -501,7 +584,10 @@ export class SyncRun {
     if (!this.options.dryRun) this.deps.store.recordFailures(failures);
     for (const failure of failures) {
       this.counts.failed += 1;
-      this.deps.logger.warn({ patientId: failure.patientId, reason: failure.reason }, 'patient not synced; retried on a later run');
+      this.deps.logger.warn(
+        { patientId: failure.patientId, reason: failure.reason },
+        'patient not synced; retried on a later run',
+      );
       if (this.patientResult === undefined) {
         this.patientResult = { patientId: failure.patientId, action: 'failed', reason: failure.reason };
       }
@@ -514,7 +600,12 @@ export class SyncRun {
   }
 
   private setPatient(mapped: MappedContact, action: PatientAction, contactId?: number): void {
-    this.patientResult = { patientId: mapped.patientId, action, mapped, ...(contactId === undefined ? {} : { contactId }) };
+    this.patientResult = {
+      patientId: mapped.patientId,
+      action,
+      mapped,
+      ...(contactId === undefined ? {} : { contactId }),
+    };
   }
 
   private reportProgress(): void {
@@ -523,9 +614,18 @@ export class SyncRun {
     this.lastProgress = now;
     const seconds = (now - this.startedAt) / 1000;
     const rate = this.counts.read / Math.max(seconds, 0.001);
-    const eta = this.total !== undefined && rate > 0 ? Math.max(0, Math.round((this.total - this.counts.read) / rate)) : undefined;
+    const eta =
+      this.total !== undefined && rate > 0
+        ? Math.max(0, Math.round((this.total - this.counts.read) / rate))
+        : undefined;
     this.deps.logger.info(
-      { done: this.counts.read, total: this.total, perSecond: Math.round(rate), etaSeconds: eta, ...this.counts },
+      {
+        done: this.counts.read,
+        total: this.total,
+        perSecond: Math.round(rate),
+        etaSeconds: eta,
+        ...this.counts,
+      },
       'sync progress',
     );
   }

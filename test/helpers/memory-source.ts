@@ -12,9 +12,12 @@ export class MemorySource implements PatientSource {
   readonly rows = new Map<string, Row>();
   clock: Date;
   failAfter: number | undefined;
-  failure: Error = Object.assign(new Error('the connection to SQL Server was lost during a read; the next run reads again'), {
-    kind: 'dropped',
-  });
+  failure: Error = Object.assign(
+    new Error('the connection to SQL Server was lost during a read; the next run reads again'),
+    {
+      kind: 'dropped',
+    },
+  );
   reads = 0;
 
   constructor(rows: Row[] = [], clock = new Date(Date.UTC(2026, 10, 20, 10))) {
@@ -82,7 +85,18 @@ export class MemorySource implements PatientSource {
   }
 }
 
-const SURNAMES = ['Иванов', 'Петров', 'Сидоров', 'Смирнов', 'Кузнецов', 'Попов', 'Соколов', 'Лебедев', 'Козлов', 'Новиков'];
+const SURNAMES = [
+  'Иванов',
+  'Петров',
+  'Сидоров',
+  'Смирнов',
+  'Кузнецов',
+  'Попов',
+  'Соколов',
+  'Лебедев',
+  'Козлов',
+  'Новиков',
+];
 const NAMES = ['Иван', 'Пётр', 'Мария', 'Анна', 'Сергей', 'Ольга', 'Дмитрий', 'Елена', 'Алексей', 'Татьяна'];
 
 /** A realistic synthetic patient: some fields filled, some empty, as in a real clinic. */
@@ -94,10 +108,14 @@ export function syntheticPatient(id: number, changedAt: Date, version = 0): Row 
     Surname: pick(SURNAMES, 1),
     Name: pick(NAMES, 2),
     Patronymic: has(1, 80) ? `${pick(NAMES, 3)}ович` : null,
-    MobilePhone: has(2, 90) ? `8 (9${String(id % 100).padStart(2, '0')}) ${String(1_000_000 + (id % 9_000_000)).slice(-7, -4)}-${String(id % 100).padStart(2, '0')}-${String((id * 3) % 100).padStart(2, '0')}` : null,
+    MobilePhone: has(2, 90)
+      ? `8 (9${String(id % 100).padStart(2, '0')}) ${String(1_000_000 + (id % 9_000_000)).slice(-7, -4)}-${String(id % 100).padStart(2, '0')}-${String((id * 3) % 100).padStart(2, '0')}`
+      : null,
     Phone: has(3, 20) ? `+7 343 ${String(2_000_000 + (id % 7_000_000))}` : null,
     Email: has(4, 30) ? `patient${id}@example.ru` : null,
-    BirthDate: has(5, 85) ? new Date(Date.UTC(1950 + (id % 60), id % 12, 1 + (id % 28))) : new Date(Date.UTC(1900, 0, 1)),
+    BirthDate: has(5, 85)
+      ? new Date(Date.UTC(1950 + (id % 60), id % 12, 1 + (id % 28)))
+      : new Date(Date.UTC(1900, 0, 1)),
     Sex: has(6, 90) ? 1 + (id % 2) : null,
     CardNumber: `К-${id}`,
     Comment: has(7, 25) ? `Комментарий ${id} v${version}` : null,

@@ -45,9 +45,17 @@ export async function syncStack(
     store,
     run(request = { kind: 'incremental' }, overrides = {}, logger = silentLogger()) {
       return new SyncRun(
-        { source, mapper, resolved, contacts: client.contacts, store, logger, requestCount: () => client.http.stats.requests },
+        {
+          source,
+          mapper,
+          resolved,
+          contacts: client.contacts,
+          store,
+          logger,
+          requestCount: () => client.http.stats.requests,
+        },
         { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 60_000, ...overrides },
-        ).run(request);
+      ).run(request);
     },
   };
 }
@@ -60,11 +68,16 @@ export interface Comparison {
 }
 
 /** amoCRM's final state against the map of the source: every patient exactly once, with the right data. */
-export function compareWithSource(emulator: AmoCrmEmulator, source: MemorySource, stack: Pick<SyncStack, 'resolved' | 'mapper'>): Comparison {
+export function compareWithSource(
+  emulator: AmoCrmEmulator,
+  source: MemorySource,
+  stack: Pick<SyncStack, 'resolved' | 'mapper'>,
+): Comparison {
   const identFieldId = stack.resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
   const byIdent = new Map<string, number[]>();
   for (const contact of emulator.contacts.values()) {
-    const id = contact.custom_fields_values?.find((field) => field.field_id === identFieldId)?.values[0]?.value;
+    const id = contact.custom_fields_values?.find((field) => field.field_id === identFieldId)?.values[0]
+      ?.value;
     if (id === undefined) continue;
     byIdent.set(String(id), [...(byIdent.get(String(id)) ?? []), contact.id]);
   }

@@ -7,7 +7,8 @@ import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
 import { compareWithSource, syncStack } from '../helpers/sync-stack.ts';
 
 const T0 = new Date(Date.UTC(2026, 10, 20, 10));
-const patients = (count: number, start = 1) => Array.from({ length: count }, (_, index) => syntheticPatient(start + index, T0));
+const patients = (count: number, start = 1) =>
+  Array.from({ length: count }, (_, index) => syntheticPatient(start + index, T0));
 
 describe('sync engine against the emulator', () => {
   let emulator: AmoCrmEmulator;
@@ -16,7 +17,10 @@ describe('sync engine against the emulator', () => {
   });
   after(async () => {
     await emulator.stop();
-    assert.ok(emulator.maxRequestsInAnySecond <= 7, `${emulator.maxRequestsInAnySecond} requests in one second`);
+    assert.ok(
+      emulator.maxRequestsInAnySecond <= 7,
+      `${emulator.maxRequestsInAnySecond} requests in one second`,
+    );
   });
 
   it('an initial sync of 2 000 patients leaves amoCRM equal to the map of the source; a second run writes nothing; 10 changes update exactly 10', async () => {
@@ -25,7 +29,12 @@ describe('sync engine against the emulator', () => {
     const first = await stack.run();
     assert.equal(first.outcome, 'ok', first.error?.message);
     assert.equal(first.created, 2000);
-    assert.deepEqual(compareWithSource(emulator, source, stack), { duplicates: 0, missing: 0, wrong: 0, extra: 0 });
+    assert.deepEqual(compareWithSource(emulator, source, stack), {
+      duplicates: 0,
+      missing: 0,
+      wrong: 0,
+      extra: 0,
+    });
     assert.ok(first.requests <= 2000 / 50 + 3, `${first.requests} requests`);
 
     const writesBefore = emulator.writeRequests().length;
@@ -42,7 +51,12 @@ describe('sync engine against the emulator', () => {
     assert.equal(emulator.writeRequests().length, writesBefore + 1);
     const updated = emulator.writeRequests().at(-1)!;
     assert.equal(updated.items, 10);
-    assert.deepEqual(compareWithSource(emulator, source, stack), { duplicates: 0, missing: 0, wrong: 0, extra: 0 });
+    assert.deepEqual(compareWithSource(emulator, source, stack), {
+      duplicates: 0,
+      missing: 0,
+      wrong: 0,
+      extra: 0,
+    });
     assert.ok(third.read < 100, `incremental read ${third.read} rows`);
   });
 
@@ -84,7 +98,10 @@ describe('sync engine against the emulator', () => {
       const failures = stack.store.failures();
       assert.equal(failures.length, 2);
       assert.ok(failures.some((f) => f.reason === 'the row has no PatientId'));
-      assert.match(failures.find((f) => f.patientId === String(broken))!.reason, /custom_fields_values\.\d+\.values\.0\.value/);
+      assert.match(
+        failures.find((f) => f.patientId === String(broken))!.reason,
+        /custom_fields_values\.\d+\.values\.0\.value/,
+      );
       assert.ok(stack.store.checkpoint(), 'the checkpoint moved');
     } finally {
       await fresh.stop();
@@ -113,8 +130,18 @@ describe('sync engine against the emulator', () => {
   it('links a contact found by phone with a compatible name; a relative on the same phone gets their own', async () => {
     const fresh = await startEmulator();
     try {
-      const mother = { ...syntheticPatient(9001, T0), Surname: 'Иванова', Name: 'Мария', MobilePhone: '8 916 123 45 67' };
-      const son = { ...syntheticPatient(9002, T0), Surname: 'Иванов', Name: 'Пётр', MobilePhone: '+7 916 123-45-67' };
+      const mother = {
+        ...syntheticPatient(9001, T0),
+        Surname: 'Иванова',
+        Name: 'Мария',
+        MobilePhone: '8 916 123 45 67',
+      };
+      const son = {
+        ...syntheticPatient(9002, T0),
+        Surname: 'Иванов',
+        Name: 'Пётр',
+        MobilePhone: '+7 916 123-45-67',
+      };
       const source = new MemorySource([mother, son]);
       const stack = await syncStack(fresh, source);
       const lead = fresh.seedContact({
@@ -126,7 +153,10 @@ describe('sync engine against the emulator', () => {
       assert.equal(result.created, 1);
       assert.equal(stack.store.link('9001')!.contactId, lead.id);
       assert.notEqual(stack.store.link('9002')!.contactId, lead.id);
-      assert.equal(fresh.contacts.get(lead.id)!.name, `Иванова Мария ${syntheticPatient(9001, T0).Patronymic}`);
+      assert.equal(
+        fresh.contacts.get(lead.id)!.name,
+        `Иванова Мария ${syntheticPatient(9001, T0).Patronymic}`,
+      );
     } finally {
       await fresh.stop();
     }
@@ -135,9 +165,14 @@ describe('sync engine against the emulator', () => {
   it('MATCH_BY_PHONE=false never links by phone', async () => {
     const fresh = await startEmulator();
     try {
-      const source = new MemorySource([{ ...syntheticPatient(9101, T0), Name: 'Мария', MobilePhone: '8 916 765 43 21' }]);
+      const source = new MemorySource([
+        { ...syntheticPatient(9101, T0), Name: 'Мария', MobilePhone: '8 916 765 43 21' },
+      ]);
       const stack = await syncStack(fresh, source);
-      fresh.seedContact({ name: 'Мария', custom_fields_values: [{ field_code: 'PHONE', values: [{ value: '+79167654321' }] }] });
+      fresh.seedContact({
+        name: 'Мария',
+        custom_fields_values: [{ field_code: 'PHONE', values: [{ value: '+79167654321' }] }],
+      });
       const result = await stack.run({ kind: 'incremental' }, { matchByPhone: false });
       assert.equal(result.created, 1);
       assert.equal(result.linked, 0);
@@ -153,14 +188,20 @@ describe('sync engine against the emulator', () => {
       const stack = await syncStack(fresh, source);
       await stack.run();
       const identField = stack.resolved.fields.find((f) => f.spec.key === 'ident_id')!.fieldId;
-      fresh.seedContact({ name: 'Копия', custom_fields_values: [{ field_id: identField, values: [{ value: '8005' }] }] });
+      fresh.seedContact({
+        name: 'Копия',
+        custom_fields_values: [{ field_id: identField, values: [{ value: '8005' }] }],
+      });
       source.remove(8010);
       const before = fresh.contacts.size;
       const result = await stack.run({ kind: 'deep' });
       assert.equal(result.outcome, 'ok');
       assert.equal(result.duplicates, 1);
       assert.equal(result.orphans, 1);
-      assert.deepEqual(stack.store.findings('orphan').map((f) => f.patientId), ['8010']);
+      assert.deepEqual(
+        stack.store.findings('orphan').map((f) => f.patientId),
+        ['8010'],
+      );
       assert.equal(stack.store.findings('duplicate')[0]!.patientId, '8005');
       assert.equal(fresh.contacts.size, before);
     } finally {
@@ -191,7 +232,10 @@ describe('sync engine against the emulator', () => {
     const { ProcessLock } = await import('../../src/state/process-lock.ts');
     const dir = (await import('../helpers/amocrm.ts')).tempDir();
     const first = ProcessLock.take(dir, 'owner', 'another ident-sync process');
-    assert.throws(() => ProcessLock.take(dir, 'owner', 'another ident-sync process'), /another ident-sync process already uses .*; stop it first/);
+    assert.throws(
+      () => ProcessLock.take(dir, 'owner', 'another ident-sync process'),
+      /another ident-sync process already uses .*; stop it first/,
+    );
     first.release();
     ProcessLock.take(dir, 'owner', 'x').release();
     const store = new StateStore(dir);

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { Daemon } from '../../daemon/daemon.ts';
+import { takeOwnerLock } from '../../state/locks.ts';
+import { commandContext } from '../context.ts';
+
+const SHUTDOWN_LIMIT_MS = 12_000;
+
+export function registerDaemon(program: Command): void {
+  program
+    .command('daemon')
+    .description(
+      'run continuously: incremental sync every SYNC_INTERVAL_MINUTES, deep sync twice a day (the container runs this)',
+    )
+    .action(async () => {
+      const { config, logger } = commandContext(['database', 'amocrm'], 'stdout');
+      const owner = takeOwnerLock(config.stateDir);
+      const daemon = new Daemon({ config, logger });
+      let stopped: Promise<void> | undefined;
+      let finished!: () => void;
+      const done = new Promise<void>((resolve) => {
+        finished = resolve;
+      });
+      const stop = (signal: string) => {
+        if (stopped) return;
+        logger.info({ signal }, 'stopping: finishing the batches in flight');
+        // A request stuck past this limit is abandoned: its create is resolved from the state on the next start.
+        setTimeout(() => {
+          logger.warn('stop took too long; exiting with the state as committed');
+          owner.release();
+          process.exit(0);
+        }, SHUTDOWN_LIMIT_MS).unref();
+        stopped = daemon.stop().finally(finished);
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      try {
+        await daemon.start();
+      } catch (error) {
+        await daemon.stop();
+        owner.release();
+        throw error;
+      }
+      // Runs until a signal has stopped everything.
+      await done;
+      owner.release();
+      logger.info('stopped');
+      process.exitCode = daemon.exitCode;
+    });
+}

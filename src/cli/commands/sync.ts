@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { takeOwnerLock, withRunLock } from '../../state/locks.ts';
+import { openSyncContext } from '../../sync/context.ts';
+import { commandContext } from '../context.ts';
+
+export function registerSync(program: Command): void {
+  program
+    .command('sync')
+    .description('run one sync now and exit (incremental unless --deep); exit code 1 when it failed')
+    .option('--deep', 'read every patient and reconcile with amoCRM (as the twice-daily deep sync)')
+    .option('--dry-run', 'map and compare, but send nothing to amoCRM and store nothing')
+    .action(async (options: { deep?: boolean; dryRun?: boolean }) => {
+      const { config, logger } = commandContext(['database', 'amocrm'], 'stdout');
+      const owner = takeOwnerLock(config.stateDir);
+      let stop = false;
+      const onSignal = () => {
+        stop = true;
+        logger.warn('stopping after the batches in flight');
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const context = await openSyncContext(config, logger);
+        try {
+          const result = await withRunLock(config.stateDir, () =>
+            context
+              .newRun({ dryRun: options.dryRun ?? false, shouldStop: () => stop })
+              .run({ kind: options.deep ? 'deep' : 'incremental' }),
+          );
+          if (result.outcome === 'failed' && result.error) throw result.error;
+          process.exitCode = result.outcome === 'ok' ? 0 : 1;
+        } finally {
+          await context.close();
+        }
+      } finally {
+        owner.release();
+      }
+    });
+}

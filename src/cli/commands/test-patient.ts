@@ -1,0 +1,138 @@
+import type { Command } from 'commander';
+import { ActionableError } from '../../errors.ts';
+import { isSensitiveKey } from '../../logging/redact.ts';
+import { differences, documentFromContact } from '../../mapping/compare.ts';
+import type { ContactDocument } from '../../mapping/mapper.ts';
+import { withRunLock } from '../../state/locks.ts';
+import { openSyncContext } from '../../sync/context.ts';
+import { commandContext } from '../context.ts';
+import { formatTable } from '../table.ts';
+
+const MASK = '•••';
+
+export function registerTestPatient(program: Command): void {
+  program
+    .command('test')
+    .description('sync one patient and show every step: the row, the payload, the difference, the result')
+    .requiredOption('--patient-id <id>', 'the IDENT patient id')
+    .option('--dry-run', 'stop before writing to amoCRM')
+    .option('--show-personal-data', 'print names, phones, documents unmasked (mind who sees the screen)')
+    .action(async (options: { patientId: string; dryRun?: boolean; showPersonalData?: boolean }) => {
+      if (!/^\d+$/.test(options.patientId))
+        throw new ActionableError('--patient-id expects the numeric IDENT id', { exitCode: 2 });
+      const { config, logger } = commandContext(['database', 'amocrm']);
+      const show = options.showPersonalData ?? false;
+      const shown = (key: string, value: unknown) =>
+        value === null || value === undefined || value === ''
+          ? '—'
+          : show || !isSensitiveKey(key)
+            ? value instanceof Date
+              ? value
+                  .toISOString()
+                  .replace('T', ' ')
+                  .replace(/\.000Z$/, '')
+              : String(value)
+            : MASK;
+      const out = (line = '') => process.stdout.write(`${line}\n`);
+      const context = await openSyncContext(config, logger);
+      try {
+        const row = await context.source.one(options.patientId);
+        if (!row)
+          throw new ActionableError(
+            `IDENT has no patient with id ${options.patientId}; check the id (Patients.ID_Persons)`,
+          );
+        out(`Row read from IDENT${show ? '' : ' (personal data masked; --show-personal-data shows it)'}:`);
+        out(
+          formatTable(
+            ['column', 'value'],
+            Object.entries(row).map(([key, value]) => [key, shown(key, value)]),
+          ),
+        );
+        out();
+
+        const outcome = context.mapper(row);
+        if (!outcome.ok) {
+          out(`The row cannot be mapped: ${outcome.reason}`);
+          process.exitCode = 1;
+          return;
+        }
+        const mapped = outcome.contact;
+        const names = new Map(
+          context.resolved.fields.map((field) => [field.spec.key, `${field.spec.name} (#${field.fieldId})`]),
+        );
+        out('Contact payload:');
+        out(formatTable(['field', 'value'], documentRows(mapped.document, names, shown)));
+        for (const note of mapped.notes) out(`  note: ${note.field}: ${note.note}`);
+        out();
+
+        const link = context.store.link(mapped.patientId);
+        const identField = context.resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
+        const existing = link
+          ? (await context.client.contacts.getByIds([link.contactId]))[0]
+          : (await context.client.contacts.findByFieldValue(identField, mapped.patientId))[0];
+        if (existing) {
+          const diff = differences(mapped.document, documentFromContact(existing, context.resolved));
+          out(
+            `amoCRM contact ${existing.id}: ${diff.length === 0 ? 'holds exactly this data' : `${diff.length} field(s) differ`}`,
+          );
+          if (diff.length > 0) {
+            out(
+              formatTable(
+                ['field', 'IDENT (will be sent)', 'amoCRM now'],
+                diff.map((d) => [
+                  names.get(d.field) ?? d.field,
+                  shown(d.field, d.ours),
+                  shown(d.field, d.theirs),
+                ]),
+              ),
+            );
+          }
+        } else {
+          out('amoCRM has no contact for this patient yet: it will be created (or linked by phone).');
+        }
+        out();
+
+        const result = await withRunLock(config.stateDir, () =>
+          context
+            .newRun({ dryRun: options.dryRun ?? false })
+            .run({ kind: 'single', patientId: mapped.patientId }),
+        );
+        const patient = result.patient;
+        const verb = options.dryRun ? 'would be' : 'was';
+        out(
+          `Result: the contact ${verb} ${patient?.action ?? result.outcome}${patient?.reason ? ` (${patient.reason})` : ''}.`,
+        );
+        if (patient?.contactId)
+          out(
+            `Contact ${patient.contactId}: ${context.client.http.baseUrl}/contacts/detail/${patient.contactId}`,
+          );
+        process.exitCode = result.outcome === 'ok' && patient?.action !== 'failed' ? 0 : 1;
+        if (result.outcome === 'failed' && result.error) throw result.error;
+      } finally {
+        await context.close();
+      }
+    });
+}
+
+function documentRows(
+  document: ContactDocument,
+  names: Map<string, string>,
+  shown: (key: string, value: unknown) => string,
+): string[][] {
+  return [
+    ['name', shown('name', document.name)],
+    ['first_name', shown('first_name', document.first_name)],
+    ['last_name', shown('last_name', document.last_name)],
+    [
+      'PHONE',
+      document.phones.map((phone) => `${shown('phone', phone.value)} (${phone.enum_code})`).join(', ') || '—',
+    ],
+    ['EMAIL', document.emails.map((email) => shown('email', email.value)).join(', ') || '—'],
+    ...document.fields.map((field) => [
+      names.get(field.key) ?? field.key,
+      typeof field.value === 'object' && field.value !== null
+        ? `enum ${field.value.enum_id}`
+        : shown(field.key, field.value),
+    ]),
+  ];
+}

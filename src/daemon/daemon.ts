@@ -1,0 +1,161 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AmoCrmError } from '../amocrm/errors.ts';
+import { type Config, ConfigError } from '../config/config.ts';
+import { ActionableError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import { MapFileError } from '../mapping/load-map.ts';
+import { withRunLock } from '../state/locks.ts';
+import { FieldsSetupError, openSyncContext, type SyncContext } from '../sync/context.ts';
+import type { SyncResult } from '../sync/engine.ts';
+import { type Health, startHealthServer } from './health-server.ts';
+import { DaemonMetrics } from './metrics.ts';
+import { type CreateTask, type ScheduledKind, Scheduler } from './schedule.ts';
+
+export interface DaemonOptions {
+  config: Config;
+  logger: Logger;
+  /** Builds the sync parts; tests pass their own source and client. */
+  openContext?: () => Promise<SyncContext>;
+  createTask?: CreateTask;
+  healthHost?: string;
+  /** First and largest wait between start-up attempts. */
+  retryMs?: [number, number];
+}
+
+/** Errors no retry can fix: a person must act, and until then nothing more is sent. */
+const needsPerson = (error: unknown) =>
+  error instanceof AmoCrmError && (error.kind === 'auth' || error.kind === 'blocked');
+const isConfiguration = (error: unknown) =>
+  error instanceof ConfigError ||
+  error instanceof MapFileError ||
+  error instanceof FieldsSetupError ||
+  (error instanceof ActionableError && error.exitCode === 2);
+
+/**
+ * The long-running process: checks everything at start (retrying what may pass by itself while
+ * /healthz says why), runs an incremental sync, then the schedule, one run at a time, until a
+ * signal; then it lets the batches in flight finish and exits.
+ */
+export class Daemon {
+  readonly metrics = new DaemonMetrics();
+  private readonly options: DaemonOptions;
+  private health: Health = { healthy: false, reason: 'starting', since: new Date().toISOString() };
+  private context: SyncContext | undefined;
+  private scheduler: Scheduler | undefined;
+  private healthServer: { port: number; close(): Promise<void> } | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  /** Set when the daemon must end with an error code (configuration). */
+  exitCode = 0;
+
+  constructor(options: DaemonOptions) {
+    this.options = options;
+  }
+
+  get healthPort(): number | undefined {
+    return this.healthServer?.port;
+  }
+
+  get status(): Health {
+    return this.health;
+  }
+
+  /** Starts the health endpoint and the start-up sequence; resolves once the schedule runs or start-up ended for good. */
+  async start(): Promise<void> {
+    const { config, logger } = this.options;
+    if (config.healthPort > 0 || this.options.healthHost) {
+      this.healthServer = await startHealthServer(
+        config.healthPort,
+        () => this.health,
+        this.metrics,
+        this.options.healthHost,
+      );
+      logger.info({ port: this.healthServer.port }, 'health endpoint listening (/healthz, /metrics)');
+    }
+    await this.startUp();
+  }
+
+  private setHealth(healthy: boolean, reason: string): void {
+    if (this.health.healthy !== healthy || this.health.reason !== reason) {
+      this.health = { healthy, reason, since: new Date().toISOString() };
+    }
+  }
+
+  private async startUp(): Promise<void> {
+    const { logger, config } = this.options;
+    const [firstWait, maxWait] = this.options.retryMs ?? [5_000, 300_000];
+    let wait = firstWait;
+    while (!this.stopping) {
+      try {
+        this.context = await (this.options.openContext ?? (() => openSyncContext(config, logger)))();
+        break;
+      } catch (error) {
+        if (isConfiguration(error)) {
+          logger.fatal({ err: error }, 'configuration error');
+          this.setHealth(false, (error as Error).message);
+          this.exitCode = 2;
+          throw error;
+        }
+        if (needsPerson(error)) {
+          logger.fatal(
+            { err: error },
+            'amoCRM refuses this integration; nothing more is sent until the daemon is restarted',
+          );
+          this.setHealth(false, (error as Error).message);
+          return;
+        }
+        const reason = error instanceof Error ? error.message : String(error);
+        this.setHealth(false, `start-up failed, retrying in ${Math.round(wait / 1000)} s: ${reason}`);
+        logger.warn({ err: error, retryInSeconds: Math.round(wait / 1000) }, 'start-up failed; retrying');
+        await this.pause(wait);
+        wait = Math.min(maxWait, wait * 2);
+      }
+    }
+    if (this.stopping || !this.context) return;
+    this.metrics.watchAmoCrm(() => this.context?.client.http.stats);
+    this.setHealth(true, 'running');
+    this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask);
+    this.scheduler.start(config.sync);
+    void this.scheduler.tick('incremental');
+  }
+
+  private async runOnce(kind: ScheduledKind): Promise<SyncResult | undefined> {
+    const context = this.context;
+    if (!context || this.stopping) return undefined;
+    const result = await withRunLock(this.options.config.stateDir, () =>
+      context.newRun({ shouldStop: () => this.stopping }).run({ kind }),
+    );
+    this.metrics.recordRun(result, result.outcome === 'ok');
+    if (result.outcome === 'failed') {
+      const reason = result.error?.message ?? 'the last sync failed';
+      this.setHealth(false, `last ${kind} sync failed: ${reason}`);
+      if (needsPerson(result.error)) {
+        this.options.logger.fatal(
+          { err: result.error },
+          'amoCRM refuses this integration; the schedule is stopped',
+        );
+        void this.scheduler?.stop();
+      }
+    } else if (result.outcome === 'ok') {
+      this.setHealth(true, `last ${kind} sync ok`);
+    }
+    return result;
+  }
+
+  private async pause(ms: number): Promise<void> {
+    const ac = new AbortController();
+    this.wake = () => ac.abort();
+    await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
+    this.wake = undefined;
+  }
+
+  /** Stops scheduling, lets the run in progress finish its batches in flight, closes everything. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    this.setHealth(false, 'shutting down');
+    await this.scheduler?.stop();
+    await this.context?.close();
+    await this.healthServer?.close();
+  }
+}

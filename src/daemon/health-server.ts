@@ -1,0 +1,62 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DaemonMetrics } from './metrics.ts';
+
+export interface Health {
+  healthy: boolean;
+  /** What is wrong (or what the daemon is doing), in words for a person. */
+  reason: string;
+  since: string;
+}
+
+/** GET /healthz (200 healthy, 503 with the reason as JSON) and GET /metrics (Prometheus). */
+export async function startHealthServer(
+  port: number,
+  health: () => Health,
+  metrics: DaemonMetrics,
+  host = '0.0.0.0',
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && path === '/healthz') {
+      const state = health();
+      response.writeHead(state.healthy ? 200 : 503, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          status: state.healthy ? 'ok' : 'unhealthy',
+          reason: state.reason,
+          since: state.since,
+        }),
+      );
+      return;
+    }
+    if (request.method === 'GET' && path === '/metrics') {
+      metrics.setHealthy(health().healthy);
+      metrics.registry
+        .metrics()
+        .then((text) => {
+          response.writeHead(200, { 'content-type': metrics.registry.contentType });
+          response.end(text);
+        })
+        .catch(() => {
+          response.writeHead(500);
+          response.end();
+        });
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' });
+    response.end('ident-sync: GET /healthz or /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

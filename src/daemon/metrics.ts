@@ -1,0 +1,93 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { HttpStats } from '../amocrm/http.ts';
+import type { SyncResult } from '../sync/engine.ts';
+
+/** What /metrics exposes, in Prometheus text format. */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private readonly runs: Counter;
+  private readonly contacts: Counter;
+  private readonly lastSuccess: Gauge;
+  private readonly lastCheckpointAdvance: Gauge;
+  private readonly up: Gauge;
+  private amocrmStats: (() => HttpStats | undefined) | undefined;
+  private checkpointAdvancedAt: number | undefined;
+
+  constructor() {
+    const registers = [this.registry];
+    this.runs = new Counter({
+      name: 'ident_sync_runs_total',
+      help: 'Sync runs by kind and outcome',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.contacts = new Counter({
+      name: 'ident_sync_contacts_total',
+      help: 'Patients handled, by what was done',
+      labelNames: ['action'],
+      registers,
+    });
+    this.lastSuccess = new Gauge({
+      name: 'ident_sync_last_success_timestamp_seconds',
+      help: 'When a run of this kind last ended successfully (Unix seconds)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.lastCheckpointAdvance = new Gauge({
+      name: 'ident_sync_checkpoint_lag_seconds',
+      help: 'Seconds since the checkpoint last moved forward (changes older than this are in amoCRM)',
+      registers,
+      collect: () => {
+        if (this.checkpointAdvancedAt !== undefined)
+          this.lastCheckpointAdvance.set((Date.now() - this.checkpointAdvancedAt) / 1000);
+      },
+    });
+    this.up = new Gauge({ name: 'ident_sync_healthy', help: '1 when /healthz answers 200', registers });
+    const stat = (name: string, help: string, pick: (stats: HttpStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const stats = metricsSource();
+          if (stats) this.set(pick(stats));
+        },
+      });
+    const metricsSource = () => this.amocrmStats?.();
+    stat(
+      'ident_sync_amocrm_requests_total',
+      'Requests sent to amoCRM since start',
+      (stats) => stats.requests,
+    );
+    stat(
+      'ident_sync_amocrm_write_requests_total',
+      'Create and update requests sent to amoCRM since start',
+      (stats) => stats.writeRequests,
+    );
+    stat(
+      'ident_sync_amocrm_429_total',
+      'amoCRM answers 429 (too many requests) since start',
+      (stats) => stats.requests429,
+    );
+    stat('ident_sync_amocrm_retries_total', 'amoCRM requests retried since start', (stats) => stats.retries);
+    for (const action of ['created', 'updated', 'linked', 'unchanged', 'failed'])
+      this.contacts.inc({ action }, 0);
+  }
+
+  watchAmoCrm(stats: () => HttpStats | undefined): void {
+    this.amocrmStats = stats;
+  }
+
+  recordRun(result: SyncResult, checkpointMoved: boolean): void {
+    this.runs.inc({ kind: result.kind, outcome: result.outcome });
+    for (const action of ['created', 'updated', 'linked', 'unchanged', 'failed'] as const) {
+      this.contacts.inc({ action }, result[action]);
+    }
+    if (result.outcome === 'ok') this.lastSuccess.set({ kind: result.kind }, Date.now() / 1000);
+    if (checkpointMoved) this.checkpointAdvancedAt = Date.now();
+  }
+
+  setHealthy(healthy: boolean): void {
+    this.up.set(healthy ? 1 : 0);
+  }
+}

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createMissingFields } from '../../src/fields/ensure-fields.ts';
+import type { AmoCrmEmulator } from '../emulator/server.ts';
+import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
+import { shippedMap } from '../helpers/map.ts';
+import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { compareWithSource, syncStack } from '../helpers/sync-stack.ts';
+
+const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
+const T0 = new Date(Date.UTC(2026, 10, 20, 10));
+const patients = (count: number) =>
+  Array.from({ length: count }, (_, index) => syntheticPatient(index + 1, T0));
+
+interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  result?: { outcome: string; created: number; linked: number; failed: number };
+}
+
+/** Runs the sync child; `killWhen` is polled and, once true, the child gets SIGKILL (or `signal`). */
+function runChild(
+  env: Record<string, string>,
+  killWhen?: () => boolean,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    const poll = killWhen
+      ? setInterval(() => {
+          if (killWhen()) {
+            clearInterval(poll);
+            child.kill(signal);
+          }
+        }, 5)
+      : undefined;
+    child.on('error', reject);
+    child.on('close', (code, sig) => {
+      if (poll) clearInterval(poll);
+      const line = out.trim().split('\n').at(-1);
+      if (code !== null && code !== 0 && !line) reject(new Error(err));
+      resolve({ code, signal: sig, result: line ? JSON.parse(line) : undefined });
+    });
+  });
+}
+
+describe('durability: kill -9, SIGTERM, faults', () => {
+  let emulator: AmoCrmEmulator;
+  let token: string;
+  before(async () => {
+    emulator = await startEmulator({ seed: 11 });
+    token = 'child-token-0123456789';
+    emulator.addLongLivedToken(token);
+    await createMissingFields(shippedMap(), longLivedClient(emulator).fields);
+  });
+  after(async () => {
+    await emulator.stop();
+  });
+
+  it('kill -9 of the sync process mid-run, then a restart: no duplicate, nothing missing', async () => {
+    const count = 600;
+    const stateDir = tempDir();
+    const env = {
+      EMULATOR_URL: emulator.baseUrl,
+      TOKEN: token,
+      STATE_DIR: stateDir,
+      PATIENTS: String(count),
+    };
+    const writesAtStart = emulator.writeRequests().length;
+    const killed = await runChild(env, () => emulator.writeRequests().length - writesAtStart >= 4);
+    assert.equal(killed.signal, 'SIGKILL');
+    const landed = emulator.contacts.size;
+    assert.ok(landed > 0 && landed < count, `${landed} contacts when killed`);
+    const restarted = await runChild(env);
+    assert.equal(restarted.code, 0);
+    assert.equal(restarted.result!.outcome, 'ok');
+    const source = new MemorySource(patients(count));
+    const stack = await syncStack(emulator, source, { stateDir: tempDir() });
+    assert.deepEqual(compareWithSource(emulator, source, stack), {
+      duplicates: 0,
+      missing: 0,
+      wrong: 0,
+      extra: 0,
+    });
+  });
+
+  it('SIGTERM mid-run stops cleanly after the batches in flight; the next run finishes the job', async () => {
+    const fresh = await startEmulator({ seed: 12 });
+    try {
+      fresh.addLongLivedToken(token);
+      await createMissingFields(shippedMap(), longLivedClient(fresh).fields);
+      const stateDir = tempDir();
+      const env = { EMULATOR_URL: fresh.baseUrl, TOKEN: token, STATE_DIR: stateDir, PATIENTS: '400' };
+      const stopped = await runChild(env, () => fresh.writeRequests().length >= 2, 'SIGTERM');
+      assert.equal(stopped.code, 0);
+      assert.equal(stopped.result!.outcome, 'stopped');
+      const second = await runChild(env);
+      assert.equal(second.result!.outcome, 'ok');
+      const source = new MemorySource(patients(400));
+      const stack = await syncStack(fresh, source, { stateDir: tempDir() });
+      assert.deepEqual(compareWithSource(fresh, source, stack), {
+        duplicates: 0,
+        missing: 0,
+        wrong: 0,
+        extra: 0,
+      });
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('5xx answers, timeouts with the write applied and 429 bursts: runs converge with no duplicate', async () => {
+    const fresh = await startEmulator({ seed: 13 });
+    try {
+      const source = new MemorySource(patients(500));
+      const client = longLivedClient(fresh, { timeoutMs: 400 });
+      const stack = await syncStack(fresh, source, { client });
+      fresh.setFaults({
+        serverErrorRate: 0.1,
+        slowRate: 0.05,
+        slowMs: 800,
+        tooManyRate: 0.05,
+        dropRate: 0.02,
+      });
+      let runs = 0;
+      for (; runs < 6; runs++) {
+        const result = await stack.run({ kind: 'deep' });
+        if (result.outcome === 'ok' && result.failed === 0 && stack.store.pending().length === 0) break;
+      }
+      fresh.setFaults({});
+      const final = await stack.run({ kind: 'deep' });
+      assert.equal(final.outcome, 'ok');
+      assert.deepEqual(compareWithSource(fresh, source, stack), {
+        duplicates: 0,
+        missing: 0,
+        wrong: 0,
+        extra: 0,
+      });
+      assert.equal(fresh.blocked, false);
+      assert.ok(fresh.maxRequestsInAnySecond <= 7);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('the SQL source failing mid-stream fails the run without moving the checkpoint; the next run picks up', async () => {
+    const fresh = await startEmulator({ seed: 14 });
+    try {
+      const source = new MemorySource(patients(300));
+      const stack = await syncStack(fresh, source);
+      source.failAfter = 120;
+      const broken = await stack.run();
+      assert.equal(broken.outcome, 'failed');
+      assert.match(broken.error!.message, /connection to SQL Server was lost/);
+      assert.equal(stack.store.checkpoint(), undefined);
+      const next = await stack.run();
+      assert.equal(next.outcome, 'ok');
+      assert.ok(stack.store.checkpoint());
+      assert.deepEqual(compareWithSource(fresh, source, stack), {
+        duplicates: 0,
+        missing: 0,
+        wrong: 0,
+        extra: 0,
+      });
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
