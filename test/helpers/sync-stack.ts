@@ -37,7 +37,7 @@ export async function syncStack(
   const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW });
   const stateDir = options.stateDir ?? tempDir();
   const store = new StateStore(stateDir);
-  return {
+  const stack: SyncStack = {
     client,
     resolved,
     mapper,
@@ -47,7 +47,7 @@ export async function syncStack(
       return new SyncRun(
         {
           source,
-          mapper,
+          mapper: stack.mapper,
           resolved,
           contacts: client.contacts,
           store,
@@ -58,6 +58,7 @@ export async function syncStack(
       ).run(request);
     },
   };
+  return stack;
 }
 
 export interface Comparison {

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/config.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import { createMissingFields } from '../../src/fields/ensure-fields.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { createMapper } from '../../src/mapping/mapper.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { resolveMapAgainstAccount, type SyncContext } from '../../src/sync/context.ts';
+import { SyncRun } from '../../src/sync/engine.ts';
+import type { AmoCrmEmulator } from '../emulator/server.ts';
+import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
+import { CLI, runCli } from '../helpers/cli.ts';
+import { shippedMap } from '../helpers/map.ts';
+import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+
+const T0 = new Date(Date.UTC(2026, 10, 20, 10));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('ident-sync daemon', () => {
+  let emulator: AmoCrmEmulator;
+  const token = 'daemon-token-0123456789';
+  before(async () => {
+    emulator = await startEmulator();
+    emulator.addLongLivedToken(token);
+    await createMissingFields(shippedMap(), longLivedClient(emulator).fields);
+  });
+  after(async () => {
+    await emulator.stop();
+  });
+
+  it('with an unreachable database serves 503 with the reason and /metrics, and exits 0 soon after SIGTERM', async () => {
+    const env = {
+      PATH: process.env.PATH ?? '',
+      ENV_FILE: '/nonexistent',
+      LOG_FORMAT: 'json',
+      AMOCRM_BASE_URL: emulator.baseUrl,
+      AMOCRM_LONG_LIVED_TOKEN: token,
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '1',
+      DB_USER: 'reader',
+      DB_PASSWORD: 'secret-password',
+      STATE_DIR: tempDir(),
+      HEALTH_PORT: String(await freePort()),
+    };
+    const child = spawn(process.execPath, [CLI, 'daemon'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const match = /"port":(\d+),"msg":"health endpoint listening/.exec(out);
+        if (match) {
+          clearInterval(timer);
+          resolve(Number(match[1]));
+        }
+      }, 50);
+      child.on('close', () => reject(new Error(out)));
+    });
+    let health: { status: string; reason: string } | undefined;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(response.status, 503);
+      health = (await response.json()) as typeof health;
+      if (health!.reason.includes('SQL Server')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(
+      health!.reason,
+      /start-up failed, retrying in \d+ s: cannot connect to SQL Server at 127\.0\.0\.1:1/,
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^ident_sync_healthy 0$/m);
+    assert.match(metrics, /# TYPE ident_sync_amocrm_429_total gauge/);
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(watchdog);
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 15_000);
+    assert.doesNotMatch(out, /secret-password/);
+  });
+
+  it('exits with code 2 naming a bad variable', async () => {
+    const run = await runCli(['daemon'], { SYNC_INTERVAL_MINUTES: 'abc' });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^config error: SYNC_INTERVAL_MINUTES="abc": expected a whole number/m);
+  });
+
+  it('runs an incremental sync at start, reports healthy, and stops after the batches in flight', async () => {
+    const stateDir = tempDir();
+    const config = loadConfig({
+      AMOCRM_BASE_URL: emulator.baseUrl,
+      AMOCRM_LONG_LIVED_TOKEN: token,
+      STATE_DIR: stateDir,
+      HEALTH_PORT: '0',
+    });
+    const client = longLivedClient(emulator);
+    const source = new MemorySource(
+      Array.from({ length: 120 }, (_, index) => syntheticPatient(50_000 + index, T0)),
+    );
+    const store = new StateStore(stateDir);
+    const openContext = async (): Promise<SyncContext> => {
+      const resolved = await resolveMapAgainstAccount(config, client);
+      const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow' });
+      return {
+        client,
+        source,
+        resolved,
+        mapper,
+        store,
+        newRun: (options = {}) =>
+          new SyncRun(
+            {
+              source,
+              mapper,
+              resolved,
+              contacts: client.contacts,
+              store,
+              logger: silentLogger(),
+              requestCount: () => client.http.stats.requests,
+            },
+            { batchSize: 50, matchByPhone: true, overlapSeconds: 300, ...options },
+          ),
+        async close() {
+          store.close();
+        },
+      };
+    };
+    const daemon = new Daemon({ config, logger: silentLogger(), openContext, healthHost: '127.0.0.1' });
+    await daemon.start();
+    for (
+      let attempt = 0;
+      attempt < 200 && !/last incremental sync ok/.test(daemon.status.reason);
+      attempt++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const response = await fetch(`http://127.0.0.1:${daemon.healthPort}/healthz`);
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { reason: string }).reason, 'last incremental sync ok');
+    const metrics = await (await fetch(`http://127.0.0.1:${daemon.healthPort}/metrics`)).text();
+    assert.match(metrics, /ident_sync_runs_total\{kind="incremental",outcome="ok"\} 1/);
+    assert.match(metrics, /ident_sync_contacts_total\{action="created"\} 120/);
+    assert.match(metrics, /ident_sync_amocrm_requests_total \d+/);
+    await daemon.stop();
+  });
+});
