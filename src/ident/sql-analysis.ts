@@ -1,4 +1,4 @@
-import pkg from 'node-sql-parser';
+import pkg from 'node-sql-parser/build/transactsql.js';
 
 const { Parser } = pkg;
 const parser = new Parser();
