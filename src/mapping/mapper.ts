@@ -1,6 +1,6 @@
 import type { ContactCreate, ContactUpdate, CustomFieldValueOut, FieldScalar } from '../amocrm/types.ts';
 import type { ResolvedField, ResolvedMap } from './catalogue.ts';
-import { contentHash } from './hash.ts';
+import { documentHash } from './hash.ts';
 import type { TransformName } from './schema.ts';
 import { DEFAULT_TRANSFORM, MAX_LENGTH } from './schema.ts';
 import { type DateRules, toAge, toDate, toDateTime } from './transforms/dates.ts';
@@ -92,7 +92,7 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
         emails: multitext(map.contact.emails, row, 'email', notes),
         fields,
       };
-      return { ok: true, contact: { patientId, document, hash: contentHash(document), notes } };
+      return { ok: true, contact: { patientId, document, hash: documentHash(document), notes } };
     } catch (error) {
       // A transform must never stop a run: whatever went wrong is this row's failure.
       return { ok: false, patientId, reason: `mapping failed: ${(error as Error).message}`, notes };

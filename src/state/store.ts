@@ -148,6 +148,10 @@ export class StateStore {
     return row ? { patientId, contactId: row.contact_id, hash: row.hash } : undefined;
   }
 
+  isLinked(patientId: string): boolean {
+    return this.sql('SELECT 1 AS found FROM links WHERE patient_id = ?').get(patientId) !== undefined;
+  }
+
   linkCount(): number {
     return (this.sql('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n;
   }

@@ -3,7 +3,7 @@ import { fieldValues } from '../amocrm/contacts.ts';
 import type { Contact } from '../amocrm/types.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import { documentFromContact } from '../mapping/compare.ts';
-import { contentHash } from '../mapping/hash.ts';
+import { documentHash } from '../mapping/hash.ts';
 import { normalisePhone } from '../mapping/transforms/phone.ts';
 
 export interface IndexedContact {
@@ -29,23 +29,34 @@ export class ContactIndex {
   private readonly phonesOf = new Map<number, string[]>();
   contacts = 0;
 
+  /**
+   * `isLinked` tells which IDENT ids the state already links: their contacts' content is not
+   * hashed (it is never compared), which keeps a deep sync of a synced clinic cheap.
+   */
   static async build(
     contacts: ContactsApi,
     resolved: ResolvedMap,
     identFieldId: number,
+    isLinked: (identId: string) => boolean = () => false,
   ): Promise<ContactIndex> {
     const index = new ContactIndex();
     for await (const page of contacts.pages()) {
-      for (const contact of page) index.add(contact, resolved, identFieldId);
+      for (const contact of page) index.add(contact, resolved, identFieldId, isLinked);
     }
     return index;
   }
 
-  add(contact: Contact, resolved: ResolvedMap, identFieldId: number): void {
+  add(
+    contact: Contact,
+    resolved: ResolvedMap,
+    identFieldId: number,
+    isLinked: (identId: string) => boolean = () => false,
+  ): void {
     this.contacts += 1;
     const identId = fieldValues(contact, { fieldId: identFieldId })[0]?.trim();
     if (identId) {
-      const entry = { id: contact.id, hash: contentHash(documentFromContact(contact, resolved)) };
+      const hash = isLinked(identId) ? '' : documentHash(documentFromContact(contact, resolved));
+      const entry = { id: contact.id, hash };
       this.byIdent.set(
         identId,
         [...(this.byIdent.get(identId) ?? []), entry].sort((a, b) => a.id - b.id),

@@ -5,7 +5,7 @@ import type { PatientSource } from '../ident/patient-source.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import { documentFromContact } from '../mapping/compare.ts';
-import { contentHash } from '../mapping/hash.ts';
+import { documentHash } from '../mapping/hash.ts';
 import {
   type MappedContact,
   type Mapper,
@@ -258,7 +258,13 @@ export class SyncRun {
   private async buildIndex(reason: string): Promise<void> {
     if (this.index) return;
     const started = Date.now();
-    this.index = await ContactIndex.build(this.deps.contacts, this.deps.resolved, this.identFieldId);
+    const store = this.deps.store;
+    this.index = await ContactIndex.build(
+      this.deps.contacts,
+      this.deps.resolved,
+      this.identFieldId,
+      (identId) => store.isLinked(identId),
+    );
     this.deps.logger.info(
       {
         contacts: this.index.contacts,
@@ -308,7 +314,7 @@ export class SyncRun {
         mapped.patientId,
         sorted.map((hit) => hit.id),
       );
-      await this.adopt(mapped, sorted[0]!.id, contentHash(documentFromContact(sorted[0]!, resolved)));
+      await this.adopt(mapped, sorted[0]!.id, documentHash(documentFromContact(sorted[0]!, resolved)));
       return;
     }
     if (this.options.matchByPhone && mapped.document.phones.length > 0) {

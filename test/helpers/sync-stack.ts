@@ -3,7 +3,7 @@ import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import type { Logger } from '../../src/logging/logger.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts';
-import { contentHash } from '../../src/mapping/hash.ts';
+import { documentHash } from '../../src/mapping/hash.ts';
 import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { type SyncOptions, type SyncRequest, type SyncResult, SyncRun } from '../../src/sync/engine.ts';
@@ -94,7 +94,7 @@ export function compareWithSource(
     if (!outcome.ok) continue;
     const stored = emulator.contacts.get(ids[0]!)!;
     const theirs = documentFromContact(JSON.parse(JSON.stringify(stored)), stack.resolved);
-    if (contentHash(theirs) !== outcome.contact.hash) result.wrong += 1;
+    if (documentHash(theirs) !== outcome.contact.hash) result.wrong += 1;
   }
   for (const patientId of byIdent.keys()) if (!source.rows.has(patientId)) result.extra += 1;
   return result;

@@ -58,7 +58,30 @@ function isRealDate(year: number, month: number, day: number): boolean {
 }
 
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+// Offsets by zone and UTC day: formatToParts is slow, and a zone's offset changes a few times a
+// year at most. A day whose two ends agree has one offset all day; others are not cached.
+const dayOffsets = new Map<string, Map<number, number>>();
+const DAY_MS = 86_400_000;
+
 function zoneOffsetMs(instantMs: number, timeZone: string): number {
+  const day = Math.floor(instantMs / DAY_MS);
+  let days = dayOffsets.get(timeZone);
+  if (!days) {
+    days = new Map();
+    dayOffsets.set(timeZone, days);
+  }
+  const cached = days.get(day);
+  if (cached !== undefined) return cached;
+  const start = measureOffset(day * DAY_MS, timeZone);
+  if (start === measureOffset(day * DAY_MS + DAY_MS - 1000, timeZone)) {
+    if (days.size > 100_000) days.clear();
+    days.set(day, start);
+    return start;
+  }
+  return measureOffset(instantMs, timeZone);
+}
+
+function measureOffset(instantMs: number, timeZone: string): number {
   let format = offsetFormatters.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {

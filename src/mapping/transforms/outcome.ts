@@ -12,9 +12,13 @@ export const empty = (note?: string): Transformed<never> =>
 /** Null, undefined and strings that hold nothing but whitespace or invisible characters. */
 export function isBlank(raw: unknown): boolean {
   if (raw === null || raw === undefined) return true;
-  if (typeof raw === 'string') return raw.replace(INVISIBLE, '').trim() === '';
-  return false;
+  if (typeof raw !== 'string') return false;
+  // Fast path: a string that starts with a visible character is not blank.
+  if (raw.length > 0 && !SPACE_OR_INVISIBLE.test(raw[0]!)) return false;
+  return raw.replace(INVISIBLE, '').trim() === '';
 }
+
+const SPACE_OR_INVISIBLE = /[\s\u00AD\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/;
 
 // Zero-width and formatting characters that survive copy-paste from Word and messengers.
 export const INVISIBLE = /[\u00AD\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;

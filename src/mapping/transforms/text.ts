@@ -43,7 +43,15 @@ export function toText(raw: unknown, options: TextOptions): Transformed<string> 
   return truncate(text, options.maxLength);
 }
 
+// Anything the cleaning below would change: control and invisible characters, odd spaces,
+// whitespace at either end, and runs of whitespace.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NEEDS_CLEANING =
+  /[\u0000-\u001F\u007F\u00A0\u00AD\u2007\u200B-\u200F\u202A-\u202F\u2060-\u2064\uFEFF]|\s\s|^\s|\s$/;
+
 function truncate(text: string, maxLength: number): Transformed<string> {
+  // UTF-16 length bounds the character count from above: short strings need no counting.
+  if (text.length <= maxLength) return value(text);
   const chars = Array.from(text);
   if (chars.length <= maxLength) return value(text);
   return value(

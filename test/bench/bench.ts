@@ -1,0 +1,285 @@
+/**
+ * `npm run bench -- [--patients N] [--scenarios initial,noop,incremental,naive] [--json]
+ *                   [--amocrm-url URL --token TOKEN]`
+ *
+ * N synthetic patients through the real engine, map, client and state store to an
+ * amoCRM-compatible server (the project's emulator in a process of its own by default), with the
+ * 7 requests/s limit enforced by that server. Prints a table per scenario and, with --json, one
+ * JSON object as the last line of stdout.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type AmoClient, createAmoClient } from '../../src/amocrm/client.ts';
+import { formatTable } from '../../src/cli/table.ts';
+import { DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
+import { createMissingFields } from '../../src/fields/ensure-fields.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts';
+import { loadMapFile } from '../../src/mapping/load-map.ts';
+import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { SyncRun } from '../../src/sync/engine.ts';
+import { tempDir } from '../helpers/amocrm.ts';
+import { GeneratedSource } from '../helpers/generated-source.ts';
+
+const SCENARIOS = ['initial', 'noop', 'incremental', 'naive'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface Measurement {
+  name: Scenario;
+  patients: number;
+  seconds: number;
+  patientsPerSecond: number;
+  requests: number;
+  writeRequests: number;
+  requests429: number;
+  peakRssMb: number;
+  cpuSeconds: number;
+  created?: number;
+  updated?: number;
+  unchanged?: number;
+  failed?: number;
+}
+
+const { values } = parseArgs({
+  options: {
+    patients: { type: 'string', default: '100000' },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    json: { type: 'boolean', default: false },
+    'amocrm-url': { type: 'string' },
+    token: { type: 'string' },
+    'naive-sample': { type: 'string', default: '300' },
+    'rate-limit': { type: 'string', default: '6' },
+  },
+});
+const patients = Number(values.patients);
+const wanted = values.scenarios!.split(',').map((name) => name.trim()) as Scenario[];
+for (const name of wanted) {
+  if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}; use ${SCENARIOS.join(', ')}`);
+}
+if (values['amocrm-url'] && !values.token) throw new Error('--amocrm-url needs --token (a long-lived token)');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The emulator in its own process, so its memory and CPU are not counted as ours. */
+async function startEmulatorProcess(): Promise<{ url: string; token: string; stop(): void }> {
+  const token = 'bench-long-lived-token';
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../emulator/main.ts', import.meta.url))], {
+    env: { ...process.env, EMULATOR_PORT: '0', EMULATOR_LONG_LIVED_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', () => reject(new Error('the emulator did not start')));
+  });
+  return { url, token, stop: () => child.kill() };
+}
+
+async function measure(
+  name: Scenario,
+  count: number,
+  client: AmoClient,
+  work: () => Promise<Partial<Measurement>>,
+): Promise<Measurement> {
+  const before = { ...client.http.stats };
+  const cpu = process.cpuUsage();
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  const started = performance.now();
+  const extra = await work();
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const used = process.cpuUsage(cpu);
+  const after = client.http.stats;
+  return {
+    name,
+    patients: count,
+    seconds: round(seconds),
+    patientsPerSecond: round(count / seconds),
+    requests: after.requests - before.requests,
+    writeRequests: after.writeRequests - before.writeRequests,
+    requests429: after.requests429 - before.requests429,
+    peakRssMb: round(peak / 1024 / 1024),
+    cpuSeconds: round((used.user + used.system) / 1e6),
+    ...extra,
+  };
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
+
+function engine(
+  source: GeneratedSource,
+  mapper: Mapper,
+  resolved: ResolvedMap,
+  client: AmoClient,
+  store: StateStore,
+) {
+  return new SyncRun(
+    {
+      source,
+      mapper,
+      resolved,
+      contacts: client.contacts,
+      store,
+      logger: silentLogger(),
+      requestCount: () => client.http.stats.requests,
+    },
+    { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 1e9 },
+  );
+}
+
+async function main() {
+  const emulator = values['amocrm-url'] ? undefined : await startEmulatorProcess();
+  const url = values['amocrm-url'] ?? emulator!.url;
+  const token = values.token ?? emulator!.token;
+  const stateDir = tempDir('ident-sync-bench-');
+  const client = createAmoClient(
+    {
+      baseUrl: url,
+      clientId: undefined,
+      clientSecret: undefined,
+      redirectUri: 'http://localhost:8080/callback',
+      longLivedToken: token,
+      timeoutMs: 60_000,
+      rateLimitRps: Number(values['rate-limit']),
+      batchSize: 50,
+    },
+    stateDir,
+    silentLogger(),
+  );
+  try {
+    const map = loadMapFile(DEFAULT_MAPPING_FILE);
+    const fields = await createMissingFields(map, client.fields);
+    const resolved = resolveFields(map, fields.catalogue);
+    const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow' });
+    // Ids of their own per run, so a real account's earlier bench contacts are never touched.
+    const firstId = values['amocrm-url'] ? 1_000_000_000 + (Date.now() % 1_000_000) * 1000 : 1;
+    const source = new GeneratedSource(patients, firstId);
+    const store = new StateStore(stateDir);
+    const results: Measurement[] = [];
+    let initialDone = false;
+
+    const initial = async () => {
+      const result = await engine(source, mapper, resolved, client, store).run({ kind: 'incremental' });
+      if (result.outcome !== 'ok') throw result.error ?? new Error('initial sync failed');
+      initialDone = true;
+      return { created: result.created, failed: result.failed };
+    };
+    for (const name of SCENARIOS.filter((scenario) => wanted.includes(scenario))) {
+      log(`scenario ${name}: ${name === 'naive' ? values['naive-sample'] : patients} patients…`);
+      if ((name === 'noop' || name === 'incremental') && !initialDone) {
+        log('  (the initial sync first, not measured)');
+        await initial();
+      }
+      if (name === 'initial') results.push(await measure(name, patients, client, initial));
+      if (name === 'noop') {
+        results.push(
+          await measure(name, patients, client, async () => {
+            const result = await engine(source, mapper, resolved, client, store).run({ kind: 'deep' });
+            if (result.outcome !== 'ok') throw result.error ?? new Error('deep sync failed');
+            return { unchanged: result.unchanged, updated: result.updated, created: result.created };
+          }),
+        );
+      }
+      if (name === 'incremental') {
+        const changed = source.change(0.01);
+        results.push(
+          await measure(name, changed, client, async () => {
+            const result = await engine(source, mapper, resolved, client, store).run({ kind: 'incremental' });
+            if (result.outcome !== 'ok') throw result.error ?? new Error('incremental sync failed');
+            return { updated: result.updated, unchanged: result.unchanged };
+          }),
+        );
+      }
+      if (name === 'naive') {
+        // As the earlier integration worked: one request per patient, every time, no change detection.
+        const sample = Math.min(Number(values['naive-sample']), patients);
+        const naiveSource = new GeneratedSource(sample, firstId + patients + 1);
+        results.push(
+          await measure(name, sample, client, async () => {
+            let created = 0;
+            for await (const row of naiveSource.all()) {
+              const outcome = mapper(row);
+              if (!outcome.ok) continue;
+              await client.contacts.write('post', [
+                { requestId: '0', body: toCreatePayload(outcome.contact.document) },
+              ]);
+              created += 1;
+            }
+            return { created };
+          }),
+        );
+      }
+    }
+    store.close();
+    report(results, url);
+  } finally {
+    emulator?.stop();
+  }
+}
+
+function report(results: Measurement[], url: string) {
+  const rate = Number(values['rate-limit']);
+  const ceiling = rate * 50;
+  process.stdout.write(
+    `ident-sync bench — ${patients} patients, ${values['amocrm-url'] ? url : 'emulator'} (7 req/s enforced by the server), ` +
+      `client pace ${rate} req/s × 50 per batch = ceiling ${ceiling} patients/s; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`,
+  );
+  process.stdout.write(
+    `${formatTable(
+      [
+        'scenario',
+        'patients',
+        'seconds',
+        'patients/s',
+        'requests',
+        'writes',
+        '429s',
+        'peak RSS MB',
+        'CPU s',
+        'notes',
+      ],
+      results.map((r) => [
+        r.name,
+        String(r.patients),
+        String(r.seconds),
+        String(r.patientsPerSecond),
+        String(r.requests),
+        String(r.writeRequests),
+        String(r.requests429),
+        String(r.peakRssMb),
+        String(r.cpuSeconds),
+        notes(r, ceiling),
+      ]),
+    )}\n`,
+  );
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ scenarios: results.map(({ created: _c, updated: _u, unchanged: _n, failed: _f, ...rest }) => rest) })}\n`,
+    );
+  }
+}
+
+function notes(r: Measurement, ceiling: number): string {
+  switch (r.name) {
+    case 'initial':
+      return `${Math.round((r.patientsPerSecond / ceiling) * 100)}% of the ceiling; created ${r.created}`;
+    case 'noop':
+      return `unchanged ${r.unchanged}, writes ${r.writeRequests}`;
+    case 'incremental':
+      return `${round((r.requests / r.patients) * 1000)} requests per 1 000 changed`;
+    case 'naive':
+      return `${round(r.requests / r.patients)} requests per patient`;
+  }
+}
+
+await main();
