@@ -68,7 +68,10 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
       };
       const fields: ContactDocument['fields'] = [];
       for (const field of resolved.fields) {
-        const made = fieldValue(field, row, rules);
+        // The link key is always the normalised id ("000123" and 123 are one patient), so that
+        // lookups by IDENT id find what was written.
+        const made =
+          field.spec.key === 'ident_id' ? value<DocumentValue>(patientId) : fieldValue(field, row, rules);
         if (made.note) notes.push({ field: field.spec.key, note: made.note });
         if (made.kind === 'empty' && field.spec.required) {
           return {
