@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { passed, runChaos } from './trials.ts';
+
+describe('chaos, short version (npm run chaos runs the full one)', () => {
+  it('kill -9, emulator faults and SQL failures all converge with nothing duplicated, missing or wrong', async () => {
+    const results = await runChaos({
+      killTrials: 2,
+      killPatients: 400,
+      faultPatients: 200,
+      faultKinds: ['everything', 'refresh by another process'],
+      sqlKinds: ['connection drop'],
+      concurrency: 4,
+      seed: 7,
+    });
+    assert.equal(results.length, 5);
+    for (const result of results) {
+      assert.ok(passed(result), `${result.trial}: ${JSON.stringify(result)}`);
+    }
+  });
+});

@@ -1,0 +1,306 @@
+/**
+ * Chaos trials: each breaks a sync in one way, lets it run again until it converges, and compares
+ * amoCRM's final state with the map of the source (duplicates / missing / wrong must all be 0).
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createAmoClient } from '../../src/amocrm/client.ts';
+import { OAuthEndpoint } from '../../src/amocrm/oauth.ts';
+import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
+import { TokenStore } from '../../src/amocrm/token-store.ts';
+import { createMissingFields } from '../../src/fields/ensure-fields.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { resolveFields } from '../../src/mapping/catalogue.ts';
+import { createMapper } from '../../src/mapping/mapper.ts';
+import type { AmoCrmEmulator, Faults } from '../emulator/server.ts';
+import { amoConfig, startEmulator, tempDir } from '../helpers/amocrm.ts';
+import { shippedMap } from '../helpers/map.ts';
+import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { type Comparison, compareWithSource, NOW, syncStack } from '../helpers/sync-stack.ts';
+
+const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
+const T0 = new Date(Date.UTC(2026, 10, 20, 10));
+
+export interface TrialResult extends Comparison {
+  trial: string;
+  runs: number;
+  detail: string;
+  /** Requests that arrived in the busiest one-second window at the emulator. */
+  peakPerSecond: number;
+  blocked: boolean;
+}
+
+export const passed = (result: TrialResult) =>
+  result.duplicates === 0 &&
+  result.missing === 0 &&
+  result.wrong === 0 &&
+  result.extra === 0 &&
+  !result.blocked &&
+  result.peakPerSecond <= 7;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const patients = (count: number) =>
+  Array.from({ length: count }, (_, index) => syntheticPatient(index + 1, T0));
+
+async function preparedEmulator(seed: number): Promise<{ emulator: AmoCrmEmulator; token: string }> {
+  const emulator = await startEmulator({ seed });
+  const token = `chaos-token-${seed}-0123456789`;
+  emulator.addLongLivedToken(token);
+  const client = createAmoClient(amoConfig(emulator, { longLivedToken: token }), tempDir(), silentLogger());
+  await createMissingFields(shippedMap(), client.fields);
+  return { emulator, token };
+}
+
+async function compare(emulator: AmoCrmEmulator, source: MemorySource, token: string): Promise<Comparison> {
+  // A client of its own: it waits out the second the sync's requests may still fill.
+  await sleep(1100);
+  const client = createAmoClient(amoConfig(emulator, { longLivedToken: token }), tempDir(), silentLogger());
+  const resolved = resolveFields(shippedMap(), await client.fields.list());
+  return compareWithSource(emulator, source, {
+    resolved,
+    mapper: createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW }),
+  });
+}
+
+function runChild(
+  env: Record<string, string>,
+  killAfterMs?: number,
+): Promise<{ killed: boolean; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    let killed = false;
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    const timer =
+      killAfterMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            killed = child.kill('SIGKILL');
+          }, killAfterMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      if (!killed && code !== 0) reject(new Error(`sync child failed (${code}): ${err.slice(-500)}`));
+      else resolve({ killed: killed && code === null, code });
+    });
+  });
+}
+
+/** `kill -9` at a random moment of an initial sync in a real child process, then a restart to completion. */
+export async function killTrial(index: number, count: number, random: () => number): Promise<TrialResult> {
+  const { emulator, token } = await preparedEmulator(1000 + index);
+  try {
+    const stateDir = tempDir();
+    const env = {
+      EMULATOR_URL: emulator.baseUrl,
+      TOKEN: token,
+      STATE_DIR: stateDir,
+      PATIENTS: String(count),
+    };
+    // An initial sync of `count` patients takes about count / 300 seconds at the default pace.
+    const killAfter = Math.round(300 + random() * Math.max(500, (count / 300) * 1000 * 0.9));
+    // A restart comes after a pause (the container's restart delay): two processes never share a second.
+    await sleep(1100);
+    const first = await runChild(env, killAfter);
+    const landed = emulator.contacts.size;
+    let runs = 1;
+    for (; runs < 4; runs++) {
+      await sleep(1100);
+      await runChild(env);
+      const comparison = await compare(emulator, new MemorySource(patients(count)), token);
+      if (comparison.missing === 0) break;
+    }
+    const comparison = await compare(emulator, new MemorySource(patients(count)), token);
+    return {
+      trial: `kill -9 #${index + 1}`,
+      runs: runs + 1,
+      detail: first.killed
+        ? `killed after ${killAfter} ms with ${landed}/${count} in amoCRM`
+        : `finished before the kill at ${killAfter} ms`,
+      peakPerSecond: emulator.maxRequestsInAnySecond,
+      blocked: emulator.blocked,
+      ...comparison,
+    };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+export type FaultKind =
+  '5xx' | 'timeouts' | '429 bursts' | 'token expiry' | 'refresh by another process' | 'everything';
+
+/** Faults injected into the emulator during syncs of an OAuth client; runs repeat until they converge. */
+export async function faultTrial(kind: FaultKind, count: number, seed: number): Promise<TrialResult> {
+  const emulator = await startEmulator({ seed, accessTokenSeconds: 3600 });
+  try {
+    const stateDir = tempDir();
+    const limiter = new RateLimiter(6);
+    const tuning = { retryBaseMs: 50, rateLimitBaseMs: 300, limiter };
+    const config = amoConfig(emulator, { timeoutMs: 500 });
+    const client = createAmoClient(config, stateDir, silentLogger(), tuning);
+    const tokens = await new OAuthEndpoint(client.http, {
+      clientId: config.clientId!,
+      clientSecret: config.clientSecret!,
+      redirectUri: config.redirectUri,
+    }).exchangeCode(emulator.issueCode());
+    new TokenStore(stateDir).write(tokens);
+    const source = new MemorySource(patients(count));
+    const stack = await syncStack(emulator, source, { client, stateDir });
+
+    const faults: Partial<Faults> = {
+      '5xx': { serverErrorRate: 0.1 },
+      timeouts: { slowRate: 0.05, slowMs: 900 },
+      '429 bursts': {},
+      'token expiry': {},
+      'refresh by another process': {},
+      everything: { serverErrorRate: 0.1, slowRate: 0.05, slowMs: 900, dropRate: 0.02 },
+    }[kind];
+    let stopDisturbing = false;
+    const disturbances = (async () => {
+      // Things that happen while the sync runs: 429 bursts, tokens expiring, another process refreshing.
+      while (!stopDisturbing) {
+        await sleep(700);
+        if (stopDisturbing) break;
+        if (kind === '429 bursts' || kind === 'everything') {
+          emulator.setFaults({ ...faults, tooManyRate: 1, retryAfterSeconds: 1 });
+          await sleep(250);
+          emulator.setFaults(faults);
+        }
+        if (kind === 'token expiry' || kind === 'everything') emulator.expireAccessTokens();
+        if (kind === 'refresh by another process' || kind === 'everything') {
+          // Another ident-sync on the same state folder (e.g. `ident-sync test`) refreshes first.
+          emulator.expireAccessTokens();
+          const other = createAmoClient(config, stateDir, silentLogger(), {
+            ...tuning,
+            limiter: new RateLimiter(1),
+          });
+          await other.account().catch(() => undefined);
+        }
+      }
+    })();
+    emulator.setFaults(faults);
+    let runs = 0;
+    for (; runs < 8; runs++) {
+      const result = await stack.run({ kind: 'deep' });
+      if (result.outcome === 'ok' && result.failed === 0 && stack.store.pending().length === 0) break;
+      if (result.error && /ident-sync auth/.test(result.error.message)) break;
+    }
+    stopDisturbing = true;
+    await disturbances;
+    emulator.setFaults({});
+    const final = await stack.run({ kind: 'deep' });
+    const comparison = compareWithSource(emulator, source, stack);
+    return {
+      trial: `faults: ${kind}`,
+      runs: runs + 2,
+      detail: `final run ${final.outcome}; ${client.http.stats.retries} retries, ${client.http.stats.requests429} 429s, ${emulator.tokenCalls.refresh_token} refreshes`,
+      peakPerSecond: emulator.maxRequestsInAnySecond,
+      blocked: emulator.blocked,
+      ...comparison,
+    };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+/** The SQL source breaking mid-stream (connection drop or timeout); the next run picks up from the checkpoint. */
+export async function sqlTrial(
+  kind: 'connection drop' | 'query timeout',
+  count: number,
+  seed: number,
+): Promise<TrialResult> {
+  const { emulator, token } = await preparedEmulator(seed);
+  try {
+    const source = new MemorySource(patients(count));
+    const client = createAmoClient(
+      amoConfig(emulator, { longLivedToken: token }),
+      tempDir(),
+      silentLogger(),
+      { retryBaseMs: 50 },
+    );
+    const stack = await syncStack(emulator, source, { client });
+    source.failure = Object.assign(
+      new Error(
+        kind === 'connection drop'
+          ? 'the connection to SQL Server was lost during a read'
+          : 'an IDENT query took longer than DB_REQUEST_TIMEOUT_SECONDS',
+      ),
+      { kind: kind === 'connection drop' ? 'dropped' : 'timeout' },
+    );
+    source.failAfter = Math.floor(count * (0.2 + (seed % 5) / 10));
+    const broken = await stack.run();
+    const checkpointAfterFailure = stack.store.checkpoint();
+    source.tick(60_000);
+    const next = await stack.run();
+    const comparison = compareWithSource(emulator, source, stack);
+    return {
+      trial: `SQL: ${kind}`,
+      runs: 2,
+      detail: `first run ${broken.outcome} after ${source.reads} reads, checkpoint ${checkpointAfterFailure ? 'moved (wrong)' : 'kept'}; next run ${next.outcome}`,
+      peakPerSecond: emulator.maxRequestsInAnySecond,
+      blocked: emulator.blocked,
+      ...comparison,
+      wrong: comparison.wrong + (checkpointAfterFailure ? 1 : 0),
+    };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+export interface ChaosPlan {
+  killTrials: number;
+  faultKinds?: FaultKind[];
+  sqlKinds?: ('connection drop' | 'query timeout')[];
+  killPatients: number;
+  faultPatients: number;
+  concurrency: number;
+  seed: number;
+}
+
+/** All trials, `concurrency` at a time; each result is reported as it ends. */
+export async function runChaos(
+  plan: ChaosPlan,
+  onResult: (result: TrialResult) => void = () => undefined,
+): Promise<TrialResult[]> {
+  let state = plan.seed >>> 0;
+  const random = () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 4_294_967_296;
+  };
+  const jobs: (() => Promise<TrialResult>)[] = [];
+  for (let index = 0; index < plan.killTrials; index++) {
+    const draw = random();
+    jobs.push(() => killTrial(index, plan.killPatients, () => draw));
+  }
+  const faultKinds = plan.faultKinds ?? [
+    '5xx',
+    'timeouts',
+    '429 bursts',
+    'token expiry',
+    'refresh by another process',
+    'everything',
+  ];
+  faultKinds.forEach((kind, index) =>
+    jobs.push(() => faultTrial(kind, plan.faultPatients, plan.seed + 10 + index)),
+  );
+  (plan.sqlKinds ?? ['connection drop', 'query timeout']).forEach((kind, index) =>
+    jobs.push(() => sqlTrial(kind, plan.faultPatients, plan.seed + 30 + index)),
+  );
+
+  const results: TrialResult[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, plan.concurrency) }, async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        const result = await job();
+        results.push(result);
+        onResult(result);
+      }
+    }),
+  );
+  return results;
+}
