@@ -43,6 +43,26 @@ export async function resolveMapAgainstAccount(config: Config, client: AmoClient
   }
 }
 
+/** A sync run over these parts, with the configuration's settings unless `options` say otherwise. */
+export function syncRunFor(
+  parts: Pick<SyncContext, 'client' | 'source' | 'resolved' | 'mapper' | 'store'> & { logger: Logger },
+  options: SyncOptions,
+): SyncRun {
+  const { client, source, resolved, mapper, store, logger } = parts;
+  return new SyncRun(
+    {
+      source,
+      mapper,
+      resolved,
+      contacts: client.contacts,
+      store,
+      logger,
+      requestCount: () => client.http.stats.requests,
+    },
+    options,
+  );
+}
+
 export async function openSyncContext(
   config: Config,
   logger: Logger,
@@ -62,16 +82,8 @@ export async function openSyncContext(
     mapper,
     store,
     newRun(options = {}) {
-      return new SyncRun(
-        {
-          source,
-          mapper,
-          resolved,
-          contacts: client.contacts,
-          store,
-          logger,
-          requestCount: () => client.http.stats.requests,
-        },
+      return syncRunFor(
+        { client, source, resolved, mapper, store, logger },
         {
           batchSize: config.amocrm.batchSize,
           matchByPhone: config.sync.matchByPhone,

@@ -20,7 +20,7 @@ import { resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts'
 import { loadMapFile } from '../../src/mapping/load-map.ts';
 import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { SyncRun } from '../../src/sync/engine.ts';
+import { syncRunFor } from '../../src/sync/context.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { GeneratedSource } from '../helpers/generated-source.ts';
 
@@ -123,16 +123,8 @@ function engine(
   client: AmoClient,
   store: StateStore,
 ) {
-  return new SyncRun(
-    {
-      source,
-      mapper,
-      resolved,
-      contacts: client.contacts,
-      store,
-      logger: silentLogger(),
-      requestCount: () => client.http.stats.requests,
-    },
+  return syncRunFor(
+    { source, mapper, resolved, client, store, logger: silentLogger() },
     { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 1e9 },
   );
 }

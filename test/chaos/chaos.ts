@@ -14,7 +14,7 @@ const { values } = parseArgs({
     'kill-trials': { type: 'string', default: '20' },
     patients: { type: 'string', default: '5000' },
     'fault-patients': { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -28,7 +28,10 @@ const results = await runChaos(
     concurrency: Number(values.concurrency),
     seed: Number(values.seed),
   },
-  (result) => process.stderr.write(`${passed(result) ? 'ok  ' : 'FAIL'} ${result.trial}: ${result.detail}\n`),
+  (result) =>
+    process.stderr.write(
+      `${passed(result) ? 'ok  ' : 'FAIL'} ${result.trial}: ${result.detail} (duplicates ${result.duplicates}, missing ${result.missing}, wrong ${result.wrong}, extra ${result.extra}, max ${result.peakPerSecond} req/s)\n`,
+    ),
 );
 const order = (result: TrialResult) =>
   result.trial.startsWith('kill') ? Number(result.trial.split('#')[1]) : 1000;

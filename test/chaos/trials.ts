@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/logging/logger.ts';
 import { resolveFields } from '../../src/mapping/catalogue.ts';
 import { createMapper } from '../../src/mapping/mapper.ts';
 import type { AmoCrmEmulator, Faults } from '../emulator/server.ts';
-import { amoConfig, startEmulator, tempDir } from '../helpers/amocrm.ts';
+import { amoConfig, fastTuning, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
 import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
 import { type Comparison, compareWithSource, NOW, syncStack } from '../helpers/sync-stack.ts';
@@ -46,7 +46,12 @@ async function preparedEmulator(seed: number): Promise<{ emulator: AmoCrmEmulato
   const emulator = await startEmulator({ seed });
   const token = `chaos-token-${seed}-0123456789`;
   emulator.addLongLivedToken(token);
-  const client = createAmoClient(amoConfig(emulator, { longLivedToken: token }), tempDir(), silentLogger());
+  const client = createAmoClient(
+    amoConfig(emulator, { longLivedToken: token }),
+    tempDir(),
+    silentLogger(),
+    fastTuning(emulator),
+  );
   await createMissingFields(shippedMap(), client.fields);
   return { emulator, token };
 }
@@ -54,9 +59,14 @@ async function preparedEmulator(seed: number): Promise<{ emulator: AmoCrmEmulato
 async function compare(emulator: AmoCrmEmulator, source: MemorySource, token: string): Promise<Comparison> {
   // A client of its own: it waits out the second the sync's requests may still fill.
   await sleep(1100);
-  const client = createAmoClient(amoConfig(emulator, { longLivedToken: token }), tempDir(), silentLogger());
+  const client = createAmoClient(
+    amoConfig(emulator, { longLivedToken: token }),
+    tempDir(),
+    silentLogger(),
+    fastTuning(emulator),
+  );
   const resolved = resolveFields(shippedMap(), await client.fields.list());
-  return compareWithSource(emulator, source, {
+  return await compareWithSource(emulator, source, {
     resolved,
     mapper: createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW }),
   });
@@ -137,9 +147,10 @@ export async function faultTrial(kind: FaultKind, count: number, seed: number): 
   const emulator = await startEmulator({ seed, accessTokenSeconds: 3600 });
   try {
     const stateDir = tempDir();
-    const limiter = new RateLimiter(6);
+    // With a second process refreshing, the two share amoCRM's 7 per second: this one keeps to 5.
+    const limiter = new RateLimiter(kind === 'refresh by another process' || kind === 'everything' ? 5 : 6);
     const tuning = { retryBaseMs: 50, rateLimitBaseMs: 300, limiter };
-    const config = amoConfig(emulator, { timeoutMs: 500 });
+    const config = amoConfig(emulator, { timeoutMs: 1500 });
     const client = createAmoClient(config, stateDir, silentLogger(), tuning);
     const tokens = await new OAuthEndpoint(client.http, {
       clientId: config.clientId!,
@@ -152,11 +163,11 @@ export async function faultTrial(kind: FaultKind, count: number, seed: number): 
 
     const faults: Partial<Faults> = {
       '5xx': { serverErrorRate: 0.1 },
-      timeouts: { slowRate: 0.05, slowMs: 900 },
+      timeouts: { slowRate: 0.05, slowMs: 2500 },
       '429 bursts': {},
       'token expiry': {},
       'refresh by another process': {},
-      everything: { serverErrorRate: 0.1, slowRate: 0.05, slowMs: 900, dropRate: 0.02 },
+      everything: { serverErrorRate: 0.1, slowRate: 0.05, slowMs: 2500, dropRate: 0.02 },
     }[kind];
     let stopDisturbing = false;
     const disturbances = (async () => {
@@ -192,7 +203,7 @@ export async function faultTrial(kind: FaultKind, count: number, seed: number): 
     await disturbances;
     emulator.setFaults({});
     const final = await stack.run({ kind: 'deep' });
-    const comparison = compareWithSource(emulator, source, stack);
+    const comparison = await compareWithSource(emulator, source, stack);
     return {
       trial: `faults: ${kind}`,
       runs: runs + 2,
@@ -215,11 +226,12 @@ export async function sqlTrial(
   const { emulator, token } = await preparedEmulator(seed);
   try {
     const source = new MemorySource(patients(count));
+    // Every client of this process shares one limiter, as one ident-sync process does.
     const client = createAmoClient(
       amoConfig(emulator, { longLivedToken: token }),
       tempDir(),
       silentLogger(),
-      { retryBaseMs: 50 },
+      fastTuning(emulator),
     );
     const stack = await syncStack(emulator, source, { client });
     source.failure = Object.assign(
@@ -235,7 +247,7 @@ export async function sqlTrial(
     const checkpointAfterFailure = stack.store.checkpoint();
     source.tick(60_000);
     const next = await stack.run();
-    const comparison = compareWithSource(emulator, source, stack);
+    const comparison = await compareWithSource(emulator, source, stack);
     return {
       trial: `SQL: ${kind}`,
       runs: 2,
@@ -265,10 +277,14 @@ export async function runChaos(
   plan: ChaosPlan,
   onResult: (result: TrialResult) => void = () => undefined,
 ): Promise<TrialResult[]> {
+  // mulberry32: kill moments spread evenly, reproducible from the seed.
   let state = plan.seed >>> 0;
   const random = () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 4_294_967_296;
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
   const jobs: (() => Promise<TrialResult>)[] = [];
   for (let index = 0; index < plan.killTrials; index++) {
@@ -295,8 +311,19 @@ export async function runChaos(
   await Promise.all(
     Array.from({ length: Math.max(1, plan.concurrency) }, async () => {
       while (next < jobs.length) {
-        const job = jobs[next++]!;
-        const result = await job();
+        const index = next++;
+        const job = jobs[index]!;
+        const result = await job().catch((error: unknown): TrialResult => ({
+          trial: `trial ${index + 1}`,
+          runs: 0,
+          detail: `crashed: ${(error as Error).message}`,
+          peakPerSecond: 0,
+          blocked: false,
+          duplicates: 0,
+          missing: -1,
+          wrong: 0,
+          extra: 0,
+        }));
         results.push(result);
         onResult(result);
       }

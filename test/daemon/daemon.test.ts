@@ -6,10 +6,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { createMapper } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { resolveMapAgainstAccount, type SyncContext } from '../../src/sync/context.ts';
-import { SyncRun } from '../../src/sync/engine.ts';
+import { openSyncContext } from '../../src/sync/context.ts';
 import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
@@ -109,33 +107,7 @@ describe('ident-sync daemon', () => {
       Array.from({ length: 120 }, (_, index) => syntheticPatient(50_000 + index, T0)),
     );
     const store = new StateStore(stateDir);
-    const openContext = async (): Promise<SyncContext> => {
-      const resolved = await resolveMapAgainstAccount(config, client);
-      const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow' });
-      return {
-        client,
-        source,
-        resolved,
-        mapper,
-        store,
-        newRun: (options = {}) =>
-          new SyncRun(
-            {
-              source,
-              mapper,
-              resolved,
-              contacts: client.contacts,
-              store,
-              logger: silentLogger(),
-              requestCount: () => client.http.stats.requests,
-            },
-            { batchSize: 50, matchByPhone: true, overlapSeconds: 300, ...options },
-          ),
-        async close() {
-          store.close();
-        },
-      };
-    };
+    const openContext = () => openSyncContext(config, silentLogger(), { client, source, store });
     const daemon = new Daemon({ config, logger: silentLogger(), openContext, healthHost: '127.0.0.1' });
     await daemon.start();
     for (

@@ -280,6 +280,7 @@ export class AmoCrmEmulator {
 
   // ── HTTP ───────────────────────────────────────────────────────────────────────────────────
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const arrived = Date.now();
     const url = new URL(request.url ?? '/', 'http://emulator');
     const method = request.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -287,7 +288,7 @@ export class AmoCrmEmulator {
 
     if (path.startsWith('/__emulator')) return this.handleAdmin(method, path, body, response);
 
-    const now = Date.now();
+    const now = arrived;
     const write = method === 'POST' || method === 'PATCH';
     const log: LoggedRequest = { at: now, method, path, status: 0, write, items: countItems(body) };
     this.requests.push(log);
@@ -550,13 +551,7 @@ export class AmoCrmEmulator {
     });
     // One bad item fails the whole request; nothing of it is stored.
     if (failures.length > 0) {
-      throw new HttpError(400, {
-        'validation-errors': failures,
-        title: 'Bad Request',
-        type: 'https://httpstatus.es/400',
-        status: 400,
-        detail: 'Request validation failed',
-      });
+      throw validationFailure(failures);
     }
     const results = body.map((item: Record<string, unknown>, index) => {
       const contact = mode === 'create' ? this.createContact(item) : this.updateContact(item);
@@ -693,13 +688,7 @@ export class AmoCrmEmulator {
       if (errors.length > 0) failures.push({ request_id: requestIdOf(item, index), errors });
     });
     if (failures.length > 0) {
-      throw new HttpError(400, {
-        'validation-errors': failures,
-        title: 'Bad Request',
-        type: 'https://httpstatus.es/400',
-        status: 400,
-        detail: 'Request validation failed',
-      });
+      throw validationFailure(failures);
     }
     const created = body.map((item: Record<string, unknown>) =>
       this.addField({
@@ -803,6 +792,17 @@ export class AmoCrmEmulator {
         return this.send(response, 404, problem(404, `no admin route ${method} ${path}`));
     }
   }
+}
+
+/** amoCRM's 400 for a batch with refused items, verbatim in shape. */
+function validationFailure(failures: { request_id: string; errors: ValidationError[] }[]): HttpError {
+  return new HttpError(400, {
+    'validation-errors': failures,
+    title: 'Bad Request',
+    type: 'https://httpstatus.es/400',
+    status: 400,
+    detail: 'Request validation failed',
+  });
 }
 
 function storedValue(field: EmulatedField, value: StoredValue): StoredValue {

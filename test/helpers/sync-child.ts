@@ -9,7 +9,8 @@ import { resolveFields } from '../../src/mapping/catalogue.ts';
 import { createMapper } from '../../src/mapping/mapper.ts';
 import { takeOwnerLock } from '../../src/state/locks.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { SyncRun } from '../../src/sync/engine.ts';
+import { syncRunFor } from '../../src/sync/context.ts';
+import { NOW } from './sync-stack.ts';
 import { shippedMap } from './map.ts';
 import { MemorySource, syntheticPatient } from './memory-source.ts';
 
@@ -42,19 +43,9 @@ let stop = false;
 process.on('SIGTERM', () => {
   stop = true;
 });
-const result = await new SyncRun(
-  {
-    source,
-    mapper: createMapper(resolved, {
-      timeZone: 'Europe/Moscow',
-      now: () => new Date('2026-11-22T09:00:00Z'),
-    }),
-    resolved,
-    contacts: client.contacts,
-    store,
-    logger: silentLogger(),
-    requestCount: () => client.http.stats.requests,
-  },
+const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW });
+const result = await syncRunFor(
+  { source, mapper, resolved, client, store, logger: silentLogger() },
   { batchSize: 50, matchByPhone: true, overlapSeconds: 300, shouldStop: () => stop },
 ).run({ kind: env.KIND === 'deep' ? 'deep' : 'incremental' });
 store.close();

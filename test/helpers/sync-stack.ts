@@ -6,7 +6,8 @@ import { resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts'
 import { documentHash } from '../../src/mapping/hash.ts';
 import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { type SyncOptions, type SyncRequest, type SyncResult, SyncRun } from '../../src/sync/engine.ts';
+import { syncRunFor } from '../../src/sync/context.ts';
+import type { SyncOptions, SyncRequest, SyncResult } from '../../src/sync/engine.ts';
 import { documentFromContact } from '../../src/mapping/compare.ts';
 import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { longLivedClient, tempDir } from './amocrm.ts';
@@ -44,16 +45,8 @@ export async function syncStack(
     stateDir,
     store,
     run(request = { kind: 'incremental' }, overrides = {}, logger = silentLogger()) {
-      return new SyncRun(
-        {
-          source,
-          mapper: stack.mapper,
-          resolved,
-          contacts: client.contacts,
-          store,
-          logger,
-          requestCount: () => client.http.stats.requests,
-        },
+      return syncRunFor(
+        { source, mapper: stack.mapper, resolved, client, store, logger },
         { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 60_000, ...overrides },
       ).run(request);
     },
@@ -69,11 +62,11 @@ export interface Comparison {
 }
 
 /** amoCRM's final state against the map of the source: every patient exactly once, with the right data. */
-export function compareWithSource(
+export async function compareWithSource(
   emulator: AmoCrmEmulator,
   source: MemorySource,
   stack: Pick<SyncStack, 'resolved' | 'mapper'>,
-): Comparison {
+): Promise<Comparison> {
   const identFieldId = stack.resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
   const byIdent = new Map<string, number[]>();
   for (const contact of emulator.contacts.values()) {
@@ -83,7 +76,10 @@ export function compareWithSource(
     byIdent.set(String(id), [...(byIdent.get(String(id)) ?? []), contact.id]);
   }
   const result: Comparison = { duplicates: 0, missing: 0, wrong: 0, extra: 0 };
+  let checked = 0;
   for (const [patientId, row] of source.rows) {
+    // Other trials' emulators share this event loop: never hold it for long.
+    if (++checked % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     const ids = byIdent.get(patientId) ?? [];
     if (ids.length === 0) {
       result.missing += 1;

@@ -85,7 +85,7 @@ describe('durability: kill -9, SIGTERM, faults', () => {
     assert.equal(restarted.result!.outcome, 'ok');
     const source = new MemorySource(patients(count));
     const stack = await syncStack(emulator, source, { stateDir: tempDir() });
-    assert.deepEqual(compareWithSource(emulator, source, stack), {
+    assert.deepEqual(await compareWithSource(emulator, source, stack), {
       duplicates: 0,
       missing: 0,
       wrong: 0,
@@ -107,7 +107,7 @@ describe('durability: kill -9, SIGTERM, faults', () => {
       assert.equal(second.result!.outcome, 'ok');
       const source = new MemorySource(patients(400));
       const stack = await syncStack(fresh, source, { stateDir: tempDir() });
-      assert.deepEqual(compareWithSource(fresh, source, stack), {
+      assert.deepEqual(await compareWithSource(fresh, source, stack), {
         duplicates: 0,
         missing: 0,
         wrong: 0,
@@ -139,7 +139,7 @@ describe('durability: kill -9, SIGTERM, faults', () => {
       fresh.setFaults({});
       const final = await stack.run({ kind: 'deep' });
       assert.equal(final.outcome, 'ok');
-      assert.deepEqual(compareWithSource(fresh, source, stack), {
+      assert.deepEqual(await compareWithSource(fresh, source, stack), {
         duplicates: 0,
         missing: 0,
         wrong: 0,
@@ -165,7 +165,7 @@ describe('durability: kill -9, SIGTERM, faults', () => {
       const next = await stack.run();
       assert.equal(next.outcome, 'ok');
       assert.ok(stack.store.checkpoint());
-      assert.deepEqual(compareWithSource(fresh, source, stack), {
+      assert.deepEqual(await compareWithSource(fresh, source, stack), {
         duplicates: 0,
         missing: 0,
         wrong: 0,

@@ -29,7 +29,7 @@ describe('sync engine against the emulator', () => {
     const first = await stack.run();
     assert.equal(first.outcome, 'ok', first.error?.message);
     assert.equal(first.created, 2000);
-    assert.deepEqual(compareWithSource(emulator, source, stack), {
+    assert.deepEqual(await compareWithSource(emulator, source, stack), {
       duplicates: 0,
       missing: 0,
       wrong: 0,
@@ -51,7 +51,7 @@ describe('sync engine against the emulator', () => {
     assert.equal(emulator.writeRequests().length, writesBefore + 1);
     const updated = emulator.writeRequests().at(-1)!;
     assert.equal(updated.items, 10);
-    assert.deepEqual(compareWithSource(emulator, source, stack), {
+    assert.deepEqual(await compareWithSource(emulator, source, stack), {
       duplicates: 0,
       missing: 0,
       wrong: 0,
@@ -121,7 +121,7 @@ describe('sync engine against the emulator', () => {
       assert.equal(result.linked, 80);
       assert.equal(result.created, 0);
       assert.equal(fresh.writeRequests().length, writes, 'nothing sent: amoCRM already holds the same data');
-      assert.equal(compareWithSource(fresh, source, stack).duplicates, 0);
+      assert.equal((await compareWithSource(fresh, source, stack)).duplicates, 0);
     } finally {
       await fresh.stop();
     }
