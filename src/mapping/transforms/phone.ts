@@ -13,7 +13,7 @@ const SEPARATORS = /[,;/\\|\n]|\s+(?:или|и|or)\s+/i;
 const EXTENSION = /\s*(?:доб\.?|добавочный|вн\.?|ext\.?|extension|#|x)\s*\d*\s*$/i;
 
 /**
- * Russian numbers become +7XXXXXXXXXX, whatever way they were written (8…, +7…, 7…, ten digits).
+ * Russian numbers become +7 and ten digits (+79001234567), whatever way they were written (8…, +7…, 7…).
  * Numbers written with another country code (+…, 00…, 810…) are kept in international form.
  * Anything with too few or too many digits is left out with a note.
  */
