@@ -221,7 +221,16 @@ export class SyncRun {
     this.reportProgress();
     const outcome = this.deps.mapper(row);
     if (!outcome.ok) {
-      this.fail(outcome.patientId ?? `(no id) row ${this.counts.read}`, outcome.reason);
+      if (outcome.patientId !== undefined)
+        this.recordFailures([{ patientId: outcome.patientId, reason: outcome.reason }]);
+      else {
+        // Without an id the row can be neither linked nor fetched again: counted and logged only.
+        this.counts.failed += 1;
+        this.deps.logger.warn(
+          { row: this.counts.read, reason: outcome.reason },
+          'row without a usable patient id skipped',
+        );
+      }
       return;
     }
     const mapped = outcome.contact;
@@ -581,10 +590,6 @@ export class SyncRun {
   }
 
   // ── bookkeeping ────────────────────────────────────────────────────────────────────────────
-  private fail(patientId: string, reason: string): void {
-    this.recordFailures([{ patientId, reason }]);
-  }
-
   private recordFailures(failures: { patientId: string; reason: string }[]): void {
     if (failures.length === 0) return;
     if (!this.options.dryRun) this.deps.store.recordFailures(failures);
