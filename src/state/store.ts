@@ -60,7 +60,6 @@ CREATE TABLE IF NOT EXISTS links (
   hash TEXT NOT NULL,
   synced_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS links_contact ON links (contact_id);
 CREATE TABLE IF NOT EXISTS pending_creates (
   patient_id TEXT PRIMARY KEY,
   request_id TEXT NOT NULL,
@@ -154,13 +153,6 @@ export class StateStore {
 
   linkCount(): number {
     return (this.sql('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n;
-  }
-
-  /** Patient ids linked to this contact (normally one). */
-  patientsOfContact(contactId: number): string[] {
-    return (
-      this.sql('SELECT patient_id FROM links WHERE contact_id = ?').all(contactId) as { patient_id: string }[]
-    ).map((row) => row.patient_id);
   }
 
   /** Stores what amoCRM now holds for these patients: links, hashes; their pending creates and failures end. */
