@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
 import { registerAuth } from './commands/auth.ts';
@@ -10,9 +11,10 @@ import { registerTestDb } from './commands/test-db.ts';
 import { registerTestPatient } from './commands/test-patient.ts';
 import { ActionableError } from '../errors.ts';
 import { maskSecrets } from '../logging/redact.ts';
+import { packageRoot } from '../support/package-root.ts';
 import { MapFileError } from '../mapping/load-map.ts';
 
-const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+const packageJson = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
   version: string;
 };
 

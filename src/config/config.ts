@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../support/package-root.ts';
 import type { EnvSource } from './env-source.ts';
 import { type Environment, environmentSchema } from './schema.ts';
 
@@ -63,8 +63,8 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_SQL_DIR = fileURLToPath(new URL('../../sql', import.meta.url));
-export const DEFAULT_MAPPING_FILE = fileURLToPath(new URL('../../mapping/contact-map.yaml', import.meta.url));
+export const DEFAULT_SQL_DIR = join(packageRoot(), 'sql');
+export const DEFAULT_MAPPING_FILE = join(packageRoot(), 'mapping', 'contact-map.yaml');
 
 /**
  * Validates the environment and builds the typed configuration. Every problem is collected and

@@ -156,9 +156,8 @@ function enumValue(field: ResolvedField, row: PatientRow): Transformed<DocumentV
     const raw = row[spec.source];
     if (!isBlank(raw)) {
       const code = (raw instanceof Date ? '' : String(raw)).replace(INVISIBLE, '').trim().toLowerCase();
-      const entry = Object.entries(spec.values ?? {}).find(([key]) => key.trim().toLowerCase() === code);
-      if (entry) label = entry[1];
-      else note = 'unknown code';
+      label = codeTable(field).get(code);
+      if (label === undefined) note = 'unknown code';
     }
     label ??= spec.default;
   }
@@ -167,6 +166,22 @@ function enumValue(field: ResolvedField, row: PatientRow): Transformed<DocumentV
   // resolveFields guarantees every choice has an id; this guards a map edited at run time.
   if (enumId === undefined) return empty(`choice "${label}" has no enum id`);
   return value({ enum_id: enumId }, note);
+}
+
+const codeTables = new WeakMap<ResolvedField, Map<string, string>>();
+
+/** The field's `values` table keyed the way codes are compared: trimmed, lower case. */
+function codeTable(field: ResolvedField): Map<string, string> {
+  let table = codeTables.get(field);
+  if (!table) {
+    table = new Map();
+    for (const [code, label] of Object.entries(field.spec.values ?? {})) {
+      const key = code.trim().toLowerCase();
+      if (!table.has(key)) table.set(key, label);
+    }
+    codeTables.set(field, table);
+  }
+  return table;
 }
 
 function singleLine(row: PatientRow, source: string | undefined, maxLength: number): string {

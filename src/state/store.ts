@@ -147,8 +147,22 @@ export class StateStore {
     return row ? { patientId, contactId: row.contact_id, hash: row.hash } : undefined;
   }
 
-  isLinked(patientId: string): boolean {
-    return this.sql('SELECT 1 AS found FROM links WHERE patient_id = ?').get(patientId) !== undefined;
+  /** The links of many patients in one query (a per-row query costs more than the row's mapping). */
+  links(patientIds: readonly string[]): Map<string, Link> {
+    const found = new Map<string, Link>();
+    if (patientIds.length === 0) return found;
+    const rows = this.sql(
+      'SELECT patient_id, contact_id, hash FROM links WHERE patient_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(patientIds)) as { patient_id: string; contact_id: number; hash: string }[];
+    for (const row of rows) {
+      found.set(row.patient_id, { patientId: row.patient_id, contactId: row.contact_id, hash: row.hash });
+    }
+    return found;
+  }
+
+  /** Which of these patients the state links to a contact. */
+  linkedAmong(patientIds: readonly string[]): Set<string> {
+    return new Set(this.links(patientIds).keys());
   }
 
   linkCount(): number {
@@ -249,6 +263,12 @@ export class StateStore {
       .filter((row) => now.getTime() - Date.parse(row.last_at) >= Math.min(360, 2 ** row.attempts) * 60_000)
       .slice(0, limit)
       .map((row) => row.patient_id);
+  }
+
+  /** Every patient with an open failure (there are few; the reasons stay on disk). */
+  failedPatientIds(): Set<string> {
+    const rows = this.sql('SELECT patient_id FROM failures').all() as { patient_id: string }[];
+    return new Set(rows.map((row) => row.patient_id));
   }
 
   failures(limit = 20): Failure[] {

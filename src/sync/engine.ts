@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { type BatchItem, type ContactsApi, fieldValues } from '../amocrm/contacts.ts';
 import { AmoCrmError, type ValidationProblem } from '../amocrm/errors.ts';
 import type { ContactCreate, ContactUpdate } from '../amocrm/types.ts';
@@ -8,6 +9,7 @@ import { documentFromContact } from '../mapping/compare.ts';
 import { documentHash } from '../mapping/hash.ts';
 import {
   type MappedContact,
+  type MapOutcome,
   type Mapper,
   type PatientRow,
   toCreatePayload,
@@ -16,6 +18,7 @@ import {
 import { normalisePhone } from '../mapping/transforms/phone.ts';
 import type { Finding, Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
 import { compatibleName, ContactIndex, nameWordsOf } from './contact-index.ts';
+import { RunScratch } from './scratch.ts';
 
 export interface SyncDeps {
   source: PatientSource;
@@ -72,6 +75,9 @@ interface Outgoing {
   linking: boolean;
 }
 
+/** Rows mapped and looked up in the state together: one query per chunk instead of one per row. */
+const LOOKUP_CHUNK = 250;
+
 const emptyCounts = (): RunCounts => ({
   read: 0,
   unchanged: 0,
@@ -98,7 +104,9 @@ export class SyncRun {
   private readonly creates: MappedContact[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private fatal: Error | undefined;
-  private readonly seen = new Set<string>();
+  /** Patients read in this run, amoCRM's contact index: on disk, so memory stays flat. */
+  private scratch!: RunScratch;
+  /** Contacts linked by a search (before any index): an index built later would not know. */
   private readonly claimedContacts = new Set<number>();
   private readonly duplicates: Finding[] = [];
   private failedBefore = new Set<string>();
@@ -127,6 +135,7 @@ export class SyncRun {
     const { store, logger } = this.deps;
     const dryRun = this.options.dryRun;
     this.startedAt = Date.now();
+    this.scratch = new RunScratch(dirname(store.path));
     const requestsAtStart = this.deps.requestCount();
     const runId = store.startRun(request.kind, dryRun);
     let outcome: RunOutcome = 'ok';
@@ -135,7 +144,7 @@ export class SyncRun {
     logger.info({ kind: request.kind, dryRun, runId }, 'sync started');
     try {
       const clock = await this.deps.source.now();
-      this.failedBefore = new Set(store.failures(100_000).map((failure) => failure.patientId));
+      this.failedBefore = store.failedPatientIds();
       if (!dryRun) await this.resolvePendingCreates();
       if (request.kind === 'deep') {
         this.total = (await this.deps.source.stats()).patients;
@@ -156,6 +165,8 @@ export class SyncRun {
       error = thrown as Error;
       await this.settle();
       if (this.fatal && this.fatal !== error) error = this.fatal;
+    } finally {
+      this.scratch.close();
     }
     this.counts.requests = this.deps.requestCount() - requestsAtStart;
     store.finishRun(runId, outcome, this.counts, error?.message);
@@ -197,52 +208,66 @@ export class SyncRun {
   }
 
   private async consume(rows: AsyncIterable<PatientRow>): Promise<void> {
+    let chunk: PatientRow[] = [];
     for await (const row of rows) {
-      if (this.stopping()) break;
-      await this.handleRow(row);
+      if (this.stopping()) return;
+      chunk.push(row);
+      if (chunk.length >= LOOKUP_CHUNK) {
+        await this.handleRows(chunk);
+        chunk = [];
+      }
     }
+    await this.handleRows(chunk);
   }
 
   /** Patients that failed before (when their retry is due) and creates a crash left unresolved. */
   private async recheckFailed(): Promise<void> {
     const due = [...new Set([...this.recheck, ...this.deps.store.failuresDue()])].filter(
-      (id) => !this.seen.has(id),
+      (id) => !this.scratch.wasSeen(id),
     );
     for (const patientId of due) {
       if (this.stopping()) return;
       const row = await this.deps.source.one(patientId);
-      if (row) await this.handleRow(row);
+      if (row) await this.handleRows([row]);
       else this.deps.store.clearFailures([patientId]);
     }
   }
 
-  private async handleRow(row: PatientRow): Promise<void> {
+  private async handleRows(rows: readonly PatientRow[]): Promise<void> {
+    const outcomes = rows.map((row) => this.deps.mapper(row));
+    const links = this.deps.store.links(
+      outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : [])),
+    );
+    for (const outcome of outcomes) {
+      if (this.stopping()) return;
+      await this.handleOutcome(outcome, outcome.ok ? links.get(outcome.contact.patientId) : undefined);
+    }
+  }
+
+  private async handleOutcome(outcome: MapOutcome, link: Link | undefined): Promise<void> {
     this.counts.read += 1;
     this.reportProgress();
-    const outcome = this.deps.mapper(row);
     if (!outcome.ok) {
-      if (outcome.patientId !== undefined)
-        this.recordFailures([{ patientId: outcome.patientId, reason: outcome.reason }]);
-      else {
+      if (outcome.patientId === undefined) {
         // Without an id the row can be neither linked nor fetched again: counted and logged only.
         this.counts.failed += 1;
         this.deps.logger.warn(
           { row: this.counts.read, reason: outcome.reason },
           'row without a usable patient id skipped',
         );
+      } else if (this.scratch.markSeen(outcome.patientId)) {
+        this.recordFailures([{ patientId: outcome.patientId, reason: outcome.reason }]);
       }
       return;
     }
     const mapped = outcome.contact;
-    if (this.seen.has(mapped.patientId)) return;
-    this.seen.add(mapped.patientId);
+    if (!this.scratch.markSeen(mapped.patientId)) return;
     if (mapped.notes.length > 0) {
       this.deps.logger.debug(
         { patientId: mapped.patientId, notes: mapped.notes },
         'values changed or left out',
       );
     }
-    const link = this.deps.store.link(mapped.patientId);
     if (link) {
       if (link.hash === mapped.hash) {
         this.counts.unchanged += 1;
@@ -269,15 +294,16 @@ export class SyncRun {
     const started = Date.now();
     const store = this.deps.store;
     this.index = await ContactIndex.build(
+      this.scratch,
       this.deps.contacts,
       this.deps.resolved,
       this.identFieldId,
-      (identId) => store.isLinked(identId),
+      (identIds) => store.linkedAmong(identIds),
     );
     this.deps.logger.info(
       {
         contacts: this.index.contacts,
-        withIdentId: this.index.byIdent.size,
+        withIdentId: this.index.withIdentId,
         ms: Date.now() - started,
         reason,
       },
@@ -296,7 +322,7 @@ export class SyncRun {
   /** A patient the state does not know: its contact by IDENT id, else (optionally) by phone, else a new one. */
   private async resolveWithIndex(mapped: MappedContact): Promise<void> {
     const index = this.index!;
-    const hits = index.byIdent.get(mapped.patientId) ?? [];
+    const hits = index.byIdent(mapped.patientId);
     if (hits.length > 0) {
       this.noteDuplicates(
         mapped.patientId,
@@ -305,7 +331,7 @@ export class SyncRun {
       await this.adopt(mapped, hits[0]!.id, hits[0]!.hash);
       return;
     }
-    const byPhone = this.phoneCandidates(mapped, (phone) => index.byPhone.get(phone) ?? []);
+    const byPhone = this.phoneCandidates(mapped, (phone) => index.byPhone(phone));
     if (byPhone !== undefined) {
       index.claim(mapped.patientId, { id: byPhone, hash: mapped.hash });
       await this.queueUpdate({ mapped, contactId: byPhone, linking: true });
@@ -367,13 +393,14 @@ export class SyncRun {
     }
     if (matches.size !== 1) return undefined;
     const [id] = matches;
-    this.claimedContacts.add(id!);
+    if (!this.index) this.claimedContacts.add(id!);
     return id;
   }
 
   /** Links an existing contact carrying the patient's IDENT id: nothing is sent when it already holds the same data. */
   private async adopt(mapped: MappedContact, contactId: number, theirHash: string): Promise<void> {
-    this.claimedContacts.add(contactId);
+    // With an index the contact is already known to carry this IDENT id, so it never matches by phone.
+    if (!this.index) this.claimedContacts.add(contactId);
     if (theirHash === mapped.hash) {
       if (!this.options.dryRun)
         this.deps.store.saveLinks([{ patientId: mapped.patientId, contactId, hash: mapped.hash }]);
@@ -541,7 +568,7 @@ export class SyncRun {
     const notFound: string[] = [];
     for (const entry of pending) {
       const ids = this.index
-        ? (this.index.byIdent.get(entry.patientId) ?? []).map((hit) => hit.id)
+        ? this.index.byIdent(entry.patientId).map((hit) => hit.id)
         : (await this.deps.contacts.findByFieldValue(this.identFieldId, entry.patientId))
             .map((hit) => hit.id)
             .sort((a, b) => a - b);
@@ -561,20 +588,17 @@ export class SyncRun {
   private reconcile(): Finding[] {
     const index = this.index;
     if (!index) return [];
-    const duplicates = [...index.byIdent]
-      .filter(([, hits]) => hits.length > 1)
-      .map(([patientId, hits]) => ({
-        kind: 'duplicate' as const,
-        patientId,
-        contactIds: hits.map((hit) => hit.id),
-      }));
-    const orphans = [...index.byIdent]
-      .filter(([patientId]) => !this.seen.has(patientId) && !this.failedBefore.has(patientId))
-      .map(([patientId, hits]) => ({
-        kind: 'orphan' as const,
-        patientId,
-        contactIds: hits.map((hit) => hit.id),
-      }));
+    const duplicates = index.duplicates().map(({ identId, contactIds }) => ({
+      kind: 'duplicate' as const,
+      patientId: identId,
+      contactIds,
+    }));
+    // A patient whose row failed is still a patient: its contact is not an orphan.
+    const failed = this.deps.store.failedPatientIds();
+    const orphans = index
+      .unseen()
+      .filter(({ identId }) => !failed.has(identId) && !this.failedBefore.has(identId))
+      .map(({ identId, contactIds }) => ({ kind: 'orphan' as const, patientId: identId, contactIds }));
     if (!this.options.dryRun) {
       this.deps.store.replaceFindings('duplicate', duplicates);
       this.deps.store.replaceFindings('orphan', orphans);

@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AmoClient, createAmoClient } from '../../src/amocrm/client.ts';
@@ -65,10 +66,14 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 /** The emulator in its own process, so its memory and CPU are not counted as ours. */
 async function startEmulatorProcess(): Promise<{ url: string; token: string; stop(): void }> {
   const token = 'bench-long-lived-token';
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../emulator/main.ts', import.meta.url))], {
-    env: { ...process.env, EMULATOR_PORT: '0', EMULATOR_LONG_LIVED_TOKEN: token },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL(`../emulator/main${extname(import.meta.url)}`, import.meta.url))],
+    {
+      env: { ...process.env, EMULATOR_PORT: '0', EMULATOR_LONG_LIVED_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -3,7 +3,9 @@ import { AmoCrmEmulator } from './server.ts';
 /**
  * `npm run emulator` — an amoCRM look-alike on 127.0.0.1 for manual trials and the demo.
  * EMULATOR_PORT (default 8090), EMULATOR_LONG_LIVED_TOKEN (a token accepted as long-lived),
- * EMULATOR_CLIENT_ID / EMULATOR_CLIENT_SECRET / EMULATOR_REDIRECT_URI for the OAuth flow.
+ * EMULATOR_CLIENT_ID / EMULATOR_CLIENT_SECRET / EMULATOR_REDIRECT_URI for the OAuth flow,
+ * EMULATOR_LATENCY_MS (added to every answer), EMULATOR_RATE_LIMIT (requests per second before
+ * 429; amoCRM's 7 by default — raise it only to profile the sync's own CPU without waiting).
  */
 const host = process.env.EMULATOR_HOST ?? '127.0.0.1';
 const emulator = new AmoCrmEmulator({
@@ -14,6 +16,7 @@ const emulator = new AmoCrmEmulator({
   redirectUri: process.env.EMULATOR_REDIRECT_URI,
   longLivedTokens: process.env.EMULATOR_LONG_LIVED_TOKEN ? [process.env.EMULATOR_LONG_LIVED_TOKEN] : [],
   latencyMs: Number(process.env.EMULATOR_LATENCY_MS ?? 0),
+  rateLimit: Number(process.env.EMULATOR_RATE_LIMIT ?? 7),
 });
 await emulator.start();
 console.log(`amoCRM emulator listening on ${emulator.baseUrl}`);

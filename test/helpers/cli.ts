@@ -14,10 +14,10 @@ export interface CliRun {
 export function runCli(
   args: readonly string[],
   env: Record<string, string>,
-  options: { timeoutMs?: number; onStdout?: (text: string) => void } = {},
+  options: { timeoutMs?: number; onStdout?: (text: string) => void; cli?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -146,13 +146,30 @@ function compareDays(a: WallClock, b: WallClock): number {
   return a.year - b.year || a.month - b.month || a.day - b.day;
 }
 
+// Every date field of every row asks for the same two days: each is worked out once.
+let lastPlaceholder: { text: string; clock: WallClock } | undefined;
+let lastToday: { minute: number; timeZone: string; clock: WallClock } | undefined;
+
+function placeholderDay(text: string): WallClock {
+  if (lastPlaceholder?.text !== text) lastPlaceholder = { text, clock: readWallClock(text)! };
+  return lastPlaceholder.clock;
+}
+
+function todayOf(rules: DateRules): WallClock {
+  // Zone offsets are whole minutes, so a day never changes within a minute.
+  const minute = Math.floor(rules.now.getTime() / 60_000);
+  if (lastToday?.minute !== minute || lastToday.timeZone !== rules.timeZone) {
+    lastToday = { minute, timeZone: rules.timeZone, clock: clinicToday(rules.now, rules.timeZone) };
+  }
+  return lastToday.clock;
+}
+
 function checkedDay(raw: unknown, rules: DateRules): Transformed<WallClock> {
   if (isBlank(raw)) return empty();
   const clock = readWallClock(raw);
   if (!clock) return empty('not a readable date');
-  const placeholder = readWallClock(rules.placeholderUntil)!;
-  if (compareDays(clock, placeholder) <= 0) return empty('placeholder date');
-  if (!rules.allowFuture && compareDays(clock, clinicToday(rules.now, rules.timeZone)) > 0) {
+  if (compareDays(clock, placeholderDay(rules.placeholderUntil)) <= 0) return empty('placeholder date');
+  if (!rules.allowFuture && compareDays(clock, todayOf(rules)) > 0) {
     return empty('date in the future');
   }
   if (clock.year > 9999) return empty('date out of range');
@@ -177,7 +194,7 @@ export function toDateTime(raw: unknown, rules: DateRules): Transformed<number> 
 export function toAge(raw: unknown, rules: DateRules & { maxAge: number }): Transformed<number> {
   const birth = checkedDay(raw, { ...rules, allowFuture: false });
   if (birth.kind === 'empty') return birth;
-  const today = clinicToday(rules.now, rules.timeZone);
+  const today = todayOf(rules);
   const hadBirthday =
     today.month > birth.value.month || (today.month === birth.value.month && today.day >= birth.value.day);
   const age = today.year - birth.value.year - (hadBirthday ? 0 : 1);

@@ -1,0 +1,60 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+const SCHEMA = `
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+PRAGMA cache_size = -2000;
+CREATE TABLE seen (patient_id TEXT PRIMARY KEY) WITHOUT ROWID;
+`;
+
+/**
+ * A run's working set — the patients it has read, amoCRM's indexed contacts — in a private SQLite
+ * database on disk that SQLite deletes when it is closed (or the process dies). Sets that grow with
+ * the clinic live here instead of on the JavaScript heap, so memory stays flat at 100 000 patients
+ * and beyond, and garbage collection stays cheap. Nothing here needs to survive the run.
+ */
+export class RunScratch {
+  private readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+  private open = true;
+
+  /** `folder`: where the file goes unless SQLITE_TMPDIR says otherwise (the state folder is writable even in a read-only container). */
+  constructor(folder: string) {
+    // SQLite reads SQLITE_TMPDIR when it creates the file, and unlinks the file at once: nothing
+    // is left behind, even after kill -9.
+    process.env.SQLITE_TMPDIR ??= folder;
+    this.db = new DatabaseSync('');
+    this.db.exec(SCHEMA);
+    // One long transaction: nothing here is ever rolled back or needs to reach the disk in order,
+    // and a commit per row would cost more than the row's work.
+    this.db.exec('BEGIN');
+  }
+
+  /** Records a patient as read in this run; false when it already was (the same row twice). */
+  markSeen(patientId: string): boolean {
+    return this.sql('INSERT OR IGNORE INTO seen (patient_id) VALUES (?)').run(patientId).changes === 1;
+  }
+
+  wasSeen(patientId: string): boolean {
+    return this.sql('SELECT 1 AS found FROM seen WHERE patient_id = ?').get(patientId) !== undefined;
+  }
+
+  exec(script: string): void {
+    this.db.exec(script);
+  }
+
+  sql(text: string): StatementSync {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.db.close();
+  }
+}
