@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { AmoClient } from '../../src/amocrm/client.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import type { Logger } from '../../src/logging/logger.ts';
@@ -62,6 +63,20 @@ export interface Comparison {
 }
 
 /** amoCRM's final state against the map of the source: every patient exactly once, with the right data. */
+/** amoCRM holds exactly the map of the source: no duplicate, none missing, none wrong, none extra. */
+export async function assertConverged(
+  emulator: AmoCrmEmulator,
+  source: MemorySource,
+  stack: Pick<SyncStack, 'resolved' | 'mapper'>,
+): Promise<void> {
+  assert.deepEqual(await compareWithSource(emulator, source, stack), {
+    duplicates: 0,
+    missing: 0,
+    wrong: 0,
+    extra: 0,
+  });
+}
+
 export async function compareWithSource(
   emulator: AmoCrmEmulator,
   source: MemorySource,
