@@ -265,9 +265,12 @@ export class StateStore {
       .map((row) => row.patient_id);
   }
 
-  /** Every patient with an open failure (there are few; the reasons stay on disk). */
-  failedPatientIds(): Set<string> {
-    const rows = this.sql('SELECT patient_id FROM failures').all() as { patient_id: string }[];
+  /** Which of these patients have an open failure, in one query. */
+  failedAmong(patientIds: readonly string[]): Set<string> {
+    if (patientIds.length === 0) return new Set();
+    const rows = this.sql(
+      'SELECT patient_id FROM failures WHERE patient_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(patientIds)) as { patient_id: string }[];
     return new Set(rows.map((row) => row.patient_id));
   }
 

@@ -109,7 +109,6 @@ export class SyncRun {
   /** Contacts linked by a search (before any index): an index built later would not know. */
   private readonly claimedContacts = new Set<number>();
   private readonly duplicates: Finding[] = [];
-  private failedBefore = new Set<string>();
   private readonly recheck = new Set<string>();
   private lastProgress = Date.now();
   private startedAt = Date.now();
@@ -135,7 +134,6 @@ export class SyncRun {
     const { store, logger } = this.deps;
     const dryRun = this.options.dryRun;
     this.startedAt = Date.now();
-    this.scratch = new RunScratch(dirname(store.path));
     const requestsAtStart = this.deps.requestCount();
     const runId = store.startRun(request.kind, dryRun);
     let outcome: RunOutcome = 'ok';
@@ -143,8 +141,8 @@ export class SyncRun {
     let orphans: Finding[] = [];
     logger.info({ kind: request.kind, dryRun, runId }, 'sync started');
     try {
+      this.scratch = new RunScratch(dirname(store.path));
       const clock = await this.deps.source.now();
-      this.failedBefore = store.failedPatientIds();
       if (!dryRun) await this.resolvePendingCreates();
       if (request.kind === 'deep') {
         this.total = (await this.deps.source.stats()).patients;
@@ -166,7 +164,7 @@ export class SyncRun {
       await this.settle();
       if (this.fatal && this.fatal !== error) error = this.fatal;
     } finally {
-      this.scratch.close();
+      this.scratch?.close();
     }
     this.counts.requests = this.deps.requestCount() - requestsAtStart;
     store.finishRun(runId, outcome, this.counts, error?.message);
@@ -235,16 +233,24 @@ export class SyncRun {
 
   private async handleRows(rows: readonly PatientRow[]): Promise<void> {
     const outcomes = rows.map((row) => this.deps.mapper(row));
-    const links = this.deps.store.links(
-      outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : [])),
-    );
+    const ids = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : []));
+    const links = this.deps.store.links(ids);
+    const failed = this.deps.store.failedAmong(ids);
     for (const outcome of outcomes) {
       if (this.stopping()) return;
-      await this.handleOutcome(outcome, outcome.ok ? links.get(outcome.contact.patientId) : undefined);
+      const patientId = outcome.ok ? outcome.contact.patientId : undefined;
+      await this.handleOutcome(
+        outcome,
+        patientId === undefined ? {} : { link: links.get(patientId), failedBefore: failed.has(patientId) },
+      );
     }
   }
 
-  private async handleOutcome(outcome: MapOutcome, link: Link | undefined): Promise<void> {
+  private async handleOutcome(
+    outcome: MapOutcome,
+    known: { link?: Link | undefined; failedBefore?: boolean },
+  ): Promise<void> {
+    const { link, failedBefore } = known;
     this.counts.read += 1;
     this.reportProgress();
     if (!outcome.ok) {
@@ -272,7 +278,7 @@ export class SyncRun {
       if (link.hash === mapped.hash) {
         this.counts.unchanged += 1;
         this.setPatient(mapped, 'unchanged', link.contactId);
-        if (this.failedBefore.has(mapped.patientId)) this.deps.store.clearFailures([mapped.patientId]);
+        if (failedBefore) this.deps.store.clearFailures([mapped.patientId]);
         return;
       }
       await this.queueUpdate({ mapped, contactId: link.contactId, linking: false });
@@ -594,10 +600,10 @@ export class SyncRun {
       contactIds,
     }));
     // A patient whose row failed is still a patient: its contact is not an orphan.
-    const failed = this.deps.store.failedPatientIds();
-    const orphans = index
-      .unseen()
-      .filter(({ identId }) => !failed.has(identId) && !this.failedBefore.has(identId))
+    const unseen = index.unseen();
+    const failed = this.deps.store.failedAmong(unseen.map(({ identId }) => identId));
+    const orphans = unseen
+      .filter(({ identId }) => !failed.has(identId))
       .map(({ identId, contactIds }) => ({ kind: 'orphan' as const, patientId: identId, contactIds }));
     if (!this.options.dryRun) {
       this.deps.store.replaceFindings('duplicate', duplicates);
