@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--patients N] [--scenarios initial,noop,incremental,naive] [--json]
- *                   [--amocrm-url URL --token TOKEN]`
+ *                   [--amocrm-url URL --token TOKEN] [--unpaced]`
  *
  * N synthetic patients through the real engine, map, client and state store to an
  * amoCRM-compatible server (the project's emulator in a process of its own by default), with the
@@ -13,6 +13,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AmoClient, createAmoClient } from '../../src/amocrm/client.ts';
+import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { formatTable } from '../../src/cli/table.ts';
 import { DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
@@ -53,6 +54,8 @@ const { values } = parseArgs({
     token: { type: 'string' },
     'naive-sample': { type: 'string', default: '300' },
     'rate-limit': { type: 'string', default: '6' },
+    // Profiling only: no pace on either side, so the sync's own CPU shows without the wait.
+    unpaced: { type: 'boolean', default: false },
   },
 });
 const patients = Number(values.patients);
@@ -61,6 +64,8 @@ for (const name of wanted) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}; use ${SCENARIOS.join(', ')}`);
 }
 if (values['amocrm-url'] && !values.token) throw new Error('--amocrm-url needs --token (a long-lived token)');
+if (values['amocrm-url'] && values.unpaced)
+  throw new Error('--unpaced is for the emulator only: amoCRM blocks clients past 7 requests/s');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The emulator in its own process, so its memory and CPU are not counted as ours. */
@@ -70,7 +75,12 @@ async function startEmulatorProcess(): Promise<{ url: string; token: string; sto
     process.execPath,
     [fileURLToPath(new URL(`../emulator/main${extname(import.meta.url)}`, import.meta.url))],
     {
-      env: { ...process.env, EMULATOR_PORT: '0', EMULATOR_LONG_LIVED_TOKEN: token },
+      env: {
+        ...process.env,
+        EMULATOR_PORT: '0',
+        EMULATOR_LONG_LIVED_TOKEN: token,
+        ...(values.unpaced ? { EMULATOR_RATE_LIMIT: String(1e9) } : {}),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -119,6 +129,13 @@ async function measure(
   };
 }
 
+/** A limiter that never waits (--unpaced); it still reacts to 429 and 403 like the real one. */
+class Unpaced extends RateLimiter {
+  override async acquire(): Promise<void> {
+    if (this.blocked) throw this.blocked;
+  }
+}
+
 const round = (value: number) => Math.round(value * 100) / 100;
 
 function engine(
@@ -152,6 +169,7 @@ async function main() {
     },
     stateDir,
     silentLogger(),
+    values.unpaced ? { limiter: new Unpaced(7) } : {},
   );
   try {
     const map = loadMapFile(DEFAULT_MAPPING_FILE);
@@ -228,8 +246,11 @@ function report(results: Measurement[], url: string) {
   const rate = Number(values['rate-limit']);
   const ceiling = rate * 50;
   process.stdout.write(
-    `ident-sync bench — ${patients} patients, ${values['amocrm-url'] ? url : 'emulator'} (7 req/s enforced by the server), ` +
-      `client pace ${rate} req/s × 50 per batch = ceiling ${ceiling} patients/s; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`,
+    `ident-sync bench — ${patients} patients, ${values['amocrm-url'] ? url : 'emulator'}${
+      values.unpaced
+        ? ' UNPACED: no rate limit anywhere (profiling only; the patients/s column means nothing for amoCRM)'
+        : ` (7 req/s enforced by the server), client pace ${rate} req/s × 50 per batch = ceiling ${ceiling} patients/s`
+    }; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`,
   );
   process.stdout.write(
     `${formatTable(
@@ -269,7 +290,9 @@ function report(results: Measurement[], url: string) {
 function notes(r: Measurement, ceiling: number): string {
   switch (r.name) {
     case 'initial':
-      return `${Math.round((r.patientsPerSecond / ceiling) * 100)}% of the ceiling; created ${r.created}`;
+      return values.unpaced
+        ? `created ${r.created}`
+        : `${Math.round((r.patientsPerSecond / ceiling) * 100)}% of the ceiling; created ${r.created}`;
     case 'noop':
       return `unchanged ${r.unchanged}, writes ${r.writeRequests}`;
     case 'incremental':
