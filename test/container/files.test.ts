@@ -70,8 +70,8 @@ describe('Dockerfile and docker-compose.yml', () => {
       assert.ok(!ignored.includes(needed), needed);
   });
 
-  it('every compose service that builds the daemon image targets the runtime stage', () => {
-    const compose = parse(read('docker-compose.yml')) as {
+  it('every compose service that runs the daemon image can build it, from the runtime stage', () => {
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
       services: Record<string, { image?: string; build?: string | { target?: string }; command?: string[] }>;
     };
     const daemonServices = Object.entries(compose.services).filter(([, service]) =>
@@ -79,8 +79,8 @@ describe('Dockerfile and docker-compose.yml', () => {
     );
     assert.ok(daemonServices.length >= 3);
     for (const [name, service] of daemonServices) {
-      if (service.build === undefined) continue;
-      assert.equal(typeof service.build, 'object', `${name}: build names its target`);
+      // An image-only service would be pulled from a registry where it does not exist.
+      assert.equal(typeof service.build, 'object', `${name}: can build the image, and names its target`);
       assert.equal((service.build as { target?: string }).target, 'runtime', name);
     }
     assert.deepEqual(compose.services.auth?.command, ['auth']);
