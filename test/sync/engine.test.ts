@@ -117,40 +117,47 @@ describe('sync engine against the emulator', () => {
     }
   });
 
-  it('links a contact found by phone with a compatible name; a relative on the same phone gets their own', async () => {
-    const fresh = await startEmulator();
-    try {
-      const mother = {
-        ...syntheticPatient(9001, T0),
-        Surname: 'Иванова',
-        Name: 'Мария',
-        MobilePhone: '8 916 123 45 67',
-      };
-      const son = {
-        ...syntheticPatient(9002, T0),
-        Surname: 'Иванов',
-        Name: 'Пётр',
-        MobilePhone: '+7 916 123-45-67',
-      };
-      const source = new MemorySource([mother, son]);
-      const stack = await syncStack(fresh, source);
-      const lead = fresh.seedContact({
-        name: 'Мария',
-        custom_fields_values: [{ field_code: 'PHONE', values: [{ value: '89161234567', enum_code: 'MOB' }] }],
-      });
-      const result = await stack.run();
-      assert.equal(result.linked, 1);
-      assert.equal(result.created, 1);
-      assert.equal(stack.store.link('9001')!.contactId, lead.id);
-      assert.notEqual(stack.store.link('9002')!.contactId, lead.id);
-      assert.equal(
-        fresh.contacts.get(lead.id)!.name,
-        `Иванова Мария ${syntheticPatient(9001, T0).Patronymic}`,
-      );
-    } finally {
-      await fresh.stop();
-    }
-  });
+  for (const [how, options] of [
+    ['searched one by one', {}],
+    ['through the contact index', { indexThreshold: 1 }],
+  ] as const) {
+    it(`links a contact found by phone with a compatible name; a relative on the same phone gets their own (${how})`, async () => {
+      const fresh = await startEmulator();
+      try {
+        const mother = {
+          ...syntheticPatient(9001, T0),
+          Surname: 'Иванова',
+          Name: 'Мария',
+          MobilePhone: '8 916 123 45 67',
+        };
+        const son = {
+          ...syntheticPatient(9002, T0),
+          Surname: 'Иванов',
+          Name: 'Пётр',
+          MobilePhone: '+7 916 123-45-67',
+        };
+        const source = new MemorySource([mother, son]);
+        const stack = await syncStack(fresh, source);
+        const lead = fresh.seedContact({
+          name: 'Мария',
+          custom_fields_values: [
+            { field_code: 'PHONE', values: [{ value: '89161234567', enum_code: 'MOB' }] },
+          ],
+        });
+        const result = await stack.run({ kind: 'incremental' }, options);
+        assert.equal(result.linked, 1);
+        assert.equal(result.created, 1);
+        assert.equal(stack.store.link('9001')!.contactId, lead.id);
+        assert.notEqual(stack.store.link('9002')!.contactId, lead.id);
+        assert.equal(
+          fresh.contacts.get(lead.id)!.name,
+          `Иванова Мария ${syntheticPatient(9001, T0).Patronymic}`,
+        );
+      } finally {
+        await fresh.stop();
+      }
+    });
+  }
 
   it('MATCH_BY_PHONE=false never links by phone', async () => {
     const fresh = await startEmulator();
