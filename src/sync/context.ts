@@ -68,6 +68,9 @@ export async function openSyncContext(
   logger: Logger,
   parts: { client?: AmoClient; source?: PatientSource; store?: StateStore } = {},
 ): Promise<SyncContext> {
+  // A run's scratch file goes to the state folder, writable by contract even in a read-only
+  // container, unless the operator chose a place for SQLite's temporary files.
+  process.env.SQLITE_TMPDIR ??= config.stateDir;
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
   const resolved = await resolveMapAgainstAccount(config, client);
   const mapper = createMapper(resolved, { timeZone: config.sync.timeZone });

@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import { type BatchItem, type ContactsApi, fieldValues } from '../amocrm/contacts.ts';
 import { AmoCrmError, type ValidationProblem } from '../amocrm/errors.ts';
 import type { ContactCreate, ContactUpdate } from '../amocrm/types.ts';
@@ -141,7 +140,7 @@ export class SyncRun {
     let orphans: Finding[] = [];
     logger.info({ kind: request.kind, dryRun, runId }, 'sync started');
     try {
-      this.scratch = new RunScratch(dirname(store.path));
+      this.scratch = new RunScratch();
       const clock = await this.deps.source.now();
       if (!dryRun) await this.resolvePendingCreates();
       if (request.kind === 'deep') {

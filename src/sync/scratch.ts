@@ -18,11 +18,9 @@ export class RunScratch {
   private readonly statements = new Map<string, StatementSync>();
   private open = true;
 
-  /** `folder`: where the file goes unless SQLITE_TMPDIR says otherwise (the state folder is writable even in a read-only container). */
-  constructor(folder: string) {
-    // SQLite reads SQLITE_TMPDIR when it creates the file, and unlinks the file at once: nothing
-    // is left behind, even after kill -9.
-    process.env.SQLITE_TMPDIR ??= folder;
+  constructor() {
+    // SQLite creates the file in SQLITE_TMPDIR (the CLI points it at STATE_DIR) and unlinks it at
+    // once: nothing is left behind, even after kill -9.
     this.db = new DatabaseSync('');
     this.db.exec(SCHEMA);
     // One long transaction: nothing here is ever rolled back or needs to reach the disk in order,

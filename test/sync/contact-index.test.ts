@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ContactsApi } from '../../src/amocrm/contacts.ts';
 import type { Contact } from '../../src/amocrm/types.ts';
@@ -10,6 +10,8 @@ import { tempDir } from '../helpers/amocrm.ts';
 import { catalogueFor } from '../helpers/catalogue.ts';
 import { shippedMap } from '../helpers/map.ts';
 
+// Where SQLite puts the scratch file (the CLI sets it to STATE_DIR); read when a file is created.
+process.env.SQLITE_TMPDIR = tempDir();
 const map = shippedMap();
 const resolved = resolveFields(map, catalogueFor(map));
 const identFieldId = resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
@@ -32,7 +34,7 @@ const pagesOf = (...pages: Contact[][]) =>
 
 describe('the contact index in the run scratch database', () => {
   it('finds contacts by IDENT id (oldest first) and by phone, and reports duplicates and unseen ids', async () => {
-    const scratch = new RunScratch(tempDir());
+    const scratch = new RunScratch();
     const index = await ContactIndex.build(
       scratch,
       pagesOf(
@@ -73,15 +75,27 @@ describe('the contact index in the run scratch database', () => {
   });
 
   it('remembers which patients a run has read, in a file unlinked at once (nothing left after a kill)', () => {
-    const scratch = new RunScratch(tempDir());
+    const scratch = new RunScratch();
     const folder = process.env.SQLITE_TMPDIR!;
     assert.equal(scratch.markSeen('1'), true);
     assert.equal(scratch.markSeen('1'), false);
     assert.equal(scratch.wasSeen('1'), true);
     assert.equal(scratch.wasSeen('2'), false);
-    for (let id = 0; id < 20_000; id += 1) scratch.markSeen(String(id));
-    assert.equal(scratch.wasSeen('19999'), true);
+    // More than the 2 MB page cache: the pages go to the file.
+    for (let id = 0; id < 200_000; id += 1) scratch.markSeen(String(id).padStart(12, '0'));
+    assert.equal(scratch.wasSeen('000000199999'), true);
     assert.deepEqual(readdirSync(folder), []);
+    const openFiles = readdirSync('/proc/self/fd').map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    assert.ok(
+      openFiles.some((target) => target.startsWith(folder) && target.endsWith('(deleted)')),
+      'the scratch file lives in SQLITE_TMPDIR, already unlinked',
+    );
     scratch.close();
     assert.deepEqual(readdirSync(folder), []);
   });
