@@ -7,13 +7,9 @@
  * 7 requests/s limit enforced by that server. Prints a table per scenario and, with --json, one
  * JSON object as the last line of stdout.
  */
-import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AmoClient, createAmoClient } from '../../src/amocrm/client.ts';
-import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { formatTable } from '../../src/cli/table.ts';
 import { DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
@@ -25,6 +21,7 @@ import { StateStore } from '../../src/state/store.ts';
 import { syncRunFor } from '../../src/sync/context.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { GeneratedSource } from '../helpers/generated-source.ts';
+import { startEmulatorProcess, UnpacedLimiter } from './emulator-process.ts';
 
 const SCENARIOS = ['initial', 'noop', 'incremental', 'naive'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -68,34 +65,6 @@ if (values['amocrm-url'] && values.unpaced)
   throw new Error('--unpaced is for the emulator only: amoCRM blocks clients past 7 requests/s');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The emulator in its own process, so its memory and CPU are not counted as ours. */
-async function startEmulatorProcess(): Promise<{ url: string; token: string; stop(): void }> {
-  const token = 'bench-long-lived-token';
-  const child = spawn(
-    process.execPath,
-    [fileURLToPath(new URL(`../emulator/main${extname(import.meta.url)}`, import.meta.url))],
-    {
-      env: {
-        ...process.env,
-        EMULATOR_PORT: '0',
-        EMULATOR_LONG_LIVED_TOKEN: token,
-        ...(values.unpaced ? { EMULATOR_RATE_LIMIT: String(1e9) } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.on('exit', () => reject(new Error('the emulator did not start')));
-  });
-  return { url, token, stop: () => child.kill() };
-}
-
 async function measure(
   name: Scenario,
   count: number,
@@ -129,13 +98,6 @@ async function measure(
   };
 }
 
-/** A limiter that never waits (--unpaced); it still reacts to 429 and 403 like the real one. */
-class Unpaced extends RateLimiter {
-  override async acquire(): Promise<void> {
-    if (this.blocked) throw this.blocked;
-  }
-}
-
 const round = (value: number) => Math.round(value * 100) / 100;
 
 function engine(
@@ -152,7 +114,7 @@ function engine(
 }
 
 async function main() {
-  const emulator = values['amocrm-url'] ? undefined : await startEmulatorProcess();
+  const emulator = values['amocrm-url'] ? undefined : await startEmulatorProcess({ unpaced: values.unpaced });
   const url = values['amocrm-url'] ?? emulator!.url;
   const token = values.token ?? emulator!.token;
   const stateDir = tempDir('ident-sync-bench-');
@@ -169,7 +131,7 @@ async function main() {
     },
     stateDir,
     silentLogger(),
-    values.unpaced ? { limiter: new Unpaced(7) } : {},
+    values.unpaced ? { limiter: new UnpacedLimiter(7) } : {},
   );
   try {
     const map = loadMapFile(DEFAULT_MAPPING_FILE);
