@@ -134,9 +134,10 @@ export class AmoHttp {
           return wait;
         }
         const wait = jitter(Math.min(30_000, retryBaseMs * 2 ** (retryCount - 1)));
-        this.logger.debug(
-          { waitMs: wait, status: error.response?.status, code: error.code },
-          'retrying an amoCRM request',
+        // Worth a person's eye: amoCRM unreachable or failing shows in the log while it lasts.
+        this.logger.warn(
+          { waitMs: wait, attempt: retryCount, status: error.response?.status, errno: error.code },
+          error.response ? 'amoCRM answered with an error; retrying' : 'amoCRM did not answer; retrying',
         );
         return wait;
       },

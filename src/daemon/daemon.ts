@@ -39,7 +39,11 @@ const isConfiguration = (error: unknown) =>
 export class Daemon {
   readonly metrics = new DaemonMetrics();
   private readonly options: DaemonOptions;
-  private health: Health = { healthy: false, reason: 'starting', since: new Date().toISOString() };
+  private health: Health = {
+    healthy: false,
+    reason: 'starting: checking the configuration, the amoCRM fields and the IDENT database',
+    since: new Date().toISOString(),
+  };
   private context: SyncContext | undefined;
   private scheduler: Scheduler | undefined;
   private healthServer: { port: number; close(): Promise<void> } | undefined;
@@ -85,6 +89,7 @@ export class Daemon {
     const { logger, config } = this.options;
     const [firstWait, maxWait] = this.options.retryMs ?? [5_000, 300_000];
     let wait = firstWait;
+    logger.info(this.health.reason);
     while (!this.stopping) {
       try {
         this.context = await (this.options.openContext ?? (() => openSyncContext(config, logger)))();

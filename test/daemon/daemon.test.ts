@@ -88,6 +88,44 @@ describe('ident-sync daemon', () => {
     assert.doesNotMatch(out, /secret-password/);
   });
 
+  it('SIGTERM while a start-up check still waits on an unreachable amoCRM ends the daemon at once, with code 0', async () => {
+    const env = {
+      PATH: process.env.PATH ?? '',
+      ENV_FILE: '/nonexistent',
+      LOG_FORMAT: 'json',
+      AMOCRM_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      AMOCRM_LONG_LIVED_TOKEN: token,
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '1',
+      DB_USER: 'reader',
+      DB_PASSWORD: 'secret-password',
+      STATE_DIR: tempDir(),
+      HEALTH_PORT: '0',
+    };
+    const child = spawn(process.execPath, [CLI, 'daemon'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    // amoCRM's client retries a refused connection for about a minute before the check fails.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (out.includes('amoCRM did not answer; retrying')) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 50);
+      child.on('close', () => reject(new Error(out)));
+    });
+    assert.match(out, /"errno":"ECONNREFUSED"/);
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(watchdog);
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 5_000, `stopped after ${Date.now() - started} ms`);
+    assert.match(out, /"msg":"stopped"/);
+  });
+
   it('exits with code 2 naming a bad variable', async () => {
     const run = await runCli(['daemon'], { SYNC_INTERVAL_MINUTES: 'abc' });
     assert.equal(run.code, 2);

@@ -33,8 +33,14 @@ export function registerDaemon(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      let startUpPending = true;
+      const started = daemon.start().finally(() => {
+        startUpPending = false;
+      });
+      // A signal during start-up ends the wait for it (a start-up check only reads).
+      started.catch(() => undefined);
       try {
-        await daemon.start();
+        await Promise.race([started, done]);
       } catch (error) {
         await daemon.stop();
         owner.release();
@@ -45,5 +51,8 @@ export function registerDaemon(program: Command): void {
       owner.release();
       logger.info('stopped');
       process.exitCode = daemon.exitCode;
+      // A start-up check still waiting for amoCRM or SQL Server has nothing to save: leave now
+      // rather than when its retries run out.
+      if (startUpPending) process.exit(daemon.exitCode);
     });
 }
