@@ -16,5 +16,5 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['scripts/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['test/**'], rules: { 'no-console': 'off' } },
 );
