@@ -63,8 +63,9 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_SQL_DIR = join(packageRoot(), 'sql');
-export const DEFAULT_MAPPING_FILE = join(packageRoot(), 'mapping', 'contact-map.yaml');
+const PACKAGE_ROOT = packageRoot();
+export const DEFAULT_SQL_DIR = join(PACKAGE_ROOT, 'sql');
+export const DEFAULT_MAPPING_FILE = join(PACKAGE_ROOT, 'mapping', 'contact-map.yaml');
 
 /**
  * Validates the environment and builds the typed configuration. Every problem is collected and

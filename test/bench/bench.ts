@@ -11,17 +11,12 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type AmoClient, createAmoClient } from '../../src/amocrm/client.ts';
 import { formatTable } from '../../src/cli/table.ts';
-import { DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
-import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts';
-import { loadMapFile } from '../../src/mapping/load-map.ts';
-import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
+import { toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { syncRunFor } from '../../src/sync/context.ts';
-import { tempDir } from '../helpers/amocrm.ts';
+import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { GeneratedSource } from '../helpers/generated-source.ts';
-import { startEmulatorProcess, UnpacedLimiter } from './emulator-process.ts';
+import { benchRun, shippedMapOn, startEmulatorProcess, UnpacedLimiter } from './harness.ts';
 
 const SCENARIOS = ['initial', 'noop', 'incremental', 'naive'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -100,54 +95,29 @@ async function measure(
 
 const round = (value: number) => Math.round(value * 100) / 100;
 
-function engine(
-  source: GeneratedSource,
-  mapper: Mapper,
-  resolved: ResolvedMap,
-  client: AmoClient,
-  store: StateStore,
-) {
-  return syncRunFor(
-    { source, mapper, resolved, client, store, logger: silentLogger() },
-    { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 1e9 },
-  );
-}
-
 async function main() {
   const emulator = values['amocrm-url'] ? undefined : await startEmulatorProcess({ unpaced: values.unpaced });
   const url = values['amocrm-url'] ?? emulator!.url;
   const token = values.token ?? emulator!.token;
   const stateDir = tempDir('ident-sync-bench-');
   const client = createAmoClient(
-    {
-      baseUrl: url,
-      clientId: undefined,
-      clientSecret: undefined,
-      redirectUri: 'http://localhost:8080/callback',
-      longLivedToken: token,
-      timeoutMs: 60_000,
-      rateLimitRps: Number(values['rate-limit']),
-      batchSize: 50,
-    },
+    longLivedConfig(url, token, { timeoutMs: 60_000, rateLimitRps: Number(values['rate-limit']) }),
     stateDir,
     silentLogger(),
     values.unpaced ? { limiter: new UnpacedLimiter(7) } : {},
   );
   try {
-    const map = loadMapFile(DEFAULT_MAPPING_FILE);
-    const fields = await createMissingFields(map, client.fields);
-    const resolved = resolveFields(map, fields.catalogue);
-    const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow' });
+    const { resolved, mapper } = await shippedMapOn(client);
     // Ids of their own per run, so a real account's earlier bench contacts are never touched.
     const firstId = values['amocrm-url'] ? 1_000_000_000 + (Date.now() % 1_000_000) * 1000 : 1;
     const source = new GeneratedSource(patients, firstId);
     const store = new StateStore(stateDir);
+    const parts = { source, mapper, resolved, client, store };
     const results: Measurement[] = [];
     let initialDone = false;
 
     const initial = async () => {
-      const result = await engine(source, mapper, resolved, client, store).run({ kind: 'incremental' });
-      if (result.outcome !== 'ok') throw result.error ?? new Error('initial sync failed');
+      const result = await benchRun(parts, 'incremental');
       initialDone = true;
       return { created: result.created, failed: result.failed };
     };
@@ -161,8 +131,7 @@ async function main() {
       if (name === 'noop') {
         results.push(
           await measure(name, patients, client, async () => {
-            const result = await engine(source, mapper, resolved, client, store).run({ kind: 'deep' });
-            if (result.outcome !== 'ok') throw result.error ?? new Error('deep sync failed');
+            const result = await benchRun(parts, 'deep');
             return { unchanged: result.unchanged, updated: result.updated, created: result.created };
           }),
         );
@@ -171,8 +140,7 @@ async function main() {
         const changed = source.change(0.01);
         results.push(
           await measure(name, changed, client, async () => {
-            const result = await engine(source, mapper, resolved, client, store).run({ kind: 'incremental' });
-            if (result.outcome !== 'ok') throw result.error ?? new Error('incremental sync failed');
+            const result = await benchRun(parts, 'incremental');
             return { updated: result.updated, unchanged: result.unchanged };
           }),
         );

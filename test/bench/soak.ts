@@ -10,17 +10,11 @@
 import { parseArgs } from 'node:util';
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { formatTable } from '../../src/cli/table.ts';
-import { DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
-import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { resolveFields } from '../../src/mapping/catalogue.ts';
-import { loadMapFile } from '../../src/mapping/load-map.ts';
-import { createMapper } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { syncRunFor } from '../../src/sync/context.ts';
-import { tempDir } from '../helpers/amocrm.ts';
+import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { GeneratedSource } from '../helpers/generated-source.ts';
-import { startEmulatorProcess, UnpacedLimiter } from './emulator-process.ts';
+import { benchRun, shippedMapOn, startEmulatorProcess, UnpacedLimiter } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,39 +44,26 @@ async function main() {
   const stateDir = tempDir('ident-sync-soak-');
   try {
     const client = createAmoClient(
-      {
-        baseUrl: emulator.url,
-        clientId: undefined,
-        clientSecret: undefined,
-        redirectUri: 'http://localhost:8080/callback',
-        longLivedToken: emulator.token,
-        timeoutMs: 60_000,
-        rateLimitRps: 7,
-        batchSize: 50,
-      },
+      longLivedConfig(emulator.url, emulator.token, { timeoutMs: 60_000, rateLimitRps: 7 }),
       stateDir,
       silentLogger(),
       { limiter: new UnpacedLimiter(7) },
     );
-    const map = loadMapFile(DEFAULT_MAPPING_FILE);
-    const resolved = resolveFields(map, (await createMissingFields(map, client.fields)).catalogue);
-    const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow' });
-    const source = new GeneratedSource(Number(values.patients));
-    const store = new StateStore(stateDir);
-    const runOnce = async (kind: 'incremental' | 'deep') => {
-      const result = await syncRunFor(
-        { source, mapper, resolved, client, store, logger: silentLogger() },
-        { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 1e9 },
-      ).run({ kind });
-      if (result.outcome !== 'ok') throw result.error ?? new Error(`${kind} run failed`);
+    const { resolved, mapper } = await shippedMapOn(client);
+    const parts = {
+      source: new GeneratedSource(Number(values.patients)),
+      mapper,
+      resolved,
+      client,
+      store: new StateStore(stateDir),
     };
-    await runOnce('incremental');
+    await benchRun(parts, 'incremental');
     const samples: Sample[] = [];
     let ok = 0;
     const started = performance.now();
     for (let run = 1; run <= runs; run++) {
-      source.change(Number(values.changed));
-      await runOnce(run % deepEvery === 0 ? 'deep' : 'incremental');
+      parts.source.change(Number(values.changed));
+      await benchRun(parts, run % deepEvery === 0 ? 'deep' : 'incremental');
       ok += 1;
       if (run % Math.max(1, Math.round(runs / 10)) === 0) {
         gc!();
@@ -91,7 +72,7 @@ async function main() {
         process.stderr.write(`run ${run}/${runs}\n`);
       }
     }
-    store.close();
+    parts.store.close();
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     const first = samples[0]!;
     const last = samples.at(-1)!;

@@ -2,8 +2,6 @@
  * Chaos trials: each breaks a sync in one way, lets it run again until it converges, and compares
  * amoCRM's final state with the map of the source (duplicates / missing / wrong must all be 0).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { OAuthEndpoint } from '../../src/amocrm/oauth.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
@@ -15,11 +13,9 @@ import { createMapper } from '../../src/mapping/mapper.ts';
 import type { AmoCrmEmulator, Faults } from '../emulator/server.ts';
 import { amoConfig, fastTuning, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { MemorySource, syntheticPatients as patients } from '../helpers/memory-source.ts';
+import { runSyncChild, type SyncChildRun, syncChildEnv } from '../helpers/sync-child-process.ts';
 import { type Comparison, compareWithSource, NOW, syncStack } from '../helpers/sync-stack.ts';
-
-const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
-const T0 = new Date(Date.UTC(2026, 10, 20, 10));
 
 export interface TrialResult extends Comparison {
   trial: string;
@@ -39,8 +35,6 @@ export const passed = (result: TrialResult) =>
   result.peakPerSecond <= 7;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const patients = (count: number) =>
-  Array.from({ length: count }, (_, index) => syntheticPatient(index + 1, T0));
 
 async function preparedEmulator(seed: number): Promise<{ emulator: AmoCrmEmulator; token: string }> {
   const emulator = await startEmulator({ seed });
@@ -72,31 +66,12 @@ async function compare(emulator: AmoCrmEmulator, source: MemorySource, token: st
   });
 }
 
-function runChild(
-  env: Record<string, string>,
-  killAfterMs?: number,
-): Promise<{ killed: boolean; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    let killed = false;
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    const timer =
-      killAfterMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            killed = child.kill('SIGKILL');
-          }, killAfterMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (timer) clearTimeout(timer);
-      if (!killed && code !== 0) reject(new Error(`sync child failed (${code}): ${err.slice(-500)}`));
-      else resolve({ killed: killed && code === null, code });
-    });
-  });
+/** A run that was neither killed nor successful stops the trial with the child's last words. */
+async function completedOrKilled(running: Promise<SyncChildRun>): Promise<SyncChildRun> {
+  const run = await running;
+  if (!run.killed && run.code !== 0)
+    throw new Error(`sync child failed (${run.code}): ${run.stderr.slice(-500)}`);
+  return run;
 }
 
 /** `kill -9` at a random moment of an initial sync in a real child process, then a restart to completion. */
@@ -104,22 +79,18 @@ export async function killTrial(index: number, count: number, random: () => numb
   const { emulator, token } = await preparedEmulator(1000 + index);
   try {
     const stateDir = tempDir();
-    const env = {
-      EMULATOR_URL: emulator.baseUrl,
-      TOKEN: token,
-      STATE_DIR: stateDir,
-      PATIENTS: String(count),
-    };
+    const env = syncChildEnv(emulator, token, stateDir, count);
     // An initial sync of `count` patients takes about count / 300 seconds at the default pace.
     const killAfter = Math.round(300 + random() * Math.max(500, (count / 300) * 1000 * 0.9));
     // A restart comes after a pause (the container's restart delay): two processes never share a second.
     await sleep(1100);
-    const first = await runChild(env, killAfter);
+    const killAt = Date.now() + killAfter;
+    const first = await completedOrKilled(runSyncChild(env, { killWhen: () => Date.now() >= killAt }));
     const landed = emulator.contacts.size;
     let runs = 1;
     for (; runs < 4; runs++) {
       await sleep(1100);
-      await runChild(env);
+      await completedOrKilled(runSyncChild(env));
       const comparison = await compare(emulator, new MemorySource(patients(count)), token);
       if (comparison.missing === 0) break;
     }

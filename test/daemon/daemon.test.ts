@@ -12,9 +12,7 @@ import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
-
-const T0 = new Date(Date.UTC(2026, 10, 20, 10));
+import { MemorySource, syntheticPatients } from '../helpers/memory-source.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -22,6 +20,50 @@ async function freePort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** The daemon's environment with an IDENT server that cannot be reached (127.0.0.1:1). */
+const unreachableDbEnv = (overrides: Record<string, string>) => ({
+  PATH: process.env.PATH ?? '',
+  ENV_FILE: '/nonexistent',
+  LOG_FORMAT: 'json',
+  DB_HOST: '127.0.0.1',
+  DB_PORT: '1',
+  DB_USER: 'reader',
+  DB_PASSWORD: 'secret-password',
+  STATE_DIR: tempDir(),
+  ...overrides,
+});
+
+/** `ident-sync daemon` in a child process, killed after 30 s at the latest. */
+function spawnDaemon(env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, 'daemon'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+  return {
+    output: () => out,
+    /** Resolves with the first match of `pattern` in stdout; rejects if the daemon ends first. */
+    waitFor: (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const match = pattern.exec(out);
+          if (match) {
+            clearInterval(timer);
+            resolve(match);
+          }
+        }, 50);
+        child.on('close', () => reject(new Error(out)));
+      }),
+    /** Sends SIGTERM; resolves with the exit code and how long the daemon took to end. */
+    async terminate(): Promise<{ code: number | null; ms: number }> {
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(watchdog);
+      return { code, ms: Date.now() - started };
+    },
+  };
 }
 
 describe('ident-sync daemon', () => {
@@ -37,33 +79,14 @@ describe('ident-sync daemon', () => {
   });
 
   it('with an unreachable database serves 503 with the reason and /metrics, and exits 0 soon after SIGTERM', async () => {
-    const env = {
-      PATH: process.env.PATH ?? '',
-      ENV_FILE: '/nonexistent',
-      LOG_FORMAT: 'json',
-      AMOCRM_BASE_URL: emulator.baseUrl,
-      AMOCRM_LONG_LIVED_TOKEN: token,
-      DB_HOST: '127.0.0.1',
-      DB_PORT: '1',
-      DB_USER: 'reader',
-      DB_PASSWORD: 'secret-password',
-      STATE_DIR: tempDir(),
-      HEALTH_PORT: String(await freePort()),
-    };
-    const child = spawn(process.execPath, [CLI, 'daemon'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const match = /"port":(\d+),"msg":"health endpoint listening/.exec(out);
-        if (match) {
-          clearInterval(timer);
-          resolve(Number(match[1]));
-        }
-      }, 50);
-      child.on('close', () => reject(new Error(out)));
-    });
+    const daemon = spawnDaemon(
+      unreachableDbEnv({
+        AMOCRM_BASE_URL: emulator.baseUrl,
+        AMOCRM_LONG_LIVED_TOKEN: token,
+        HEALTH_PORT: String(await freePort()),
+      }),
+    );
+    const port = Number((await daemon.waitFor(/"port":(\d+),"msg":"health endpoint listening/))[1]);
     let health: { status: string; reason: string } | undefined;
     for (let attempt = 0; attempt < 50; attempt++) {
       const response = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -79,51 +102,27 @@ describe('ident-sync daemon', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /^ident_sync_healthy 0$/m);
     assert.match(metrics, /# TYPE ident_sync_amocrm_429_total gauge/);
-    const started = Date.now();
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(watchdog);
+    const { code, ms } = await daemon.terminate();
     assert.equal(code, 0);
-    assert.ok(Date.now() - started < 15_000);
-    assert.doesNotMatch(out, /secret-password/);
+    assert.ok(ms < 15_000);
+    assert.doesNotMatch(daemon.output(), /secret-password/);
   });
 
   it('SIGTERM while a start-up check still waits on an unreachable amoCRM ends the daemon at once, with code 0', async () => {
-    const env = {
-      PATH: process.env.PATH ?? '',
-      ENV_FILE: '/nonexistent',
-      LOG_FORMAT: 'json',
-      AMOCRM_BASE_URL: `http://127.0.0.1:${await freePort()}`,
-      AMOCRM_LONG_LIVED_TOKEN: token,
-      DB_HOST: '127.0.0.1',
-      DB_PORT: '1',
-      DB_USER: 'reader',
-      DB_PASSWORD: 'secret-password',
-      STATE_DIR: tempDir(),
-      HEALTH_PORT: '0',
-    };
-    const child = spawn(process.execPath, [CLI, 'daemon'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    const daemon = spawnDaemon(
+      unreachableDbEnv({
+        AMOCRM_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+        AMOCRM_LONG_LIVED_TOKEN: token,
+        HEALTH_PORT: '0',
+      }),
+    );
     // amoCRM's client retries a refused connection for about a minute before the check fails.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (out.includes('amoCRM did not answer; retrying')) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 50);
-      child.on('close', () => reject(new Error(out)));
-    });
-    assert.match(out, /"errno":"ECONNREFUSED"/);
-    const started = Date.now();
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(watchdog);
+    await daemon.waitFor(/amoCRM did not answer; retrying/);
+    assert.match(daemon.output(), /"errno":"ECONNREFUSED"/);
+    const { code, ms } = await daemon.terminate();
     assert.equal(code, 0);
-    assert.ok(Date.now() - started < 5_000, `stopped after ${Date.now() - started} ms`);
-    assert.match(out, /"msg":"stopped"/);
+    assert.ok(ms < 5_000, `stopped after ${ms} ms`);
+    assert.match(daemon.output(), /"msg":"stopped"/);
   });
 
   it('exits with code 2 naming a bad variable', async () => {
@@ -141,9 +140,7 @@ describe('ident-sync daemon', () => {
       HEALTH_PORT: '0',
     });
     const client = longLivedClient(emulator);
-    const source = new MemorySource(
-      Array.from({ length: 120 }, (_, index) => syntheticPatient(50_000 + index, T0)),
-    );
+    const source = new MemorySource(syntheticPatients(120, 50_000));
     const store = new StateStore(stateDir);
     const openContext = () => openSyncContext(config, silentLogger(), { client, source, store });
     const daemon = new Daemon({ config, logger: silentLogger(), openContext, healthHost: '127.0.0.1' });

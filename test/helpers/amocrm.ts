@@ -45,6 +45,25 @@ export function amoConfig(emulator: AmoCrmEmulator, overrides: Partial<AmoCrmCon
   };
 }
 
+/** Settings for a server known only by its address and a long-lived token (a child process, the bench). */
+export function longLivedConfig(
+  baseUrl: string,
+  token: string,
+  overrides: Partial<AmoCrmConfig> = {},
+): AmoCrmConfig {
+  return {
+    baseUrl,
+    clientId: undefined,
+    clientSecret: undefined,
+    redirectUri: 'http://localhost:8080/callback',
+    longLivedToken: token,
+    timeoutMs: 2_000,
+    rateLimitRps: 6,
+    batchSize: 50,
+    ...overrides,
+  };
+}
+
 /** A client with OAuth tokens obtained from the emulator through a real code exchange. */
 export async function oauthClient(
   emulator: AmoCrmEmulator,

@@ -1,6 +1,9 @@
 import type { PatientSource } from '../../src/ident/patient-source.ts';
 import type { PatientRow } from '../../src/mapping/mapper.ts';
 
+/** When the synthetic patients of the tests last changed in IDENT. */
+export const T0 = new Date(Date.UTC(2026, 10, 20, 10));
+
 type Row = Record<string, unknown> & { PatientId: number | string; ChangedAt: Date };
 
 /**
@@ -20,7 +23,7 @@ export class MemorySource implements PatientSource {
   );
   reads = 0;
 
-  constructor(rows: Row[] = [], clock = new Date(Date.UTC(2026, 10, 20, 10))) {
+  constructor(rows: Row[] = [], clock = T0) {
     this.clock = clock;
     for (const row of rows) this.rows.set(String(row.PatientId), row);
   }
@@ -100,6 +103,10 @@ const SURNAMES = [
 const NAMES = ['Иван', 'Пётр', 'Мария', 'Анна', 'Сергей', 'Ольга', 'Дмитрий', 'Елена', 'Алексей', 'Татьяна'];
 
 /** A realistic synthetic patient: some fields filled, some empty, as in a real clinic. */
+/** Synthetic patients start…start+count-1, all changed at T0. */
+export const syntheticPatients = (count: number, start = 1): Row[] =>
+  Array.from({ length: count }, (_, index) => syntheticPatient(start + index, T0));
+
 export function syntheticPatient(id: number, changedAt: Date, version = 0): Row {
   const pick = <T>(list: readonly T[], salt: number) => list[(id * 7 + salt) % list.length]!;
   const has = (salt: number, percent: number) => (id * 31 + salt * 17) % 100 < percent;

@@ -10,34 +10,23 @@ import { createMapper } from '../../src/mapping/mapper.ts';
 import { takeOwnerLock } from '../../src/state/locks.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { syncRunFor } from '../../src/sync/context.ts';
+import { longLivedConfig } from './amocrm.ts';
 import { NOW } from './sync-stack.ts';
 import { shippedMap } from './map.ts';
-import { MemorySource, syntheticPatient } from './memory-source.ts';
+import { MemorySource, syntheticPatients } from './memory-source.ts';
 
 const env = process.env;
 const stateDir = env.STATE_DIR!;
 const patients = Number(env.PATIENTS ?? 1000);
-const T0 = new Date(Date.UTC(2026, 10, 20, 10));
 const owner = takeOwnerLock(stateDir);
 const client = createAmoClient(
-  {
-    baseUrl: env.EMULATOR_URL!,
-    clientId: undefined,
-    clientSecret: undefined,
-    redirectUri: 'http://localhost:8080/callback',
-    longLivedToken: env.TOKEN!,
-    timeoutMs: Number(env.TIMEOUT_MS ?? 2000),
-    rateLimitRps: 6,
-    batchSize: 50,
-  },
+  longLivedConfig(env.EMULATOR_URL!, env.TOKEN!, { timeoutMs: Number(env.TIMEOUT_MS ?? 2000) }),
   stateDir,
   silentLogger(),
   { retryBaseMs: 50, rateLimitBaseMs: 200 },
 );
 const resolved = resolveFields(shippedMap(), await client.fields.list());
-const source = new MemorySource(
-  Array.from({ length: patients }, (_, index) => syntheticPatient(index + 1, T0)),
-);
+const source = new MemorySource(syntheticPatients(patients));
 const store = new StateStore(stateDir);
 let stop = false;
 process.on('SIGTERM', () => {

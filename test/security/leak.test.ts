@@ -8,10 +8,9 @@ import { createLogger } from '../../src/logging/logger.ts';
 import { registerSecret } from '../../src/logging/redact.ts';
 import { fullRow } from '../fixtures/patient-rows.ts';
 import { amoConfig, fastTuning, startEmulator, tempDir } from '../helpers/amocrm.ts';
-import { MemorySource } from '../helpers/memory-source.ts';
+import { MemorySource, T0 } from '../helpers/memory-source.ts';
 import { syncStack } from '../helpers/sync-stack.ts';
 
-const T0 = new Date(Date.UTC(2026, 10, 20, 10));
 const PERSONAL = [
   'Surname',
   'Name',

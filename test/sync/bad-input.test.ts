@@ -3,11 +3,9 @@ import { describe, it } from 'node:test';
 import { documentFromContact } from '../../src/mapping/compare.ts';
 import { BAD_ROWS } from '../corpus/bad-rows.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
-import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
 import { syncStack } from '../helpers/sync-stack.ts';
 import { fullRow } from '../fixtures/patient-rows.ts';
-
-const T0 = new Date(Date.UTC(2026, 10, 20, 10));
 
 describe('the bad-input corpus', () => {
   it(`has at least 50 rows covering every field`, () => {

@@ -1,57 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { MemorySource, syntheticPatients as patients } from '../helpers/memory-source.ts';
+import { runSyncChild, syncChildEnv } from '../helpers/sync-child-process.ts';
 import { assertConverged, syncStack } from '../helpers/sync-stack.ts';
-
-const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
-const T0 = new Date(Date.UTC(2026, 10, 20, 10));
-const patients = (count: number) =>
-  Array.from({ length: count }, (_, index) => syntheticPatient(index + 1, T0));
-
-interface ChildRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  result?: { outcome: string; created: number; linked: number; failed: number };
-}
-
-/** Runs the sync child; `killWhen` is polled and, once true, the child gets SIGKILL (or `signal`). */
-function runChild(
-  env: Record<string, string>,
-  killWhen?: () => boolean,
-  signal: NodeJS.Signals = 'SIGKILL',
-): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    const poll = killWhen
-      ? setInterval(() => {
-          if (killWhen()) {
-            clearInterval(poll);
-            child.kill(signal);
-          }
-        }, 5)
-      : undefined;
-    child.on('error', reject);
-    child.on('close', (code, sig) => {
-      if (poll) clearInterval(poll);
-      const line = out.trim().split('\n').at(-1);
-      if (code !== null && code !== 0 && !line) reject(new Error(err));
-      resolve({ code, signal: sig, result: line ? JSON.parse(line) : undefined });
-    });
-  });
-}
 
 describe('durability: kill -9, SIGTERM, faults', () => {
   let emulator: AmoCrmEmulator;
@@ -69,18 +24,15 @@ describe('durability: kill -9, SIGTERM, faults', () => {
   it('kill -9 of the sync process mid-run, then a restart: no duplicate, nothing missing', async () => {
     const count = 600;
     const stateDir = tempDir();
-    const env = {
-      EMULATOR_URL: emulator.baseUrl,
-      TOKEN: token,
-      STATE_DIR: stateDir,
-      PATIENTS: String(count),
-    };
+    const env = syncChildEnv(emulator, token, stateDir, count);
     const writesAtStart = emulator.writeRequests().length;
-    const killed = await runChild(env, () => emulator.writeRequests().length - writesAtStart >= 4);
+    const killed = await runSyncChild(env, {
+      killWhen: () => emulator.writeRequests().length - writesAtStart >= 4,
+    });
     assert.equal(killed.signal, 'SIGKILL');
     const landed = emulator.contacts.size;
     assert.ok(landed > 0 && landed < count, `${landed} contacts when killed`);
-    const restarted = await runChild(env);
+    const restarted = await runSyncChild(env);
     assert.equal(restarted.code, 0);
     assert.equal(restarted.result!.outcome, 'ok');
     const source = new MemorySource(patients(count));
@@ -94,11 +46,14 @@ describe('durability: kill -9, SIGTERM, faults', () => {
       fresh.addLongLivedToken(token);
       await createMissingFields(shippedMap(), longLivedClient(fresh).fields);
       const stateDir = tempDir();
-      const env = { EMULATOR_URL: fresh.baseUrl, TOKEN: token, STATE_DIR: stateDir, PATIENTS: '400' };
-      const stopped = await runChild(env, () => fresh.writeRequests().length >= 2, 'SIGTERM');
+      const env = syncChildEnv(fresh, token, stateDir, 400);
+      const stopped = await runSyncChild(env, {
+        killWhen: () => fresh.writeRequests().length >= 2,
+        signal: 'SIGTERM',
+      });
       assert.equal(stopped.code, 0);
       assert.equal(stopped.result!.outcome, 'stopped');
-      const second = await runChild(env);
+      const second = await runSyncChild(env);
       assert.equal(second.result!.outcome, 'ok');
       const source = new MemorySource(patients(400));
       const stack = await syncStack(fresh, source, { stateDir: tempDir() });

@@ -3,12 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { StateStore } from '../../src/state/store.ts';
 import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
-import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { MemorySource, syntheticPatient, syntheticPatients, T0 } from '../helpers/memory-source.ts';
 import { assertConverged, compareWithSource, syncStack } from '../helpers/sync-stack.ts';
 
-const T0 = new Date(Date.UTC(2026, 10, 20, 10));
-const patients = (count: number, start = 1) =>
-  Array.from({ length: count }, (_, index) => syntheticPatient(start + index, T0));
+const patients = syntheticPatients;
 
 describe('sync engine against the emulator', () => {
   let emulator: AmoCrmEmulator;
