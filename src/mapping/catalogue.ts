@@ -47,6 +47,13 @@ export interface ResolvedMap {
   fields: readonly ResolvedField[];
 }
 
+/** The amoCRM field that carries the IDENT patient id: the link between a patient and a contact. */
+export function identFieldId(resolved: ResolvedMap): number {
+  const field = resolved.fields.find((candidate) => candidate.spec.key === 'ident_id');
+  if (!field) throw new Error('the map has no ident_id field');
+  return field.fieldId;
+}
+
 const normaliseName = (name: string) => name.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, ' ');
 
 export function checkFields(map: ContactMap, catalogue: readonly CatalogueField[]): FieldCheck[] {

@@ -65,7 +65,7 @@ export class ContactIndex {
     contacts: ContactsApi,
     resolved: ResolvedMap,
     identFieldId: number,
-    linkedAmong: (identIds: readonly string[]) => Set<string> = () => new Set(),
+    linkedAmong: (identIds: readonly string[]) => Set<string>,
   ): Promise<ContactIndex> {
     const index = new ContactIndex(scratch);
     for await (const page of contacts.pages()) index.addPage(page, resolved, identFieldId, linkedAmong);

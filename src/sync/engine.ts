@@ -3,7 +3,7 @@ import { AmoCrmError, type ValidationProblem } from '../amocrm/errors.ts';
 import type { ContactCreate, ContactUpdate } from '../amocrm/types.ts';
 import type { PatientSource } from '../ident/patient-source.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { ResolvedMap } from '../mapping/catalogue.ts';
+import { identFieldId, type ResolvedMap } from '../mapping/catalogue.ts';
 import { documentFromContact } from '../mapping/compare.ts';
 import { documentHash } from '../mapping/hash.ts';
 import {
@@ -124,9 +124,7 @@ export class SyncRun {
       progressEveryMs: 5000,
       ...options,
     };
-    const identField = deps.resolved.fields.find((field) => field.spec.key === 'ident_id');
-    if (!identField) throw new Error('the map has no ident_id field');
-    this.identFieldId = identField.fieldId;
+    this.identFieldId = identFieldId(deps.resolved);
   }
 
   async run(request: SyncRequest): Promise<SyncResult> {

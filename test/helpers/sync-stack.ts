@@ -3,7 +3,7 @@ import type { AmoClient } from '../../src/amocrm/client.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import type { Logger } from '../../src/logging/logger.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts';
+import { identFieldId, resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts';
 import { documentHash } from '../../src/mapping/hash.ts';
 import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
@@ -82,11 +82,10 @@ export async function compareWithSource(
   source: MemorySource,
   stack: Pick<SyncStack, 'resolved' | 'mapper'>,
 ): Promise<Comparison> {
-  const identFieldId = stack.resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
+  const identField = identFieldId(stack.resolved);
   const byIdent = new Map<string, number[]>();
   for (const contact of emulator.contacts.values()) {
-    const id = contact.custom_fields_values?.find((field) => field.field_id === identFieldId)?.values[0]
-      ?.value;
+    const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]?.value;
     if (id === undefined) continue;
     byIdent.set(String(id), [...(byIdent.get(String(id)) ?? []), contact.id]);
   }

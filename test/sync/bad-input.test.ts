@@ -6,6 +6,7 @@ import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
 import { syncStack } from '../helpers/sync-stack.ts';
 import { fullRow } from '../fixtures/patient-rows.ts';
+import { identFieldId } from '../../src/mapping/catalogue.ts';
 
 describe('the bad-input corpus', () => {
   it(`has at least 50 rows covering every field`, () => {
@@ -34,7 +35,7 @@ describe('the bad-input corpus', () => {
       const result = await stack.run();
       assert.equal(result.outcome, 'ok', result.error?.message);
 
-      const identField = stack.resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
+      const identField = identFieldId(stack.resolved);
       const byIdent = new Map<
         string,
         (typeof emulator.contacts extends Map<number, infer C> ? C : never)[]

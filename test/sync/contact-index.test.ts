@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ContactsApi } from '../../src/amocrm/contacts.ts';
 import type { Contact } from '../../src/amocrm/types.ts';
-import { resolveFields } from '../../src/mapping/catalogue.ts';
+import { identFieldId as identFieldOf, resolveFields } from '../../src/mapping/catalogue.ts';
 import { ContactIndex } from '../../src/sync/contact-index.ts';
 import { RunScratch } from '../../src/sync/scratch.ts';
 import { tempDir } from '../helpers/amocrm.ts';
@@ -14,7 +14,7 @@ import { shippedMap } from '../helpers/map.ts';
 process.env.SQLITE_TMPDIR = tempDir();
 const map = shippedMap();
 const resolved = resolveFields(map, catalogueFor(map));
-const identFieldId = resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
+const identFieldId = identFieldOf(resolved);
 
 function contact(id: number, options: { ident?: string; phone?: string; name?: string } = {}): Contact {
   const values: Contact['custom_fields_values'] = [];

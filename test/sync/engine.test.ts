@@ -5,6 +5,7 @@ import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatient, syntheticPatients, T0 } from '../helpers/memory-source.ts';
 import { assertConverged, compareWithSource, syncStack } from '../helpers/sync-stack.ts';
+import { identFieldId } from '../../src/mapping/catalogue.ts';
 
 const patients = syntheticPatients;
 
@@ -182,7 +183,7 @@ describe('sync engine against the emulator', () => {
       const source = new MemorySource(patients(30, 8000));
       const stack = await syncStack(fresh, source);
       await stack.run();
-      const identField = stack.resolved.fields.find((f) => f.spec.key === 'ident_id')!.fieldId;
+      const identField = identFieldId(stack.resolved);
       fresh.seedContact({
         name: 'Копия',
         custom_fields_values: [{ field_id: identField, values: [{ value: '8005' }] }],

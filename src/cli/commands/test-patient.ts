@@ -7,6 +7,7 @@ import { withRunLock } from '../../state/locks.ts';
 import { openSyncContext } from '../../sync/context.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
+import { identFieldId } from '../../mapping/catalogue.ts';
 
 const MASK = '•••';
 
@@ -66,7 +67,7 @@ export function registerTestPatient(program: Command): void {
         out();
 
         const link = context.store.link(mapped.patientId);
-        const identField = context.resolved.fields.find((field) => field.spec.key === 'ident_id')!.fieldId;
+        const identField = identFieldId(context.resolved);
         const existing = link
           ? (await context.client.contacts.getByIds([link.contactId]))[0]
           : (await context.client.contacts.findByFieldValue(identField, mapped.patientId))[0];
