@@ -141,6 +141,8 @@ export async function faultTrial(kind: FaultKind, count: number, seed: number): 
       everything: { serverErrorRate: 0.1, slowRate: 0.05, slowMs: 2500, dropRate: 0.02 },
     }[kind];
     let stopDisturbing = false;
+    // The other process has one limiter for its life, like any ident-sync process.
+    const otherLimiter = new RateLimiter(1);
     const disturbances = (async () => {
       // Things that happen while the sync runs: 429 bursts, tokens expiring, another process refreshing.
       while (!stopDisturbing) {
@@ -157,7 +159,7 @@ export async function faultTrial(kind: FaultKind, count: number, seed: number): 
           emulator.expireAccessTokens();
           const other = createAmoClient(config, stateDir, silentLogger(), {
             ...tuning,
-            limiter: new RateLimiter(1),
+            limiter: otherLimiter,
           });
           await other.account().catch(() => undefined);
         }
