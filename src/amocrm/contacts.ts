@@ -7,14 +7,16 @@ export interface BatchItem<T> {
   body: T;
 }
 
-export interface BatchResult {
-  /** request_id → contact id, for every item amoCRM stored. */
-  stored: Map<string, number>;
-  /** request_id → why amoCRM refused the item. */
-  refused: Map<string, ValidationProblem[]>;
-  /** request_ids of creates whose fate is unknown (timeout, dropped connection, 5xx): look them up. */
-  uncertain: string[];
-}
+/** What became of one write request. Errors that must stop every call (403, 401 twice, 402) are thrown. */
+export type WriteOutcome =
+  /** Stored: request_id → contact id (creates); contact id → updated_at where amoCRM said. */
+  | { kind: 'stored'; ids: Map<string, number>; updatedAt: Map<number, number> }
+  /** A 400 with `validation-errors`: which items amoCRM refused, where and why. */
+  | { kind: 'refused'; problems: readonly ValidationProblem[] }
+  /** Another 4xx: amoCRM refused the request without saying which item (a deleted contact, say). */
+  | { kind: 'rejected'; error: AmoCrmError }
+  /** No usable answer to a create (timeout, dropped connection, 5xx): it may have landed. */
+  | { kind: 'uncertain'; error: AmoCrmError };
 
 interface ContactPage {
   _links?: { next?: { href?: string } };
@@ -22,111 +24,121 @@ interface ContactPage {
 }
 
 interface WriteResponse {
-  _embedded?: { contacts?: { id: number; request_id?: string }[] };
+  _embedded?: { contacts?: { id: number; request_id?: string; updated_at?: number }[] };
 }
 
 export const PAGE_LIMIT = 250;
+/** amoCRM's own library and others send at most 50 entities per write request. */
+export const MAX_BATCH = 50;
 
-/** Contacts: batch writes mapped by request_id, searches checked exactly, and full iteration. */
+/** The listing came back in another order than asked: amoCRM ignored `order` on this account. */
+export class UnorderedListingError extends Error {
+  constructor(field: string) {
+    super(`amoCRM did not sort the contact list by ${field} as asked`);
+    this.name = 'UnorderedListingError';
+  }
+}
+
+/** Contacts: one write request at a time, reads by id, and listings in pages of 250. */
 export class ContactsApi {
   private readonly http: AmoHttp;
   readonly batchSize: number;
 
-  constructor(http: AmoHttp, batchSize = 50) {
+  constructor(http: AmoHttp, batchSize = MAX_BATCH) {
+    if (batchSize > MAX_BATCH) throw new RangeError(`at most ${MAX_BATCH} contacts per request`);
     this.http = http;
     this.batchSize = batchSize;
   }
 
-  /** Creates in chunks of batchSize. A chunk whose answer was lost is reported uncertain, not resent. */
-  async create(items: readonly BatchItem<ContactCreate>[]): Promise<BatchResult> {
-    return this.inChunks(items, (chunk) => this.write('post', chunk));
-  }
-
-  /** Updates in chunks of batchSize (PATCH is safe to resend, and the transport does). */
-  async update(items: readonly BatchItem<ContactUpdate>[]): Promise<BatchResult> {
-    return this.inChunks(items, (chunk) => this.write('patch', chunk));
-  }
-
-  /** One request's worth (≤ batchSize). Refused items are set aside and the rest sent again. */
+  /**
+   * One request's worth (≤ batchSize). PATCH answers may carry no request_id (the official library
+   * reads it only when present: amocrm-api-php EntitiesServices/Contacts::processAction), so updates
+   * are matched by contact id; every item of a PATCH answered 200 was applied.
+   */
   async write(
     method: 'post' | 'patch',
     items: readonly BatchItem<ContactCreate | ContactUpdate>[],
-  ): Promise<BatchResult> {
+  ): Promise<WriteOutcome> {
     if (items.length > this.batchSize) throw new RangeError(`at most ${this.batchSize} contacts per request`);
-    const result: BatchResult = { stored: new Map(), refused: new Map(), uncertain: [] };
-    let pending = [...items];
-    while (pending.length > 0) {
-      const body = pending.map((item) => ({ ...item.body, request_id: item.requestId }));
-      try {
-        const response =
-          method === 'post'
-            ? await this.http.post<WriteResponse>('/api/v4/contacts', body)
-            : await this.http.patch<WriteResponse>('/api/v4/contacts', body);
-        for (const stored of response.data?._embedded?.contacts ?? []) {
-          if (stored.request_id !== undefined) result.stored.set(String(stored.request_id), stored.id);
-        }
-        const missing = pending.filter((item) => !result.stored.has(item.requestId));
-        if (missing.length > 0 && method === 'post')
-          result.uncertain.push(...missing.map((item) => item.requestId));
-        if (missing.length > 0 && method === 'patch') {
-          for (const item of missing) result.stored.set(item.requestId, (item.body as ContactUpdate).id);
-        }
-        return result;
-      } catch (error) {
-        if (error instanceof AmoCrmError && error.kind === 'uncertain') {
-          result.uncertain.push(...pending.map((item) => item.requestId));
-          return result;
-        }
-        if (!(error instanceof AmoValidationError)) throw error;
-        const known = new Set(pending.map((item) => item.requestId));
-        const refusedNow = error.problems.filter((problem) => known.has(problem.requestId));
-        // A refusal that names none of our items cannot be narrowed down: refuse them all.
-        if (refusedNow.length === 0) {
-          for (const item of pending) result.refused.set(item.requestId, [...error.problems]);
-          return result;
-        }
-        for (const problem of refusedNow) {
-          result.refused.set(problem.requestId, [...(result.refused.get(problem.requestId) ?? []), problem]);
-        }
-        pending = pending.filter((item) => !result.refused.has(item.requestId));
+    const body = items.map((item) => ({ ...item.body, request_id: item.requestId }));
+    try {
+      const response =
+        method === 'post'
+          ? await this.http.post<WriteResponse>('/api/v4/contacts', body)
+          : await this.http.patch<WriteResponse>('/api/v4/contacts', body);
+      const ids = new Map<string, number>();
+      const updatedAt = new Map<number, number>();
+      for (const stored of response.data?._embedded?.contacts ?? []) {
+        if (stored.request_id !== undefined && stored.request_id !== null)
+          ids.set(String(stored.request_id), stored.id);
+        if (typeof stored.updated_at === 'number') updatedAt.set(stored.id, stored.updated_at);
       }
+      if (method === 'patch') {
+        for (const item of items) ids.set(item.requestId, (item.body as ContactUpdate).id);
+      }
+      return { kind: 'stored', ids, updatedAt };
+    } catch (error) {
+      if (error instanceof AmoValidationError) return { kind: 'refused', problems: error.problems };
+      if (error instanceof AmoCrmError && error.kind === 'uncertain') return { kind: 'uncertain', error };
+      if (error instanceof AmoCrmError && error.kind === 'rejected') return { kind: 'rejected', error };
+      throw error;
     }
-    return result;
-  }
-
-  /** Every contact whose text matches `query` (amoCRM's full-text search), all pages. */
-  async search(query: string): Promise<Contact[]> {
-    const found: Contact[] = [];
-    for await (const page of this.pages({ query })) found.push(...page);
-    return found;
-  }
-
-  /** Contacts whose field `fieldId` holds exactly `value` (search hits are checked, never trusted). */
-  async findByFieldValue(fieldId: number, value: string): Promise<Contact[]> {
-    const hits = await this.search(value);
-    return hits.filter((contact) => fieldValues(contact, { fieldId }).some((stored) => stored === value));
   }
 
   /**
-   * Contacts with this phone in PHONE. amoCRM's search does not match +7… against 8…, so the
-   * national digits are searched and every hit's numbers are compared after `normalise`.
+   * These contacts as amoCRM holds them now (`filter[id][]`, 250 per request); a contact deleted
+   * or merged away is simply not there. On an account where amoCRM ignores the filter (it answers
+   * with contacts nobody asked for), each contact is read on its own instead.
    */
-  async findByPhone(phone: string, normalise: (written: string) => string | undefined): Promise<Contact[]> {
-    const digits = phone.replace(/\D/g, '');
-    const national = digits.length === 11 && digits.startsWith('7') ? digits.slice(1) : digits;
-    const hits = await this.search(national);
-    return hits.filter((contact) =>
-      fieldValues(contact, { code: 'PHONE' }).some((stored) => normalise(stored) === phone),
-    );
-  }
-
   async getByIds(ids: readonly number[]): Promise<Contact[]> {
     const found: Contact[] = [];
     for (let start = 0; start < ids.length; start += PAGE_LIMIT) {
-      const slice = ids.slice(start, start + PAGE_LIMIT).map(String);
-      for await (const page of this.pages({ 'filter[id]': slice })) found.push(...page);
+      const slice = ids.slice(start, start + PAGE_LIMIT);
+      const wanted = new Set(slice);
+      const page: Contact[] = [];
+      for await (const contacts of this.pages({ 'filter[id]': slice.map(String) })) page.push(...contacts);
+      if (page.every((contact) => wanted.has(contact.id))) {
+        found.push(...page);
+        continue;
+      }
+      for (const id of slice) {
+        const one = await this.getOne(id);
+        if (one) found.push(one);
+      }
     }
     return found;
+  }
+
+  /** One contact, or undefined when amoCRM has none with this id (204 or 404). */
+  async getOne(id: number): Promise<Contact | undefined> {
+    try {
+      const response = await this.http.get<Contact>(`/api/v4/contacts/${id}`);
+      return response.status === 204 || !response.data ? undefined : response.data;
+    } catch (error) {
+      if (error instanceof AmoCrmError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Contacts newest first by `field` (`order[field]=desc`, which works without the account's API
+   * filter feature), a page at a time, until `enough` says so. Throws UnorderedListingError when a
+   * page is not in that order: amoCRM ignored the order, and "not listed" would then prove nothing.
+   */
+  async *newestFirst(
+    field: 'id' | 'updated_at',
+    enough: (page: Contact[]) => boolean,
+  ): AsyncGenerator<Contact[]> {
+    let previous = Number.POSITIVE_INFINITY;
+    for await (const page of this.pages({ [`order[${field}]`]: 'desc' })) {
+      for (const contact of page) {
+        const key = field === 'id' ? contact.id : (contact.updated_at ?? 0);
+        if (key > previous) throw new UnorderedListingError(field);
+        previous = key;
+      }
+      yield page;
+      if (enough(page)) return;
+    }
   }
 
   /** All contacts, a page (≤ 250) at a time; an empty account is a 204 and yields nothing. */
@@ -153,20 +165,6 @@ export class ContactsApi {
       query = Object.fromEntries(groupParams(url.searchParams));
     }
   }
-
-  private async inChunks<T>(
-    items: readonly BatchItem<T>[],
-    send: (chunk: readonly BatchItem<T>[]) => Promise<BatchResult>,
-  ): Promise<BatchResult> {
-    const total: BatchResult = { stored: new Map(), refused: new Map(), uncertain: [] };
-    for (let start = 0; start < items.length; start += this.batchSize) {
-      const part = await send(items.slice(start, start + this.batchSize));
-      for (const [key, id] of part.stored) total.stored.set(key, id);
-      for (const [key, problems] of part.refused) total.refused.set(key, problems);
-      total.uncertain.push(...part.uncertain);
-    }
-    return total;
-  }
 }
 
 function groupParams(params: URLSearchParams): [string, string | string[]][] {
@@ -180,8 +178,20 @@ function groupParams(params: URLSearchParams): [string, string | string[]][] {
 
 /** The values of one field of a contact as strings, by field id or by code (PHONE, EMAIL). */
 export function fieldValues(contact: Contact, which: { fieldId?: number; code?: string }): string[] {
+  return heldValues(contact, which).map((value) => value.value);
+}
+
+/** The values of one field with their enums, as a contact holds them. */
+export function heldValues(
+  contact: Contact,
+  which: { fieldId?: number; code?: string },
+): { value: string; enum_id?: number; enum_code?: string }[] {
   const field = (contact.custom_fields_values ?? []).find((candidate) =>
     which.fieldId !== undefined ? candidate.field_id === which.fieldId : candidate.field_code === which.code,
   );
-  return (field?.values ?? []).map((value) => String(value.value ?? ''));
+  return (field?.values ?? []).map((value) => ({
+    value: String(value.value ?? ''),
+    ...(value.enum_id === undefined ? {} : { enum_id: value.enum_id }),
+    ...(value.enum_code === undefined || value.enum_code === null ? {} : { enum_code: value.enum_code }),
+  }));
 }

@@ -4,10 +4,11 @@ import { ActionableError } from '../errors.ts';
  * What can go wrong talking to amoCRM, by what the caller should do about it:
  * - blocked / auth: stop everything and tell a person (never retried);
  * - uncertain: a create may have landed; look it up before creating again;
+ * - payment: the account's subscription does not allow API calls (402); the next run tries again;
  * - rejected: amoCRM refused this request (4xx); retrying the same request will not help;
  * - unavailable: amoCRM did not answer usefully after retries; the next run tries again.
  */
-export type AmoErrorKind = 'blocked' | 'auth' | 'uncertain' | 'rejected' | 'unavailable';
+export type AmoErrorKind = 'blocked' | 'auth' | 'uncertain' | 'payment' | 'rejected' | 'unavailable';
 
 export class AmoCrmError extends ActionableError {
   readonly kind: AmoErrorKind;

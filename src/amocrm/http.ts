@@ -236,7 +236,7 @@ export class AmoHttp {
     }
     if (status === 402) {
       throw new AmoCrmError(
-        'rejected',
+        'payment',
         `amoCRM refused ${where}: the account's subscription does not allow it (HTTP 402: ${describeProblem(body)}); renew the amoCRM plan`,
         { status },
       );

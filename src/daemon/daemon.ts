@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger.ts';
 import { MapFileError } from '../mapping/load-map.ts';
 import { withRunLock } from '../state/locks.ts';
 import { FieldsSetupError, openSyncContext, type SyncContext } from '../sync/context.ts';
-import type { SyncResult } from '../sync/engine.ts';
+import type { SyncResult } from '../sync/run.ts';
 import { type Health, startHealthServer } from './health-server.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { type CreateTask, type ScheduledKind, Scheduler } from './schedule.ts';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { HttpStats } from '../amocrm/http.ts';
-import type { SyncResult } from '../sync/engine.ts';
+import type { SyncResult } from '../sync/run.ts';
 
 /** What /metrics exposes, in Prometheus text format. */
 export class DaemonMetrics {

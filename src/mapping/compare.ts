@@ -1,13 +1,21 @@
 import type { Contact } from '../amocrm/types.ts';
-import type { ResolvedMap } from './catalogue.ts';
+import type { ResolvedField, ResolvedMap } from './catalogue.ts';
 import type { ContactDocument, DocumentValue } from './mapper.ts';
+import { DEFAULT_TRANSFORM } from './schema.ts';
+import { normaliseDateRead } from './transforms/dates.ts';
+import { normalisePhone } from './transforms/phone.ts';
 
 /**
  * What an amoCRM contact holds, in the form the map makes (ContactDocument): so a contact can be
- * compared with a patient without sending anything. amoCRM reads numbers back as strings and
- * selects with their labels; both are brought to the map's form.
+ * compared with a patient without sending anything. amoCRM reads numbers back as strings, dates as
+ * Unix seconds, selects with their labels, and an unticked checkbox as no value at all; each is
+ * brought to the map's form (dates in the clinic's zone `timeZone`, as the mapper writes them).
  */
-export function documentFromContact(contact: Contact, resolved: ResolvedMap): ContactDocument {
+export function documentFromContact(
+  contact: Contact,
+  resolved: ResolvedMap,
+  timeZone: string,
+): ContactDocument {
   const byId = new Map((contact.custom_fields_values ?? []).map((field) => [field.field_id, field]));
   const byCode = new Map(
     (contact.custom_fields_values ?? []).map((field) => [field.field_code ?? '', field]),
@@ -28,29 +36,40 @@ export function documentFromContact(contact: Contact, resolved: ResolvedMap): Co
       return {
         field_id: field.fieldId,
         key: field.spec.key,
-        value: stored ? readValue(field.spec.type, stored) : null,
+        value: readValue(field, stored, timeZone),
       };
     }),
   };
 }
 
-function readValue(type: string, stored: { value?: unknown; enum_id?: number }): DocumentValue | null {
+function readValue(
+  field: ResolvedField,
+  stored: { value?: unknown; enum_id?: number } | undefined,
+  timeZone: string,
+): DocumentValue | null {
+  const { type } = field.spec;
+  // amoCRM reads an unticked checkbox back as no value at all; the map sends it as false.
+  if (type === 'checkbox') return stored !== undefined && isTicked(stored.value);
+  if (!stored) return null;
   switch (type) {
     case 'select':
       return stored.enum_id === undefined ? null : { enum_id: stored.enum_id };
-    case 'numeric':
-    case 'date':
-    case 'date_time':
-    case 'birthday': {
+    case 'numeric': {
       const number = Number(stored.value);
       return stored.value === undefined || stored.value === '' || Number.isNaN(number) ? null : number;
     }
-    case 'checkbox':
-      return stored.value === true || stored.value === 'true' || stored.value === 1 || stored.value === '1';
+    case 'date':
+    case 'date_time':
+    case 'birthday': {
+      const transform = field.spec.transform ?? DEFAULT_TRANSFORM[type];
+      return normaliseDateRead(stored.value, transform === 'datetime' ? 'datetime' : 'date', timeZone);
+    }
     default:
       return stored.value === undefined || stored.value === null ? null : String(stored.value);
   }
 }
+
+const isTicked = (value: unknown) => value === true || value === 'true' || value === 1 || value === '1';
 
 export interface Difference {
   /** A field key of the map, or name / first_name / last_name / PHONE / EMAIL. */
@@ -68,10 +87,15 @@ export function differences(ours: ContactDocument, theirs: ContactDocument): Dif
   for (const key of ['name', 'first_name', 'last_name'] as const) {
     if (ours[key] !== theirs[key]) out.push({ field: key, ours: show(ours[key]), theirs: show(theirs[key]) });
   }
+  // PHONE and EMAIL may hold a manager's values too: only IDENT's values missing there differ.
   const list = (items: { value: string }[]) => items.map((item) => item.value).join(', ');
-  if (list(ours.phones) !== list(theirs.phones))
+  const lacks = (kind: 'phones' | 'emails', normalise: (written: string) => string) => {
+    const held = new Set(theirs[kind].map((item) => normalise(item.value)));
+    return ours[kind].some((item) => !held.has(normalise(item.value)));
+  };
+  if (lacks('phones', (written) => normalisePhone(written).phone ?? written))
     out.push({ field: 'PHONE', ours: list(ours.phones) || '—', theirs: list(theirs.phones) || '—' });
-  if (list(ours.emails) !== list(theirs.emails))
+  if (lacks('emails', (written) => written.trim().toLowerCase()))
     out.push({ field: 'EMAIL', ours: list(ours.emails) || '—', theirs: list(theirs.emails) || '—' });
   const theirsByKey = new Map(theirs.fields.map((field) => [field.key, field.value]));
   for (const field of ours.fields) {

@@ -1,6 +1,12 @@
-import type { ContactCreate, ContactUpdate, CustomFieldValueOut, FieldScalar } from '../amocrm/types.ts';
+import type {
+  ContactCreate,
+  ContactUpdate,
+  CustomFieldValueOut,
+  FieldScalar,
+  FieldValueOut,
+} from '../amocrm/types.ts';
 import type { ResolvedField, ResolvedMap } from './catalogue.ts';
-import { documentHash } from './hash.ts';
+import { contentHash } from './hash.ts';
 import type { TransformName } from './schema.ts';
 import { DEFAULT_TRANSFORM, MAX_LENGTH } from './schema.ts';
 import { type DateRules, toAge, toDate, toDateTime } from './transforms/dates.ts';
@@ -33,6 +39,7 @@ export interface FieldNote {
 export interface MappedContact {
   patientId: string;
   document: ContactDocument;
+  /** `contentHash` of the document: names and custom fields (PHONE and EMAIL are compared as lists). */
   hash: string;
   notes: FieldNote[];
 }
@@ -95,7 +102,7 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
         emails: multitext(map.contact.emails, row, 'email', notes),
         fields,
       };
-      return { ok: true, contact: { patientId, document, hash: documentHash(document), notes } };
+      return { ok: true, contact: { patientId, document, hash: contentHash(document), notes } };
     } catch (error) {
       // A transform must never stop a run: whatever went wrong is this row's failure.
       return { ok: false, patientId, reason: `mapping failed: ${(error as Error).message}`, notes };
@@ -270,23 +277,33 @@ export function toCreatePayload(document: ContactDocument): ContactCreate {
 }
 
 /**
- * An existing contact: every mapped field is sent, empty ones as `values: null`, so a value
+ * An existing contact: every mapped custom field is sent, empty ones as `values: null`, so a value
  * removed in IDENT is removed in amoCRM too. Standard text fields are sent as they are ("" clears
- * a first or last name); numbers and dates are never sent as "".
+ * a first or last name); numbers and dates are never sent as "". PHONE and EMAIL go only when
+ * given: amoCRM replaces such a field's whole list, so the caller merges it with what the contact
+ * holds (`sync/multitext.ts`), and an empty list is never sent (it would erase a manager's numbers).
  */
-export function toUpdatePayload(document: ContactDocument, contactId: number): ContactUpdate {
+export function toUpdatePayload(
+  document: ContactDocument,
+  contactId: number,
+  multitext: { phones?: FieldValueOut[]; emails?: FieldValueOut[] } = {},
+): ContactUpdate {
+  const custom: CustomFieldValueOut[] = [];
+  if (multitext.phones && multitext.phones.length > 0)
+    custom.push({ field_code: 'PHONE', values: multitext.phones });
+  if (multitext.emails && multitext.emails.length > 0)
+    custom.push({ field_code: 'EMAIL', values: multitext.emails });
+  for (const field of document.fields) {
+    custom.push({
+      field_id: field.field_id,
+      values: field.value === null ? null : fieldValuesOut(field.value),
+    });
+  }
   return {
     id: contactId,
     name: document.name,
     first_name: document.first_name,
     last_name: document.last_name,
-    custom_fields_values: [
-      { field_code: 'PHONE', values: document.phones.length > 0 ? document.phones : null },
-      { field_code: 'EMAIL', values: document.emails.length > 0 ? document.emails : null },
-      ...document.fields.map((field) => ({
-        field_id: field.field_id,
-        values: field.value === null ? null : fieldValuesOut(field.value),
-      })),
-    ],
+    custom_fields_values: custom,
   };
 }

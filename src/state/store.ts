@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { ContactMirror } from './mirror.ts';
 
 export type RunKind = 'incremental' | 'deep' | 'single';
 export type RunOutcome = 'ok' | 'failed' | 'stopped' | 'running';
@@ -11,6 +12,8 @@ export interface RunCounts {
   created: number;
   updated: number;
   linked: number;
+  /** Contacts edited, deleted or merged in amoCRM that a deep sync put right. */
+  repaired: number;
   failed: number;
   requests: number;
 }
@@ -25,10 +28,33 @@ export interface RunRecord extends RunCounts {
   dryRun: boolean;
 }
 
+/** What the state knows of a patient's contact: what was last sent, and which values the sync owns. */
 export interface Link {
   patientId: string;
   contactId: number;
+  /** `contentHash` of the names and custom fields last sent. */
   hash: string;
+  /** IDENT's normalised phones and e-mails when last sent (a change means PHONE/EMAIL are merged again). */
+  phones: string[];
+  emails: string[];
+  /** The values the sync wrote into PHONE and EMAIL and may remove again (never a manager's). */
+  ownedPhones: string[];
+  ownedEmails: string[];
+}
+
+/** A value amoCRM refused: the rest of the contact was written without it. */
+export interface FieldRefusal {
+  patientId: string;
+  field: string;
+  detail: string;
+  /** The patient's content hash when it was refused: it is not sent again until IDENT changes. */
+  hash: string;
+  at: string;
+}
+
+export interface SavedLink extends Link {
+  /** Fields amoCRM refused in this write (they replace what was recorded before). */
+  refused?: readonly { field: string; detail: string }[];
 }
 
 export interface Failure {
@@ -37,12 +63,17 @@ export interface Failure {
   attempts: number;
   firstAt: string;
   lastAt: string;
+  dueAt: string;
 }
 
 export interface Pending {
   patientId: string;
   requestId: string;
   hash: string;
+  phones: string[];
+  emails: string[];
+  /** The highest contact id known before the create was sent: the new contact's id is above it. */
+  knownMaxId: number;
   createdAt: string;
 }
 
@@ -73,6 +104,14 @@ CREATE TABLE IF NOT EXISTS failures (
   first_at TEXT NOT NULL,
   last_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS field_refusals (
+  patient_id TEXT NOT NULL,
+  field_key TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (patient_id, field_key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   kind TEXT NOT NULL,
@@ -98,16 +137,41 @@ CREATE TABLE IF NOT EXISTS findings (
 );
 `;
 
+/** Columns added after the first release: added in place, so an existing state folder carries on. */
+const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?: string }[] = [
+  { table: 'links', column: 'phones', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'links', column: 'emails', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'links', column: 'owned_phones', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'links', column: 'owned_emails', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'pending_creates', column: 'phones', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'pending_creates', column: 'emails', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'pending_creates', column: 'known_max_id', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
+  { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
+];
+
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS failures_due ON failures (due_at);
+`;
+
 const KEEP_RUNS = 1000;
+
+const list = (text: string) => (text === '' ? [] : text.split(','));
+const text = (values: readonly string[]) => values.join(',');
+
+/** Minutes before a failed patient is tried again: 2, 4, 8… and at most six hours. */
+export const retryDelayMinutes = (attempts: number) => Math.min(360, 2 ** attempts);
 
 /**
  * The sync's memory, in one SQLite file in STATE_DIR: the checkpoint, patient → contact links with
- * the hash last sent, creates in flight, failures, run history and reconciliation findings. Every
- * change a batch makes is one transaction, and every write touches only that batch's rows.
- * WAL with synchronous=FULL: a committed batch survives `kill -9` and power loss.
+ * what was last sent, creates in flight, failures, refused fields, run history, reconciliation
+ * findings, and the mirror of amoCRM's contacts. Every change a batch makes is one transaction,
+ * and every write touches only that batch's rows. WAL with synchronous=FULL: a committed batch
+ * survives `kill -9` and power loss.
  */
 export class StateStore {
   readonly path: string;
+  readonly mirror: ContactMirror;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
@@ -119,32 +183,58 @@ export class StateStore {
     if (!options.readOnly) {
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
       this.db.exec(SCHEMA);
+      this.addMissingColumns();
+      this.db.exec(INDEXES);
     }
+    this.mirror = new ContactMirror(
+      (query) => this.sql(query),
+      (work) => this.transaction(work),
+      options.readOnly ?? false,
+    );
+    if (!options.readOnly) this.mirror.createSchema((script) => this.db.exec(script));
   }
 
   close(): void {
     this.db.close();
   }
 
+  private addMissingColumns(): void {
+    for (const { table, column, definition, fill } of ADDED_COLUMNS) {
+      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (columns.some((existing) => existing.name === column)) continue;
+      this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      if (fill) this.db.exec(fill);
+    }
+  }
+
+  // ── meta ───────────────────────────────────────────────────────────────────────────────────
+  getMeta(key: string): string | undefined {
+    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)
+      ?.value;
+  }
+
+  setMeta(key: string, value: string | undefined): void {
+    if (value === undefined) this.sql('DELETE FROM meta WHERE key = ?').run(key);
+    else
+      this.sql(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ).run(key, value);
+  }
+
   // ── checkpoint ─────────────────────────────────────────────────────────────────────────────
   /** The database-clock time up to which every change is handled (IDENT wall clock). */
   checkpoint(): Date | undefined {
-    const row = this.sql('SELECT value FROM meta WHERE key = ?').get('checkpoint') as
-      { value: string } | undefined;
-    return row ? new Date(row.value) : undefined;
+    const value = this.getMeta('checkpoint');
+    return value ? new Date(value) : undefined;
   }
 
   setCheckpoint(at: Date): void {
-    this.sql(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    ).run('checkpoint', at.toISOString());
+    this.setMeta('checkpoint', at.toISOString());
   }
 
   // ── links ──────────────────────────────────────────────────────────────────────────────────
   link(patientId: string): Link | undefined {
-    const row = this.sql('SELECT contact_id, hash FROM links WHERE patient_id = ?').get(patientId) as
-      { contact_id: number; hash: string } | undefined;
-    return row ? { patientId, contactId: row.contact_id, hash: row.hash } : undefined;
+    return this.links([patientId]).get(patientId);
   }
 
   /** The links of many patients in one query (a per-row query costs more than the row's mapping). */
@@ -152,36 +242,71 @@ export class StateStore {
     const found = new Map<string, Link>();
     if (patientIds.length === 0) return found;
     const rows = this.sql(
-      'SELECT patient_id, contact_id, hash FROM links WHERE patient_id IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify(patientIds)) as { patient_id: string; contact_id: number; hash: string }[];
+      'SELECT patient_id, contact_id, hash, phones, emails, owned_phones, owned_emails FROM links WHERE patient_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(patientIds)) as {
+      patient_id: string;
+      contact_id: number;
+      hash: string;
+      phones: string;
+      emails: string;
+      owned_phones: string;
+      owned_emails: string;
+    }[];
     for (const row of rows) {
-      found.set(row.patient_id, { patientId: row.patient_id, contactId: row.contact_id, hash: row.hash });
+      found.set(row.patient_id, {
+        patientId: row.patient_id,
+        contactId: row.contact_id,
+        hash: row.hash,
+        phones: list(row.phones),
+        emails: list(row.emails),
+        ownedPhones: list(row.owned_phones),
+        ownedEmails: list(row.owned_emails),
+      });
     }
     return found;
-  }
-
-  /** Which of these patients the state links to a contact. */
-  linkedAmong(patientIds: readonly string[]): Set<string> {
-    return new Set(this.links(patientIds).keys());
   }
 
   linkCount(): number {
     return (this.sql('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n;
   }
 
-  /** Stores what amoCRM now holds for these patients: links, hashes; their pending creates and failures end. */
-  saveLinks(links: readonly Link[], at = new Date()): void {
+  /**
+   * Stores what amoCRM now holds for these patients, with their refused fields; their pending
+   * creates and failures end in the same transaction.
+   */
+  saveLinks(links: readonly SavedLink[], at = new Date()): void {
     if (links.length === 0) return;
     this.transaction(() => {
       const upsert = this.sql(
-        'INSERT INTO links (patient_id, contact_id, hash, synced_at) VALUES (?, ?, ?, ?) ON CONFLICT (patient_id) DO UPDATE SET contact_id = excluded.contact_id, hash = excluded.hash, synced_at = excluded.synced_at',
+        `INSERT INTO links (patient_id, contact_id, hash, synced_at, phones, emails, owned_phones, owned_emails)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (patient_id) DO UPDATE SET contact_id = excluded.contact_id, hash = excluded.hash,
+           synced_at = excluded.synced_at, phones = excluded.phones, emails = excluded.emails,
+           owned_phones = excluded.owned_phones, owned_emails = excluded.owned_emails`,
       );
       const clearPending = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
       const clearFailure = this.sql('DELETE FROM failures WHERE patient_id = ?');
+      const clearRefusals = this.sql('DELETE FROM field_refusals WHERE patient_id = ?');
+      const addRefusal = this.sql(
+        'INSERT INTO field_refusals (patient_id, field_key, detail, hash, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, at = excluded.at',
+      );
+      const when = at.toISOString();
       for (const link of links) {
-        upsert.run(link.patientId, link.contactId, link.hash, at.toISOString());
+        upsert.run(
+          link.patientId,
+          link.contactId,
+          link.hash,
+          when,
+          text(link.phones),
+          text(link.emails),
+          text(link.ownedPhones),
+          text(link.ownedEmails),
+        );
         clearPending.run(link.patientId);
         clearFailure.run(link.patientId);
+        clearRefusals.run(link.patientId);
+        for (const refused of link.refused ?? [])
+          addRefusal.run(link.patientId, refused.field, refused.detail.slice(0, 500), link.hash, when);
       }
     });
   }
@@ -195,8 +320,19 @@ export class StateStore {
     });
   }
 
-  unlink(patientId: string): void {
-    this.sql('DELETE FROM links WHERE patient_id = ?').run(patientId);
+  /**
+   * The patient's contact is gone from amoCRM: the link ends and, in the same transaction, the
+   * patient becomes due for another try, so a run that ends before matching it again leaves it
+   * findable by the next.
+   */
+  unlinkForRetry(patientId: string, reason: string, at = new Date()): void {
+    this.transaction(() => {
+      this.sql('DELETE FROM links WHERE patient_id = ?').run(patientId);
+      this.sql(
+        `INSERT INTO failures (patient_id, reason, attempts, first_at, last_at, due_at) VALUES (?, ?, 0, ?, ?, ?)
+         ON CONFLICT (patient_id) DO UPDATE SET reason = excluded.reason, last_at = excluded.last_at, due_at = excluded.due_at`,
+      ).run(patientId, reason, at.toISOString(), at.toISOString(), at.toISOString());
+    });
   }
 
   // ── pending creates ────────────────────────────────────────────────────────────────────────
@@ -205,43 +341,85 @@ export class StateStore {
     if (entries.length === 0) return;
     this.transaction(() => {
       const insert = this.sql(
-        'INSERT INTO pending_creates (patient_id, request_id, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (patient_id) DO UPDATE SET request_id = excluded.request_id, hash = excluded.hash, created_at = excluded.created_at',
+        `INSERT INTO pending_creates (patient_id, request_id, hash, created_at, phones, emails, known_max_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (patient_id) DO UPDATE SET request_id = excluded.request_id, hash = excluded.hash,
+           created_at = excluded.created_at, phones = excluded.phones, emails = excluded.emails,
+           known_max_id = excluded.known_max_id`,
       );
-      for (const entry of entries) insert.run(entry.patientId, entry.requestId, entry.hash, at.toISOString());
+      for (const entry of entries)
+        insert.run(
+          entry.patientId,
+          entry.requestId,
+          entry.hash,
+          at.toISOString(),
+          text(entry.phones),
+          text(entry.emails),
+          entry.knownMaxId,
+        );
     });
   }
 
-  pending(limit = 10_000): Pending[] {
-    return (
-      this.sql(
-        'SELECT patient_id, request_id, hash, created_at FROM pending_creates ORDER BY created_at LIMIT ?',
-      ).all(limit) as { patient_id: string; request_id: string; hash: string; created_at: string }[]
-    ).map((row) => ({
+  /** Creates not yet proven, oldest first; `patientId` narrows them to one patient's. */
+  pending(options: { limit?: number; patientId?: string } = {}): Pending[] {
+    const rows = (
+      options.patientId === undefined
+        ? this.sql('SELECT * FROM pending_creates ORDER BY created_at LIMIT ?').all(options.limit ?? 10_000)
+        : this.sql('SELECT * FROM pending_creates WHERE patient_id = ?').all(options.patientId)
+    ) as {
+      patient_id: string;
+      request_id: string;
+      hash: string;
+      phones: string;
+      emails: string;
+      known_max_id: number;
+      created_at: string;
+    }[];
+    return rows.map((row) => ({
       patientId: row.patient_id,
       requestId: row.request_id,
       hash: row.hash,
+      phones: list(row.phones),
+      emails: list(row.emails),
+      knownMaxId: row.known_max_id,
       createdAt: row.created_at,
     }));
   }
 
-  removePending(patientIds: readonly string[]): void {
-    if (patientIds.length === 0) return;
-    this.transaction(() => {
-      const remove = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
-      for (const id of patientIds) remove.run(id);
-    });
+  pendingCount(): number {
+    return (this.sql('SELECT COUNT(*) AS n FROM pending_creates').get() as { n: number }).n;
   }
 
   // ── failures ───────────────────────────────────────────────────────────────────────────────
-  recordFailures(entries: readonly { patientId: string; reason: string }[], at = new Date()): void {
+  /**
+   * Patients not synced, with the reason; their pending creates end in the same transaction.
+   * `dueNow`: tried again in this run (a create amoCRM proved never landed), not after a back-off.
+   */
+  recordFailures(
+    entries: readonly { patientId: string; reason: string; dueNow?: boolean }[],
+    at = new Date(),
+  ): void {
     if (entries.length === 0) return;
     this.transaction(() => {
       const upsert = this.sql(
-        'INSERT INTO failures (patient_id, reason, attempts, first_at, last_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (patient_id) DO UPDATE SET reason = excluded.reason, attempts = attempts + 1, last_at = excluded.last_at',
+        `INSERT INTO failures (patient_id, reason, attempts, first_at, last_at, due_at) VALUES (?, ?, 1, ?, ?, ?)
+         ON CONFLICT (patient_id) DO UPDATE SET reason = excluded.reason, attempts = attempts + 1,
+           last_at = excluded.last_at, due_at = excluded.due_at`,
       );
+      const attemptsOf = this.sql('SELECT attempts FROM failures WHERE patient_id = ?');
       const clearPending = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
+      const when = at.toISOString();
       for (const entry of entries) {
-        upsert.run(entry.patientId, entry.reason.slice(0, 1000), at.toISOString(), at.toISOString());
+        const attempts =
+          ((attemptsOf.get(entry.patientId) as { attempts: number } | undefined)?.attempts ?? 0) + 1;
+        const due = entry.dueNow ? when : new Date(at.getTime() + retryDelayMinutes(attempts) * 60_000);
+        upsert.run(
+          entry.patientId,
+          entry.reason.slice(0, 1000),
+          when,
+          when,
+          typeof due === 'string' ? due : due.toISOString(),
+        );
         clearPending.run(entry.patientId);
       }
     });
@@ -252,17 +430,12 @@ export class StateStore {
    * a row that can never sync costs a few reads a day, not one every run.
    */
   failuresDue(now = new Date(), limit = 200): string[] {
-    const rows = this.sql('SELECT patient_id, attempts, last_at FROM failures ORDER BY last_at LIMIT ?').all(
-      limit * 5,
-    ) as {
-      patient_id: string;
-      attempts: number;
-      last_at: string;
-    }[];
-    return rows
-      .filter((row) => now.getTime() - Date.parse(row.last_at) >= Math.min(360, 2 ** row.attempts) * 60_000)
-      .slice(0, limit)
-      .map((row) => row.patient_id);
+    return (
+      this.sql('SELECT patient_id FROM failures WHERE due_at <= ? ORDER BY due_at LIMIT ?').all(
+        now.toISOString(),
+        limit,
+      ) as { patient_id: string }[]
+    ).map((row) => row.patient_id);
   }
 
   /** Which of these patients have an open failure, in one query. */
@@ -276,14 +449,13 @@ export class StateStore {
 
   failures(limit = 20): Failure[] {
     return (
-      this.sql(
-        'SELECT patient_id, reason, attempts, first_at, last_at FROM failures ORDER BY last_at DESC LIMIT ?',
-      ).all(limit) as {
+      this.sql('SELECT * FROM failures ORDER BY last_at DESC LIMIT ?').all(limit) as {
         patient_id: string;
         reason: string;
         attempts: number;
         first_at: string;
         last_at: string;
+        due_at: string | null;
       }[]
     ).map((row) => ({
       patientId: row.patient_id,
@@ -291,11 +463,46 @@ export class StateStore {
       attempts: row.attempts,
       firstAt: row.first_at,
       lastAt: row.last_at,
+      dueAt: row.due_at ?? row.last_at,
     }));
   }
 
   failureCount(): number {
     return (this.sql('SELECT COUNT(*) AS n FROM failures').get() as { n: number }).n;
+  }
+
+  // ── refused fields ─────────────────────────────────────────────────────────────────────────
+  /** Patients of these whose refused fields were recorded at this content hash: hash by patient. */
+  refusalHashes(patientIds: readonly string[]): Map<string, string> {
+    const found = new Map<string, string>();
+    if (patientIds.length === 0) return found;
+    const rows = this.sql(
+      'SELECT DISTINCT patient_id, hash FROM field_refusals WHERE patient_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(patientIds)) as { patient_id: string; hash: string }[];
+    for (const row of rows) found.set(row.patient_id, row.hash);
+    return found;
+  }
+
+  fieldRefusals(limit = 20): FieldRefusal[] {
+    return (
+      this.sql('SELECT * FROM field_refusals ORDER BY at DESC LIMIT ?').all(limit) as {
+        patient_id: string;
+        field_key: string;
+        detail: string;
+        hash: string;
+        at: string;
+      }[]
+    ).map((row) => ({
+      patientId: row.patient_id,
+      field: row.field_key,
+      detail: row.detail,
+      hash: row.hash,
+      at: row.at,
+    }));
+  }
+
+  fieldRefusalCount(): number {
+    return (this.sql('SELECT COUNT(*) AS n FROM field_refusals').get() as { n: number }).n;
   }
 
   // ── runs ───────────────────────────────────────────────────────────────────────────────────
@@ -312,7 +519,7 @@ export class StateStore {
 
   finishRun(id: number, outcome: RunOutcome, counts: RunCounts, error?: string, at = new Date()): void {
     this.sql(
-      'UPDATE runs SET ended_at = ?, outcome = ?, read = ?, unchanged = ?, created = ?, updated = ?, linked = ?, failed = ?, requests = ?, error = ? WHERE id = ?',
+      'UPDATE runs SET ended_at = ?, outcome = ?, read = ?, unchanged = ?, created = ?, updated = ?, linked = ?, repaired = ?, failed = ?, requests = ?, error = ? WHERE id = ?',
     ).run(
       at.toISOString(),
       outcome,
@@ -321,6 +528,7 @@ export class StateStore {
       counts.created,
       counts.updated,
       counts.linked,
+      counts.repaired,
       counts.failed,
       counts.requests,
       error ?? null,
@@ -379,11 +587,11 @@ export class StateStore {
     return (this.sql('SELECT COUNT(*) AS n FROM findings WHERE kind = ?').get(kind) as { n: number }).n;
   }
 
-  private sql(text: string): StatementSync {
-    let statement = this.statements.get(text);
+  private sql(query: string): StatementSync {
+    let statement = this.statements.get(query);
     if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
+      statement = this.db.prepare(query);
+      this.statements.set(query, statement);
     }
     return statement;
   }
@@ -413,6 +621,7 @@ function toRun(row: Record<string, unknown>): RunRecord {
     created: Number(row.created),
     updated: Number(row.updated),
     linked: Number(row.linked),
+    repaired: Number(row.repaired ?? 0),
     failed: Number(row.failed),
     requests: Number(row.requests),
     error: (row.error as string | null) ?? null,

@@ -9,7 +9,7 @@ import { FieldsNotReadyError, type ResolvedMap, resolveFields } from '../mapping
 import { loadMapFile } from '../mapping/load-map.ts';
 import { createMapper, type Mapper } from '../mapping/mapper.ts';
 import { StateStore } from '../state/store.ts';
-import { type SyncOptions, SyncRun } from './engine.ts';
+import { type SyncOptions, SyncRun } from './run.ts';
 
 /** Everything a sync needs, opened from the configuration. */
 export interface SyncContext {
@@ -45,15 +45,19 @@ export async function resolveMapAgainstAccount(config: Config, client: AmoClient
 
 /** A sync run over these parts, with the configuration's settings unless `options` say otherwise. */
 export function syncRunFor(
-  parts: Pick<SyncContext, 'client' | 'source' | 'resolved' | 'mapper' | 'store'> & { logger: Logger },
+  parts: Pick<SyncContext, 'client' | 'source' | 'resolved' | 'mapper' | 'store'> & {
+    logger: Logger;
+    timeZone: string;
+  },
   options: SyncOptions,
 ): SyncRun {
-  const { client, source, resolved, mapper, store, logger } = parts;
+  const { client, source, resolved, mapper, store, logger, timeZone } = parts;
   return new SyncRun(
     {
       source,
       mapper,
       resolved,
+      timeZone,
       contacts: client.contacts,
       store,
       logger,
@@ -86,7 +90,7 @@ export async function openSyncContext(
     store,
     newRun(options = {}) {
       return syncRunFor(
-        { client, source, resolved, mapper, store, logger },
+        { client, source, resolved, mapper, store, logger, timeZone: config.sync.timeZone },
         {
           batchSize: config.amocrm.batchSize,
           matchByPhone: config.sync.matchByPhone,

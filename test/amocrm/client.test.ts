@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createAmoClient } from '../../src/amocrm/client.ts';
+import { ContactsApi, UnorderedListingError } from '../../src/amocrm/contacts.ts';
 import { AmoCrmError } from '../../src/amocrm/errors.ts';
 import { TokenStore } from '../../src/amocrm/token-store.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { normalisePhone } from '../../src/mapping/transforms/phone.ts';
 import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { amoConfig, fastTuning, longLivedClient, oauthClient, startEmulator } from '../helpers/amocrm.ts';
-
-const phoneOf = (written: string) => normalisePhone(written).phone;
 
 describe('amoCRM client against the emulator', () => {
   let emulator: AmoCrmEmulator;
@@ -113,7 +111,7 @@ describe('amoCRM client against the emulator', () => {
   });
 
   describe('contacts', () => {
-    it('stores 49 of a batch of 50 with one invalid item, and reports that item with its path', async () => {
+    it('a batch of 50 with one invalid item is refused as a whole, naming that item and its path', async () => {
       const client = longLivedClient(emulator);
       const items = Array.from({ length: 50 }, (_, index) => ({
         requestId: `r${index}`,
@@ -125,34 +123,68 @@ describe('amoCRM client against the emulator', () => {
         },
       }));
       const before = emulator.contacts.size;
-      const result = await client.contacts.create(items as never);
-      assert.equal(result.stored.size, 49);
-      assert.equal(emulator.contacts.size - before, 49);
-      assert.deepEqual([...result.refused.keys()], ['r17']);
-      assert.equal(result.refused.get('r17')![0]!.path, 'custom_fields_values.0.values.0.value');
-      assert.deepEqual(result.uncertain, []);
+      const outcome = await client.contacts.write('post', items as never);
+      assert.equal(outcome.kind, 'refused');
+      assert.equal(emulator.contacts.size, before, 'nothing of a refused request is stored');
+      const problems = outcome.kind === 'refused' ? outcome.problems : [];
+      assert.deepEqual(
+        problems.map((problem) => [problem.requestId, problem.path]),
+        [['r17', 'custom_fields_values.0.values.0.value']],
+      );
     });
 
-    it('maps results by request_id and updates by id', async () => {
+    it('never sends more than 50 contacts in one request', async () => {
       const client = longLivedClient(emulator);
-      const created = await client.contacts.create([
+      const items = Array.from({ length: 51 }, (_, index) => ({
+        requestId: `r${index}`,
+        body: { name: 'X' },
+      }));
+      await assert.rejects(client.contacts.write('post', items), RangeError);
+      assert.throws(() => new ContactsApi(client.http, 51), RangeError);
+    });
+
+    it('maps creates by request_id, and updates by contact id when the answer carries no request_id', async () => {
+      const client = longLivedClient(emulator);
+      const created = await client.contacts.write('post', [
         { requestId: 'b', body: { name: 'B' } },
         { requestId: 'a', body: { name: 'A' } },
       ]);
-      const idA = created.stored.get('a')!;
+      assert.equal(created.kind, 'stored');
+      const idA = created.kind === 'stored' ? created.ids.get('a')! : 0;
       assert.equal(emulator.contacts.get(idA)!.name, 'A');
-      const updated = await client.contacts.update([{ requestId: 'u', body: { id: idA, name: 'A2' } }]);
-      assert.equal(updated.stored.get('u'), idA);
+      const updated = await client.contacts.write('patch', [
+        { requestId: 'u', body: { id: idA, name: 'A2' } },
+      ]);
+      assert.equal(updated.kind === 'stored' && updated.ids.get('u'), idA);
       assert.equal(emulator.contacts.get(idA)!.name, 'A2');
+      const answer = emulator.requests.at(-1)!;
+      assert.equal(answer.method, 'PATCH');
     });
 
-    it('handles 204: an empty search yields nothing', async () => {
-      const client = longLivedClient(emulator);
-      assert.deepEqual(await client.contacts.search('no-such-text-anywhere'), []);
-      assert.deepEqual(await client.contacts.findByFieldValue(identField, '999999999'), []);
+    it('reads contacts by id; a deleted one is simply absent, also where amoCRM ignores filter[id]', async () => {
+      const fresh = await startEmulator();
+      try {
+        const client = longLivedClient(fresh);
+        const kept = fresh.seedContact({ name: 'Kept' });
+        const deleted = fresh.seedContact({ name: 'Deleted' });
+        for (let index = 0; index < 5; index++) fresh.seedContact({ name: `Other ${index}` });
+        fresh.deleteContact(deleted.id);
+        assert.deepEqual(
+          (await client.contacts.getByIds([kept.id, deleted.id])).map((c) => c.id),
+          [kept.id],
+        );
+        fresh.strict.honourIdFilter = false;
+        assert.deepEqual(
+          (await client.contacts.getByIds([kept.id, deleted.id])).map((c) => c.id),
+          [kept.id],
+        );
+        assert.deepEqual(await client.contacts.getByIds([999_999_999]), []);
+      } finally {
+        await fresh.stop();
+      }
     });
 
-    it('iterates across more than 250 contacts, page by page', async () => {
+    it('iterates across more than 250 contacts, page by page; an empty account is a 204', async () => {
       const fresh = await startEmulator();
       try {
         for (let index = 0; index < 301; index++) fresh.seedContact({ name: `C${index}` });
@@ -170,42 +202,23 @@ describe('amoCRM client against the emulator', () => {
       }
     });
 
-    it('finds by IDENT id exactly, not by a search hit that merely contains it', async () => {
-      const client = longLivedClient(emulator);
-      emulator.seedContact({
-        name: 'Decoy 4242',
-        custom_fields_values: [{ field_id: identField, values: [{ value: '14242' }] }],
-      });
-      const real = emulator.seedContact({
-        name: 'Real',
-        custom_fields_values: [{ field_id: identField, values: [{ value: '4242' }] }],
-      });
-      const found = await client.contacts.findByFieldValue(identField, '4242');
-      assert.deepEqual(
-        found.map((contact) => contact.id),
-        [real.id],
-      );
-    });
-
-    it('finds by phone whichever way it was written in amoCRM', async () => {
-      const client = longLivedClient(emulator);
-      const eight = emulator.seedContact({
-        name: 'Eight',
-        custom_fields_values: [
-          { field_code: 'PHONE', values: [{ value: '8 (917) 555-12-34', enum_code: 'MOB' }] },
-        ],
-      });
-      emulator.seedContact({
-        name: 'Other',
-        custom_fields_values: [
-          { field_code: 'PHONE', values: [{ value: '+7 917 555-12-35', enum_code: 'MOB' }] },
-        ],
-      });
-      const found = await client.contacts.findByPhone('+79175551234', phoneOf);
-      assert.deepEqual(
-        found.map((contact) => contact.id),
-        [eight.id],
-      );
+    it('lists newest first, and notices when amoCRM ignores the order', async () => {
+      const fresh = await startEmulator();
+      try {
+        for (let index = 0; index < 300; index++) fresh.seedContact({ name: `C${index}` });
+        const client = longLivedClient(fresh);
+        const ids: number[] = [];
+        for await (const page of client.contacts.newestFirst('id', () => true))
+          ids.push(...page.map((c) => c.id));
+        assert.equal(ids.length, 250, 'one page was enough');
+        assert.ok(ids.every((id, index) => index === 0 || id < ids[index - 1]!));
+        fresh.strict.honourOrder = false;
+        await assert.rejects(async () => {
+          for await (const page of client.contacts.newestFirst('id', () => false)) void page;
+        }, UnorderedListingError);
+      } finally {
+        await fresh.stop();
+      }
     });
   });
 

@@ -60,7 +60,7 @@ describe('amoCRM faults', () => {
       });
       const sent = emulator.requests.length;
       emulator.unblock();
-      await assert.rejects(client.contacts.search('x'), /blocked/);
+      await assert.rejects(client.contacts.getByIds([1]), /blocked/);
       await assert.rejects(client.fields.list(), /blocked/);
       assert.equal(emulator.requests.length, sent);
     });
@@ -85,10 +85,10 @@ describe('amoCRM faults', () => {
       const contact = emulator.seedContact({ name: 'Before' });
       emulator.setFaults({ serverErrorRate: 0.3, dropRate: 0.2 });
       for (let index = 0; index < 10; index++) await client.account();
-      const result = await client.contacts.update([
+      const result = await client.contacts.write('patch', [
         { requestId: 'u', body: { id: contact.id, name: 'After' } },
       ]);
-      assert.equal(result.stored.get('u'), contact.id);
+      assert.equal(result.kind === 'stored' && result.ids.get('u'), contact.id);
       assert.equal(emulator.contacts.get(contact.id)!.name, 'After');
       assert.ok(client.http.stats.retries > 0);
     });
@@ -103,7 +103,7 @@ describe('amoCRM faults', () => {
     });
   });
 
-  it('a create that timed out but landed is reported uncertain and found by lookup, not duplicated', async () => {
+  it('a create that timed out but landed is reported uncertain, not resent', async () => {
     await withEmulator(async (emulator) => {
       const identField = emulator.addField({ name: 'ID пациента IDENT', type: 'text' }).id;
       const client = longLivedClient(emulator, { timeoutMs: 300 });
@@ -112,12 +112,10 @@ describe('amoCRM faults', () => {
         name: 'Late',
         custom_fields_values: [{ field_id: identField, values: [{ value: '777' }] }],
       };
-      const result = await client.contacts.create([{ requestId: 'p777', body }]);
-      assert.deepEqual(result.uncertain, ['p777']);
-      assert.equal(result.stored.size, 0);
+      const result = await client.contacts.write('post', [{ requestId: 'p777', body }]);
+      assert.equal(result.kind, 'uncertain');
       emulator.setFaults({});
-      const found = await client.contacts.findByFieldValue(identField, '777');
-      assert.equal(found.length, 1, 'the write landed');
+      assert.equal(emulator.contactsWithField(identField, '777').length, 1, 'the write landed');
       assert.equal(emulator.writeRequests().length, 1, 'the create was not sent twice');
     });
   });
@@ -126,8 +124,8 @@ describe('amoCRM faults', () => {
     await withEmulator(async (emulator) => {
       const client = longLivedClient(emulator);
       emulator.setFaults({ serverErrorRate: 1 });
-      const result = await client.contacts.create([{ requestId: 'x', body: { name: 'X' } }]);
-      assert.deepEqual(result.uncertain, ['x']);
+      const result = await client.contacts.write('post', [{ requestId: 'x', body: { name: 'X' } }]);
+      assert.equal(result.kind, 'uncertain');
       assert.equal(emulator.writeRequests().length, 1);
     });
   });

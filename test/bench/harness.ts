@@ -12,7 +12,7 @@ import { loadMapFile } from '../../src/mapping/load-map.ts';
 import { createMapper, type Mapper } from '../../src/mapping/mapper.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { syncRunFor } from '../../src/sync/context.ts';
-import type { SyncResult } from '../../src/sync/engine.ts';
+import type { SyncResult } from '../../src/sync/run.ts';
 
 export interface EmulatorProcess {
   url: string;
@@ -76,7 +76,7 @@ export interface BenchParts {
 /** One sync run through the real engine, without progress lines; anything but success throws. */
 export async function benchRun(parts: BenchParts, kind: 'incremental' | 'deep'): Promise<SyncResult> {
   const result = await syncRunFor(
-    { ...parts, logger: silentLogger() },
+    { ...parts, logger: silentLogger(), timeZone: 'Europe/Moscow' },
     { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 1e9 },
   ).run({ kind });
   if (result.outcome !== 'ok') throw result.error ?? new Error(`${kind} sync failed`);

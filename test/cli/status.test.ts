@@ -12,7 +12,7 @@ describe('ident-sync status', () => {
     assert.match(run.stdout, /No sync has run with .* yet/);
   });
 
-  it('shows the checkpoint, runs, failures and links, as text and JSON', async () => {
+  it('shows the checkpoint, runs, refused values and links, as text and JSON', async () => {
     const emulator = await startEmulator();
     try {
       const rows = Array.from({ length: 30 }, (_, index) =>
@@ -35,14 +35,24 @@ describe('ident-sync status', () => {
       const text = await runCli(['status'], { STATE_DIR: stack.stateDir, AMOCRM_LONG_LIVED_TOKEN: 't' });
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /checkpoint: +2026-11-20 10:00:00 \(IDENT server clock\)/);
-      assert.match(text.stdout, /linked contacts: +30/);
-      assert.match(text.stdout, /open failures: +1/);
-      assert.match(text.stdout, /patient 31: amoCRM refused the contact/);
+      // A value amoCRM refuses costs that field: the patient is synced without it, and it is listed.
+      assert.match(text.stdout, /linked contacts: +31/);
+      assert.match(text.stdout, /open failures: +0/);
+      assert.match(text.stdout, /refused values: +1/);
+      assert.match(text.stdout, /patient 31, field sms_rejection: InvalidType/);
       assert.match(text.stdout, /amoCRM token: +long-lived/);
-      assert.match(text.stdout, /1 +incremental .* ok +31 +0 +30 +0 +0 +1/);
+      assert.match(text.stdout, /amoCRM mirror: +31 contact\(s\), read in full/);
+      assert.match(text.stdout, /1 +incremental .* ok +31 +0 +31 +0 +0 +0 +0/);
       const json = JSON.parse((await runCli(['status', '--json'], { STATE_DIR: stack.stateDir })).stdout);
-      assert.equal(json.linkedContacts, 30);
-      assert.equal(json.runs[0].created, 30);
+      assert.equal(json.linkedContacts, 31);
+      assert.equal(json.runs[0].created, 31);
+      assert.deepEqual(
+        json.refusals.map((refusal: { patientId: string; field: string }) => [
+          refusal.patientId,
+          refusal.field,
+        ]),
+        [['31', 'sms_rejection']],
+      );
       assert.equal(json.token.kind, 'none');
     } finally {
       await emulator.stop();

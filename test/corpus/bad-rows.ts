@@ -1,7 +1,7 @@
 /**
  * Malformed patient rows, each with its defined outcome: synced with these normalised values (by
  * field key; null = left empty) or recorded as a failure with a reason. Dates in the expectations
- * are Unix seconds of midnight (or the wall clock) in Europe/Moscow.
+ * are RFC 3339 text of midnight (or the wall clock, to the minute) in Europe/Moscow, as amoCRM is sent them.
  */
 export interface BadRow {
   name: string;
@@ -9,8 +9,9 @@ export interface BadRow {
   expect: { values: Record<string, unknown> } | { fails: RegExp };
 }
 
-const msk = (y: number, m: number, d: number, h = 0, mi = 0, s = 0) =>
-  Date.UTC(y, m - 1, d, h - 3, mi, s) / 1000;
+const two = (n: number) => String(n).padStart(2, '0');
+const msk = (y: number, m: number, d: number, h = 0, mi = 0) =>
+  `${y}-${two(m)}-${two(d)}T${two(h)}:${two(mi)}:00+03:00`;
 
 export const BAD_ROWS: BadRow[] = [
   // ── the patient id ──
@@ -182,7 +183,7 @@ export const BAD_ROWS: BadRow[] = [
   {
     name: 'changed-at as ISO text',
     changes: { ChangedAt: '2026-11-20 14:05:33' },
-    expect: { values: { changed_at: msk(2026, 11, 20, 14, 5, 33) } },
+    expect: { values: { changed_at: msk(2026, 11, 20, 14, 5) } },
   },
   {
     name: 'changed-at as a number',

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type EmulatedField, validateCustomFieldValues, type ValidationError } from './validation.ts';
+import {
+  type EmulatedField,
+  NEGATIVE_DATE,
+  validateCustomFieldValues,
+  type ValidationError,
+} from './validation.ts';
 
 /**
  * An amoCRM API v4 look-alike for tests, benchmarks and the demo. It behaves as
@@ -20,6 +25,8 @@ export interface Faults {
   slowMs: number;
   /** Share of API requests answered 429 without being processed (not counted as violations). */
   tooManyRate: number;
+  /** Share of writes (POST and PATCH) applied and then answered 500/502/503. */
+  appliedServerErrorRate: number;
   /** Retry-After (seconds) sent with injected 429s; absent when undefined. */
   retryAfterSeconds: number | undefined;
 }
@@ -30,8 +37,73 @@ export const NO_FAULTS: Faults = {
   slowRate: 0,
   slowMs: 0,
   tooManyRate: 0,
+  appliedServerErrorRate: 0,
   retryAfterSeconds: undefined,
 };
+
+/**
+ * Where amoCRM is stricter or odder than a naive server: each behind a switch, on by default where
+ * the real API behaves so (../shared/reference/amocrm-api.md, "Facts added after the first release").
+ */
+export interface Strictness {
+  /** A negative Unix timestamp in a date, birthday or date_time field is refused (amocrm-api-php #85, #219). */
+  refuseNegativeDates: boolean;
+  /** Full-text `query` does not see contacts written within this many milliseconds (search lag). */
+  searchLagMs: number;
+  /** `query` matches text as stored: "8 (900) 123-45-67" is not found by 9001234567. */
+  searchAsStored: boolean;
+  /** PATCH answers carry ids but no request_id. */
+  patchAnswersWithoutRequestId: boolean;
+  /** A key a contact does not have is refused with FieldNotExpected. */
+  refuseUnknownKeys: boolean;
+  /** The answer to a PATCH naming a contact deleted in the interface (undocumented; all three are possible). */
+  deletedContactPatch: 'validation' | 'bad-request' | 'not-found';
+  /** An unticked checkbox is read back as no value at all. */
+  uncheckedCheckboxAbsent: boolean;
+  /** Entities per write request before 400 (the official library sends at most 50). */
+  maxBatch: number;
+  /** A create batch refused for one item still stores the valid ones (undocumented either way). */
+  createStoresValidItemsOn400: boolean;
+  /** `order[id]` / `order[updated_at]` sort the contact list; off: ignored, as filters are on some accounts. */
+  honourOrder: boolean;
+  /** `filter[id]` narrows the list; off: ignored (every contact comes back). */
+  honourIdFilter: boolean;
+  /** Every API request is answered 402 (the account is not paid). */
+  paymentRequired: boolean;
+}
+
+export const STRICT: Strictness = {
+  refuseNegativeDates: true,
+  searchLagMs: 0,
+  searchAsStored: true,
+  patchAnswersWithoutRequestId: true,
+  refuseUnknownKeys: true,
+  deletedContactPatch: 'validation',
+  uncheckedCheckboxAbsent: true,
+  maxBatch: 50,
+  createStoresValidItemsOn400: false,
+  honourOrder: true,
+  honourIdFilter: true,
+  paymentRequired: false,
+};
+
+/** Keys amoCRM knows in a contact written through the API. */
+const CONTACT_KEYS = new Set([
+  'id',
+  'name',
+  'first_name',
+  'last_name',
+  'responsible_user_id',
+  'created_by',
+  'updated_by',
+  'created_at',
+  'updated_at',
+  'custom_fields_values',
+  'tags_to_add',
+  'tags_to_delete',
+  '_embedded',
+  'request_id',
+]);
 
 export interface EmulatorOptions {
   port?: number;
@@ -51,6 +123,9 @@ export interface EmulatorOptions {
   seed?: number;
   /** Milliseconds added to every API answer (network and server time of a real account). */
   latencyMs?: number;
+  /** The account's time zone (`GET /api/v4/account?with=datetime_settings`). */
+  timeZone?: string;
+  strict?: Partial<Strictness>;
 }
 
 export interface LoggedRequest {
@@ -60,6 +135,8 @@ export interface LoggedRequest {
   status: number;
   write: boolean;
   items: number;
+  /** The query string, for tests that check what was asked (e.g. no full-text search). */
+  query: string;
   fault?: string;
 }
 
@@ -132,7 +209,16 @@ const oauthProblem = (status: number, hint: string, title = 'Некоррект�
 });
 
 export class AmoCrmEmulator {
-  readonly options: Required<Omit<EmulatorOptions, 'port' | 'seed' | 'host'>>;
+  readonly options: Required<Omit<EmulatorOptions, 'port' | 'seed' | 'host' | 'strict'>>;
+  strict: Strictness;
+  /**
+   * What the client sent that amoCRM refuses or punishes, whatever the switches say: a negative
+   * date timestamp, a PHONE/EMAIL `values: null` (erases a manager's numbers), more than 50 items.
+   * Tests assert it stays empty.
+   */
+  readonly breaches: string[] = [];
+  /** When each contact was last written (ms), for the search lag. */
+  private readonly writtenAt = new Map<number, number>();
   readonly contacts = new Map<number, StoredContact>();
   readonly fields = new Map<number, EmulatedField>();
   readonly requests: LoggedRequest[] = [];
@@ -170,7 +256,9 @@ export class AmoCrmEmulator {
       blockAfterViolations: options.blockAfterViolations ?? 10,
       fieldPageSize: options.fieldPageSize ?? 50,
       latencyMs: options.latencyMs ?? 0,
+      timeZone: options.timeZone ?? 'Europe/Moscow',
     };
+    this.strict = { ...STRICT, ...options.strict };
     this.port = options.port ?? 0;
     this.host = options.host ?? '127.0.0.1';
     this.random = mulberry32(options.seed ?? 1);
@@ -266,6 +354,47 @@ export class AmoCrmEmulator {
     return this.createContact(body);
   }
 
+  /** A manager deletes a contact in the interface. */
+  deleteContact(id: number): boolean {
+    this.writtenAt.delete(id);
+    return this.contacts.delete(id);
+  }
+
+  /**
+   * A manager merges two contacts: `keep` survives with its own values, plus the phones and
+   * e-mails of `gone` it lacked; `gone` is deleted.
+   */
+  mergeContacts(keep: number, gone: number): void {
+    const survivor = this.contacts.get(keep);
+    const other = this.contacts.get(gone);
+    if (!survivor || !other) throw new Error('both contacts must exist');
+    const fields = new Map((survivor.custom_fields_values ?? []).map((field) => [field.field_id, field]));
+    for (const field of other.custom_fields_values ?? []) {
+      const mine = fields.get(field.field_id);
+      if (!mine) fields.set(field.field_id, field);
+      else if (field.field_type === 'multitext') {
+        const known = new Set(mine.values.map((value) => String(value.value)));
+        mine.values.push(...field.values.filter((value) => !known.has(String(value.value))));
+      }
+    }
+    survivor.custom_fields_values = [...fields.values()];
+    this.touch(survivor);
+    this.deleteContact(gone);
+  }
+
+  /** A manager edits a contact in the interface: `apply` changes it, `updated_at` moves. */
+  editContact(id: number, apply: (contact: StoredContact) => void): void {
+    const contact = this.contacts.get(id);
+    if (!contact) throw new Error(`no contact ${id}`);
+    apply(contact);
+    this.touch(contact);
+  }
+
+  private touch(contact: StoredContact): void {
+    contact.updated_at = Math.floor(Date.now() / 1000);
+    this.writtenAt.set(contact.id, Date.now());
+  }
+
   contactsWithField(fieldId: number, value: string): StoredContact[] {
     return [...this.contacts.values()].filter((contact) =>
       contact.custom_fields_values?.some(
@@ -290,7 +419,15 @@ export class AmoCrmEmulator {
 
     const now = arrived;
     const write = method === 'POST' || method === 'PATCH';
-    const log: LoggedRequest = { at: now, method, path, status: 0, write, items: countItems(body) };
+    const log: LoggedRequest = {
+      at: now,
+      method,
+      path,
+      status: 0,
+      write,
+      items: countItems(body),
+      query: url.search,
+    };
     this.requests.push(log);
     const respond = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       log.status = status;
@@ -321,7 +458,15 @@ export class AmoCrmEmulator {
       }
     }
 
-    const fault = this.pickFault();
+    if (this.strict.paymentRequired) {
+      return respond(402, {
+        title: 'Payment Required',
+        type: 'https://httpstatus.es/402',
+        status: 402,
+        detail: 'Account is not paid',
+      });
+    }
+    const fault = this.pickFault(write);
     if (fault) log.fault = fault;
     if (fault === 'drop') {
       log.status = -1;
@@ -355,6 +500,9 @@ export class AmoCrmEmulator {
       log.status = -2;
       return;
     }
+    // The write above was applied; the answer is lost in an error.
+    if (fault === 'applied 5xx' && status < 300)
+      return respond([500, 502, 503][Math.floor(this.random() * 3)]!, problem(503, 'Service unavailable'));
     respond(status, payload);
   }
 
@@ -365,9 +513,11 @@ export class AmoCrmEmulator {
     return this.recent.length <= this.options.rateLimit;
   }
 
-  private pickFault(): 'drop' | '5xx' | 'slow' | '429' | undefined {
+  private pickFault(write: boolean): 'drop' | '5xx' | 'slow' | '429' | 'applied 5xx' | undefined {
     const f = this.faults;
     const roll = this.random();
+    if (write && f.appliedServerErrorRate > 0 && this.random() < f.appliedServerErrorRate)
+      return 'applied 5xx';
     let edge = f.dropRate;
     if (roll < edge) return 'drop';
     edge += f.serverErrorRate;
@@ -469,10 +619,28 @@ export class AmoCrmEmulator {
 
   private route(method: string, path: string, url: URL, body: unknown): [number, unknown] {
     if (path === '/api/v4/account' && method === 'GET') {
-      return [
-        200,
-        { id: ACCOUNT_ID, name: 'Emulated clinic', subdomain: 'emulator', country: 'RU', currency: 'RUB' },
-      ];
+      const account: Record<string, unknown> = {
+        id: ACCOUNT_ID,
+        name: 'Emulated clinic',
+        subdomain: 'emulator',
+        country: 'RU',
+        currency: 'RUB',
+        is_api_filter_enabled: this.strict.honourIdFilter,
+      };
+      if ((url.searchParams.get('with') ?? '').split(',').includes('datetime_settings')) {
+        account._embedded = {
+          datetime_settings: {
+            date_pattern: 'd.m.Y H:i',
+            short_date_pattern: 'd.m.Y',
+            short_time_pattern: 'H:i',
+            date_format: 'd.m.Y',
+            time_format: 'H:i:s',
+            timezone: this.options.timeZone,
+            timezone_offset: '',
+          },
+        };
+      }
+      return [200, account];
     }
     if (path === '/api/v4/contacts/custom_fields') {
       if (method === 'GET') return this.listFields(url);
@@ -514,12 +682,23 @@ export class AmoCrmEmulator {
       .flatMap(([, value]) => value.split(','))
       .map(Number);
     let matches: StoredContact[];
-    if (ids.length > 0) {
+    if (ids.length > 0 && this.strict.honourIdFilter) {
       matches = ids.map((id) => this.contacts.get(id)).filter((c): c is StoredContact => c !== undefined);
     } else if (query) {
-      matches = [...this.contacts.values()].filter((contact) => searchText(contact).includes(query));
+      const visibleBefore = Date.now() - this.strict.searchLagMs;
+      matches = [...this.contacts.values()].filter(
+        (contact) =>
+          (this.writtenAt.get(contact.id) ?? 0) <= visibleBefore &&
+          searchText(contact, this.strict.searchAsStored).includes(query),
+      );
     } else {
       matches = [...this.contacts.values()];
+    }
+    const order = [...url.searchParams.entries()].find(([key]) => /^order\[(id|updated_at)\]$/.test(key));
+    if (order && this.strict.honourOrder) {
+      const field = order[0] === 'order[id]' ? 'id' : 'updated_at';
+      const direction = order[1].toLowerCase() === 'desc' ? -1 : 1;
+      matches = [...matches].sort((a, b) => direction * (a[field] - b[field] || a.id - b.id));
     }
     const slice = matches.slice((page - 1) * limit, page * limit);
     if (slice.length === 0) return [204, undefined];
@@ -541,23 +720,46 @@ export class AmoCrmEmulator {
 
   private writeContacts(body: unknown, mode: 'create' | 'update'): [number, unknown] {
     if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
-    if (body.length > 250)
-      throw new HttpError(400, problem(400, 'Too many entities in one request (max 250)'));
+    if (body.length > this.strict.maxBatch) {
+      this.breaches.push(`${body.length} entities in one request`);
+      throw new HttpError(
+        400,
+        problem(400, `Too many entities in one request (max ${this.strict.maxBatch})`),
+      );
+    }
+    if (mode === 'update') this.noteNullMultitext(body);
     const failures: { request_id: string; errors: ValidationError[] }[] = [];
+    let deleted = false;
     body.forEach((item: unknown, index) => {
       const requestId = requestIdOf(item, index);
       const errors = this.validateContact(item, mode);
+      if (errors.some((error) => error.code === 'NotFound')) deleted = true;
       if (errors.length > 0) failures.push({ request_id: requestId, errors });
     });
-    // One bad item fails the whole request; nothing of it is stored.
+    if (deleted && this.strict.deletedContactPatch === 'not-found') {
+      throw new HttpError(404, problem(404, 'Entity not found'));
+    }
+    if (deleted && this.strict.deletedContactPatch === 'bad-request') {
+      throw new HttpError(400, problem(400, 'Request validation failed'));
+    }
+    // One bad item fails the whole request; nothing of it is stored, unless the switch says otherwise.
     if (failures.length > 0) {
+      if (mode === 'create' && this.strict.createStoresValidItemsOn400) {
+        const refused = new Set(failures.map((failure) => failure.request_id));
+        body.forEach((item: Record<string, unknown>, index) => {
+          if (!refused.has(requestIdOf(item, index))) this.createContact(item);
+        });
+      }
       throw validationFailure(failures);
     }
     const results = body.map((item: Record<string, unknown>, index) => {
       const contact = mode === 'create' ? this.createContact(item) : this.updateContact(item);
       return {
         id: contact.id,
-        request_id: requestIdOf(item, index),
+        ...(mode === 'update' && this.strict.patchAnswersWithoutRequestId
+          ? {}
+          : { request_id: requestIdOf(item, index) }),
+        updated_at: contact.updated_at,
         _links: { self: { href: `${this.origin}/api/v4/contacts/${contact.id}` } },
       };
     });
@@ -567,12 +769,36 @@ export class AmoCrmEmulator {
     ];
   }
 
+  /** `values: null` on PHONE or EMAIL clears the list, a manager's numbers included: a client breach. */
+  private noteNullMultitext(body: unknown[]): void {
+    for (const item of body) {
+      const values = (item as { custom_fields_values?: unknown }).custom_fields_values;
+      if (!Array.isArray(values)) continue;
+      for (const entry of values as { field_id?: number; field_code?: string; values?: unknown }[]) {
+        const field =
+          entry.field_code ??
+          (entry.field_id === undefined ? undefined : this.fields.get(entry.field_id)?.code);
+        if (
+          (field === 'PHONE' || field === 'EMAIL') &&
+          (entry.values === null || (Array.isArray(entry.values) && entry.values.length === 0))
+        )
+          this.breaches.push(`${field} sent as ${JSON.stringify(entry.values)}`);
+      }
+    }
+  }
+
   private validateContact(raw: unknown, mode: 'create' | 'update'): ValidationError[] {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
       return [{ code: 'InvalidType', path: '', detail: 'This value should be of type object.' }];
     }
     const item = raw as Record<string, unknown>;
     const errors: ValidationError[] = [];
+    if (this.strict.refuseUnknownKeys) {
+      for (const key of Object.keys(item)) {
+        if (!CONTACT_KEYS.has(key))
+          errors.push({ code: 'FieldNotExpected', path: key, detail: 'This field was not expected.' });
+      }
+    }
     if (mode === 'update') {
       if (typeof item.id !== 'number')
         errors.push({ code: 'FieldMissing', path: 'id', detail: 'This field is missing.' });
@@ -585,7 +811,12 @@ export class AmoCrmEmulator {
       }
     }
     const byCode = new Map([...this.fields.values()].filter((f) => f.code).map((f) => [f.code!, f]));
-    errors.push(...validateCustomFieldValues(item.custom_fields_values, this.fields, byCode));
+    const fieldErrors = validateCustomFieldValues(item.custom_fields_values, this.fields, byCode, {
+      refuseNegativeDates: this.strict.refuseNegativeDates,
+    });
+    for (const error of fieldErrors)
+      if (error.detail === NEGATIVE_DATE) this.breaches.push(`negative date at ${error.path}`);
+    errors.push(...fieldErrors);
     return errors;
   }
 
@@ -605,6 +836,7 @@ export class AmoCrmEmulator {
     };
     this.applyFieldValues(contact, item.custom_fields_values);
     this.contacts.set(contact.id, contact);
+    this.writtenAt.set(contact.id, Date.now());
     return contact;
   }
 
@@ -614,7 +846,7 @@ export class AmoCrmEmulator {
       if (typeof item[key] === 'string') contact[key] = item[key];
     }
     this.applyFieldValues(contact, item.custom_fields_values);
-    contact.updated_at = Math.floor(Date.now() / 1000);
+    this.touch(contact);
     return contact;
   }
 
@@ -627,7 +859,11 @@ export class AmoCrmEmulator {
         entry.field_id !== undefined
           ? this.fields.get(entry.field_id)!
           : [...this.fields.values()].find((candidate) => candidate.code === entry.field_code)!;
-      if (entry.values === null || entry.values.length === 0) {
+      const unticked =
+        this.strict.uncheckedCheckboxAbsent &&
+        field.type === 'checkbox' &&
+        entry.values?.every((value) => (value as StoredValue).value === false);
+      if (entry.values === null || entry.values.length === 0 || unticked) {
         current.delete(field.id);
         continue;
       }
@@ -766,6 +1002,7 @@ export class AmoCrmEmulator {
           violations: this.violations,
           blocked: this.blocked,
           tokenCalls: this.tokenCalls,
+          breaches: this.breaches,
         });
       case 'GET /__emulator/contacts':
         return ok([...this.contacts.values()]);
@@ -774,6 +1011,11 @@ export class AmoCrmEmulator {
       case 'POST /__emulator/faults':
         this.setFaults(args as Partial<Faults>);
         return ok(this.faults);
+      case 'POST /__emulator/strict':
+        this.strict = { ...STRICT, ...(args as Partial<Strictness>) };
+        return ok(this.strict);
+      case 'POST /__emulator/delete':
+        return ok({ deleted: this.deleteContact(Number(args.id)) });
       case 'POST /__emulator/code':
         return ok({ code: this.issueCode() });
       case 'POST /__emulator/expire-tokens':
@@ -824,13 +1066,13 @@ function storedValue(field: EmulatedField, value: StoredValue): StoredValue {
   return { value: value.value };
 }
 
-function searchText(contact: StoredContact): string {
+function searchText(contact: StoredContact, asStored: boolean): string {
   const parts = [contact.name, contact.first_name, contact.last_name];
   for (const field of contact.custom_fields_values ?? []) {
     for (const value of field.values) {
       parts.push(String(value.value ?? ''));
-      // Phones are found by their digits too, however they were typed ("8 (917) 555-12-34").
-      if (field.field_code === 'PHONE') parts.push(String(value.value ?? '').replace(/\D/g, ''));
+      // A lenient search finds phones by their digits, however they were typed ("8 (917) 555-12-34").
+      if (!asStored && field.field_code === 'PHONE') parts.push(String(value.value ?? '').replace(/\D/g, ''));
     }
   }
   return parts.join('\n').toLowerCase();

@@ -19,10 +19,13 @@ export interface ValidationError {
 const NUMERIC = /^-?\d+(\.\d+)?$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)$/;
 
+export const NEGATIVE_DATE = 'This value should be greater than or equal to 0.';
+
 export function validateCustomFieldValues(
   raw: unknown,
   fields: ReadonlyMap<number, EmulatedField>,
   fieldsByCode: ReadonlyMap<string, EmulatedField>,
+  options: { refuseNegativeDates: boolean } = { refuseNegativeDates: true },
 ): ValidationError[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
@@ -67,14 +70,18 @@ export function validateCustomFieldValues(
     }
     item.values.forEach((value: unknown, valueIndex) => {
       const valuePath = `${path}.values.${valueIndex}`;
-      const problem = checkValue(field, value);
+      const problem = checkValue(field, value, options);
       if (problem) errors.push({ ...problem, path: `${valuePath}${problem.path}` });
     });
   });
   return errors;
 }
 
-function checkValue(field: EmulatedField, raw: unknown): ValidationError | undefined {
+function checkValue(
+  field: EmulatedField,
+  raw: unknown,
+  options: { refuseNegativeDates: boolean },
+): ValidationError | undefined {
   if (!raw || typeof raw !== 'object') {
     return { code: 'InvalidType', path: '', detail: 'This value should be of type object.' };
   }
@@ -101,7 +108,12 @@ function checkValue(field: EmulatedField, raw: unknown): ValidationError | undef
     case 'date':
     case 'date_time':
     case 'birthday':
-      if (typeof value.value === 'number' && Number.isInteger(value.value)) return undefined;
+      if (typeof value.value === 'number' && Number.isInteger(value.value)) {
+        // amoCRM refuses timestamps before 1970 (amocrm-api-php #85, #219); RFC 3339 text is taken.
+        if (value.value < 0 && options.refuseNegativeDates)
+          return { code: 'InvalidType', path: '.value', detail: NEGATIVE_DATE };
+        return undefined;
+      }
       if (typeof value.value === 'string' && RFC3339.test(value.value)) return undefined;
       return invalid('This value should be a timestamp.');
     case 'select':

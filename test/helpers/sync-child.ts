@@ -34,7 +34,7 @@ process.on('SIGTERM', () => {
 });
 const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW });
 const result = await syncRunFor(
-  { source, mapper, resolved, client, store, logger: silentLogger() },
+  { source, mapper, resolved, client, store, logger: silentLogger(), timeZone: 'Europe/Moscow' },
   { batchSize: 50, matchByPhone: true, overlapSeconds: 300, shouldStop: () => stop },
 ).run({ kind: env.KIND === 'deep' ? 'deep' : 'incremental' });
 store.close();

@@ -4,12 +4,12 @@ import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import type { Logger } from '../../src/logging/logger.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { identFieldId, resolveFields, type ResolvedMap } from '../../src/mapping/catalogue.ts';
-import { documentHash } from '../../src/mapping/hash.ts';
 import { createMapper, type Mapper, toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { syncRunFor } from '../../src/sync/context.ts';
-import type { SyncOptions, SyncRequest, SyncResult } from '../../src/sync/engine.ts';
-import { documentFromContact } from '../../src/mapping/compare.ts';
+import type { SyncOptions, SyncRequest, SyncResult } from '../../src/sync/run.ts';
+import { mirrorRowOf } from '../../src/sync/mirror-refresh.ts';
+import { drifted } from '../../src/sync/reconcile.ts';
 import type { AmoCrmEmulator } from '../emulator/server.ts';
 import { longLivedClient, tempDir } from './amocrm.ts';
 import { shippedMap } from './map.ts';
@@ -47,7 +47,7 @@ export async function syncStack(
     store,
     run(request = { kind: 'incremental' }, overrides = {}, logger = silentLogger()) {
       return syncRunFor(
-        { source, mapper: stack.mapper, resolved, client, store, logger },
+        { source, mapper: stack.mapper, resolved, client, store, logger, timeZone: 'Europe/Moscow' },
         { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 60_000, ...overrides },
       ).run(request);
     },
@@ -62,8 +62,10 @@ export interface Comparison {
   extra: number;
 }
 
-/** amoCRM's final state against the map of the source: every patient exactly once, with the right data. */
-/** amoCRM holds exactly the map of the source: no duplicate, none missing, none wrong, none extra. */
+/**
+ * amoCRM holds exactly the map of the source: no duplicate, none missing, none wrong, none extra;
+ * and the client never sent what amoCRM refuses or punishes (negative dates, PHONE/EMAIL null, > 50 items).
+ */
 export async function assertConverged(
   emulator: AmoCrmEmulator,
   source: MemorySource,
@@ -75,6 +77,7 @@ export async function assertConverged(
     wrong: 0,
     extra: 0,
   });
+  assert.deepEqual(emulator.breaches, [], 'the client sent what amoCRM refuses');
 }
 
 export async function compareWithSource(
@@ -103,8 +106,12 @@ export async function compareWithSource(
     const outcome = stack.mapper(row);
     if (!outcome.ok) continue;
     const stored = emulator.contacts.get(ids[0]!)!;
-    const theirs = documentFromContact(JSON.parse(JSON.stringify(stored)), stack.resolved);
-    if (documentHash(theirs) !== outcome.contact.hash) result.wrong += 1;
+    // The contact as the mirror would read it: names and fields equal, IDENT's phones and e-mails among its own.
+    const theirs = mirrorRowOf(JSON.parse(JSON.stringify(stored)), {
+      resolved: stack.resolved,
+      timeZone: 'Europe/Moscow',
+    });
+    if (drifted(theirs, outcome.contact)) result.wrong += 1;
   }
   for (const patientId of byIdent.keys()) if (!source.rows.has(patientId)) result.extra += 1;
   return result;

@@ -5,8 +5,6 @@ import { fullRow, type Row, rowWith } from '../fixtures/patient-rows.ts';
 import { shippedMapper } from '../helpers/map.ts';
 
 const { mapper, fieldId, enumId } = shippedMapper();
-const unix = (...parts: [number, number, number, number?, number?, number?]) =>
-  Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3] ?? 0, parts[4] ?? 0, parts[5] ?? 0) / 1000;
 
 function mapped(row: Row): MappedContact {
   const outcome = mapper(row);
@@ -38,7 +36,7 @@ describe('mapping one realistic row', () => {
       ident_id: '1042',
       age: 41,
       sex: { enum_id: enumId('sex', 'Женский') },
-      birth_date: unix(1985, 3, 14, 21),
+      birth_date: '1985-03-15T00:00:00+03:00',
       card_number: 'К-1042',
       comment: 'Аллергия на лидокаин.\nПредпочитает утренние приёмы.',
       patient_number: '1042',
@@ -49,14 +47,15 @@ describe('mapping one realistic row', () => {
       inn: '667101234567',
       snils: '123-456-789 01',
       passport: '6500 123456',
-      first_visit: unix(2019, 5, 31, 21),
+      first_visit: '2019-06-01T00:00:00+03:00',
       visit_count: 17,
       visit_sum: 125400.5,
       discount: 5,
       advance: 1500,
       debt: 0,
       sms_rejection: false,
-      changed_at: unix(2026, 11, 20, 11, 5, 33),
+      // IDENT's wall clock 14:05:33 in Moscow, to the minute.
+      changed_at: '2026-11-20T14:05:00+03:00',
       patronymic: 'Петровна',
       extra_phone: '+74957654321',
       address: 'г. Екатеринбург, ул. Ленина, д. 1, кв. 2',
@@ -88,10 +87,30 @@ describe('mapping one realistic row', () => {
       update.custom_fields_values!.find((field) => field.field_id === fieldId('archive_reason')),
       { field_id: fieldId('archive_reason'), values: null },
     );
-    assert.equal(update.custom_fields_values!.length, 28, 'PHONE, EMAIL and every custom field');
+    assert.equal(
+      update.custom_fields_values!.length,
+      26,
+      'every custom field; PHONE and EMAIL only when merged',
+    );
+    const merged = toUpdatePayload(contact.document, 77, {
+      phones: [{ value: '+79161234567', enum_code: 'MOB' }],
+      emails: [],
+    });
+    assert.deepEqual(
+      merged.custom_fields_values!.filter((field) => field.field_code).map((field) => field.field_code),
+      ['PHONE'],
+      'an empty list is never sent: it would erase what a manager typed',
+    );
     for (const field of update.custom_fields_values!) {
       for (const item of field.values ?? []) assert.notEqual(item.value, '', 'never an empty string');
     }
+  });
+
+  it('sends dates as RFC 3339 in the clinic zone, so birth dates before 1970 are never negative timestamps', () => {
+    const old = mapped(rowWith({ BirthDate: new Date(Date.UTC(1965, 2, 10)) }));
+    assert.equal(fieldValue(old, 'birth_date'), '1965-03-10T00:00:00+03:00');
+    const create = JSON.stringify(toCreatePayload(old.document));
+    assert.ok(!/"value":-\d/.test(create), 'no negative number anywhere');
   });
 
   it('hashes content, not key order', () => {

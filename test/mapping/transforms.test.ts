@@ -5,6 +5,7 @@ import {
   readWallClock,
   toDate,
   toDateTime,
+  normaliseDateRead,
   wallClockToUnix,
 } from '../../src/mapping/transforms/dates.ts';
 import { NUMBER_KINDS, toBoolean, toNumber } from '../../src/mapping/transforms/numbers.ts';
@@ -157,5 +158,32 @@ describe('dates', () => {
     assert.deepEqual(toDate('2027-01-01', rules), { kind: 'empty', note: 'date in the future' });
     assert.deepEqual(toDate(new Date(8.64e15), rules), { kind: 'empty', note: 'date in the future' });
     assert.equal(toDateTime('2027-01-01 10:00', { ...rules, allowFuture: true }).kind, 'value');
+  });
+  it('writes dates as RFC 3339 with the offset the clinic had that day (before 1970 too)', () => {
+    assert.deepEqual(toDate('1965-03-10', rules), { kind: 'value', value: '1965-03-10T00:00:00+03:00' });
+    // Moscow kept summer time in 1985.
+    assert.deepEqual(toDate('1985-07-01', rules), { kind: 'value', value: '1985-07-01T00:00:00+04:00' });
+    assert.deepEqual(toDateTime('2026-11-20 14:05:33', { ...rules, allowFuture: true }), {
+      kind: 'value',
+      value: '2026-11-20T14:05:00+03:00',
+    });
+  });
+  it('reads a date back in the same form, whichever zone amoCRM kept its midnight in', () => {
+    const sent = '1965-03-10T00:00:00+03:00';
+    const midnightMoscow = Date.parse(sent) / 1000;
+    for (const read of [
+      midnightMoscow,
+      String(midnightMoscow),
+      Date.UTC(1965, 2, 10) / 1000,
+      Date.UTC(1965, 2, 9, 14) / 1000, // midnight in Vladivostok
+      Date.UTC(1965, 2, 10, 11) / 1000, // midnight at UTC−11
+      sent,
+    ])
+      assert.equal(normaliseDateRead(read, 'date', 'Europe/Moscow'), sent, String(read));
+    assert.equal(normaliseDateRead('', 'date', 'Europe/Moscow'), null);
+    assert.equal(normaliseDateRead('soon', 'date', 'Europe/Moscow'), null);
+    const instant = Date.UTC(2026, 10, 20, 11, 5, 33) / 1000;
+    assert.equal(normaliseDateRead(instant, 'datetime', 'Europe/Moscow'), '2026-11-20T14:05:00+03:00');
+    assert.equal(normaliseDateRead(instant - 33, 'datetime', 'Europe/Moscow'), '2026-11-20T14:05:00+03:00');
   });
 });

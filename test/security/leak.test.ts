@@ -105,7 +105,8 @@ describe('personal data and secrets never reach the logs', () => {
         return outcome;
       }) as typeof mapper;
       const refused = await stack.run({ kind: 'deep' }, {}, logger);
-      assert.equal(refused.failed, 10);
+      assert.equal(refused.updated, 10, 'written without the refused value');
+      assert.equal(stack.store.fieldRefusalCount(), 10);
       stack.mapper = mapper;
 
       // 3. The SQL source drops the connection mid-stream.

@@ -65,7 +65,11 @@ describe('the bad-input corpus', () => {
           contact && !extra,
           `${bad.name}: exactly one contact; failures: ${JSON.stringify(failures.filter((f) => f.patientId === patientId))}; ids: ${[...byIdent.keys()].filter((k) => k.includes('777')).join(',')}`,
         );
-        const document = documentFromContact(JSON.parse(JSON.stringify(contact)), stack.resolved);
+        const document = documentFromContact(
+          JSON.parse(JSON.stringify(contact)),
+          stack.resolved,
+          'Europe/Moscow',
+        );
         for (const [key, expected] of Object.entries(bad.expect.values)) {
           const want = typeof expected === 'string' ? expected.replace('{id}', patientId) : expected;
           let actual: unknown;

@@ -6,16 +6,32 @@ import { StateStore } from '../../state/store.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 
+const DAY_MS = 86_400_000;
+const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('checkpoint, recent runs, open failures, token expiry, linked contacts')
+    .description('checkpoint, recent runs, open failures, refused fields, token expiry, linked contacts')
     .option('--json', 'print as JSON')
     .option('--runs <n>', 'how many recent runs to show', '10')
     .action((options: { json?: boolean; runs: string }) => {
       const { config } = commandContext([]);
       const out = (line = '') => process.stdout.write(`${line}\n`);
       const tokens = config.amocrm.longLivedToken ? undefined : new TokenStore(config.stateDir).read();
+      const now = Date.now();
+      const token = config.amocrm.longLivedToken
+        ? { kind: 'long-lived' as const }
+        : tokens
+          ? {
+              kind: 'oauth' as const,
+              account: tokens.baseUrl,
+              accessTokenExpiresAt: new Date(tokens.expiresAt).toISOString(),
+              // amoCRM's refresh token is single-use and lives about 3 months; the sync rotates it weekly.
+              refreshTokenObtainedAt: new Date(tokens.obtainedAt).toISOString(),
+              refreshTokenAgeDays: Math.floor((now - tokens.obtainedAt) / DAY_MS),
+            }
+          : { kind: 'none' as const };
       if (!existsSync(join(config.stateDir, 'state.sqlite'))) {
         const empty = {
           stateDir: config.stateDir,
@@ -23,33 +39,33 @@ export function registerStatus(program: Command): void {
           runs: [],
           linkedContacts: 0,
           openFailures: 0,
+          token,
         };
-        out(options.json ? JSON.stringify(empty, null, 2) : `No sync has run with ${config.stateDir} yet.`);
+        if (options.json) out(JSON.stringify(empty, null, 2));
+        else {
+          out(`No sync has run with ${config.stateDir} yet.`);
+          out(`amoCRM token:     ${describeToken(token, now)}`);
+        }
         return;
       }
       const store = new StateStore(config.stateDir, { readOnly: true });
       try {
+        const mirror = store.mirror.state();
         const status = {
           stateDir: config.stateDir,
           checkpoint: store.checkpoint()?.toISOString() ?? null,
           linkedContacts: store.linkCount(),
           openFailures: store.failureCount(),
           failures: store.failures(10),
-          pendingCreates: store.pending(1000).length,
+          pendingCreates: store.pendingCount(),
+          refusedFields: store.fieldRefusalCount(),
+          refusals: store.fieldRefusals(10).map(({ hash: _hash, ...refusal }) => refusal),
           duplicates: store.findingCount('duplicate'),
           orphans: store.findingCount('orphan'),
+          mirror: { contacts: store.mirror.count(), lastFullListing: mirror.fullAt ?? null },
           lastSuccess: store.lastSuccess() ?? null,
           runs: store.lastRuns(Math.max(1, Number(options.runs) || 10)),
-          token: config.amocrm.longLivedToken
-            ? { kind: 'long-lived' }
-            : tokens
-              ? {
-                  kind: 'oauth',
-                  account: tokens.baseUrl,
-                  accessTokenExpiresAt: new Date(tokens.expiresAt).toISOString(),
-                  obtainedAt: new Date(tokens.obtainedAt).toISOString(),
-                }
-              : { kind: 'none' },
+          token,
         };
         if (options.json) {
           out(JSON.stringify(status, null, 2));
@@ -64,12 +80,15 @@ export function registerStatus(program: Command): void {
           `open failures:    ${status.openFailures}${status.pendingCreates ? `, creates to confirm: ${status.pendingCreates}` : ''}`,
         );
         out(
+          `refused values:   ${status.refusedFields} (fields amoCRM would not take; the rest of each contact is synced)`,
+        );
+        out(
           `reconciliation:   ${status.duplicates} patient(s) with duplicate contacts, ${status.orphans} contact(s) of patients no longer in IDENT`,
         );
-        const token = status.token;
         out(
-          `amoCRM token:     ${token.kind === 'oauth' ? `OAuth for ${token.account}, access token until ${token.accessTokenExpiresAt} (refreshed automatically)` : token.kind === 'long-lived' ? 'long-lived (AMOCRM_LONG_LIVED_TOKEN)' : 'none — run `ident-sync auth`'}`,
+          `amoCRM mirror:    ${status.mirror.contacts} contact(s)${status.mirror.lastFullListing ? `, read in full ${shortTime(status.mirror.lastFullListing)}` : ', not read in full yet'}`,
         );
+        out(`amoCRM token:     ${describeToken(token, now)}`);
         out();
         out(
           formatTable(
@@ -83,13 +102,14 @@ export function registerStatus(program: Command): void {
               'created',
               'updated',
               'linked',
+              'repaired',
               'failed',
               'requests',
             ],
             status.runs.map((run) => [
               String(run.id),
               `${run.kind}${run.dryRun ? ' (dry)' : ''}`,
-              run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+              shortTime(run.startedAt),
               run.outcome,
               ...[
                 run.read,
@@ -97,6 +117,7 @@ export function registerStatus(program: Command): void {
                 run.created,
                 run.updated,
                 run.linked,
+                run.repaired,
                 run.failed,
                 run.requests,
               ].map(String),
@@ -110,8 +131,35 @@ export function registerStatus(program: Command): void {
           for (const failure of status.failures)
             out(`  patient ${failure.patientId}: ${failure.reason} (${failure.attempts} attempt(s))`);
         }
+        if (status.refusals.length > 0) {
+          out('\nvalues amoCRM refused (sent again when the patient changes in IDENT):');
+          for (const refusal of status.refusals)
+            out(`  patient ${refusal.patientId}, field ${refusal.field}: ${refusal.detail}`);
+        }
       } finally {
         store.close();
       }
     });
+}
+
+type TokenStatus =
+  | { kind: 'long-lived' }
+  | { kind: 'none' }
+  | {
+      kind: 'oauth';
+      account: string;
+      accessTokenExpiresAt: string;
+      refreshTokenObtainedAt: string;
+      refreshTokenAgeDays: number;
+    };
+
+function describeToken(token: TokenStatus, now: number): string {
+  if (token.kind === 'long-lived') return 'long-lived (AMOCRM_LONG_LIVED_TOKEN)';
+  if (token.kind === 'none') return 'none — run `ident-sync auth`';
+  const expires = Date.parse(token.accessTokenExpiresAt);
+  const left =
+    expires > now
+      ? `expires ${shortTime(token.accessTokenExpiresAt)}`
+      : `expired ${shortTime(token.accessTokenExpiresAt)}`;
+  return `OAuth for ${token.account}; access token ${left}; refresh token ${token.refreshTokenAgeDays} day(s) old (single use, lives about 3 months; renewed automatically at least weekly)`;
 }

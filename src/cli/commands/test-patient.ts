@@ -7,7 +7,7 @@ import { withRunLock } from '../../state/locks.ts';
 import { openSyncContext } from '../../sync/context.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
-import { identFieldId } from '../../mapping/catalogue.ts';
+import { MirrorRefresher } from '../../sync/mirror-refresh.ts';
 
 const MASK = '•••';
 
@@ -66,38 +66,46 @@ export function registerTestPatient(program: Command): void {
         for (const note of mapped.notes) out(`  note: ${note.field}: ${note.note}`);
         out();
 
-        const link = context.store.link(mapped.patientId);
-        const identField = identFieldId(context.resolved);
-        const existing = link
-          ? (await context.client.contacts.getByIds([link.contactId]))[0]
-          : (await context.client.contacts.findByFieldValue(identField, mapped.patientId))[0];
-        if (existing) {
-          const diff = differences(mapped.document, documentFromContact(existing, context.resolved));
-          out(
-            `amoCRM contact ${existing.id}: ${diff.length === 0 ? 'holds exactly this data' : `${diff.length} field(s) differ`}`,
+        const result = await withRunLock(config.stateDir, async () => {
+          // The state's mirror of amoCRM, brought up to date, shows what the contact holds now.
+          const refresher = new MirrorRefresher(
+            context.client.contacts,
+            context.store.mirror,
+            { resolved: context.resolved, timeZone: config.sync.timeZone },
+            logger,
           );
-          if (diff.length > 0) {
-            out(
-              formatTable(
-                ['field', 'IDENT (will be sent)', 'amoCRM now'],
-                diff.map((d) => [
-                  names.get(d.field) ?? d.field,
-                  shown(d.field, d.ours),
-                  shown(d.field, d.theirs),
-                ]),
-              ),
+          await refresher.refresh(false);
+          const link = context.store.link(mapped.patientId);
+          const contactId = link?.contactId ?? context.store.mirror.byIdent(mapped.patientId)[0]?.contactId;
+          const existing = contactId ? await context.client.contacts.getOne(contactId) : undefined;
+          if (existing) {
+            const diff = differences(
+              mapped.document,
+              documentFromContact(existing, context.resolved, config.sync.timeZone),
             );
+            out(
+              `amoCRM contact ${existing.id}: ${diff.length === 0 ? 'holds exactly this data' : `${diff.length} field(s) differ`}`,
+            );
+            if (diff.length > 0) {
+              out(
+                formatTable(
+                  ['field', 'IDENT (will be sent)', 'amoCRM now'],
+                  diff.map((d) => [
+                    names.get(d.field) ?? d.field,
+                    shown(d.field, d.ours),
+                    shown(d.field, d.theirs),
+                  ]),
+                ),
+              );
+            }
+          } else {
+            out('amoCRM has no contact for this patient yet: it will be created (or linked by phone).');
           }
-        } else {
-          out('amoCRM has no contact for this patient yet: it will be created (or linked by phone).');
-        }
-        out();
-
-        const result = await withRunLock(config.stateDir, () =>
-          context
+          out();
+          return context
             .newRun({ dryRun: options.dryRun ?? false })
-            .run({ kind: 'single', patientId: mapped.patientId }),
-        );
+            .run({ kind: 'single', patientId: mapped.patientId });
+        });
         const patient = result.patient;
         const verb = options.dryRun ? 'would be' : 'was';
         out(

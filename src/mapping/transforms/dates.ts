@@ -176,18 +176,82 @@ function checkedDay(raw: unknown, rules: DateRules): Transformed<WallClock> {
   return value(clock);
 }
 
-/** A calendar date as amoCRM's date fields hold it: midnight of that day, clinic time, in Unix seconds. */
-export function toDate(raw: unknown, rules: DateRules): Transformed<number> {
-  const day = checkedDay(raw, rules);
-  if (day.kind === 'empty') return day;
-  return value(wallClockToUnix({ ...day.value, hour: 0, minute: 0, second: 0 }, rules.timeZone));
+/*
+ * How dates travel to amoCRM. A negative Unix timestamp (any day before 1970) is refused in date,
+ * birthday and date_time fields, and an entity holding one cannot be updated any more
+ * (amocrm/amocrm-api-php issues #85 and #219); the official library writes these values as
+ * RFC 3339 strings since 2021 (DateCustomFieldValueModel::toApi, `DateTime::RFC3339`). So every
+ * date leaves here as RFC 3339 with the clinic's offset, and amoCRM's answer (Unix seconds) is
+ * brought back to the same text by `normaliseDateRead` below, so the two compare equal.
+ */
+
+/** `+03:00`: the zone's offset at that instant, in whole minutes (RFC 3339 has no seconds there). */
+function offsetText(instantMs: number, timeZone: string): string {
+  const minutes = Math.round(zoneOffsetMs(instantMs, timeZone) / 60_000);
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
-/** A moment written in clinic time, in Unix seconds. */
-export function toDateTime(raw: unknown, rules: DateRules): Transformed<number> {
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** Midnight of a calendar day on the clinic's clocks, as RFC 3339: `1965-03-10T00:00:00+03:00`. */
+export function dayText(day: Pick<WallClock, 'year' | 'month' | 'day'>, timeZone: string): string {
+  const midnight = wallClockToUnix({ ...day, hour: 0, minute: 0, second: 0 }, timeZone) * 1000;
+  return `${pad(day.year, 4)}-${pad(day.month)}-${pad(day.day)}T00:00:00${offsetText(midnight, timeZone)}`;
+}
+
+/**
+ * An instant as RFC 3339 in the clinic's zone, to the whole minute: amoCRM shows date_time fields
+ * to the minute, and whether it keeps seconds is not documented; minutes compare equal either way.
+ */
+export function instantText(unixSeconds: number, timeZone: string): string {
+  const ms = Math.floor(unixSeconds / 60) * 60_000;
+  const offset = offsetText(ms, timeZone);
+  const sign = offset.startsWith('-') ? -1 : 1;
+  const local = new Date(ms + sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6))) * 60_000);
+  return `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:00${offset}`;
+}
+
+/** A calendar date as amoCRM's date fields hold it: midnight of that day on the clinic's clocks. */
+export function toDate(raw: unknown, rules: DateRules): Transformed<string> {
   const day = checkedDay(raw, rules);
   if (day.kind === 'empty') return day;
-  return value(wallClockToUnix(day.value, rules.timeZone));
+  return value(dayText(day.value, rules.timeZone));
+}
+
+/** A moment written in clinic time (IDENT's wall clock). */
+export function toDateTime(raw: unknown, rules: DateRules): Transformed<string> {
+  const day = checkedDay(raw, rules);
+  if (day.kind === 'empty') return day;
+  return value(instantText(wallClockToUnix(day.value, rules.timeZone), rules.timeZone));
+}
+
+/** Unix seconds from what amoCRM reads back: a number, a numeric string, or an RFC 3339 string. */
+export function readInstant(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isFinite(raw) ? Math.trunc(raw) : undefined;
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  const text = raw.trim();
+  if (/^-?\d+$/.test(text)) return Number(text);
+  const parsed = Date.parse(text);
+  return Number.isNaN(parsed) ? undefined : Math.floor(parsed / 1000);
+}
+
+/**
+ * A date field's value as read back, in the form `toDate` / `toDateTime` make. A date field is
+ * compared by calendar day: amoCRM may keep the midnight we sent, or midnight in the account's own
+ * zone. Midnight in any zone from UTC−12 to UTC+12 lies within 12 hours before or after 00:00 UTC
+ * of its day, so the UTC day of (stamp + 12 h) is the calendar day whichever zone amoCRM used.
+ */
+export function normaliseDateRead(raw: unknown, kind: 'date' | 'datetime', timeZone: string): string | null {
+  const seconds = readInstant(raw);
+  if (seconds === undefined) return null;
+  if (kind === 'datetime') return instantText(seconds, timeZone);
+  const noonish = new Date((seconds + 12 * 3600) * 1000);
+  return dayText(
+    { year: noonish.getUTCFullYear(), month: noonish.getUTCMonth() + 1, day: noonish.getUTCDate() },
+    timeZone,
+  );
 }
 
 /** Full years between the birth date and today on the clinic's calendar. */

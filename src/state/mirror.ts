@@ -1,0 +1,298 @@
+import type { StatementSync } from 'node:sqlite';
+
+/**
+ * amoCRM's contacts as the sync last read them, in the state store: every lookup a sync needs —
+ * a contact by IDENT id, by phone, "did my create land", "did someone edit or delete it" — is
+ * answered here, never by amoCRM's full-text search (whose tokenizer and lag are not documented).
+ * Each contact is kept as small keys: its IDENT id, the hash of its content in the map's form, its
+ * normalised phones and e-mails, the words of its names, and amoCRM's `updated_at`.
+ */
+export interface MirrorRow {
+  contactId: number;
+  /** Trimmed IDENT patient id, or null when the contact carries none. */
+  identId: string | null;
+  /** `contentHash` of what the contact holds, in the map's form. */
+  hash: string;
+  phones: string[];
+  emails: string[];
+  nameWords: string[];
+  updatedAt: number;
+}
+
+/** How far the mirror can be trusted, kept with it. */
+export interface MirrorState {
+  /** When a complete listing last refreshed it (ISO); undefined: never, or its form changed. */
+  fullAt: string | undefined;
+  /** The newest `updated_at` read so far: incremental refreshes read back to it. */
+  watermark: number;
+  /** The highest contact id read so far. */
+  maxContactId: number;
+  /** The map and time zone the hashes were made with: another form makes them meaningless. */
+  form: string | undefined;
+  /** Bumped by every complete listing: rows it did not see carry an older one. */
+  generation: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS mirror_contacts (
+  contact_id INTEGER PRIMARY KEY,
+  ident_id TEXT,
+  hash TEXT NOT NULL,
+  phones TEXT NOT NULL,
+  emails TEXT NOT NULL,
+  name_words TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  generation INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mirror_contacts_ident ON mirror_contacts (ident_id) WHERE ident_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS mirror_contacts_generation ON mirror_contacts (generation);
+CREATE TABLE IF NOT EXISTS mirror_phones (
+  phone TEXT NOT NULL,
+  contact_id INTEGER NOT NULL,
+  PRIMARY KEY (phone, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mirror_phones_contact ON mirror_phones (contact_id);
+`;
+
+const META_KEYS = {
+  fullAt: 'mirror_full_at',
+  watermark: 'mirror_watermark',
+  maxContactId: 'mirror_max_contact_id',
+  form: 'mirror_form',
+  generation: 'mirror_generation',
+} as const;
+
+const list = (text: string) => (text === '' ? [] : text.split(','));
+
+interface StoredRow {
+  contact_id: number;
+  ident_id: string | null;
+  hash: string;
+  phones: string;
+  emails: string;
+  name_words: string;
+  updated_at: number;
+}
+
+const toRow = (row: StoredRow): MirrorRow => ({
+  contactId: row.contact_id,
+  identId: row.ident_id,
+  hash: row.hash,
+  phones: list(row.phones),
+  emails: list(row.emails),
+  nameWords: row.name_words === '' ? [] : row.name_words.split(' '),
+  updatedAt: row.updated_at,
+});
+
+export class ContactMirror {
+  private readonly sql: (query: string) => StatementSync;
+  private readonly transaction: (work: () => void) => void;
+  private readonly readOnly: boolean;
+
+  constructor(
+    sql: (query: string) => StatementSync,
+    transaction: (work: () => void) => void,
+    readOnly: boolean,
+  ) {
+    this.sql = sql;
+    this.transaction = transaction;
+    this.readOnly = readOnly;
+  }
+
+  createSchema(exec: (script: string) => void): void {
+    exec(SCHEMA);
+  }
+
+  state(): MirrorState {
+    if (this.readOnly && !this.hasTable()) {
+      return { fullAt: undefined, watermark: 0, maxContactId: 0, form: undefined, generation: 0 };
+    }
+    const meta = (key: string) =>
+      (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return {
+      fullAt: meta(META_KEYS.fullAt),
+      watermark: Number(meta(META_KEYS.watermark) ?? 0),
+      maxContactId: Number(meta(META_KEYS.maxContactId) ?? 0),
+      form: meta(META_KEYS.form),
+      generation: Number(meta(META_KEYS.generation) ?? 0),
+    };
+  }
+
+  setState(changes: Partial<MirrorState>): void {
+    const write = this.sql(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    const remove = this.sql('DELETE FROM meta WHERE key = ?');
+    for (const [name, value] of Object.entries(changes)) {
+      const key = META_KEYS[name as keyof MirrorState];
+      if (value === undefined) remove.run(key);
+      else write.run(key, String(value));
+    }
+  }
+
+  count(): number {
+    if (this.readOnly && !this.hasTable()) return 0;
+    return (this.sql('SELECT COUNT(*) AS n FROM mirror_contacts').get() as { n: number }).n;
+  }
+
+  /**
+   * Stores contacts as read (one transaction), marked with `generation`. Phones are indexed only for
+   * contacts without an IDENT id: those are the only ones a patient may be linked to by phone.
+   */
+  upsert(rows: readonly MirrorRow[], generation: number): void {
+    if (rows.length === 0) return;
+    this.transaction(() => {
+      const insert = this.sql(
+        `INSERT INTO mirror_contacts (contact_id, ident_id, hash, phones, emails, name_words, updated_at, generation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (contact_id) DO UPDATE SET ident_id = excluded.ident_id, hash = excluded.hash,
+           phones = excluded.phones, emails = excluded.emails, name_words = excluded.name_words,
+           updated_at = excluded.updated_at, generation = excluded.generation`,
+      );
+      const clearPhones = this.sql('DELETE FROM mirror_phones WHERE contact_id = ?');
+      const addPhone = this.sql('INSERT OR IGNORE INTO mirror_phones (phone, contact_id) VALUES (?, ?)');
+      let maxId = 0;
+      for (const row of rows) {
+        insert.run(
+          row.contactId,
+          row.identId,
+          row.hash,
+          row.phones.join(','),
+          row.emails.join(','),
+          row.nameWords.join(' '),
+          row.updatedAt,
+          generation,
+        );
+        clearPhones.run(row.contactId);
+        if (row.identId === null) for (const phone of row.phones) addPhone.run(phone, row.contactId);
+        maxId = Math.max(maxId, row.contactId);
+      }
+      if (maxId > this.state().maxContactId) this.setState({ maxContactId: maxId });
+    });
+  }
+
+  /**
+   * What the sync just wrote into contacts: their IDENT ids, content and values (one
+   * transaction). Until the next refresh reads amoCRM's own copy, the mirror holds what was sent.
+   */
+  recordWrites(
+    written: readonly {
+      contactId: number;
+      identId: string;
+      hash: string;
+      phones?: string[];
+      emails?: string[];
+    }[],
+  ): void {
+    if (written.length === 0) return;
+    const current = this.get(written.map((entry) => entry.contactId));
+    this.upsert(
+      written.map((entry) => {
+        const before = current.get(entry.contactId);
+        return {
+          contactId: entry.contactId,
+          identId: entry.identId,
+          hash: entry.hash,
+          phones: entry.phones ?? before?.phones ?? [],
+          emails: entry.emails ?? before?.emails ?? [],
+          nameWords: before?.nameWords ?? [],
+          updatedAt: before?.updatedAt ?? 0,
+        };
+      }),
+      this.state().generation,
+    );
+  }
+
+  /** A contact about to be linked to a patient carries its IDENT id from now on: nobody else links it by phone. */
+  claim(contactId: number, identId: string): void {
+    this.sql('UPDATE mirror_contacts SET ident_id = ? WHERE contact_id = ?').run(identId, contactId);
+    this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
+  }
+
+  remove(contactIds: readonly number[]): void {
+    if (contactIds.length === 0) return;
+    this.transaction(() => {
+      const removeContact = this.sql('DELETE FROM mirror_contacts WHERE contact_id = ?');
+      const removePhones = this.sql('DELETE FROM mirror_phones WHERE contact_id = ?');
+      for (const id of contactIds) {
+        removeContact.run(id);
+        removePhones.run(id);
+      }
+    });
+  }
+
+  get(contactIds: readonly number[]): Map<number, MirrorRow> {
+    const found = new Map<number, MirrorRow>();
+    if (contactIds.length === 0) return found;
+    const rows = this.sql(
+      'SELECT * FROM mirror_contacts WHERE contact_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(contactIds)) as unknown as StoredRow[];
+    for (const row of rows) found.set(row.contact_id, toRow(row));
+    return found;
+  }
+
+  /** Contacts carrying this IDENT id, oldest first. */
+  byIdent(identId: string): MirrorRow[] {
+    return (
+      this.sql('SELECT * FROM mirror_contacts WHERE ident_id = ? ORDER BY contact_id').all(
+        identId.trim(),
+      ) as unknown as StoredRow[]
+    ).map(toRow);
+  }
+
+  /** Contacts without an IDENT id that carry this normalised phone. */
+  byPhone(phone: string): MirrorRow[] {
+    return (
+      this.sql(
+        'SELECT c.* FROM mirror_phones p JOIN mirror_contacts c ON c.contact_id = p.contact_id WHERE p.phone = ? AND c.ident_id IS NULL ORDER BY c.contact_id',
+      ).all(phone) as unknown as StoredRow[]
+    ).map(toRow);
+  }
+
+  /** Ids of contacts a complete listing of this generation did not see, `limit` at a time. */
+  unseen(generation: number, limit: number): number[] {
+    return (
+      this.sql('SELECT contact_id FROM mirror_contacts WHERE generation < ? LIMIT ?').all(
+        generation,
+        limit,
+      ) as { contact_id: number }[]
+    ).map((row) => row.contact_id);
+  }
+
+  /** IDENT ids carried by more than one contact, with the contacts (oldest first). */
+  duplicates(): { identId: string; contactIds: number[] }[] {
+    return this.groups(
+      'SELECT ident_id, group_concat(contact_id) AS ids FROM mirror_contacts WHERE ident_id IS NOT NULL GROUP BY ident_id HAVING count(*) > 1',
+    );
+  }
+
+  /** Every IDENT id the mirror holds, with its contacts. */
+  *identIds(): Generator<{ identId: string; contactIds: number[] }> {
+    for (const row of this.sql(
+      'SELECT ident_id, group_concat(contact_id) AS ids FROM mirror_contacts WHERE ident_id IS NOT NULL GROUP BY ident_id',
+    ).iterate() as Iterable<{ ident_id: string; ids: string }>) {
+      yield { identId: row.ident_id, contactIds: sortedIds(row.ids) };
+    }
+  }
+
+  private groups(query: string): { identId: string; contactIds: number[] }[] {
+    return (this.sql(query).all() as { ident_id: string; ids: string }[]).map((row) => ({
+      identId: row.ident_id,
+      contactIds: sortedIds(row.ids),
+    }));
+  }
+
+  private hasTable(): boolean {
+    return (
+      this.sql(
+        "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'mirror_contacts'",
+      ).get() !== undefined
+    );
+  }
+}
+
+const sortedIds = (ids: string) =>
+  ids
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b);

@@ -1,0 +1,440 @@
+import type { ContactsApi } from '../amocrm/contacts.ts';
+import type { AmoCrmError } from '../amocrm/errors.ts';
+import type { PatientSource } from '../ident/patient-source.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { ResolvedMap } from '../mapping/catalogue.ts';
+import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/mapper.ts';
+import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
+import { MirrorRefresher } from './mirror-refresh.ts';
+import { emailsOf, phonesOf } from './multitext.ts';
+import { recordFindings } from './reconcile.ts';
+import { type Plan, planLinked, planUnlinked } from './resolve.ts';
+import { RunScratch } from './scratch.ts';
+import { BatchWriter, type WriteReport } from './write.ts';
+
+export interface SyncDeps {
+  source: PatientSource;
+  mapper: Mapper;
+  resolved: ResolvedMap;
+  /** The clinic's zone, in which dates read from amoCRM are compared with the map's. */
+  timeZone: string;
+  contacts: ContactsApi;
+  store: StateStore;
+  logger: Logger;
+  /** amoCRM requests sent so far by this process (for the run's count). */
+  requestCount: () => number;
+}
+
+export interface SyncOptions {
+  batchSize: number;
+  matchByPhone: boolean;
+  overlapSeconds: number;
+  dryRun?: boolean;
+  /** Batches sent at once: hides amoCRM's latency while the rate limiter keeps the pace. */
+  maxInFlight?: number;
+  progressEveryMs?: number;
+  /** Asked before each row: true ends the run after the batches in flight (graceful shutdown). */
+  shouldStop?: () => boolean;
+}
+
+export type SyncRequest = { kind: 'incremental' } | { kind: 'deep' } | { kind: 'single'; patientId: string };
+
+export interface SyncResult extends RunCounts {
+  runId: number;
+  kind: RunKind;
+  outcome: RunOutcome;
+  error?: AmoCrmError | Error;
+  durationMs: number;
+  duplicates: number;
+  orphans: number;
+  /** For a single patient: what happened to it. */
+  patient?: {
+    patientId: string;
+    contactId?: number;
+    action: PatientAction;
+    reason?: string;
+    mapped?: MappedContact;
+  };
+}
+
+export type PatientAction =
+  'unchanged' | 'created' | 'updated' | 'linked' | 'repaired' | 'failed' | 'uncertain' | 'not found';
+
+/** Rows mapped and looked up in the state together: one query per chunk instead of one per row. */
+const LOOKUP_CHUNK = 250;
+
+const emptyCounts = (): RunCounts => ({
+  read: 0,
+  unchanged: 0,
+  created: 0,
+  updated: 0,
+  linked: 0,
+  repaired: 0,
+  failed: 0,
+  requests: 0,
+});
+
+/**
+ * One sync run: refresh the mirror of amoCRM, settle creates an earlier run left unconfirmed, then
+ * patients from the source → map → match (`resolve.ts`; deep syncs also check each contact for
+ * drift, `reconcile.ts`) → only what differs goes to amoCRM (`write.ts`). The three kinds differ
+ * in which patients they read and in how much of amoCRM they read first.
+ */
+export class SyncRun implements WriteReport {
+  private readonly deps: SyncDeps;
+  private readonly options: Required<Omit<SyncOptions, 'shouldStop'>> & Pick<SyncOptions, 'shouldStop'>;
+  private counts = emptyCounts();
+  private writer!: BatchWriter;
+  private scratch!: RunScratch;
+  private kind: RunKind = 'incremental';
+  /** Contacts this run gave to a patient by phone: nobody else takes them over. */
+  private readonly claimed = new Set<number>();
+  /** Patients whose contact turned out gone: matched again once the batch that found it is done. */
+  private readonly again: MappedContact[] = [];
+  private readonly duplicatesNoted = new Set<string>();
+  private lastProgress = Date.now();
+  private startedAt = Date.now();
+  private total: number | undefined;
+  private patientResult: SyncResult['patient'];
+
+  constructor(deps: SyncDeps, options: SyncOptions) {
+    this.deps = deps;
+    this.options = { dryRun: false, maxInFlight: 3, progressEveryMs: 5000, ...options };
+  }
+
+  async run(request: SyncRequest): Promise<SyncResult> {
+    const { store, logger, contacts, resolved, timeZone } = this.deps;
+    const dryRun = this.options.dryRun;
+    this.kind = request.kind;
+    this.startedAt = Date.now();
+    const requestsAtStart = this.deps.requestCount();
+    const runId = store.startRun(request.kind, dryRun);
+    let outcome: RunOutcome = 'ok';
+    let error: Error | undefined;
+    let findings = { duplicates: 0, orphans: 0 };
+    logger.info({ kind: request.kind, dryRun, runId }, 'sync started');
+    const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
+    this.writer = new BatchWriter(
+      { contacts, store, refresher, resolved, logger },
+      { batchSize: this.options.batchSize, maxInFlight: this.options.maxInFlight, dryRun },
+      this,
+    );
+    try {
+      this.scratch = new RunScratch();
+      const clock = await this.deps.source.now();
+      if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
+      // A deep sync compares every contact, so it reads all of them; other runs read what changed.
+      await refresher.refresh(request.kind === 'deep');
+      if (!dryRun) {
+        const pending =
+          request.kind === 'single'
+            ? store.pending({ patientId: normaliseId(request.patientId) })
+            : store.pending();
+        const settled = await this.writer.confirmPending(pending);
+        this.counts.linked += settled.confirmed;
+        if (pending.length > 0) logger.info({ ...settled }, 'creates left by an earlier run settled');
+      }
+      await this.consume(this.rowsFor(request));
+      if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
+      await this.finishWrites();
+      if (this.writer.fatal) throw this.writer.fatal;
+      if (this.stopping()) {
+        outcome = 'stopped';
+      } else {
+        if (request.kind === 'deep') {
+          const found = recordFindings(store, this.scratch, logger, { dryRun });
+          for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
+          findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
+        }
+        if (request.kind !== 'single' && !dryRun) store.setCheckpoint(clock);
+      }
+    } catch (thrown) {
+      outcome = 'failed';
+      error = thrown as Error;
+      await this.writer.settle();
+      if (this.writer.fatal && this.writer.fatal !== error) error = this.writer.fatal;
+    } finally {
+      this.scratch?.close();
+    }
+    this.counts.requests = this.deps.requestCount() - requestsAtStart;
+    store.finishRun(runId, outcome, this.counts, error?.message);
+    const durationMs = Date.now() - this.startedAt;
+    const summary = { kind: request.kind, outcome, ...this.counts, durationMs, dryRun };
+    if (outcome === 'failed') logger.error({ ...summary, err: error }, 'sync failed');
+    else logger.info(summary, outcome === 'stopped' ? 'sync stopped' : 'sync finished');
+    return {
+      runId,
+      kind: request.kind,
+      outcome,
+      error,
+      durationMs,
+      ...this.counts,
+      duplicates: findings.duplicates || this.duplicatesNoted.size,
+      orphans: findings.orphans,
+      patient: this.patientResult,
+    };
+  }
+
+  private stopping(): boolean {
+    return this.writer.fatal !== undefined || (this.options.shouldStop?.() ?? false);
+  }
+
+  private async *rowsFor(request: SyncRequest): AsyncGenerator<PatientRow> {
+    const source = this.deps.source;
+    if (request.kind === 'single') {
+      const row = await source.one(normaliseId(request.patientId));
+      if (row) yield row;
+      else this.patientResult = { patientId: request.patientId, action: 'not found' };
+      return;
+    }
+    const checkpoint = this.deps.store.checkpoint();
+    if (request.kind === 'deep' || !checkpoint) {
+      yield* source.all();
+      return;
+    }
+    yield* source.changedSince(new Date(checkpoint.getTime() - this.options.overlapSeconds * 1000));
+  }
+
+  private async consume(rows: AsyncIterable<PatientRow>): Promise<void> {
+    let chunk: PatientRow[] = [];
+    for await (const row of rows) {
+      if (this.stopping()) return;
+      chunk.push(row);
+      if (chunk.length >= LOOKUP_CHUNK) {
+        await this.handleRows(chunk);
+        chunk = [];
+      }
+    }
+    await this.handleRows(chunk);
+  }
+
+  /** Patients that failed before, when their retry is due (creates amoCRM never got are due at once). */
+  private async recheckFailed(): Promise<void> {
+    const due = this.deps.store.failuresDue().filter((id) => !this.scratch.wasSeen(id));
+    for (const patientId of due) {
+      if (this.stopping()) return;
+      const row = await this.deps.source.one(patientId);
+      if (row) await this.handleRows([row]);
+      else this.deps.store.clearFailures([patientId]);
+    }
+  }
+
+  /** Sends what is queued, and matches again the patients whose contact turned out gone meanwhile. */
+  private async finishWrites(): Promise<void> {
+    for (;;) {
+      await this.writer.flush();
+      if (this.again.length === 0 || this.stopping()) return;
+      await this.matchAgain();
+    }
+  }
+
+  private async matchAgain(): Promise<void> {
+    while (this.again.length > 0 && !this.stopping()) await this.resolveUnlinked(this.again.shift()!);
+  }
+
+  private async handleRows(rows: readonly PatientRow[]): Promise<void> {
+    const { store } = this.deps;
+    const outcomes = rows.map((row) => this.deps.mapper(row));
+    const ids = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : []));
+    const links = store.links(ids);
+    const failed = store.failedAmong(ids);
+    // Deep syncs compare each linked contact with the mirror, read in full at the start of the run.
+    const deep = this.kind === 'deep';
+    const held = deep ? store.mirror.get([...links.values()].map((link) => link.contactId)) : undefined;
+    const refused = deep ? store.refusalHashes(ids) : undefined;
+    for (const outcome of outcomes) {
+      if (this.stopping()) return;
+      const link = outcome.ok ? links.get(outcome.contact.patientId) : undefined;
+      await this.handleOutcome(outcome, {
+        link,
+        failedBefore: outcome.ok && failed.has(outcome.contact.patientId),
+        drift:
+          held && link
+            ? { row: held.get(link.contactId), refusedAt: refused!.get(link.patientId) }
+            : undefined,
+      });
+    }
+    await this.matchAgain();
+  }
+
+  private async handleOutcome(
+    outcome: MapOutcome,
+    known: { link: Link | undefined; failedBefore: boolean; drift: Parameters<typeof planLinked>[2] },
+  ): Promise<void> {
+    this.counts.read += 1;
+    this.reportProgress();
+    if (!outcome.ok) {
+      if (outcome.patientId === undefined) {
+        // Without an id the row can be neither linked nor fetched again: counted and logged only.
+        this.counts.failed += 1;
+        this.deps.logger.warn(
+          { row: this.counts.read, reason: outcome.reason },
+          'row without a usable patient id skipped',
+        );
+      } else if (this.scratch.markSeen(outcome.patientId)) {
+        this.failed([{ patientId: outcome.patientId, reason: outcome.reason }]);
+      }
+      return;
+    }
+    const mapped = outcome.contact;
+    if (!this.scratch.markSeen(mapped.patientId)) return;
+    if (mapped.notes.length > 0) {
+      this.deps.logger.debug(
+        { patientId: mapped.patientId, notes: mapped.notes },
+        'values changed or left out',
+      );
+    }
+    if (!known.link) return this.resolveUnlinked(mapped);
+    const plan = planLinked(mapped, known.link, known.drift);
+    if (plan === 'resolve again') {
+      // The old link stays until a new one replaces it: a run that ends first finds it stale again.
+      this.deps.logger.warn(
+        { patientId: mapped.patientId, contactId: known.link.contactId },
+        'the linked amoCRM contact was deleted, merged or given another IDENT id; the patient is matched again',
+      );
+      return this.resolveUnlinked(mapped, new Set([known.link.contactId]), true);
+    }
+    await this.execute(plan, mapped, known.failedBefore);
+  }
+
+  /** A patient the state does not link (or whose link went stale): matched in the mirror, else created. */
+  private async resolveUnlinked(
+    mapped: MappedContact,
+    exclude?: ReadonlySet<number>,
+    repair = false,
+  ): Promise<void> {
+    const { plan, carriers } = planUnlinked(mapped, this.deps.store.mirror, {
+      matchByPhone: this.options.matchByPhone,
+      exclude,
+      claimed: this.claimed,
+    });
+    this.carriers(mapped.patientId, carriers);
+    if (plan.action === 'update' && !plan.assumeOwned) {
+      this.claimed.add(plan.contactId);
+      if (!this.options.dryRun) this.deps.store.mirror.claim(plan.contactId, mapped.patientId);
+    }
+    await this.execute(repair && plan.action === 'update' ? { ...plan, repair: true } : plan, mapped, false);
+  }
+
+  private async execute(plan: Plan, mapped: MappedContact, failedBefore: boolean): Promise<void> {
+    switch (plan.action) {
+      case 'unchanged':
+        this.counts.unchanged += 1;
+        this.setPatient(mapped, 'unchanged', undefined);
+        if (failedBefore && !this.options.dryRun) this.deps.store.clearFailures([mapped.patientId]);
+        return;
+      case 'adopt':
+        // It carries the patient's IDENT id and holds this data: an earlier state of this sync wrote it.
+        if (!this.options.dryRun) {
+          this.deps.store.saveLinks([
+            {
+              patientId: mapped.patientId,
+              contactId: plan.contactId,
+              hash: mapped.hash,
+              phones: phonesOf(mapped),
+              emails: emailsOf(mapped),
+              ownedPhones: phonesOf(mapped),
+              ownedEmails: emailsOf(mapped),
+            },
+          ]);
+        }
+        this.done(mapped, 'linked', plan.contactId);
+        return;
+      case 'update':
+        await this.writer.update({
+          mapped,
+          contactId: plan.contactId,
+          link: plan.link,
+          linking: plan.linking,
+          repair: plan.repair,
+          assumeOwned: plan.assumeOwned,
+          held: plan.held && { phones: plan.held.phones, emails: plan.held.emails },
+        });
+        return;
+      case 'create':
+        await this.writer.create(mapped);
+        return;
+    }
+  }
+
+  // ── what the writer reports ────────────────────────────────────────────────────────────────
+  done(
+    mapped: MappedContact,
+    action: 'created' | 'updated' | 'linked' | 'repaired',
+    contactId: number,
+  ): void {
+    this.counts[action] += 1;
+    this.setPatient(mapped, action, contactId || undefined);
+  }
+
+  failed(failures: readonly { patientId: string; reason: string }[]): void {
+    if (failures.length === 0) return;
+    if (!this.options.dryRun) this.deps.store.recordFailures(failures);
+    for (const failure of failures) {
+      this.counts.failed += 1;
+      this.deps.logger.warn(
+        { patientId: failure.patientId, reason: failure.reason },
+        'patient not synced; retried on a later run',
+      );
+      if (this.patientResult === undefined || this.patientResult.patientId === failure.patientId) {
+        this.patientResult = { patientId: failure.patientId, action: 'failed', reason: failure.reason };
+      }
+    }
+  }
+
+  uncertain(mapped: MappedContact): void {
+    this.counts.failed += 1;
+    this.setPatient(mapped, 'uncertain', undefined);
+    this.deps.logger.warn(
+      { patientId: mapped.patientId },
+      'create not confirmed by amoCRM yet; the next run looks for it before sending anything',
+    );
+  }
+
+  carriers(patientId: string, contactIds: readonly number[]): void {
+    if (contactIds.length < 2 || this.duplicatesNoted.has(patientId)) return;
+    this.duplicatesNoted.add(patientId);
+    this.deps.logger.warn(
+      { patientId, contactIds },
+      'several amoCRM contacts carry this IDENT id; the oldest is kept in sync',
+    );
+  }
+
+  async resolveAgain(mapped: MappedContact): Promise<void> {
+    this.again.push(mapped);
+  }
+
+  private setPatient(mapped: MappedContact, action: PatientAction, contactId: number | undefined): void {
+    this.patientResult = {
+      patientId: mapped.patientId,
+      action,
+      mapped,
+      ...(contactId === undefined ? {} : { contactId }),
+    };
+  }
+
+  private reportProgress(): void {
+    const now = Date.now();
+    if (now - this.lastProgress < this.options.progressEveryMs) return;
+    this.lastProgress = now;
+    const seconds = (now - this.startedAt) / 1000;
+    const rate = this.counts.read / Math.max(seconds, 0.001);
+    const eta =
+      this.total !== undefined && rate > 0
+        ? Math.max(0, Math.round((this.total - this.counts.read) / rate))
+        : undefined;
+    this.deps.logger.info(
+      {
+        done: this.counts.read,
+        total: this.total,
+        perSecond: Math.round(rate),
+        etaSeconds: eta,
+        ...this.counts,
+      },
+      'sync progress',
+    );
+  }
+}
+
+/** "000123" and "123" are one patient, as the mapper reads ids. */
+const normaliseId = (patientId: string) => patientId.trim().replace(/^0+(?=\d)/, '');

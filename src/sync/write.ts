@@ -1,0 +1,588 @@
+import { type BatchItem, type ContactsApi, heldValues } from '../amocrm/contacts.ts';
+import type { ValidationProblem } from '../amocrm/errors.ts';
+import type { Contact, ContactCreate, ContactUpdate, CustomFieldValueOut } from '../amocrm/types.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { ResolvedMap } from '../mapping/catalogue.ts';
+import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping/mapper.ts';
+import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';
+import type { MirrorRefresher } from './mirror-refresh.ts';
+import {
+  emailsOf,
+  holdsAll,
+  type Merge,
+  mergeMultitext,
+  type MultitextKind,
+  normaliseValue,
+  phonesOf,
+} from './multitext.ts';
+
+/** What the writer tells the run about each patient it was given. */
+export interface WriteReport {
+  done(mapped: MappedContact, action: 'created' | 'updated' | 'linked' | 'repaired', contactId: number): void;
+  failed(failures: readonly { patientId: string; reason: string }[]): void;
+  /** A create whose answer was lost and which amoCRM does not show yet: left pending for the next run. */
+  uncertain(mapped: MappedContact): void;
+  /** Several contacts carry the patient's IDENT id (the oldest is kept in sync). */
+  carriers(patientId: string, contactIds: readonly number[]): void;
+  /** The contact is gone from amoCRM: the run matches the patient again without it. */
+  resolveAgain(mapped: MappedContact, goneContactId: number): Promise<void>;
+}
+
+export interface UpdateItem {
+  mapped: MappedContact;
+  contactId: number;
+  link: Link | undefined;
+  linking: boolean;
+  repair: boolean;
+  /** Taking over a contact that already carries the patient's IDENT id: its values count as the sync's. */
+  assumeOwned: boolean;
+  /** The contact's phones and e-mails as the mirror knows them (to notice ones a manager removed). */
+  held: { phones: string[]; emails: string[] } | undefined;
+}
+
+export interface WriterDeps {
+  contacts: ContactsApi;
+  store: StateStore;
+  refresher: MirrorRefresher;
+  resolved: ResolvedMap;
+  logger: Logger;
+}
+
+export interface WriterOptions {
+  batchSize: number;
+  /** Batches sent at once: hides amoCRM's latency while the rate limiter keeps the pace. */
+  maxInFlight: number;
+  dryRun: boolean;
+}
+
+/** A write ready to send, with what the state records once amoCRM has it. */
+interface Prepared<Body> {
+  requestId: string;
+  body: Body;
+  mapped: MappedContact;
+  update?: UpdateItem;
+  link: Omit<SavedLink, 'contactId'>;
+  refused: { field: string; detail: string }[];
+  /** The contact's normalised values after the write, where the writer knows them. */
+  mirrorPhones?: string[];
+  mirrorEmails?: string[];
+}
+
+/** Refusal rounds and halvings one batch may go through before its remaining items are failed. */
+const MAX_ROUNDS = 12;
+
+/**
+ * How a batch is written and its refusals isolated. A value amoCRM refuses costs that field of that
+ * patient: the contact is sent again without it and the refusal is recorded. Any other refusal of a
+ * batch is narrowed down by halving it until the one item is found, which alone fails. A create is
+ * never sent twice without proof that the first did not land: patients are recorded as pending
+ * before the request, and an unclear answer is settled by listing the newest contacts.
+ */
+export class BatchWriter {
+  private readonly deps: WriterDeps;
+  private readonly options: WriterOptions;
+  private readonly report: WriteReport;
+  private readonly updates: UpdateItem[] = [];
+  private readonly creates: MappedContact[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly fieldKeys: Map<number, string>;
+  fatal: Error | undefined;
+
+  constructor(deps: WriterDeps, options: WriterOptions, report: WriteReport) {
+    this.deps = deps;
+    this.options = options;
+    this.report = report;
+    this.fieldKeys = new Map(deps.resolved.fields.map((field) => [field.fieldId, field.spec.key]));
+  }
+
+  async update(item: UpdateItem): Promise<void> {
+    this.updates.push(item);
+    if (this.updates.length >= this.options.batchSize)
+      await this.dispatch(this.sendUpdates(this.updates.splice(0)));
+  }
+
+  async create(mapped: MappedContact): Promise<void> {
+    this.creates.push(mapped);
+    if (this.creates.length >= this.options.batchSize)
+      await this.dispatch(this.sendCreates(this.creates.splice(0)));
+  }
+
+  /** Sends what is queued and waits for every batch in flight. */
+  async flush(): Promise<void> {
+    if (!this.fatal) {
+      if (this.updates.length > 0) await this.dispatch(this.sendUpdates(this.updates.splice(0)));
+      if (this.creates.length > 0) await this.dispatch(this.sendCreates(this.creates.splice(0)));
+    }
+    await this.settle();
+  }
+
+  get queued(): number {
+    return this.updates.length + this.creates.length;
+  }
+
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async dispatch(work: Promise<void>): Promise<void> {
+    const tracked = work.catch((error: unknown) => {
+      this.fatal ??= error as Error;
+    });
+    const entry = tracked.finally(() => this.inFlight.delete(entry));
+    this.inFlight.add(entry);
+    while (this.inFlight.size >= this.options.maxInFlight) await Promise.race(this.inFlight);
+    if (this.fatal) throw this.fatal;
+  }
+
+  // ── creates left by an earlier run ─────────────────────────────────────────────────────────
+  /**
+   * Creates an earlier run sent without learning their fate: found in amoCRM → linked; not there →
+   * a failure due now, in the same transaction that ends the pending entry, so the patient is read
+   * and sent again in this run or, if it ends first, the next.
+   */
+  async confirmPending(pending: readonly Pending[]): Promise<{ confirmed: number; missing: number }> {
+    if (pending.length === 0) return { confirmed: 0, missing: 0 };
+    await this.deps.refresher.newestAbove(Math.min(...pending.map((entry) => entry.knownMaxId)));
+    const found: SavedLink[] = [];
+    const missing: { patientId: string; reason: string; dueNow: boolean }[] = [];
+    for (const entry of pending) {
+      const carriers = this.deps.store.mirror.byIdent(entry.patientId);
+      if (carriers.length === 0) {
+        missing.push({
+          patientId: entry.patientId,
+          reason: 'a create sent earlier never reached amoCRM; it is sent again',
+          dueNow: true,
+        });
+        continue;
+      }
+      this.report.carriers(
+        entry.patientId,
+        carriers.map((row) => row.contactId),
+      );
+      found.push({
+        patientId: entry.patientId,
+        contactId: carriers[0]!.contactId,
+        hash: entry.hash,
+        phones: entry.phones,
+        emails: entry.emails,
+        ownedPhones: entry.phones,
+        ownedEmails: entry.emails,
+      });
+    }
+    this.deps.store.saveLinks(found);
+    this.deps.store.recordFailures(missing);
+    return { confirmed: found.length, missing: missing.length };
+  }
+
+  // ── updates ────────────────────────────────────────────────────────────────────────────────
+  private async sendUpdates(batch: UpdateItem[]): Promise<void> {
+    if (this.options.dryRun) {
+      for (const item of batch) this.report.done(item.mapped, actionOf(item), item.contactId);
+      return;
+    }
+    const needs = batch.map((item) => ({
+      phone: needsMerge('phone', item),
+      email: needsMerge('email', item),
+    }));
+    // The contacts' current PHONE and EMAIL, only where they must be merged: one request per batch.
+    const toRead = batch
+      .filter((_, index) => needs[index]!.phone || needs[index]!.email)
+      .map((item) => item.contactId);
+    const held = new Map<number, Contact>();
+    if (toRead.length > 0)
+      for (const contact of await this.deps.contacts.getByIds(toRead)) held.set(contact.id, contact);
+    const ready: Prepared<ContactUpdate>[] = [];
+    for (const [index, item] of batch.entries()) {
+      const need = needs[index]!;
+      const contact = held.get(item.contactId);
+      if ((need.phone || need.email) && !contact) {
+        await this.gone(item.mapped, item.contactId);
+        continue;
+      }
+      ready.push(this.prepareUpdate(item, need, contact));
+    }
+    await this.patch(ready, 0);
+  }
+
+  private prepareUpdate(
+    item: UpdateItem,
+    need: { phone: boolean; email: boolean },
+    contact: Contact | undefined,
+  ): Prepared<ContactUpdate> {
+    const { mapped } = item;
+    const merged: Partial<Record<MultitextKind, Merge>> = {};
+    for (const kind of ['phone', 'email'] as const) {
+      if (!need[kind] || !contact) continue;
+      const ours = kind === 'phone' ? mapped.document.phones : mapped.document.emails;
+      const ownedBefore = ownedOf(kind, item);
+      merged[kind] = mergeMultitext(kind, heldValues(contact, { code: codeOf(kind) }), ours, ownedBefore);
+      if (merged[kind].wouldEmpty) {
+        this.deps.logger.info(
+          { patientId: mapped.patientId, field: codeOf(kind) },
+          'IDENT no longer has the last value the sync wrote here; it stays, as amoCRM is never sent an empty list',
+        );
+      }
+    }
+    const send = (merge: Merge | undefined) =>
+      merge && merge.changed && !merge.wouldEmpty ? merge.values : undefined;
+    const after = (kind: MultitextKind, merge: Merge | undefined) =>
+      merge && contact
+        ? (send(merge) ?? heldValues(contact, { code: codeOf(kind) })).map((value) =>
+            normaliseValue(kind, String(value.value ?? '')),
+          )
+        : undefined;
+    const owned = (kind: MultitextKind, merge: Merge | undefined) =>
+      merge
+        ? merge.wouldEmpty
+          ? []
+          : merge.owned
+        : keptOwned(ownedOf(kind, item), kind === 'phone' ? phonesOf(mapped) : emailsOf(mapped));
+    return {
+      requestId: `u${mapped.patientId}`,
+      body: toUpdatePayload(mapped.document, item.contactId, {
+        phones: send(merged.phone),
+        emails: send(merged.email),
+      }),
+      mapped,
+      update: item,
+      link: {
+        patientId: mapped.patientId,
+        hash: mapped.hash,
+        phones: phonesOf(mapped),
+        emails: emailsOf(mapped),
+        ownedPhones: owned('phone', merged.phone),
+        ownedEmails: owned('email', merged.email),
+      },
+      refused: [],
+      mirrorPhones: after('phone', merged.phone),
+      mirrorEmails: after('email', merged.email),
+    };
+  }
+
+  private async patch(items: Prepared<ContactUpdate>[], round: number): Promise<void> {
+    if (items.length === 0) return;
+    if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the update');
+    const outcome = await this.deps.contacts.write('patch', items.map(asBatchItem));
+    if (outcome.kind === 'stored') return this.updated(items);
+    if (outcome.kind === 'uncertain') throw outcome.error;
+    if (outcome.kind === 'refused') {
+      const byItem = problemsByItem(items, outcome.problems);
+      if (byItem) {
+        const next: Prepared<ContactUpdate>[] = [];
+        for (const item of items) {
+          const problems = byItem.get(item.requestId);
+          // An update is safe to send twice: the items amoCRM did not object to go again.
+          if (!problems) {
+            next.push(item);
+            continue;
+          }
+          const repaired = this.withoutRefused(item, problems);
+          if (repaired === 'gone') await this.gone(item.mapped, item.update!.contactId);
+          else if (typeof repaired === 'string') this.fail(item, repaired);
+          else next.push(repaired);
+        }
+        return this.patch(next, round + 1);
+      }
+    }
+    // Refused without saying which item (or with another 4xx): halve until the one is found.
+    if (items.length > 1) {
+      const half = Math.ceil(items.length / 2);
+      await this.patch(items.slice(0, half), round + 1);
+      await this.patch(items.slice(half), round + 1);
+      return;
+    }
+    const [item] = items as [Prepared<ContactUpdate>];
+    // amoCRM's answer to a PATCH of a deleted contact is not documented: whether it still exists decides.
+    if (!(await this.deps.contacts.getOne(item.update!.contactId)))
+      return this.gone(item.mapped, item.update!.contactId);
+    this.fail(item, `amoCRM refused the update: ${describe(outcome)}`);
+  }
+
+  private updated(items: readonly Prepared<ContactUpdate>[]): void {
+    this.deps.store.saveLinks(
+      items.map((item) => ({ ...item.link, contactId: item.update!.contactId, refused: item.refused })),
+    );
+    this.deps.store.mirror.recordWrites(
+      items.map((item) => ({
+        contactId: item.update!.contactId,
+        identId: item.mapped.patientId,
+        hash: item.mapped.hash,
+        ...(item.mirrorPhones ? { phones: item.mirrorPhones } : {}),
+        ...(item.mirrorEmails ? { emails: item.mirrorEmails } : {}),
+      })),
+    );
+    for (const item of items) {
+      this.noteRefused(item);
+      this.report.done(item.mapped, actionOf(item.update!), item.update!.contactId);
+    }
+  }
+
+  /** The contact was deleted or merged away in amoCRM: the link ends and the patient is matched again. */
+  private async gone(mapped: MappedContact, contactId: number): Promise<void> {
+    this.deps.store.unlinkForRetry(
+      mapped.patientId,
+      `amoCRM contact ${contactId} was deleted or merged; the patient is matched again`,
+    );
+    this.deps.store.mirror.remove([contactId]);
+    this.deps.logger.warn(
+      { patientId: mapped.patientId, contactId },
+      'the amoCRM contact no longer exists (deleted or merged); the patient is matched again',
+    );
+    await this.report.resolveAgain(mapped, contactId);
+  }
+
+  // ── creates ────────────────────────────────────────────────────────────────────────────────
+  private async sendCreates(batch: MappedContact[]): Promise<void> {
+    if (this.options.dryRun) {
+      for (const mapped of batch) this.report.done(mapped, 'created', 0);
+      return;
+    }
+    const knownMaxId = this.deps.store.mirror.state().maxContactId;
+    const items: Prepared<ContactCreate>[] = batch.map((mapped) => ({
+      requestId: `c${mapped.patientId}`,
+      body: toCreatePayload(mapped.document),
+      mapped,
+      link: {
+        patientId: mapped.patientId,
+        hash: mapped.hash,
+        phones: phonesOf(mapped),
+        emails: emailsOf(mapped),
+        ownedPhones: phonesOf(mapped),
+        ownedEmails: emailsOf(mapped),
+      },
+      refused: [],
+      mirrorPhones: phonesOf(mapped),
+      mirrorEmails: emailsOf(mapped),
+    }));
+    // Written before the request: after a crash or a lost answer these are looked up, not created again.
+    this.deps.store.addPending(
+      items.map((item) => ({
+        patientId: item.mapped.patientId,
+        requestId: item.requestId,
+        hash: item.link.hash,
+        phones: item.link.phones,
+        emails: item.link.emails,
+        knownMaxId,
+      })),
+    );
+    await this.post(items, knownMaxId, 0);
+  }
+
+  private async post(items: Prepared<ContactCreate>[], knownMaxId: number, round: number): Promise<void> {
+    if (items.length === 0) return;
+    if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the new contact');
+    const outcome = await this.deps.contacts.write('post', items.map(asBatchItem));
+    if (outcome.kind === 'stored') {
+      const stored = items.filter((item) => outcome.ids.has(item.requestId));
+      this.created(stored.map((item) => ({ item, contactId: outcome.ids.get(item.requestId)! })));
+      // An answer that leaves items out says nothing of them: as for a lost answer.
+      const unanswered = items.filter((item) => !outcome.ids.has(item.requestId));
+      for (const item of await this.landed(unanswered, knownMaxId)) this.report.uncertain(item.mapped);
+      return;
+    }
+    if (outcome.kind === 'uncertain') {
+      // The request may still be applied after we stopped waiting: what is not there yet stays
+      // pending and is looked up again by the next run, never sent twice now.
+      for (const item of await this.landed(items, knownMaxId)) this.report.uncertain(item.mapped);
+      return;
+    }
+    const byItem = outcome.kind === 'refused' ? problemsByItem(items, outcome.problems) : undefined;
+    if (byItem) {
+      const next: Prepared<ContactCreate>[] = [];
+      // Whether amoCRM stored the others despite refusing the request is not documented: look first.
+      const others = await this.landed(
+        items.filter((item) => !byItem.has(item.requestId)),
+        knownMaxId,
+      );
+      next.push(...others);
+      for (const item of items) {
+        const problems = byItem.get(item.requestId);
+        if (!problems) continue;
+        const repaired = this.withoutRefused(item, problems);
+        if (typeof repaired === 'string') this.fail(item, repaired === 'gone' ? refusal(problems) : repaired);
+        else next.push(repaired);
+      }
+      return this.post(next, knownMaxId, round + 1);
+    }
+    const notThere = await this.landed(items, knownMaxId);
+    if (notThere.length > 1) {
+      const half = Math.ceil(notThere.length / 2);
+      await this.post(notThere.slice(0, half), knownMaxId, round + 1);
+      await this.post(notThere.slice(half), knownMaxId, round + 1);
+      return;
+    }
+    for (const item of notThere) this.fail(item, `amoCRM refused the new contact: ${describe(outcome)}`);
+  }
+
+  /** Which of these creates amoCRM holds after all (linked now); returns the ones it does not. */
+  private async landed(
+    items: Prepared<ContactCreate>[],
+    knownMaxId: number,
+  ): Promise<Prepared<ContactCreate>[]> {
+    if (items.length === 0) return [];
+    await this.deps.refresher.newestAbove(knownMaxId);
+    const found: { item: Prepared<ContactCreate>; contactId: number }[] = [];
+    const missing: Prepared<ContactCreate>[] = [];
+    for (const item of items) {
+      const carriers = this.deps.store.mirror.byIdent(item.mapped.patientId);
+      if (carriers.length === 0) missing.push(item);
+      else {
+        this.report.carriers(
+          item.mapped.patientId,
+          carriers.map((row) => row.contactId),
+        );
+        found.push({ item, contactId: carriers[0]!.contactId });
+      }
+    }
+    this.created(found);
+    return missing;
+  }
+
+  private created(done: readonly { item: Prepared<ContactCreate>; contactId: number }[]): void {
+    if (done.length === 0) return;
+    this.deps.store.saveLinks(
+      done.map(({ item, contactId }) => ({
+        ...item.link,
+        contactId,
+        refused: item.refused,
+        // A refused PHONE or EMAIL was not written: the sync owns nothing in it.
+        ...(item.refused.some((refused) => refused.field === 'PHONE') ? { ownedPhones: [] } : {}),
+        ...(item.refused.some((refused) => refused.field === 'EMAIL') ? { ownedEmails: [] } : {}),
+      })),
+    );
+    this.deps.store.mirror.recordWrites(
+      done.map(({ item, contactId }) => ({
+        contactId,
+        identId: item.mapped.patientId,
+        hash: item.mapped.hash,
+        phones: item.mirrorPhones ?? [],
+        emails: item.mirrorEmails ?? [],
+      })),
+    );
+    for (const { item, contactId } of done) {
+      this.noteRefused(item);
+      this.report.done(item.mapped, 'created', contactId);
+    }
+  }
+
+  // ── refusals ───────────────────────────────────────────────────────────────────────────────
+  /**
+   * The item without the values amoCRM refused (named by the problems' paths), to send again; 'gone'
+   * when amoCRM says the contact does not exist; a reason when the refusal cannot be narrowed to a field.
+   */
+  private withoutRefused<Body extends ContactCreate | ContactUpdate>(
+    item: Prepared<Body>,
+    problems: readonly ValidationProblem[],
+  ): Prepared<Body> | 'gone' | string {
+    const customs: CustomFieldValueOut[] = item.body.custom_fields_values ?? [];
+    const dropIndexes = new Set<number>();
+    const dropKeys = new Set<'first_name' | 'last_name'>();
+    const refused: { field: string; detail: string }[] = [];
+    for (const problem of problems) {
+      const path = problem.path.trim();
+      if (path === 'id' || path.startsWith('id.')) return 'gone';
+      const custom = /^custom_fields_values\.(\d+)(?:\.|$)/.exec(path);
+      if (custom) {
+        const index = Number(custom[1]);
+        const entry = customs[index];
+        if (!entry) return refusal(problems);
+        dropIndexes.add(index);
+        refused.push({ field: this.keyOf(entry), detail: problemText(problem) });
+        continue;
+      }
+      if (path === 'first_name' || path === 'last_name') {
+        dropKeys.add(path);
+        refused.push({ field: path, detail: problemText(problem) });
+        continue;
+      }
+      return refusal(problems);
+    }
+    const body = {
+      ...item.body,
+      custom_fields_values: customs.filter((_, index) => !dropIndexes.has(index)),
+    };
+    for (const key of dropKeys) delete body[key];
+    return { ...item, body, refused: [...item.refused, ...refused] };
+  }
+
+  private keyOf(entry: CustomFieldValueOut): string {
+    if (entry.field_code) return entry.field_code;
+    return this.fieldKeys.get(entry.field_id ?? -1) ?? `field ${entry.field_id}`;
+  }
+
+  private noteRefused(item: Prepared<unknown>): void {
+    if (item.refused.length === 0) return;
+    this.deps.logger.warn(
+      { patientId: item.mapped.patientId, fields: item.refused.map((refused) => refused.field) },
+      'amoCRM refused some values; the contact was written without them (`ident-sync status` lists them)',
+    );
+  }
+
+  private fail(item: Prepared<unknown>, reason: string): void {
+    this.report.failed([{ patientId: item.mapped.patientId, reason }]);
+  }
+
+  private failAll(items: readonly Prepared<unknown>[], reason: string): void {
+    this.report.failed(items.map((item) => ({ patientId: item.mapped.patientId, reason })));
+  }
+}
+
+const asBatchItem = <Body>(item: Prepared<Body>): BatchItem<Body> => ({
+  requestId: item.requestId,
+  body: item.body,
+});
+
+const codeOf = (kind: MultitextKind) => (kind === 'phone' ? 'PHONE' : 'EMAIL');
+
+const actionOf = (item: UpdateItem) => (item.repair ? 'repaired' : item.linking ? 'linked' : 'updated');
+
+function ownedOf(kind: MultitextKind, item: UpdateItem): string[] {
+  if (item.link) return kind === 'phone' ? item.link.ownedPhones : item.link.ownedEmails;
+  if (!item.assumeOwned) return [];
+  return kind === 'phone' ? phonesOf(item.mapped) : emailsOf(item.mapped);
+}
+
+/** Owned values that IDENT still has (PHONE/EMAIL left unsent keep what the sync owned). */
+const keptOwned = (owned: readonly string[], ident: readonly string[]) =>
+  owned.filter((value) => ident.includes(value));
+
+/**
+ * Whether PHONE or EMAIL must be merged and sent: IDENT's list changed, a contact is being taken
+ * over, or the contact lacks one of IDENT's values (a manager deleted it).
+ */
+function needsMerge(kind: MultitextKind, item: UpdateItem): boolean {
+  const ours = kind === 'phone' ? phonesOf(item.mapped) : emailsOf(item.mapped);
+  const sent = item.link ? (kind === 'phone' ? item.link.phones : item.link.emails) : undefined;
+  if (sent === undefined) return ours.length > 0 || ownedOf(kind, item).length > 0;
+  if (sent.length !== ours.length || sent.some((value, index) => value !== ours[index])) return true;
+  const held = item.held ? (kind === 'phone' ? item.held.phones : item.held.emails) : undefined;
+  return held !== undefined && !holdsAll(held, ours);
+}
+
+/** Problems by item, when they name our items; undefined when they cannot be tied to one. */
+function problemsByItem(
+  items: readonly Prepared<unknown>[],
+  problems: readonly ValidationProblem[],
+): Map<string, ValidationProblem[]> | undefined {
+  const known = new Set(items.map((item) => item.requestId));
+  const byItem = new Map<string, ValidationProblem[]>();
+  for (const problem of problems) {
+    // A single item owns whatever amoCRM says, whichever id it names.
+    const requestId = items.length === 1 ? items[0]!.requestId : problem.requestId;
+    if (!known.has(requestId)) continue;
+    byItem.set(requestId, [...(byItem.get(requestId) ?? []), problem]);
+  }
+  return byItem.size > 0 ? byItem : undefined;
+}
+
+const problemText = (problem: ValidationProblem) =>
+  [problem.code, problem.detail].filter((part) => part !== '').join(': ') || 'refused';
+
+function refusal(problems: readonly ValidationProblem[]): string {
+  return `amoCRM refused the contact: ${problems.map((problem) => `${problem.path || 'item'}: ${problemText(problem)}`).join('; ')}`;
+}
+
+function describe(outcome: { kind: string; error?: Error; problems?: readonly ValidationProblem[] }): string {
+  if (outcome.problems) return refusal(outcome.problems);
+  return outcome.error?.message ?? outcome.kind;
+}
