@@ -16,7 +16,15 @@ export interface AmoClient {
   tokens: TokenProvider;
   /** When the OAuth access token expires (ms), when OAuth is used and tokens are stored. */
   tokenExpiresAt(): number | undefined;
-  account(): Promise<{ id: number; name: string; subdomain: string }>;
+  account(): Promise<AccountInfo>;
+}
+
+export interface AccountInfo {
+  id: number;
+  name: string;
+  subdomain: string;
+  /** The account's time zone (`with=datetime_settings`): amoCRM shows date fields as midnight there. */
+  timeZone: string | undefined;
 }
 
 export interface ClientTuning {
@@ -24,6 +32,8 @@ export interface ClientTuning {
   rateLimitBaseMs?: number;
   limiter?: RateLimiter;
 }
+
+const hostOf = (url: string) => new URL(url).host.toLowerCase();
 
 /**
  * The amoCRM client for the configured account: a long-lived token when one is set, otherwise the
@@ -36,7 +46,15 @@ export function createAmoClient(
   tuning: ClientTuning = {},
 ): AmoClient {
   const store = new TokenStore(stateDir);
-  const baseUrl = config.baseUrl ?? (config.longLivedToken ? undefined : store.read()?.baseUrl);
+  const issuedFor = config.longLivedToken ? undefined : store.read()?.baseUrl;
+  // OAuth tokens belong to the account that issued them: another configured host is a mistake.
+  if (issuedFor && config.baseUrl && hostOf(issuedFor) !== hostOf(config.baseUrl)) {
+    throw new ActionableError(
+      `the amoCRM tokens in ${stateDir} were issued for ${hostOf(issuedFor)}, but the configuration names ${hostOf(config.baseUrl)}; fix AMOCRM_SUBDOMAIN / AMOCRM_DOMAIN or run \`ident-sync auth\` again`,
+      { exitCode: 2 },
+    );
+  }
+  const baseUrl = config.baseUrl ?? issuedFor;
   if (!baseUrl) {
     throw new ActionableError(
       'the amoCRM account is not known; set AMOCRM_SUBDOMAIN (or AMOCRM_BASE_URL), or run `ident-sync auth` first',
@@ -81,8 +99,19 @@ export function createAmoClient(
     tokens,
     tokenExpiresAt,
     async account() {
-      const response = await http.get<{ id: number; name: string; subdomain: string }>('/api/v4/account');
-      return response.data;
+      const response = await http.get<{
+        id: number;
+        name: string;
+        subdomain: string;
+        _embedded?: { datetime_settings?: { timezone?: string } };
+      }>('/api/v4/account', { with: 'datetime_settings' });
+      const { id, name, subdomain } = response.data;
+      return {
+        id,
+        name,
+        subdomain,
+        timeZone: response.data._embedded?.datetime_settings?.timezone || undefined,
+      };
     },
   };
 }

@@ -44,17 +44,17 @@ export class CustomFieldsApi {
 
   /**
    * Sets a select field's values. amoCRM replaces the whole list, so the existing values go in
-   * with their ids (or they, and what contacts hold of them, would be deleted).
+   * with their ids (or they, and what contacts hold of them, would be deleted). The field's type
+   * and name go with them, as the official library sends them on update (amocrm-api-php
+   * Models/CustomFields/CustomFieldModel::toApi always writes `type`).
    */
   async setEnums(
-    fieldId: number,
+    field: Pick<CatalogueField, 'id' | 'name' | 'type'>,
     enums: readonly { id?: number; value: string; sort: number }[],
   ): Promise<CatalogueField> {
     const response = await this.http.patch<FieldPage | CatalogueField>(
-      `/api/v4/contacts/custom_fields/${fieldId}`,
-      {
-        enums,
-      },
+      `/api/v4/contacts/custom_fields/${field.id}`,
+      { type: field.type, name: field.name, enums },
     );
     const data = response.data as FieldPage & CatalogueField;
     return data._embedded?.custom_fields?.[0] ?? data;

@@ -18,8 +18,8 @@ interface TokenResponse {
 }
 
 /** The consent page a person opens to grant the integration access to their account. */
-export function consentUrl(baseUrl: string | undefined, clientId: string, state: string): string {
-  const url = new URL('/oauth', baseUrl ?? 'https://www.amocrm.ru');
+export function consentUrl(baseUrl: string, clientId: string, state: string): string {
+  const url = new URL('/oauth', baseUrl);
   url.searchParams.set('client_id', clientId);
   url.searchParams.set('state', state);
   url.searchParams.set('mode', 'post_message');

@@ -20,6 +20,8 @@ export interface DatabaseConfig {
 export interface AmoCrmConfig {
   /** The account's own host, e.g. https://clinic.amocrm.ru; undefined until configured or learned by `auth`. */
   baseUrl: string | undefined;
+  /** amocrm.ru, amocrm.com or kommo.com: where the consent page is when no account is configured. */
+  domain: 'amocrm.ru' | 'amocrm.com' | 'kommo.com';
   clientId: string | undefined;
   clientSecret: string | undefined;
   redirectUri: string;
@@ -174,10 +176,11 @@ function buildAmoCrm(
   problems: string[],
   notices: string[],
 ): AmoCrmConfig {
+  const subdomain = env.AMOCRM_SUBDOMAIN?.toLowerCase();
   const baseUrl = env.AMOCRM_BASE_URL
     ? env.AMOCRM_BASE_URL.replace(/\/+$/, '')
-    : env.AMOCRM_SUBDOMAIN
-      ? `https://${env.AMOCRM_SUBDOMAIN.toLowerCase()}.amocrm.ru`
+    : subdomain
+      ? `https://${subdomain.includes('.') ? subdomain : `${subdomain}.${env.AMOCRM_DOMAIN}`}`
       : undefined;
   let longLivedToken = env.AMOCRM_LONG_LIVED_TOKEN;
   if (!longLivedToken && env.AMOCRM_ACCESS_TOKEN) {
@@ -188,7 +191,7 @@ function buildAmoCrm(
   if (oauth || requirements.includes('amocrm')) {
     if (!baseUrl && !oauth) {
       problems.push(
-        'AMOCRM_SUBDOMAIN: expected the account name (myclinic for myclinic.amocrm.ru), or set AMOCRM_BASE_URL to the full address',
+        'AMOCRM_SUBDOMAIN: expected the account name (myclinic for myclinic.amocrm.ru; AMOCRM_DOMAIN for amocrm.com or kommo.com), or set AMOCRM_BASE_URL to the full address',
       );
     }
     const needsClient = oauth || !longLivedToken;
@@ -205,6 +208,7 @@ function buildAmoCrm(
   }
   return {
     baseUrl,
+    domain: env.AMOCRM_DOMAIN,
     clientId: env.AMOCRM_CLIENT_ID,
     clientSecret: env.AMOCRM_CLIENT_SECRET,
     redirectUri: env.AMOCRM_REDIRECT_URI,

@@ -120,10 +120,19 @@ export const environmentSchema = z.object({
     blankToUndefined,
     z
       .string()
-      .regex(/^[a-z0-9][a-z0-9-]*$/i, {
-        error: 'expected the account name only, e.g. myclinic for myclinic.amocrm.ru',
+      .regex(/^[a-z0-9][a-z0-9-]*(\.(amocrm\.(ru|com)|kommo\.com))?$/i, {
+        error: 'expected the account name, e.g. myclinic for myclinic.amocrm.ru (or myclinic.kommo.com)',
       })
       .optional(),
+  ),
+  // The three hosts amoCRM accounts live on (../shared/reference/amocrm-api.md, Hosts).
+  AMOCRM_DOMAIN: z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+    z
+      .enum(['amocrm.ru', 'amocrm.com', 'kommo.com'], {
+        error: 'expected amocrm.ru, amocrm.com or kommo.com',
+      })
+      .default('amocrm.ru'),
   ),
   AMOCRM_BASE_URL: httpUrl(),
   AMOCRM_CLIENT_ID: text(),
@@ -148,7 +157,8 @@ export const environmentSchema = z.object({
   SYNC_OVERLAP_SECONDS: integer(0, 86_400, 300),
   MATCH_BY_PHONE: flag(true),
   TZ: timeZone(),
-  BATCH_SIZE: integer(1, 250, 50),
+  // amoCRM's own library and others send at most 50 entities per request.
+  BATCH_SIZE: integer(1, 50, 50),
   RATE_LIMIT_RPS: z.preprocess(
     blankToUndefined,
     z

@@ -30,7 +30,7 @@ export async function createMissingFields(map: ContactMap, api: CustomFieldsApi)
   for (const check of before.checks.filter((c) => c.status === 'missing enum values')) {
     const existing = check.found!.enums ?? [];
     const top = Math.max(0, ...existing.map((item) => item.sort ?? 0));
-    await api.setEnums(check.found!.id, [
+    await api.setEnums(check.found!, [
       ...existing.map((item) => ({ id: item.id, value: item.value, sort: item.sort ?? 0 })),
       ...check.missingChoices.map((value, index) => ({ value, sort: top + (index + 1) * 10 })),
     ]);

@@ -1,3 +1,4 @@
+import { zoneMismatch } from '../amocrm/account-zone.ts';
 import { type AmoClient, createAmoClient } from '../amocrm/client.ts';
 import type { Config } from '../config/config.ts';
 import { ActionableError } from '../errors.ts';
@@ -77,6 +78,8 @@ export async function openSyncContext(
   process.env.SQLITE_TMPDIR ??= config.stateDir;
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
   const resolved = await resolveMapAgainstAccount(config, client);
+  const zoneWarning = zoneMismatch((await client.account()).timeZone, config.sync.timeZone);
+  if (zoneWarning) logger.warn(zoneWarning);
   const mapper = createMapper(resolved, { timeZone: config.sync.timeZone });
   const source =
     parts.source ??

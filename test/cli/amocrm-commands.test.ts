@@ -71,6 +71,46 @@ describe('ident-sync auth and fields against the emulator', () => {
     assert.ok(new TokenStore(stateDir).read());
   });
 
+  for (const [why, referer] of [
+    ['a host that is not amoCRM', 'collector.example.net'],
+    ['another amoCRM account than the configured one', 'other-clinic.amocrm.ru'],
+  ] as const) {
+    it(`auth refuses a callback naming ${why}, and sends the code and secret nowhere`, async () => {
+      const stateDir = tempDir();
+      let consent: string | undefined;
+      const running = runCli(
+        ['auth', '--host', '127.0.0.1'],
+        { ...env, STATE_DIR: stateDir },
+        {
+          onStdout: (text) => {
+            consent ??= /^\s+(http\S+\/oauth\?\S+)$/m.exec(text)?.[1];
+          },
+        },
+      );
+      while (!consent) await new Promise((resolve) => setTimeout(resolve, 50));
+      const grants = emulator.tokenCalls.authorization_code;
+      const approval = await fetch(consent, { redirect: 'manual' });
+      const location = new URL(approval.headers.get('location')!);
+      location.searchParams.set('referer', referer);
+      await fetch(location);
+      const run = await running;
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /nothing was sent/);
+      assert.equal(emulator.tokenCalls.authorization_code, grants, 'no code exchange anywhere');
+      assert.equal(new TokenStore(stateDir).read(), undefined);
+    });
+  }
+
+  it('refuses tokens issued for another account than the configured one', async () => {
+    const { AMOCRM_BASE_URL: _configured, ...rest } = env;
+    const run = await runCli(['fields'], { ...rest, AMOCRM_SUBDOMAIN: 'another-clinic' });
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      /issued for 127\.0\.0\.1:\d+, but the configuration names another-clinic\.amocrm\.ru/,
+    );
+  });
+
   it('fields reports what is missing and exits 1; --create creates it once; then fields exits 0', async () => {
     const fieldsBefore = emulator.fields.size;
     const check = await runCli(['fields'], env);
@@ -110,6 +150,25 @@ describe('ident-sync auth and fields against the emulator', () => {
     const values = status.enums.map((item) => item.value);
     assert.deepEqual(values, ['Активный', 'Архивный', 'VIP', 'Удален']);
     assert.equal(status.enums.find((item) => item.value === 'Активный')!.id, kept[0]!.id);
+  });
+
+  it("fields warns when the account's time zone would show dates a day off", async () => {
+    const elsewhere = await startEmulator({ timeZone: 'Asia/Vladivostok' });
+    try {
+      const token = 'zone-check-token';
+      elsewhere.addLongLivedToken(token);
+      const run = await runCli(['fields', '--json'], {
+        AMOCRM_BASE_URL: elsewhere.baseUrl,
+        AMOCRM_LONG_LIVED_TOKEN: token,
+        STATE_DIR: tempDir(),
+        TZ: 'Europe/Moscow',
+      });
+      const report = JSON.parse(run.stdout);
+      assert.equal(report.accountTimeZone, 'Asia/Vladivostok');
+      assert.match(report.timeZoneWarning, /Asia\/Vladivostok .* but TZ is Europe\/Moscow .* a day off/);
+    } finally {
+      await elsewhere.stop();
+    }
   });
 
   it('fields needs no database settings, but does need amoCRM ones', async () => {

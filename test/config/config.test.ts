@@ -74,6 +74,24 @@ describe('configuration', () => {
       loadConfig({ AMOCRM_SUBDOMAIN: 'clinic', AMOCRM_BASE_URL: 'https://clinic.kommo.com/' }).amocrm.baseUrl,
       'https://clinic.kommo.com',
     );
+    assert.equal(
+      loadConfig({ AMOCRM_SUBDOMAIN: 'clinic', AMOCRM_DOMAIN: 'kommo.com' }).amocrm.baseUrl,
+      'https://clinic.kommo.com',
+    );
+    assert.equal(
+      loadConfig({ AMOCRM_SUBDOMAIN: 'clinic.amocrm.com' }).amocrm.baseUrl,
+      'https://clinic.amocrm.com',
+    );
+    assert.deepEqual(problems({ AMOCRM_DOMAIN: 'amocrm.org' }), [
+      'AMOCRM_DOMAIN="amocrm.org": expected amocrm.ru, amocrm.com or kommo.com',
+    ]);
+  });
+
+  it('sends at most 50 contacts per request', () => {
+    assert.equal(loadConfig({}).amocrm.batchSize, 50);
+    assert.deepEqual(problems({ BATCH_SIZE: '250' }), [
+      'BATCH_SIZE="250": expected a whole number from 1 to 50',
+    ]);
   });
 
   it('reports every bad value on its own line, naming the variable and what is expected', () => {

@@ -952,6 +952,14 @@ export class AmoCrmEmulator {
       (item: { id?: number; name?: string; enums?: { id?: number; value: string; sort?: number }[] }) => {
         const field = item.id === undefined ? undefined : this.fields.get(item.id);
         if (!field) throw new HttpError(400, problem(400, `custom field ${item.id} not found`));
+        // amoCRM's own library always sends the field's type on update (CustomFieldModel::toApi).
+        if ((item as { type?: unknown }).type !== field.type)
+          throw validationFailure([
+            {
+              request_id: '0',
+              errors: [{ code: 'FieldMissing', path: 'type', detail: 'This field is missing.' }],
+            },
+          ]);
         if (typeof item.name === 'string') field.name = item.name;
         if (Array.isArray(item.enums)) {
           field.enums = item.enums.map((e, i) => ({

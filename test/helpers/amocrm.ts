@@ -34,6 +34,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<AmoC
 export function amoConfig(emulator: AmoCrmEmulator, overrides: Partial<AmoCrmConfig> = {}): AmoCrmConfig {
   return {
     baseUrl: emulator.baseUrl,
+    domain: 'amocrm.ru',
     clientId: emulator.options.clientId,
     clientSecret: emulator.options.clientSecret,
     redirectUri: emulator.options.redirectUri,
@@ -53,6 +54,7 @@ export function longLivedConfig(
 ): AmoCrmConfig {
   return {
     baseUrl,
+    domain: 'amocrm.ru',
     clientId: undefined,
     clientSecret: undefined,
     redirectUri: 'http://localhost:8080/callback',

@@ -37,12 +37,14 @@ export function registerAuth(program: Command): void {
         );
         out('Open this address in a browser where you are logged in to amoCRM, and allow access:');
         out('');
-        out(`  ${consentUrl(baseUrl, config.amocrm.clientId!, state)}`);
+        out(
+          `  ${consentUrl(baseUrl ?? `https://www.${config.amocrm.domain}`, config.amocrm.clientId!, state)}`,
+        );
         out('');
         try {
           const answer = await server.result;
           code = answer.code;
-          baseUrl = accountUrl(baseUrl, answer.referer, out);
+          baseUrl = accountUrl(baseUrl, answer.referer);
         } finally {
           await server.close();
         }
@@ -59,20 +61,31 @@ export function registerAuth(program: Command): void {
     });
 }
 
-/** The account the person granted access to; amoCRM names it in `referer`. */
-function accountUrl(
-  configured: string | undefined,
-  referer: string | undefined,
-  out: (line: string) => void,
-) {
+/** An amoCRM account host as the consent redirect names it (../shared/reference/amocrm-api.md, Hosts). */
+const ACCOUNT_HOST = /^[a-z0-9-]+\.(amocrm\.(ru|com)|kommo\.com)$/;
+
+/**
+ * The account the person granted access to; amoCRM names it in `referer`. The code and the client
+ * secret go only to an amoCRM host, and only to the configured account when one is configured:
+ * a callback naming any other host is refused (it would receive the secret).
+ */
+export function accountUrl(configured: string | undefined, referer: string | undefined): string | undefined {
   if (!referer) return configured;
-  if (configured && new URL(configured).host === referer) return configured;
-  const granted = `https://${referer}`;
-  if (configured)
-    out(
-      `Note: access was granted for ${referer}, not ${new URL(configured).host}; using ${granted}. Update AMOCRM_SUBDOMAIN.`,
+  const host = referer.trim().toLowerCase();
+  if (configured && new URL(configured).host.toLowerCase() === host) return configured;
+  if (!ACCOUNT_HOST.test(host)) {
+    throw new ActionableError(
+      `the authorisation callback names "${referer}", which is not an amoCRM account host (*.amocrm.ru, *.amocrm.com, *.kommo.com); nothing was sent to it — run \`ident-sync auth\` again from the URL it prints`,
+      { exitCode: 2 },
     );
-  return granted;
+  }
+  if (configured) {
+    throw new ActionableError(
+      `access was granted for ${host}, but the configuration names ${new URL(configured).host}; nothing was sent — fix AMOCRM_SUBDOMAIN / AMOCRM_DOMAIN or log in to the right account and run \`ident-sync auth\` again`,
+      { exitCode: 2 },
+    );
+  }
+  return `https://${host}`;
 }
 
 async function exchangeAndStore(

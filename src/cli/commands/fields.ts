@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { zoneMismatch } from '../../amocrm/account-zone.ts';
 import { createAmoClient } from '../../amocrm/client.ts';
 import { createMissingFields, type FieldSetupReport, inspectFields } from '../../fields/ensure-fields.ts';
 import { loadMapFile } from '../../mapping/load-map.ts';
@@ -18,8 +19,12 @@ export function registerFields(program: Command): void {
       const report = options.create
         ? await createMissingFields(map, client.fields)
         : await inspectFields(map, client.fields);
+      const account = await client.account();
+      const zoneWarning = zoneMismatch(account.timeZone, config.sync.timeZone);
       process.stdout.write(
-        options.json ? `${JSON.stringify(toJson(report), null, 2)}\n` : `${render(report)}\n`,
+        options.json
+          ? `${JSON.stringify({ ...toJson(report), accountTimeZone: account.timeZone ?? null, timeZoneWarning: zoneWarning ?? null }, null, 2)}\n`
+          : `${render(report)}\n${zoneWarning ? `warning: ${zoneWarning}\n` : ''}`,
       );
       const wrong = report.checks.filter((check) => check.status !== 'ok').length;
       process.exitCode = wrong > 0 ? 1 : 0;

@@ -111,6 +111,11 @@ function measureOffset(instantMs: number, timeZone: string): number {
   return asUtc - Math.floor(instantMs / 1000) * 1000;
 }
 
+/** The zone's offset from UTC at this instant, in minutes. Throws for a zone Intl does not know. */
+export function offsetMinutes(instant: Date, timeZone: string): number {
+  return Math.round(measureOffset(instant.getTime(), timeZone) / 60_000);
+}
+
 /** The instant (Unix seconds) at which the clinic's clocks showed this wall-clock time. */
 export function wallClockToUnix(clock: WallClock, timeZone: string): number {
   const guess = Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute, clock.second);

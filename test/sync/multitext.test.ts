@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { mergeMultitext } from '../../src/sync/multitext.ts';
+import type { AmoCrmEmulator } from '../emulator/server.ts';
+import { startEmulator } from '../helpers/amocrm.ts';
+import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
+import { assertConverged, syncStack } from '../helpers/sync-stack.ts';
+
+const values = (emulator: AmoCrmEmulator, contactId: number, code: 'PHONE' | 'EMAIL') =>
+  (emulator.contacts.get(contactId)!.custom_fields_values ?? [])
+    .find((field) => field.field_code === code)
+    ?.values.map((value) => String(value.value)) ?? [];
+
+describe('PHONE and EMAIL: the sync owns only the values it wrote', () => {
+  it('merges by normalised number, keeps what a manager typed, removes only its own values', () => {
+    const held = [
+      { value: '8 (916) 123-45-67', enum_code: 'MOB' },
+      { value: '+7 495 111-22-33', enum_code: 'WORK' },
+      { value: '+79170000001', enum_code: 'MOB' },
+    ];
+    const merge = mergeMultitext(
+      'phone',
+      held,
+      [
+        { value: '+79161234567', enum_code: 'MOB' },
+        { value: '+79990000000', enum_code: 'MOB' },
+      ],
+      ['+79170000001'],
+    );
+    assert.deepEqual(
+      merge.values.map((value) => value.value),
+      ['8 (916) 123-45-67', '+7 495 111-22-33', '+79990000000'],
+    );
+    assert.equal(merge.changed, true);
+    // 916 was there before the sync: it stays the manager's; 999 the sync added.
+    assert.deepEqual(merge.owned, ['+79990000000']);
+    assert.equal(
+      mergeMultitext('phone', held.slice(0, 2), [{ value: '+79161234567', enum_code: 'MOB' }], []).changed,
+      false,
+    );
+    const last = mergeMultitext('email', [{ value: 'a@b.ru' }], [], ['a@b.ru']);
+    assert.equal(last.wouldEmpty, true, 'an empty list is never sent');
+  });
+
+  describe('against the emulator', () => {
+    let emulator: AmoCrmEmulator;
+    before(async () => {
+      emulator = await startEmulator();
+    });
+    after(async () => {
+      await emulator.stop();
+    });
+
+    it("links a manager's lead by phone and updates it twice: the manager's extra number and e-mail survive both", async () => {
+      const patient = {
+        ...syntheticPatient(9301, T0),
+        Surname: 'Иванова',
+        Name: 'Мария',
+        MobilePhone: '8 916 123 45 67',
+        Phone: null,
+        Email: 'maria@example.ru',
+      };
+      const source = new MemorySource([patient]);
+      const stack = await syncStack(emulator, source);
+      const lead = emulator.seedContact({
+        name: 'Мария',
+        custom_fields_values: [
+          {
+            field_code: 'PHONE',
+            values: [
+              { value: '8 (916) 123-45-67', enum_code: 'MOB' },
+              { value: '+7 495 111-22-33', enum_code: 'WORK' },
+            ],
+          },
+          { field_code: 'EMAIL', values: [{ value: 'maria.work@example.com', enum_code: 'WORK' }] },
+        ],
+      });
+
+      const linked = await stack.run();
+      assert.equal(linked.linked, 1);
+      assert.equal(stack.store.link('9301')!.contactId, lead.id);
+      assert.deepEqual(values(emulator, lead.id, 'PHONE'), ['8 (916) 123-45-67', '+7 495 111-22-33']);
+      assert.deepEqual(values(emulator, lead.id, 'EMAIL'), ['maria.work@example.com', 'maria@example.ru']);
+
+      // 1. A new mobile number and another city in IDENT.
+      source.touch(9301, { MobilePhone: '+7 917 000-00-01', City: 'Пермь' });
+      assert.equal((await stack.run()).updated, 1);
+      assert.deepEqual(values(emulator, lead.id, 'PHONE'), [
+        '8 (916) 123-45-67',
+        '+7 495 111-22-33',
+        '+79170000001',
+      ]);
+      assert.deepEqual(values(emulator, lead.id, 'EMAIL'), ['maria.work@example.com', 'maria@example.ru']);
+
+      // 2. IDENT drops the number the sync wrote and changes the e-mail it wrote.
+      source.touch(9301, { MobilePhone: null, Email: 'maria@new.ru' });
+      assert.equal((await stack.run()).updated, 1);
+      assert.deepEqual(values(emulator, lead.id, 'PHONE'), ['8 (916) 123-45-67', '+7 495 111-22-33']);
+      assert.deepEqual(values(emulator, lead.id, 'EMAIL'), ['maria.work@example.com', 'maria@new.ru']);
+
+      assert.deepEqual(emulator.breaches, [], 'never a PHONE/EMAIL null, never a negative date');
+      await assertConverged(emulator, source, stack);
+    });
+
+    it('changes of other fields send no PHONE or EMAIL and read nothing first', async () => {
+      const source = new MemorySource([{ ...syntheticPatient(9311, T0), MobilePhone: '89160000011' }]);
+      const stack = await syncStack(emulator, source);
+      await stack.run();
+      const before = emulator.requests.length;
+      source.touch(9311, { City: 'Тверь' });
+      await stack.run();
+      const sent = emulator.requests.slice(before).filter((request) => request.path === '/api/v4/contacts');
+      assert.deepEqual(
+        sent.map((request) => request.method),
+        ['GET', 'PATCH'],
+        'the mirror refresh and the update: no read of the contact',
+      );
+    });
+
+    it('a deep sync puts back a phone of IDENT a manager deleted, and keeps the one they added', async () => {
+      const source = new MemorySource([
+        { ...syntheticPatient(9321, T0), MobilePhone: '89160000021', Phone: null },
+      ]);
+      const stack = await syncStack(emulator, source);
+      await stack.run();
+      const contactId = stack.store.link('9321')!.contactId;
+      emulator.editContact(contactId, (contact) => {
+        const phone = contact.custom_fields_values!.find((field) => field.field_code === 'PHONE')!;
+        phone.values = [{ value: '+7 343 000-00-00', enum_code: 'WORK' }];
+      });
+      const deep = await stack.run({ kind: 'deep' });
+      assert.equal(deep.repaired, 1);
+      assert.deepEqual(values(emulator, contactId, 'PHONE'), ['+7 343 000-00-00', '+79160000021']);
+      const again = await stack.run({ kind: 'deep' });
+      assert.equal(again.repaired, 0, 'repaired once, then in step');
+    });
+  });
+});
