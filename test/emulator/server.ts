@@ -219,6 +219,8 @@ export class AmoCrmEmulator {
   readonly breaches: string[] = [];
   /** When each contact was last written (ms), for the search lag. */
   private readonly writtenAt = new Map<number, number>();
+  /** One-shot answers for the next requests of a method (tests that break exactly one request). */
+  private readonly scripted: { method: string; status: number; applied: boolean }[] = [];
   readonly contacts = new Map<number, StoredContact>();
   readonly fields = new Map<number, EmulatedField>();
   readonly requests: LoggedRequest[] = [];
@@ -291,6 +293,18 @@ export class AmoCrmEmulator {
   }
 
   // ── test controls ──────────────────────────────────────────────────────────────────────────
+  /**
+   * The next `method` API request is answered `status` (5xx, 4xx); `applied`: after the write
+   * was carried out (the answer is lost), else without processing it.
+   */
+  scriptFault(fault: { method: string; status: number; applied?: boolean }): void {
+    this.scripted.push({
+      method: fault.method.toUpperCase(),
+      status: fault.status,
+      applied: fault.applied ?? false,
+    });
+  }
+
   setFaults(faults: Partial<Faults>): void {
     this.faults = { ...NO_FAULTS, ...faults };
   }
@@ -466,7 +480,13 @@ export class AmoCrmEmulator {
         detail: 'Account is not paid',
       });
     }
-    const fault = this.pickFault(write);
+    const scripted = this.scripted.findIndex((entry) => entry.method === method && path.startsWith('/api/'));
+    const script = scripted >= 0 ? this.scripted.splice(scripted, 1)[0] : undefined;
+    if (script && !script.applied) {
+      log.fault = `scripted ${script.status}`;
+      return respond(script.status, problem(script.status, 'Scripted failure'));
+    }
+    const fault = script ? 'applied 5xx' : this.pickFault(write);
     if (fault) log.fault = fault;
     if (fault === 'drop') {
       log.status = -1;
@@ -501,8 +521,10 @@ export class AmoCrmEmulator {
       return;
     }
     // The write above was applied; the answer is lost in an error.
-    if (fault === 'applied 5xx' && status < 300)
-      return respond([500, 502, 503][Math.floor(this.random() * 3)]!, problem(503, 'Service unavailable'));
+    if (fault === 'applied 5xx' && status < 300) {
+      const failure = script?.status ?? [500, 502, 503][Math.floor(this.random() * 3)]!;
+      return respond(failure, problem(failure, 'Service unavailable'));
+    }
     respond(status, payload);
   }
 
