@@ -6,73 +6,29 @@ import { createAmoClient } from '../../src/amocrm/client.ts';
 import { OAuthEndpoint } from '../../src/amocrm/oauth.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { TokenStore } from '../../src/amocrm/token-store.ts';
-import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { resolveFields } from '../../src/mapping/catalogue.ts';
-import { createMapper } from '../../src/mapping/mapper.ts';
-import type { AmoCrmEmulator, Faults } from '../emulator/server.ts';
+import type { Faults } from '../emulator/server.ts';
 import { amoConfig, fastTuning, startEmulator, tempDir } from '../helpers/amocrm.ts';
-import { shippedMap } from '../helpers/map.ts';
 import { MemorySource, syntheticPatients as patients } from '../helpers/memory-source.ts';
-import { runSyncChild, type SyncChildRun, syncChildEnv } from '../helpers/sync-child-process.ts';
-import { type Comparison, compareWithSource, NOW, syncStack } from '../helpers/sync-stack.ts';
+import { runSyncChild, syncChildEnv } from '../helpers/sync-child-process.ts';
+import { compareWithSource, syncStack } from '../helpers/sync-stack.ts';
+import {
+  deletedPatchTrial,
+  lagKillTrial,
+  lostAnswerTrial,
+  refusedBatchTrial,
+  repairTrial,
+} from './amocrm-trials.ts';
+import {
+  compare,
+  completedOrKilled,
+  passed,
+  preparedEmulator,
+  sleep,
+  type TrialResult,
+} from './trial-kit.ts';
 
-export interface TrialResult extends Comparison {
-  trial: string;
-  runs: number;
-  detail: string;
-  /** Requests that arrived in the busiest one-second window at the emulator. */
-  peakPerSecond: number;
-  blocked: boolean;
-}
-
-export const passed = (result: TrialResult) =>
-  result.duplicates === 0 &&
-  result.missing === 0 &&
-  result.wrong === 0 &&
-  result.extra === 0 &&
-  !result.blocked &&
-  result.peakPerSecond <= 7;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function preparedEmulator(seed: number): Promise<{ emulator: AmoCrmEmulator; token: string }> {
-  const emulator = await startEmulator({ seed });
-  const token = `chaos-token-${seed}-0123456789`;
-  emulator.addLongLivedToken(token);
-  const client = createAmoClient(
-    amoConfig(emulator, { longLivedToken: token }),
-    tempDir(),
-    silentLogger(),
-    fastTuning(emulator),
-  );
-  await createMissingFields(shippedMap(), client.fields);
-  return { emulator, token };
-}
-
-async function compare(emulator: AmoCrmEmulator, source: MemorySource, token: string): Promise<Comparison> {
-  // A client of its own: it waits out the second the sync's requests may still fill.
-  await sleep(1100);
-  const client = createAmoClient(
-    amoConfig(emulator, { longLivedToken: token }),
-    tempDir(),
-    silentLogger(),
-    fastTuning(emulator),
-  );
-  const resolved = resolveFields(shippedMap(), await client.fields.list());
-  return await compareWithSource(emulator, source, {
-    resolved,
-    mapper: createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW }),
-  });
-}
-
-/** A run that was neither killed nor successful stops the trial with the child's last words. */
-async function completedOrKilled(running: Promise<SyncChildRun>): Promise<SyncChildRun> {
-  const run = await running;
-  if (!run.killed && run.code !== 0)
-    throw new Error(`sync child failed (${run.code}): ${run.stderr.slice(-500)}`);
-  return run;
-}
+export { passed, type TrialResult };
 
 /** `kill -9` at a random moment of an initial sync in a real child process, then a restart to completion. */
 export async function killTrial(index: number, count: number, random: () => number): Promise<TrialResult> {
@@ -239,10 +195,38 @@ export interface ChaosPlan {
   killTrials: number;
   faultKinds?: FaultKind[];
   sqlKinds?: ('connection drop' | 'query timeout')[];
+  /** amoCRM as it really is (issue 11): all of them unless a list is given. */
+  realityTrials?: RealityTrial[];
   killPatients: number;
   faultPatients: number;
   concurrency: number;
   seed: number;
+}
+
+export const REALITY_TRIALS = [
+  'lag kill',
+  'lost answers',
+  'refused batch',
+  'deleted: validation',
+  'deleted: bad-request',
+  'deleted: not-found',
+  'repair',
+] as const;
+export type RealityTrial = (typeof REALITY_TRIALS)[number];
+
+function realityJob(name: RealityTrial, count: number, seed: number): () => Promise<TrialResult> {
+  switch (name) {
+    case 'lag kill':
+      return () => lagKillTrial(seed);
+    case 'lost answers':
+      return () => lostAnswerTrial(count, seed);
+    case 'refused batch':
+      return () => refusedBatchTrial(count, seed);
+    case 'repair':
+      return () => repairTrial(count, seed);
+    default:
+      return () => deletedPatchTrial(name.slice('deleted: '.length) as 'validation', count, seed);
+  }
 }
 
 /** All trials, `concurrency` at a time; each result is reported as it ends. */
@@ -277,6 +261,9 @@ export async function runChaos(
   );
   (plan.sqlKinds ?? ['connection drop', 'query timeout']).forEach((kind, index) =>
     jobs.push(() => sqlTrial(kind, plan.faultPatients, plan.seed + 30 + index)),
+  );
+  (plan.realityTrials ?? REALITY_TRIALS).forEach((name, index) =>
+    jobs.push(realityJob(name, plan.faultPatients, plan.seed + 50 + index)),
   );
 
   const results: TrialResult[] = [];
