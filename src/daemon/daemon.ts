@@ -119,7 +119,16 @@ export class Daemon {
     if (this.stopping || !this.context) return;
     this.metrics.watchAmoCrm(() => this.context?.client.http.stats);
     this.setHealth(true, 'running');
-    this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask);
+    const store = this.context.store;
+    this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask, {
+      history: {
+        lastSuccess: () => {
+          const run = store.lastSuccess('deep');
+          return run ? new Date(run.startedAt) : undefined;
+        },
+        lastAttempt: () => store.lastAttempt('deep'),
+      },
+    });
     this.scheduler.start(config.sync);
     void this.scheduler.tick('incremental');
   }

@@ -553,6 +553,14 @@ export class StateStore {
     return row ? toRun(row) : undefined;
   }
 
+  /** When a run of this kind last started, whatever became of it (dry runs aside). */
+  lastAttempt(kind: RunKind): Date | undefined {
+    const row = this.sql(
+      'SELECT started_at FROM runs WHERE dry_run = 0 AND kind = ? ORDER BY id DESC LIMIT 1',
+    ).get(kind) as { started_at: string } | undefined;
+    return row ? new Date(row.started_at) : undefined;
+  }
+
   // ── reconciliation findings ────────────────────────────────────────────────────────────────
   /** Replaces the findings of one kind with what the latest deep sync saw. */
   replaceFindings(kind: Finding['kind'], findings: readonly Finding[], at = new Date()): void {

@@ -131,7 +131,7 @@ describe('ident-sync daemon', () => {
     assert.match(run.stderr, /^config error: SYNC_INTERVAL_MINUTES="abc": expected a whole number/m);
   });
 
-  it('runs an incremental sync at start, reports healthy, and stops after the batches in flight', async () => {
+  it('runs the deep sync a new state lacks at start, reports healthy, and stops after the batches in flight', async () => {
     const stateDir = tempDir();
     const config = loadConfig({
       AMOCRM_BASE_URL: emulator.baseUrl,
@@ -144,21 +144,21 @@ describe('ident-sync daemon', () => {
     const store = new StateStore(stateDir);
     const openContext = () => openSyncContext(config, silentLogger(), { client, source, store });
     const daemon = new Daemon({ config, logger: silentLogger(), openContext, healthHost: '127.0.0.1' });
-    await daemon.start();
-    for (
-      let attempt = 0;
-      attempt < 200 && !/last incremental sync ok/.test(daemon.status.reason);
-      attempt++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      await daemon.start();
+      for (let attempt = 0; attempt < 200 && !/last deep sync ok/.test(daemon.status.reason); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const response = await fetch(`http://127.0.0.1:${daemon.healthPort}/healthz`);
+      assert.equal(response.status, 200);
+      // No deep sync has run with this state: the first tick catches the latest slot up.
+      assert.equal(((await response.json()) as { reason: string }).reason, 'last deep sync ok');
+      const metrics = await (await fetch(`http://127.0.0.1:${daemon.healthPort}/metrics`)).text();
+      assert.match(metrics, /ident_sync_runs_total\{kind="deep",outcome="ok"\} 1/);
+      assert.match(metrics, /ident_sync_contacts_total\{action="created"\} 120/);
+      assert.match(metrics, /ident_sync_amocrm_requests_total \d+/);
+    } finally {
+      await daemon.stop();
     }
-    const response = await fetch(`http://127.0.0.1:${daemon.healthPort}/healthz`);
-    assert.equal(response.status, 200);
-    assert.equal(((await response.json()) as { reason: string }).reason, 'last incremental sync ok');
-    const metrics = await (await fetch(`http://127.0.0.1:${daemon.healthPort}/metrics`)).text();
-    assert.match(metrics, /ident_sync_runs_total\{kind="incremental",outcome="ok"\} 1/);
-    assert.match(metrics, /ident_sync_contacts_total\{action="created"\} 120/);
-    assert.match(metrics, /ident_sync_amocrm_requests_total \d+/);
-    await daemon.stop();
   });
 });

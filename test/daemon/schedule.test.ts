@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import cron from 'node-cron';
 import type { SyncConfig } from '../../src/config/config.ts';
-import { silentLogger } from '../../src/logging/logger.ts';
-import { type CreateTask, cronExpressions, Scheduler } from '../../src/daemon/schedule.ts';
+import { createLogger, silentLogger } from '../../src/logging/logger.ts';
+import {
+  type CreateTask,
+  cronExpressions,
+  lastDeepSlot,
+  nodeCronTask,
+  Scheduler,
+} from '../../src/daemon/schedule.ts';
 
 const sync = (overrides: Partial<SyncConfig> = {}): SyncConfig => ({
   intervalMinutes: 2,
@@ -82,5 +88,90 @@ describe('schedule', () => {
     await scheduler.stop();
     ticks.get('incremental')!();
     assert.deepEqual(started, ['incremental', 'deep'], 'nothing starts after stop');
+  });
+});
+
+describe('deep syncs that were missed', () => {
+  const moscow = (iso: string) => new Date(`${iso}+03:00`);
+
+  it('finds the latest 08:00 / 20:00 slot on the clinic clock', () => {
+    assert.deepEqual(
+      lastDeepSlot(moscow('2026-11-22T09:30:00'), [8, 20], 'Europe/Moscow'),
+      moscow('2026-11-22T08:00:00'),
+    );
+    assert.deepEqual(
+      lastDeepSlot(moscow('2026-11-22T07:59:00'), [8, 20], 'Europe/Moscow'),
+      moscow('2026-11-21T20:00:00'),
+    );
+    assert.deepEqual(
+      lastDeepSlot(moscow('2026-11-22T20:00:00'), [8, 20], 'Europe/Moscow'),
+      moscow('2026-11-22T20:00:00'),
+    );
+  });
+
+  it('an incremental tick runs the deep sync instead when the last one is older than the latest slot', async () => {
+    const cases: { success?: string; attempt?: string; expected: string }[] = [
+      { success: '2026-11-22T08:00:05', attempt: '2026-11-22T08:00:05', expected: 'incremental' },
+      { success: '2026-11-21T20:00:05', attempt: '2026-11-21T20:00:05', expected: 'deep' },
+      { expected: 'deep' },
+      // A deep sync that keeps failing is tried again every half hour, not on every tick.
+      { success: '2026-11-21T20:00:05', attempt: '2026-11-22T09:20:00', expected: 'incremental' },
+      { success: '2026-11-21T20:00:05', attempt: '2026-11-22T08:50:00', expected: 'deep' },
+    ];
+    for (const { success, attempt, expected } of cases) {
+      const started: string[] = [];
+      const scheduler = new Scheduler(
+        async (kind) => {
+          started.push(kind);
+        },
+        silentLogger(),
+        () => ({ start() {}, destroy() {}, getNextRun: () => null }),
+        {
+          now: () => moscow('2026-11-22T09:30:00'),
+          history: {
+            lastSuccess: () => (success ? moscow(success) : undefined),
+            lastAttempt: () => (attempt ? moscow(attempt) : undefined),
+          },
+        },
+      );
+      scheduler.start(sync());
+      await scheduler.tick('incremental');
+      await scheduler.stop();
+      assert.deepEqual(started, [expected], JSON.stringify({ success, attempt }));
+    }
+  });
+
+  it("a slot node-cron drops is logged in the daemon's own log, not on the console", async () => {
+    const logged: string[] = [];
+    const logger = createLogger({
+      level: 'debug',
+      format: 'json',
+      destination: { write: (line: string) => logged.push(line) },
+    });
+    const printed: unknown[] = [];
+    const original = { warn: console.warn, error: console.error, info: console.info };
+    console.warn = console.error = console.info = (...args: unknown[]) => void printed.push(args);
+    try {
+      const task = nodeCronTask('* * * * * *', () => undefined, {
+        timezone: 'Europe/Moscow',
+        name: 'deep',
+        logger,
+        onMissed: (slot) => logger.warn({ slot: slot.toISOString() }, 'slot missed'),
+      });
+      await task.start();
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // A paused machine: the event loop is held past several slots.
+      const until = Date.now() + 2600;
+      while (Date.now() < until);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await task.destroy();
+    } finally {
+      Object.assign(console, original);
+    }
+    assert.ok(
+      logged.some((line) => /slot missed/.test(line)),
+      logged.join(''),
+    );
+    assert.deepEqual(printed, []);
   });
 });
