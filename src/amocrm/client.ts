@@ -5,7 +5,8 @@ import { ContactsApi } from './contacts.ts';
 import { CustomFieldsApi } from './custom-fields.ts';
 import { AmoHttp, type TokenProvider } from './http.ts';
 import { OAuthEndpoint } from './oauth.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { RateLimiter, systemClock } from './rate-limiter.ts';
+import { SharedSlots } from './shared-pace.ts';
 import { TokenStore } from './token-store.ts';
 import { LongLivedToken, OAuthTokens } from './tokens.ts';
 
@@ -34,6 +35,10 @@ export interface ClientTuning {
 }
 
 const hostOf = (url: string) => new URL(url).host.toLowerCase();
+
+/** One pace for every process of this state folder: a daemon and a one-off command together stay within the limit. */
+export const sharedLimiter = (rateLimitRps: number, stateDir: string) =>
+  new RateLimiter(rateLimitRps, systemClock, new SharedSlots(stateDir));
 
 /**
  * The amoCRM client for the configured account: a long-lived token when one is set, otherwise the
@@ -64,7 +69,7 @@ export function createAmoClient(
   const http = new AmoHttp({
     baseUrl,
     timeoutMs: config.timeoutMs,
-    limiter: tuning.limiter ?? new RateLimiter(config.rateLimitRps),
+    limiter: tuning.limiter ?? sharedLimiter(config.rateLimitRps, stateDir),
     logger,
     retryBaseMs: tuning.retryBaseMs,
     rateLimitBaseMs: tuning.rateLimitBaseMs,

@@ -1,8 +1,11 @@
+import { LocalSlots, type SlotBook } from './shared-pace.ts';
+
 /**
  * The one gate every amoCRM request passes, retries included. Requests start at least
- * 1000/rate ms apart, so no one-second window ever holds more than `rate` of them. A 429 pauses
- * every caller and halves the pace for a while (amoCRM may count requests we cannot see, such as
- * another integration's); a 403 closes the gate for good.
+ * 1000/rate ms apart, so no one-second window ever holds more than `rate` of them — across every
+ * process of a state folder when the slots are shared (`SharedSlots`). A 429 pauses every caller
+ * and halves the pace for a while (amoCRM may count requests we cannot see, such as another
+ * integration's); a 403 closes the gate for good.
  */
 export interface Clock {
   now(): number;
@@ -22,7 +25,7 @@ const RECOVERY_MS = 10_000;
 export class RateLimiter {
   private readonly baseRate: number;
   private rate: number;
-  private nextSlot = 0;
+  private readonly slots: SlotBook;
   private pausedUntil = 0;
   private lastSlowDown = 0;
   private blockedBy: Error | undefined;
@@ -30,13 +33,14 @@ export class RateLimiter {
   private epoch = 0;
   private readonly clock: Clock;
 
-  constructor(requestsPerSecond: number, clock: Clock = systemClock) {
+  constructor(requestsPerSecond: number, clock: Clock = systemClock, slots: SlotBook = new LocalSlots()) {
     if (!(requestsPerSecond > 0 && requestsPerSecond <= 7)) {
       throw new RangeError('amoCRM allows at most 7 requests per second');
     }
     this.baseRate = requestsPerSecond;
     this.rate = requestsPerSecond;
     this.clock = clock;
+    this.slots = slots;
   }
 
   get currentRate(): number {
@@ -53,9 +57,8 @@ export class RateLimiter {
       if (this.blockedBy) throw this.blockedBy;
       this.recover();
       const now = this.clock.now();
-      const start = Math.max(now, this.nextSlot, this.pausedUntil);
       // +1 ms: a timer may fire a fraction of a millisecond early.
-      this.nextSlot = start + 1000 / this.rate + 1;
+      const start = this.slots.take(Math.max(now, this.pausedUntil), 1000 / this.rate + 1);
       if (start <= now) return;
       const epoch = this.epoch;
       await this.clock.sleep(start - now);
@@ -69,7 +72,7 @@ export class RateLimiter {
   pauseFor(ms: number): void {
     const now = this.clock.now();
     this.pausedUntil = Math.max(this.pausedUntil, now + ms);
-    this.nextSlot = this.pausedUntil;
+    this.slots.pauseUntil(this.pausedUntil);
     this.epoch += 1;
     if (now - this.lastSlowDown >= SLOW_DOWN_MS || this.rate === this.baseRate) {
       this.rate = Math.max(1, this.rate / 2);

@@ -1,17 +1,19 @@
-import { closeSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * A short-lived lock between processes: held only around one operation (a token refresh), so a
- * lock left by a killed process is recognised by its age and taken over.
+ * A short-lived lock between processes, held around one operation (a token refresh). The holder
+ * touches the file every `staleMs / 4` while it works, so a refresh that takes long (amoCRM
+ * retried, slow to answer) is never taken for abandoned; a lock left by a killed process stops
+ * being touched and is taken over after `staleMs`.
  */
 export async function withFileLock<T>(
   path: string,
   action: () => Promise<T>,
   options: { waitMs?: number; staleMs?: number } = {},
 ): Promise<T> {
-  const waitMs = options.waitMs ?? 30_000;
-  const staleMs = options.staleMs ?? 60_000;
+  const waitMs = options.waitMs ?? 600_000;
+  const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -31,9 +33,22 @@ export async function withFileLock<T>(
       await sleep(50 + Math.random() * 50);
     }
   }
+  const heartbeat = setInterval(
+    () => {
+      try {
+        const now = new Date();
+        utimesSync(path, now, now);
+      } catch {
+        // The file is gone (taken over after all): the action's own result still stands.
+      }
+    },
+    Math.max(10, Math.floor(staleMs / 4)),
+  );
+  heartbeat.unref();
   try {
     return await action();
   } finally {
+    clearInterval(heartbeat);
     rmSync(path, { force: true });
   }
 }

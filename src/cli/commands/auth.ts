@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { createAmoClient } from '../../amocrm/client.ts';
+import { createAmoClient, sharedLimiter } from '../../amocrm/client.ts';
 import { AmoHttp } from '../../amocrm/http.ts';
 import { listenForCallback } from '../../amocrm/oauth-callback.ts';
 import { consentUrl, newState, OAuthEndpoint } from '../../amocrm/oauth.ts';
-import { RateLimiter } from '../../amocrm/rate-limiter.ts';
 import { TokenStore } from '../../amocrm/token-store.ts';
 import type { Config } from '../../config/config.ts';
 import { ActionableError } from '../../errors.ts';
@@ -98,7 +97,7 @@ async function exchangeAndStore(
   const http = new AmoHttp({
     baseUrl,
     timeoutMs: config.amocrm.timeoutMs,
-    limiter: new RateLimiter(config.amocrm.rateLimitRps),
+    limiter: sharedLimiter(config.amocrm.rateLimitRps, config.stateDir),
     logger,
   });
   const endpoint = new OAuthEndpoint(http, {

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { RateLimiter, systemClock } from '../../src/amocrm/rate-limiter.ts';
+import { SharedSlots } from '../../src/amocrm/shared-pace.ts';
+import { withFileLock } from '../../src/support/file-lock.ts';
+import { tempDir } from '../helpers/amocrm.ts';
+import { runCli } from '../helpers/cli.ts';
+import { runSyncChild, syncChildEnv } from '../helpers/sync-child-process.ts';
+import { preparedEmulator } from '../chaos/trial-kit.ts';
+
+const busiestSecond = (starts: number[]) =>
+  Math.max(
+    0,
+    ...starts.map((start) => starts.filter((other) => other >= start && other < start + 1000).length),
+  );
+
+describe('processes sharing a state folder share one pace', () => {
+  it('two limiters on one state folder never start more than the rate in any second together', async () => {
+    const dir = tempDir();
+    const starts: number[] = [];
+    const limiters = [0, 1].map(() => new RateLimiter(6, systemClock, new SharedSlots(dir)));
+    await Promise.all(
+      limiters.map(async (limiter) => {
+        for (let index = 0; index < 15; index++) {
+          await limiter.acquire();
+          starts.push(Date.now());
+        }
+      }),
+    );
+    assert.ok(busiestSecond(starts) <= 6, `${busiestSecond(starts)} starts in one second`);
+  });
+
+  it('`ident-sync fields` next to a running sync keeps the account within 7 requests per second', async () => {
+    const { emulator, token } = await preparedEmulator(71);
+    try {
+      const stateDir = tempDir();
+      const sync = runSyncChild(syncChildEnv(emulator, token, stateDir, 1500));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const env = { AMOCRM_BASE_URL: emulator.baseUrl, AMOCRM_LONG_LIVED_TOKEN: token, STATE_DIR: stateDir };
+      const fields = await Promise.all([runCli(['fields'], env), runCli(['fields', '--json'], env)]);
+      for (const run of fields) assert.equal(run.code, 0, run.stderr);
+      assert.equal((await sync).code, 0);
+      assert.ok(
+        emulator.maxRequestsInAnySecond <= 7,
+        `${emulator.maxRequestsInAnySecond} requests in one second`,
+      );
+      assert.equal(emulator.violations, 0);
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
+
+describe('the token-refresh lock', () => {
+  it('is never taken from a live holder, however long its refresh takes', async () => {
+    const path = join(tempDir(), 'refresh.lock');
+    const order: string[] = [];
+    const first = withFileLock(
+      path,
+      async () => {
+        order.push('first in');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        order.push('first out');
+      },
+      { staleMs: 200 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await withFileLock(path, async () => void order.push('second'), { staleMs: 200 });
+    await first;
+    assert.deepEqual(order, ['first in', 'first out', 'second']);
+  });
+
+  it('is taken over once a killed holder stops touching it', async () => {
+    const path = join(tempDir(), 'refresh.lock');
+    writeFileSync(path, '99999\n');
+    const started = Date.now();
+    await withFileLock(path, async () => undefined, { staleMs: 300 });
+    assert.ok(Date.now() - started >= 250);
+  });
+});
