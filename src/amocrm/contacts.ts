@@ -31,6 +31,11 @@ export const PAGE_LIMIT = 250;
 /** amoCRM's own library and others send at most 50 entities per write request. */
 export const MAX_BATCH = 50;
 
+/** amoCRM's clock when a listing began (Unix seconds, from its Date header), when it said. */
+export interface ListingClock {
+  serverTime?: number;
+}
+
 /** The listing came back in another order than asked: amoCRM ignored `order` on this account. */
 export class UnorderedListingError extends Error {
   constructor(field: string) {
@@ -128,9 +133,10 @@ export class ContactsApi {
   async *newestFirst(
     field: 'id' | 'updated_at',
     enough: (page: Contact[]) => boolean,
+    seen: ListingClock = {},
   ): AsyncGenerator<Contact[]> {
     let previous = Number.POSITIVE_INFINITY;
-    for await (const page of this.pages({ [`order[${field}]`]: 'desc' })) {
+    for await (const page of this.pages({ [`order[${field}]`]: 'desc' }, seen)) {
       for (const contact of page) {
         const key = field === 'id' ? contact.id : (contact.updated_at ?? 0);
         if (key > previous) throw new UnorderedListingError(field);
@@ -141,8 +147,14 @@ export class ContactsApi {
     }
   }
 
-  /** All contacts, a page (≤ 250) at a time; an empty account is a 204 and yields nothing. */
-  async *pages(params: Record<string, string | string[]> = {}): AsyncGenerator<Contact[]> {
+  /**
+   * All contacts, a page (≤ 250) at a time; an empty account is a 204 and yields nothing. `seen`
+   * receives amoCRM's clock (the first answer's Date header) when the listing began.
+   */
+  async *pages(
+    params: Record<string, string | string[]> = {},
+    seen: ListingClock = {},
+  ): AsyncGenerator<Contact[]> {
     let query: Record<string, string | number | string[]> | undefined = {
       ...params,
       limit: PAGE_LIMIT,
@@ -150,10 +162,12 @@ export class ContactsApi {
     };
     let path = '/api/v4/contacts';
     while (query) {
-      const response: { status: number; data: ContactPage | undefined } = await this.http.get<ContactPage>(
-        path,
-        query,
-      );
+      const response: { status: number; data: ContactPage | undefined; headers: Record<string, unknown> } =
+        await this.http.get<ContactPage>(path, query);
+      if (seen.serverTime === undefined) {
+        const date = Date.parse(String(response.headers?.date ?? ''));
+        if (!Number.isNaN(date)) seen.serverTime = Math.floor(date / 1000);
+      }
       if (response.status === 204 || !response.data) return;
       const contacts = response.data._embedded?.contacts ?? [];
       if (contacts.length > 0) yield contacts;

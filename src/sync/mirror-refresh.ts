@@ -1,5 +1,10 @@
 import { hash } from 'node:crypto';
-import { type ContactsApi, fieldValues, UnorderedListingError } from '../amocrm/contacts.ts';
+import {
+  type ContactsApi,
+  fieldValues,
+  type ListingClock,
+  UnorderedListingError,
+} from '../amocrm/contacts.ts';
 import type { Contact } from '../amocrm/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { identFieldId, type ResolvedMap } from '../mapping/catalogue.ts';
@@ -48,8 +53,14 @@ export function mirrorRowOf(
   };
 }
 
-/** Contacts changed within this many seconds before the watermark are read again (clock skew, same-second writes). */
-const WATERMARK_OVERLAP_SECONDS = 60;
+/**
+ * The watermark is amoCRM's own clock when the last listing began (its Date header), less this
+ * margin: a contact stamped just before that moment but committed after it, or stamped by a server
+ * whose clock runs a little behind, is read again by the next refresh. Contacts stamped earlier
+ * were visible to that listing. A contact amoCRM makes visible later still waits for the next deep
+ * sync, which reads everything.
+ */
+export const WATERMARK_OVERLAP_SECONDS = 10;
 
 export interface RefreshReport {
   kind: 'full' | 'since watermark' | 'skipped';
@@ -102,7 +113,8 @@ export class MirrorRefresher {
     this.mirror.setState({ generation });
     let contacts = 0;
     let newest = 0;
-    for await (const page of this.contacts.pages({ 'order[id]': 'asc' })) {
+    const clock: ListingClock = {};
+    for await (const page of this.contacts.pages({ 'order[id]': 'asc' }, clock)) {
       this.store(page, generation);
       contacts += page.length;
       for (const contact of page) newest = Math.max(newest, contact.updated_at ?? 0);
@@ -120,7 +132,8 @@ export class MirrorRefresher {
     }
     this.mirror.setState({
       fullAt: new Date().toISOString(),
-      watermark: Math.max(newest, before.watermark),
+      // Contacts changed while the listing ran are read again by the next incremental refresh.
+      watermark: (clock.serverTime ?? newest) - WATERMARK_OVERLAP_SECONDS,
       form: this.fingerprint,
     });
     this.logger.info(
@@ -132,13 +145,14 @@ export class MirrorRefresher {
 
   async sinceWatermark(): Promise<RefreshReport> {
     const state = this.mirror.state();
-    const back = state.watermark - WATERMARK_OVERLAP_SECONDS;
     let contacts = 0;
-    let newest = state.watermark;
+    let newest = 0;
+    const clock: ListingClock = {};
     try {
       for await (const page of this.contacts.newestFirst(
         'updated_at',
-        (read) => (read.at(-1)?.updated_at ?? 0) < back,
+        (read) => (read.at(-1)?.updated_at ?? 0) < state.watermark,
+        clock,
       )) {
         this.store(page, state.generation);
         contacts += page.length;
@@ -152,7 +166,9 @@ export class MirrorRefresher {
       );
       return { kind: 'skipped', contacts, removed: 0 };
     }
-    this.mirror.setState({ watermark: newest });
+    // Without amoCRM's clock, the newest stamp read stands in for it.
+    const next = (clock.serverTime ?? newest) - WATERMARK_OVERLAP_SECONDS;
+    this.mirror.setState({ watermark: Math.max(state.watermark, next) });
     return { kind: 'since watermark', contacts, removed: 0 };
   }
 

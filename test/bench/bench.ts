@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--patients N] [--scenarios initial,noop,incremental,naive] [--json]
+ * `npm run bench -- [--patients N] [--scenarios initial,noop,incremental,idle,naive] [--json]
  *                   [--amocrm-url URL --token TOKEN] [--unpaced]`
  *
  * N synthetic patients through the real engine, map, client and state store to an
@@ -14,11 +14,12 @@ import { formatTable } from '../../src/cli/table.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
+import { WATERMARK_OVERLAP_SECONDS } from '../../src/sync/mirror-refresh.ts';
 import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { GeneratedSource } from '../helpers/generated-source.ts';
 import { benchRun, shippedMapOn, startEmulatorProcess, UnpacedLimiter } from './harness.ts';
 
-const SCENARIOS = ['initial', 'noop', 'incremental', 'naive'] as const;
+const SCENARIOS = ['initial', 'noop', 'incremental', 'idle', 'naive'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Measurement {
@@ -31,10 +32,16 @@ interface Measurement {
   requests429: number;
   peakRssMb: number;
   cpuSeconds: number;
+  /** Patients of the scenario that amoCRM would not take or the sync could not map. */
+  failed: number;
+  /** Patients of the scenario born before 1970 (their dates cannot go as Unix timestamps). */
+  born_before_1970: number;
   created?: number;
   updated?: number;
   unchanged?: number;
-  failed?: number;
+  repaired?: number;
+  /** Requests the next run spends reading the written contacts back into the mirror. */
+  mirror_readback_requests?: number;
 }
 
 const { values } = parseArgs({
@@ -64,7 +71,7 @@ async function measure(
   name: Scenario,
   count: number,
   client: AmoClient,
-  work: () => Promise<Partial<Measurement>>,
+  work: () => Promise<Partial<Measurement> & Pick<Measurement, 'failed' | 'born_before_1970'>>,
 ): Promise<Measurement> {
   const before = { ...client.http.stats };
   const cpu = process.cpuUsage();
@@ -116,14 +123,15 @@ async function main() {
     const results: Measurement[] = [];
     let initialDone = false;
 
+    const everyone = source.bornBefore1970();
     const initial = async () => {
       const result = await benchRun(parts, 'incremental');
       initialDone = true;
-      return { created: result.created, failed: result.failed };
+      return { created: result.created, failed: result.failed, born_before_1970: everyone };
     };
     for (const name of SCENARIOS.filter((scenario) => wanted.includes(scenario))) {
       log(`scenario ${name}: ${name === 'naive' ? values['naive-sample'] : patients} patients…`);
-      if ((name === 'noop' || name === 'incremental') && !initialDone) {
+      if ((name === 'noop' || name === 'incremental' || name === 'idle') && !initialDone) {
         log('  (the initial sync first, not measured)');
         await initial();
       }
@@ -132,16 +140,48 @@ async function main() {
         results.push(
           await measure(name, patients, client, async () => {
             const result = await benchRun(parts, 'deep');
-            return { unchanged: result.unchanged, updated: result.updated, created: result.created };
+            return {
+              unchanged: result.unchanged,
+              updated: result.updated,
+              created: result.created,
+              repaired: result.repaired,
+              failed: result.failed,
+              born_before_1970: everyone,
+            };
           }),
         );
       }
+      if (name === 'incremental' || name === 'idle') {
+        // The daemon's runs are minutes apart, each reading back into the mirror what the runs
+        // before it wrote: one run, not measured, catches the mirror up before this scenario.
+        await new Promise((resolve) => setTimeout(resolve, (WATERMARK_OVERLAP_SECONDS + 1) * 1000));
+        await benchRun(parts, 'incremental');
+      }
       if (name === 'incremental') {
         const changed = source.change(0.01);
+        const measured = await measure(name, changed, client, async () => {
+          const result = await benchRun(parts, 'incremental');
+          return {
+            updated: result.updated,
+            unchanged: result.unchanged,
+            failed: result.failed,
+            born_before_1970: source.bornBefore1970(true),
+          };
+        });
+        // Every contact written is read back once by the next run's mirror refresh: its cost, shown apart.
+        await new Promise((resolve) => setTimeout(resolve, (WATERMARK_OVERLAP_SECONDS + 1) * 1000));
+        const before = client.http.stats.requests;
+        await benchRun(parts, 'incremental');
+        measured.mirror_readback_requests = client.http.stats.requests - before;
+        results.push(measured);
+      }
+      if (name === 'idle') {
+        // Nothing changed in IDENT since the last run: the mirror refresh is all it costs.
+        source.clock = new Date(source.clock.getTime() + 120_000);
         results.push(
-          await measure(name, changed, client, async () => {
+          await measure(name, 0, client, async () => {
             const result = await benchRun(parts, 'incremental');
-            return { updated: result.updated, unchanged: result.unchanged };
+            return { updated: result.updated, failed: result.failed, born_before_1970: 0 };
           }),
         );
       }
@@ -160,7 +200,7 @@ async function main() {
               ]);
               created += 1;
             }
-            return { created };
+            return { created, failed: 0, born_before_1970: naiveSource.bornBefore1970() };
           }),
         );
       }
@@ -212,7 +252,7 @@ function report(results: Measurement[], url: string) {
   );
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ scenarios: results.map(({ created: _c, updated: _u, unchanged: _n, failed: _f, ...rest }) => rest) })}\n`,
+      `${JSON.stringify({ scenarios: results.map(({ created: _c, updated: _u, unchanged: _n, repaired: _r, ...rest }) => rest) })}\n`,
     );
   }
 }
@@ -221,12 +261,14 @@ function notes(r: Measurement, ceiling: number): string {
   switch (r.name) {
     case 'initial':
       return values.unpaced
-        ? `created ${r.created}`
-        : `${Math.round((r.patientsPerSecond / ceiling) * 100)}% of the ceiling; created ${r.created}`;
+        ? `created ${r.created}, failed ${r.failed}`
+        : `${Math.round((r.patientsPerSecond / ceiling) * 100)}% of the ceiling; created ${r.created}, failed ${r.failed}, ${r.born_before_1970} born before 1970`;
     case 'noop':
-      return `unchanged ${r.unchanged}, writes ${r.writeRequests}`;
+      return `unchanged ${r.unchanged}, repaired ${r.repaired}, writes ${r.writeRequests}`;
     case 'incremental':
-      return `${round((r.requests / r.patients) * 1000)} requests per 1 000 changed`;
+      return `${round((r.requests / r.patients) * 1000)} requests per 1 000 changed; the next run reads them back in ${r.mirror_readback_requests}`;
+    case 'idle':
+      return `${r.requests} request(s) for a run with nothing changed`;
     case 'naive':
       return `${round(r.requests / r.patients)} requests per patient`;
   }

@@ -1,6 +1,6 @@
 import type { PatientSource } from '../../src/ident/patient-source.ts';
 import type { PatientRow } from '../../src/mapping/mapper.ts';
-import { syntheticPatient } from './memory-source.ts';
+import { bornBefore1970, syntheticPatient } from './memory-source.ts';
 
 /**
  * N synthetic patients made on the fly from their id (nothing held per patient except the few
@@ -33,6 +33,18 @@ export class GeneratedSource implements PatientSource {
     }
     this.clock = new Date(this.clock.getTime() + 60_000);
     return changed;
+  }
+
+  /** Patients born before 1970: every one, or those changed by the last `change`. */
+  bornBefore1970(onlyChanged = false): number {
+    let count = 0;
+    const ids = onlyChanged ? [...this.changed.keys()] : undefined;
+    const each = (id: number) => {
+      if (bornBefore1970(this.row(id) as Parameters<typeof bornBefore1970>[0])) count += 1;
+    };
+    if (ids) ids.forEach(each);
+    else for (let id = this.firstId; id < this.firstId + this.count; id++) each(id);
+    return count;
   }
 
   row(id: number): PatientRow {
