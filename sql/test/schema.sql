@@ -1,23 +1,27 @@
--- A test IDENT database: the real table and column names (see ../shared/reference/ident-schema.md),
--- with the guessed columns of sql/patients.sql present so the demo runs end to end. Only for tests
--- and the compose demo: never run this against a clinic's database.
+-- A test IDENT database. Tables and columns marked "seen" carry the names found in real IDENT
+-- databases (see ../shared/reference/ident-schema.md); those marked GUESSED are the guesses of
+-- sql/patients.sql, present here so the demo runs end to end — a real IDENT may lack them or name
+-- them otherwise (`ident-sync test-db` says). Only for tests and the compose demo: never run this
+-- against a clinic's database.
 CREATE TABLE dbo.Persons (
-    ID int NOT NULL PRIMARY KEY,
-    Surname nvarchar(100) NULL,
-    Name nvarchar(100) NULL,
-    Patronymic nvarchar(100) NULL,
-    Phone nvarchar(100) NULL,
-    MobilePhone nvarchar(100) NULL,
-    Sex tinyint NULL,
-    Birthday datetime NULL,
-    Email nvarchar(200) NULL,
-    City nvarchar(100) NULL,
-    Address nvarchar(400) NULL,
-    INN nvarchar(20) NULL,
-    SNILS nvarchar(20) NULL,
-    Passport nvarchar(50) NULL
+    ID int NOT NULL PRIMARY KEY,            -- seen
+    Surname nvarchar(100) NULL,             -- seen
+    Name nvarchar(100) NULL,                -- seen
+    Patronymic nvarchar(100) NULL,          -- seen
+    Phone nvarchar(100) NULL,               -- seen
+    MobilePhone nvarchar(100) NULL,         -- seen
+    Sex tinyint NULL,                       -- GUESSED
+    Birthday datetime NULL,                 -- GUESSED
+    Email nvarchar(200) NULL,               -- GUESSED
+    City nvarchar(100) NULL,                -- GUESSED
+    Address nvarchar(400) NULL,             -- GUESSED
+    INN nvarchar(20) NULL,                  -- GUESSED
+    SNILS nvarchar(20) NULL,                -- GUESSED
+    Passport nvarchar(50) NULL,             -- GUESSED
+    DateTimeChanged datetime NULL           -- GUESSED: whether Persons has a change column is unknown
 );
 
+-- GUESSED: the lookup tables behind Patients.ID_ArchivingReasons and ID_InfoSources.
 CREATE TABLE dbo.ArchivingReasons (
     ID int NOT NULL PRIMARY KEY,
     Name nvarchar(200) NOT NULL
@@ -62,12 +66,13 @@ CREATE TABLE dbo.Patients (
 
 CREATE TABLE dbo.OwnCompanies (
     ID int NOT NULL PRIMARY KEY,
-    Name nvarchar(200) NOT NULL
+    Name nvarchar(200) NOT NULL,
+    BranchName nvarchar(200) NULL           -- probable (seen in one dump's column list)
 );
 
 CREATE TABLE dbo.Armchairs (
     ID int NOT NULL PRIMARY KEY,
-    Name nvarchar(100) NULL,
+    NameArmchair nvarchar(100) NULL,
     ID_OwnCompanies int NULL
 );
 
@@ -119,5 +124,19 @@ CREATE TABLE dbo.OrderServiceRelation (
     ID_Orders int NOT NULL,
     ID_ServicePrices int NOT NULL,
     CountService decimal(18, 2) NOT NULL,
-    DiscountSum decimal(18, 2) NULL
+    DiscountSum decimal(18, 2) NULL,
+    DateTimeChanged datetime NULL
 );
+
+-- Indexes on the columns the change selections filter on and the patient query joins on. Which
+-- of these a real IDENT has is not known (`ident-sync test-db` lists the ones a clinic's database
+-- has); here they let the tests show the plans seek where an index exists.
+CREATE INDEX IX_Patients_DateTimeChanged ON dbo.Patients (DateTimeChanged);
+CREATE INDEX IX_Receptions_DateTimeChanged ON dbo.Receptions (DateTimeChanged) INCLUDE (ID_Patients);
+CREATE INDEX IX_Receptions_ID_Patients ON dbo.Receptions (ID_Patients);
+CREATE INDEX IX_PaymentsIn_DateTimeChanged ON dbo.PaymentsIn (DateTimeChanged) INCLUDE (ID_Patients);
+CREATE INDEX IX_PaymentsIn_ID_Patients ON dbo.PaymentsIn (ID_Patients);
+CREATE INDEX IX_Orders_DateTimeChanged ON dbo.Orders (DateTimeChanged) INCLUDE (ID_Patients);
+CREATE INDEX IX_Orders_ID_Patients ON dbo.Orders (ID_Patients);
+CREATE INDEX IX_OrderServiceRelation_DateTimeChanged ON dbo.OrderServiceRelation (DateTimeChanged) INCLUDE (ID_Orders);
+CREATE INDEX IX_OrderServiceRelation_ID_Orders ON dbo.OrderServiceRelation (ID_Orders);

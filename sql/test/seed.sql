@@ -4,7 +4,7 @@ INSERT INTO dbo.OwnCompanies (ID, Name) VALUES
     (1, N'Клиника на Ленина'),
     (2, N'Филиал «Северный»');
 
-INSERT INTO dbo.Armchairs (ID, Name, ID_OwnCompanies) VALUES
+INSERT INTO dbo.Armchairs (ID, NameArmchair, ID_OwnCompanies) VALUES
     (1, N'Кресло 1', 1),
     (2, N'Кресло 2', 2);
 
@@ -79,14 +79,18 @@ INSERT INTO dbo.Orders (ID, DateTimeOrder, ID_OwnCompanies, ID_Receptions, ID_Pa
     (5, '2023-05-05 11:05', 2, 7, 1007, '2023-05-05 11:05', '2023-05-05 11:05'),
     (6, '2026-11-19 17:05', 1, 8, 1010, '2026-11-19 17:05', '2026-11-19 17:05');
 
-INSERT INTO dbo.OrderServiceRelation (ID, ID_Orders, ID_ServicePrices, CountService, DiscountSum) VALUES
-    (1, 1, 1, 1, 0),
-    (2, 1, 2, 2, 500),
-    (3, 2, 3, 1, 1600),
-    (4, 3, 1, 1, NULL),
-    (5, 4, 2, 1, 0),
-    (6, 5, 3, 1, 0),
-    (7, 6, 1, 2, 0);
+INSERT INTO dbo.OrderServiceRelation (ID, ID_Orders, ID_ServicePrices, CountService, DiscountSum, DateTimeChanged) VALUES
+    (1, 1, 1, 1, 0, '2019-06-01 11:10'),
+    (2, 1, 2, 2, 500, '2019-06-01 11:10'),
+    (3, 2, 3, 1, 1600, '2026-11-10 10:05'),
+    (4, 3, 1, 1, NULL, '2024-03-01 13:10'),
+    (5, 4, 2, 1, 0, '2025-09-01 15:45'),
+    (6, 5, 3, 1, 0, '2023-05-05 11:05'),
+    (7, 6, 1, 2, 0, '2026-11-19 17:05');
+
+-- Persons.DateTimeChanged (GUESSED): old for everyone but 1013, whose phone changed in Persons only.
+UPDATE dbo.Persons SET DateTimeChanged = '2026-01-01 00:00';
+UPDATE dbo.Persons SET DateTimeChanged = '2026-11-20 12:00' WHERE ID = 1013;
 
 INSERT INTO dbo.PaymentsIn (ID, DateTimePayment, ID_OwnCompanies, ID_Patients, Payment, DateTimeAdded, DateTimeChanged) VALUES
     (1, '2019-06-01 11:15', 1, 1001, 10001.00, '2019-06-01 11:15', '2019-06-01 11:15'),

@@ -56,8 +56,10 @@ export async function connectIdent(
 }
 
 export const SqlTypes = {
-  BigInt: sql.BigInt,
   Int: sql.Int,
-  DateTime2: sql.DateTime2(3),
+  /** IDENT's change columns are datetime: a datetime2 parameter would convert the column side. */
+  DateTime: sql.DateTime,
+  /** rowversion is binary(8). */
+  RowVersion: sql.VarBinary(8),
   NVarChar: sql.NVarChar,
 } as const;

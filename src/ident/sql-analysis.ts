@@ -4,12 +4,50 @@ const { Parser } = pkg;
 const parser = new Parser();
 const DIALECT = { database: 'TransactSQL' } as const;
 
+/** Comments blanked out (newlines kept, so line numbers hold), string literals left alone. */
+export function stripComments(sql: string): string {
+  let out = '';
+  let index = 0;
+  while (index < sql.length) {
+    const char = sql[index]!;
+    const next = sql[index + 1];
+    if (char === "'") {
+      const end = closingQuote(sql, index);
+      out += sql.slice(index, end);
+      index = end;
+    } else if (char === '-' && next === '-') {
+      const end = sql.indexOf('\n', index);
+      index = end < 0 ? sql.length : end;
+    } else if (char === '/' && next === '*') {
+      const end = sql.indexOf('*/', index + 2);
+      const stop = end < 0 ? sql.length : end + 2;
+      out += sql.slice(index, stop).replace(/[^\n]/g, ' ');
+      index = stop;
+    } else {
+      out += char;
+      index += 1;
+    }
+  }
+  return out;
+}
+
+function closingQuote(sql: string, open: number): number {
+  let index = open + 1;
+  while (index < sql.length) {
+    if (sql[index] === "'") {
+      if (sql[index + 1] === "'") index += 2;
+      else return index + 1;
+    } else index += 1;
+  }
+  return sql.length;
+}
+
 /**
  * node-sql-parser reads T-SQL well but not `TOP (@variable)`; a literal stands in for the
  * variable while parsing (the text sent to SQL Server is unchanged).
  */
 const parseable = (sql: string) =>
-  sql
+  stripComments(sql)
     .replace(/\bTOP\s*\(\s*@\w+\s*\)/gi, 'TOP (1)')
     .trim()
     .replace(/;\s*$/, '');
@@ -37,47 +75,127 @@ const FORBIDDEN: { pattern: RegExp; why: string }[] = [
   { pattern: /\bRETURNING\b/i, why: 'RETURNING is not T-SQL' },
   {
     pattern:
-      /\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|EXEC|EXECUTE|GRANT)\b|\bINTO\s+[#@\w[]/i,
-    why: 'the IDENT database is read-only for ident-sync: no writes, no objects',
+      /\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|EXEC|EXECUTE|GRANT|REVOKE|DENY|BACKUP|RESTORE|SHUTDOWN|KILL|DBCC|OPENROWSET|OPENQUERY|OPENDATASOURCE|xp_\w+|sp_\w+)\b|\bINTO\s+[#@\w[]/i,
+    why: 'the IDENT database is read-only for ident-sync: no writes, no procedures, no objects',
   },
 ];
 
-const stripComments = (sql: string) => sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
+export interface SqlProblem {
+  /** 1-based line of the file, where known. */
+  line?: number;
+  message: string;
+}
 
-/** Problems of one SQL file the daemon runs: unparseable, another dialect, or a write. */
-export function lintDaemonSql(sql: string): string[] {
-  const problems: string[] = [];
-  const code = stripComments(sql).replace(/N?'(?:[^']|'')*'/g, "''");
-  for (const rule of FORBIDDEN) if (rule.pattern.test(code)) problems.push(rule.why);
-  try {
-    parseTsql(sql);
-  } catch (error) {
-    problems.push(`does not parse as T-SQL: ${(error as Error).message.split('\n')[0]!.slice(0, 160)}`);
+const lineAt = (text: string, index: number) => text.slice(0, index).split('\n').length;
+
+/**
+ * Problems of one SQL file the daemon runs: another dialect, a write, more than one statement,
+ * anything but a SELECT, a parse error, or a column not qualified with its table where several
+ * tables are read (the schema check could not tell whose it is).
+ */
+export function lintDaemonSql(sql: string): SqlProblem[] {
+  const problems: SqlProblem[] = [];
+  const code = stripComments(sql).replace(/N?'(?:[^']|'')*'/g, (literal) => literal.replace(/[^\n]/g, ' '));
+  for (const rule of FORBIDDEN) {
+    const match = rule.pattern.exec(code);
+    if (match) problems.push({ line: lineAt(code, match.index), message: rule.why });
   }
+  let statements: { type?: string }[];
+  try {
+    const ast = parser.astify(parseable(sql), DIALECT) as unknown;
+    statements = (Array.isArray(ast) ? ast : [ast]) as { type?: string }[];
+  } catch (error) {
+    const located = (error as { location?: { start?: { line?: number } } }).location?.start?.line;
+    problems.push({
+      ...(located ? { line: located } : {}),
+      message: `does not parse as T-SQL: ${(error as Error).message.split('\n')[0]!.slice(0, 160)}`,
+    });
+    return problems;
+  }
+  if (statements.length !== 1)
+    problems.push({ message: `holds ${statements.length} statements; one SELECT is allowed` });
+  else if (statements[0]!.type !== 'select')
+    problems.push({
+      message: `is a ${String(statements[0]!.type).toUpperCase()} statement; only SELECT is allowed`,
+    });
+  for (const column of unqualifiedColumns(sql))
+    problems.push({
+      message: `column ${column} is not qualified with its table alias (write alias.${column})`,
+    });
   return problems;
+}
+
+/** Names of the CTEs a query defines (`WITH name [(columns)] AS (`): not tables of the database. */
+const cteNames = (text: string) =>
+  new Set(
+    [...text.matchAll(/(?:\bWITH|,)\s*(\w+)\s*(?:\([^)]*\))?\s+AS\s*\(/gi)].map((match) =>
+      match[1]!.toLowerCase(),
+    ),
+  );
+
+function tablesOf(text: string): Map<string, string> {
+  const ctes = cteNames(text);
+  const tables = new Map<string, string>();
+  for (const entry of parser.tableList(text, DIALECT)) {
+    const name = entry.split('::')[2]!;
+    if (!ctes.has(name.toLowerCase())) tables.set(name.toLowerCase(), name);
+  }
+  return tables;
+}
+
+/** Names given in column lists: `WITH name (a, b) AS (` and `) AS alias (a, b)` — not columns read. */
+const listedNames = (text: string) =>
+  new Set(
+    [
+      ...text.matchAll(/(?:\bWITH|,)\s*\w+\s*\(([^)]*)\)\s*AS\s*\(/gi),
+      ...text.matchAll(/\)\s*AS\s+\w+\s*\(([^)]*)\)/gi),
+    ].flatMap((match) => match[1]!.split(',').map((name) => name.trim().toLowerCase())),
+  );
+
+/** Columns named without a table where the query reads more than one table. */
+function unqualifiedColumns(sql: string): string[] {
+  const text = parseable(sql);
+  const listed = listedNames(text);
+  const columns = parser
+    .columnList(text, DIALECT)
+    .map((entry) => entry.split('::') as [string, string, string])
+    .filter(
+      ([, table, column]) =>
+        table === 'null' && !column.startsWith('@') && column !== '(.*)' && !listed.has(column.toLowerCase()),
+    );
+  if (columns.length === 0 || tablesOf(text).size <= 1) return [];
+  return [...new Set(columns.map(([, , column]) => column))];
 }
 
 /**
  * The tables and columns a query reads, by real table name (aliases resolved): what must exist
- * in the IDENT database. CTE names and derived tables are not tables.
+ * in the IDENT database. CTE names and derived tables are not tables; a column without a table
+ * belongs to the one table of a single-table query.
  */
 export function referencedColumns(sql: string): Map<string, Set<string>> {
   const text = parseable(sql);
-  const cteNames = new Set(
-    [...text.matchAll(/(?:\bWITH|,)\s*(\w+)\s+AS\s*\(/gi)].map((match) => match[1]!.toLowerCase()),
-  );
-  const tables = new Map<string, string>();
-  for (const entry of parser.tableList(text, DIALECT)) {
-    const name = entry.split('::')[2]!;
-    if (!cteNames.has(name.toLowerCase())) tables.set(name.toLowerCase(), name);
-  }
+  const tables = tablesOf(text);
   const result = new Map<string, Set<string>>();
   for (const name of tables.values()) result.set(name, new Set());
+  const only = tables.size === 1 ? [...tables.values()][0] : undefined;
   for (const entry of parser.columnList(text, DIALECT)) {
     const [, table, column] = entry.split('::') as [string, string, string];
-    const real = tables.get(table.toLowerCase());
-    if (!real || column === '(.*)' || column.startsWith('@')) continue;
+    if (column === '(.*)' || column.startsWith('@')) continue;
+    const real = table === 'null' ? only : tables.get(table.toLowerCase());
+    if (!real) continue;
     result.get(real)!.add(column);
   }
   return result;
+}
+
+/** The column aliases a query's outermost SELECT produces (what the map may refer to). */
+export function outputAliases(sql: string): string[] {
+  const ast = parser.astify(parseable(sql), DIALECT) as unknown;
+  const statement = (Array.isArray(ast) ? ast[0] : ast) as {
+    columns?: { as?: string | null; expr?: { column?: string } }[];
+  };
+  return (statement.columns ?? []).flatMap((column) => {
+    const name = column.as ?? column.expr?.column;
+    return typeof name === 'string' ? [name] : [];
+  });
 }

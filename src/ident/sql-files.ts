@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ActionableError } from '../errors.ts';
 import { DEFAULT_SQL_DIR } from '../config/config.ts';
+import { ActionableError } from '../errors.ts';
+import { lintDaemonSql, stripComments } from './sql-analysis.ts';
 
 /** The SQL the daemon runs, read from files an integrator can edit (sql/ by default). */
 export interface SqlFiles {
@@ -9,50 +10,203 @@ export interface SqlFiles {
   patients: string;
   selectChanged: string;
   selectActivity: string;
+  selectChangedPersons: string;
+  selectChangedPersonsRowVersion: string;
   selectAll: string;
   selectOne: string;
   clock: string;
   stats: string;
+  sample: string;
 }
 
 export const SQL_FILE_NAMES = {
   patients: 'patients.sql',
   selectChanged: 'select-changed.sql',
   selectActivity: 'select-activity.sql',
+  selectChangedPersons: 'select-changed-persons.sql',
+  selectChangedPersonsRowVersion: 'select-changed-persons-rowversion.sql',
   selectAll: 'select-all.sql',
   selectOne: 'select-one.sql',
   clock: 'clock.sql',
   stats: 'stats.sql',
-} as const;
+  sample: 'sample.sql',
+} as const satisfies Record<Exclude<keyof SqlFiles, 'dir'>, string>;
 
+/** The selections whose ids make up an incremental run, in the order they are united. */
+export const CHANGE_SELECTIONS = [
+  'selectChanged',
+  'selectActivity',
+  'selectChangedPersons',
+  'selectChangedPersonsRowVersion',
+] as const satisfies readonly (keyof SqlFiles)[];
+
+class SqlFileError extends ActionableError {
+  constructor(message: string) {
+    super(message, { exitCode: 2 });
+    this.name = 'SqlFileError';
+  }
+}
+
+/**
+ * Reads every SQL file and checks it before anything connects: each must be one SELECT (or
+ * WITH … SELECT) that parses as T-SQL for SQL Server 2012+ and writes nothing. A file that would
+ * write, run a procedure or hold a second statement stops every command with exit code 2, naming
+ * the file and the line — even `--dry-run` never sends it.
+ */
 export function loadSqlFiles(dir = DEFAULT_SQL_DIR): SqlFiles {
   const read = (name: string) => {
+    const path = join(dir, name);
+    let text: string;
     try {
-      return readFileSync(join(dir, name), 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch {
-      throw new ActionableError(
-        `cannot read ${join(dir, name)}; set SQL_DIR to the folder of the SQL files`,
-        { exitCode: 2 },
+      throw new SqlFileError(`cannot read ${path}; set SQL_DIR to the folder of the SQL files`);
+    }
+    const problem = lintDaemonSql(text)[0];
+    if (problem) {
+      throw new SqlFileError(
+        `${path}${problem.line ? ` line ${problem.line}` : ''}: ${problem.message}; ident-sync only reads the IDENT database — fix the file or restore it from the release`,
       );
     }
+    return text;
   };
+  const files = { dir } as SqlFiles;
+  for (const [key, name] of Object.entries(SQL_FILE_NAMES))
+    files[key as keyof typeof SQL_FILE_NAMES] = read(name);
+  // The queries as they are sent must parse too (a selection's trailing comment or semicolon, say).
+  for (const key of [...CHANGE_SELECTIONS, 'selectAll', 'selectOne'] as const) {
+    const problem = lintDaemonSql(composePatientQuery(files.patients, files[key]))[0];
+    if (problem)
+      throw new SqlFileError(
+        `${join(dir, SQL_FILE_NAMES.patients)} with ${SQL_FILE_NAMES[key]}: ${problem.message}; check both files`,
+      );
+  }
+  return files;
+}
+
+/** A statement without comments and its trailing semicolon, so it can be nested. */
+export const bare = (sql: string) => stripComments(sql).trim().replace(/;\s*$/, '').trim();
+
+/** The patient query over a selection of patient ids (one column, PatientId). */
+export function composePatientQuery(patients: string, selection: string): string {
+  return `WITH ident_sync_selection (PatientId) AS (\n${bare(selection)}\n)\n${bare(patients)};`;
+}
+
+/** The ids of every patient the selections find, once each, in id order. */
+export function composeIdQuery(selections: readonly string[]): string {
+  return `SELECT sel.PatientId FROM (\n${selections.map(bare).join('\nUNION\n')}\n) AS sel (PatientId)\nORDER BY sel.PatientId;`;
+}
+
+/** A selection of `count` given ids (parameters @id0…), for a page of an incremental run. */
+export function idsSelection(count: number): string {
+  const rows = Array.from({ length: count }, (_, index) => `(@id${index})`).join(', ');
+  return `SELECT v.PatientId FROM (VALUES ${rows}) AS v (PatientId)`;
+}
+
+// ── columns nobody has confirmed ─────────────────────────────────────────────────────────────
+export interface TableColumn {
+  table: string;
+  column: string;
+}
+
+/** A select-list line that uses guessed columns, and what runs instead where they are missing. */
+export interface Guess {
+  /** 1-based line in patients.sql. */
+  line: number;
+  alias: string;
+  needs: TableColumn[];
+  replacement: string;
+  /** The line as it runs when the columns are missing: ready to paste into patients.sql. */
+  fallbackLine: string;
+}
+
+const GUESS_LINE = /^(\s*)(.+?)\s+AS\s+(\w+)(\s*,?)\s*--\s*unconfirmed:\s*(.+?)\s*→\s*(.+?)\s*$/i;
+const REQUIRES_LINE = /^\s*--\s*requires:\s*(.+?)\s*$/im;
+
+const columnsOf = (list: string): TableColumn[] =>
+  list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [table, column] = entry.split('.') as [string, string];
+      return { table, column };
+    });
+
+export function guessesIn(sql: string): Guess[] {
+  const guesses: Guess[] = [];
+  sql.split('\n').forEach((text, index) => {
+    const match = GUESS_LINE.exec(text);
+    if (!match) return;
+    const [, indent, , alias, comma, needs, replacement] = match as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    guesses.push({
+      line: index + 1,
+      alias,
+      needs: columnsOf(needs),
+      replacement,
+      fallbackLine: `${indent}${replacement} AS ${alias}${comma.trim()}`,
+    });
+  });
+  return guesses;
+}
+
+/** Columns a whole selection file needs (`-- requires: Table.Column`); none for most. */
+export function requirementsOf(sql: string): TableColumn[] {
+  const match = REQUIRES_LINE.exec(sql);
+  return match ? columnsOf(match[1]!) : [];
+}
+
+/** Every table.column the annotations name: what to look up in INFORMATION_SCHEMA at start. */
+export function unconfirmedColumns(files: SqlFiles): TableColumn[] {
+  return [
+    ...guessesIn(files.patients).flatMap((guess) => guess.needs),
+    ...CHANGE_SELECTIONS.flatMap((key) => requirementsOf(files[key])),
+  ];
+}
+
+/** The SQL as it runs on this database: guesses it lacks replaced, selections it cannot run left out. */
+export interface PreparedSql {
+  patients: string;
+  /** Guesses replaced by their fallback (the fields they feed stay empty). */
+  emptied: Guess[];
+  /** The change selections in effect, by file name. */
+  changeSelections: { name: string; sql: string }[];
+  /** Selections left out, with the columns they lack. */
+  skipped: { name: string; missing: TableColumn[] }[];
+  /** Whether a selection in effect uses @sinceRowVersion. */
+  usesRowVersion: boolean;
+}
+
+export function prepareSql(files: SqlFiles, present: (column: TableColumn) => boolean): PreparedSql {
+  const guesses = guessesIn(files.patients);
+  const emptied = guesses.filter((guess) => guess.needs.some((column) => !present(column)));
+  const lines = files.patients.split('\n');
+  for (const guess of emptied) lines[guess.line - 1] = guess.fallbackLine;
+  const changeSelections: PreparedSql['changeSelections'] = [];
+  const skipped: PreparedSql['skipped'] = [];
+  for (const key of CHANGE_SELECTIONS) {
+    const missing = requirementsOf(files[key]).filter((column) => !present(column));
+    if (missing.length > 0) skipped.push({ name: SQL_FILE_NAMES[key], missing });
+    else changeSelections.push({ name: SQL_FILE_NAMES[key], sql: files[key] });
+  }
   return {
-    dir,
-    patients: read(SQL_FILE_NAMES.patients),
-    selectChanged: read(SQL_FILE_NAMES.selectChanged),
-    selectActivity: read(SQL_FILE_NAMES.selectActivity),
-    selectAll: read(SQL_FILE_NAMES.selectAll),
-    selectOne: read(SQL_FILE_NAMES.selectOne),
-    clock: read(SQL_FILE_NAMES.clock),
-    stats: read(SQL_FILE_NAMES.stats),
+    patients: lines.join('\n'),
+    emptied,
+    changeSelections,
+    skipped,
+    usesRowVersion: changeSelections.some((selection) =>
+      /@sinceRowVersion\b/i.test(stripComments(selection.sql)),
+    ),
   };
 }
 
-/** A statement without its trailing semicolon, so it can be nested. */
-const bare = (sql: string) => sql.trim().replace(/;\s*$/, '');
-
-/** The patient query over one or more selections (their ids are united). */
-export function composePatientQuery(files: SqlFiles, selections: readonly string[]): string {
-  const union = selections.map((selection) => bare(selection)).join('\nUNION\n');
-  return `WITH ident_sync_selection AS (\n${union}\n)\n${bare(files.patients)};`;
-}
+/** Every guess assumed present: the SQL as written (tests, and mapping rows without a database). */
+export const asWritten = (files: SqlFiles): PreparedSql => prepareSql(files, () => true);

@@ -77,6 +77,11 @@ export interface Pending {
   createdAt: string;
 }
 
+export interface Checkpoint {
+  at: Date;
+  rowVersion?: string;
+}
+
 export interface Finding {
   kind: 'duplicate' | 'orphan';
   patientId: string;
@@ -222,14 +227,22 @@ export class StateStore {
   }
 
   // ── checkpoint ─────────────────────────────────────────────────────────────────────────────
-  /** The database-clock time up to which every change is handled (IDENT wall clock). */
-  checkpoint(): Date | undefined {
+  /**
+   * The database-clock time up to which every change is handled (IDENT wall clock), and the
+   * database's rowversion mark of the same moment where the source has one.
+   */
+  checkpoint(): Checkpoint | undefined {
     const value = this.getMeta('checkpoint');
-    return value ? new Date(value) : undefined;
+    if (!value) return undefined;
+    const rowVersion = this.getMeta('checkpoint_rowversion');
+    return { at: new Date(value), ...(rowVersion ? { rowVersion } : {}) };
   }
 
-  setCheckpoint(at: Date): void {
-    this.setMeta('checkpoint', at.toISOString());
+  setCheckpoint(mark: Checkpoint): void {
+    this.transaction(() => {
+      this.setMeta('checkpoint', mark.at.toISOString());
+      this.setMeta('checkpoint_rowversion', mark.rowVersion);
+    });
   }
 
   // ── links ──────────────────────────────────────────────────────────────────────────────────

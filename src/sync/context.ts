@@ -4,10 +4,13 @@ import type { Config } from '../config/config.ts';
 import { ActionableError } from '../errors.ts';
 import { type PatientSource, SqlPatientSource } from '../ident/patient-source.ts';
 import { connectIdent } from '../ident/pool.ts';
-import { loadSqlFiles } from '../ident/sql-files.ts';
+import { classifyDbError } from '../ident/errors.ts';
+import { loadMapAndSql } from '../ident/map-check.ts';
+import { prepareForDatabase, reportPrepared } from '../ident/prepare.ts';
+import type { SqlFiles } from '../ident/sql-files.ts';
 import type { Logger } from '../logging/logger.ts';
 import { FieldsNotReadyError, type ResolvedMap, resolveFields } from '../mapping/catalogue.ts';
-import { loadMapFile } from '../mapping/load-map.ts';
+import type { ContactMap } from '../mapping/schema.ts';
 import { createMapper, type Mapper } from '../mapping/mapper.ts';
 import { StateStore } from '../state/store.ts';
 import { type SyncOptions, SyncRun } from './run.ts';
@@ -34,8 +37,7 @@ export class FieldsSetupError extends ActionableError {
 }
 
 /** amoCRM's field ids for the map: read at start, so a renamed or missing field stops us before any write. */
-export async function resolveMapAgainstAccount(config: Config, client: AmoClient): Promise<ResolvedMap> {
-  const map = loadMapFile(config.mappingFile);
+export async function resolveMapAgainstAccount(map: ContactMap, client: AmoClient): Promise<ResolvedMap> {
   try {
     return resolveFields(map, await client.fields.list());
   } catch (error) {
@@ -68,6 +70,26 @@ export function syncRunFor(
   );
 }
 
+/** IDENT with the SQL fitted to this database (guessed columns it lacks run as typed NULLs). */
+async function openIdent(
+  config: Config,
+  files: SqlFiles,
+  map: ContactMap,
+  logger: Logger,
+): Promise<PatientSource> {
+  const connection = await connectIdent(config.database!);
+  try {
+    const prepared = await prepareForDatabase(connection, files);
+    reportPrepared(prepared, logger, (alias) =>
+      map.fields.filter((field) => field.source === alias).map((field) => field.name),
+    );
+    return new SqlPatientSource(connection, files, prepared, config.database!);
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw classifyDbError(error, config.database!);
+  }
+}
+
 export async function openSyncContext(
   config: Config,
   logger: Logger,
@@ -76,14 +98,14 @@ export async function openSyncContext(
   // A run's scratch file goes to the state folder, writable by contract even in a read-only
   // container, unless the operator chose a place for SQLite's temporary files.
   process.env.SQLITE_TMPDIR ??= config.stateDir;
+  // The SQL and the map are checked before anything connects: a write in SQL_DIR is never sent.
+  const { map, files } = loadMapAndSql(config);
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
-  const resolved = await resolveMapAgainstAccount(config, client);
+  const resolved = await resolveMapAgainstAccount(map, client);
   const zoneWarning = zoneMismatch((await client.account()).timeZone, config.sync.timeZone);
   if (zoneWarning) logger.warn(zoneWarning);
   const mapper = createMapper(resolved, { timeZone: config.sync.timeZone });
-  const source =
-    parts.source ??
-    new SqlPatientSource(await connectIdent(config.database!), loadSqlFiles(config.sqlDir), config.database!);
+  const source = parts.source ?? (await openIdent(config, files, map, logger));
   const store = parts.store ?? new StateStore(config.stateDir);
   return {
     client,

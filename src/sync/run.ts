@@ -192,7 +192,11 @@ export class SyncRun implements WriteReport {
       yield* source.all();
       return;
     }
-    yield* source.changedSince(new Date(checkpoint.getTime() - this.options.overlapSeconds * 1000));
+    // Rows committed late carry an earlier stamp: the overlap re-reads them (hashes skip the unchanged).
+    yield* source.changedSince({
+      ...checkpoint,
+      at: new Date(checkpoint.at.getTime() - this.options.overlapSeconds * 1000),
+    });
   }
 
   private async consume(rows: AsyncIterable<PatientRow>): Promise<void> {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_MAPPING_FILE, DEFAULT_SQL_DIR } from '../../src/config/config.ts';
+import { tempDir } from '../helpers/amocrm.ts';
 import { runCli } from '../helpers/cli.ts';
 
 const database = { DB_USER: 'reader', DB_PASSWORD: 'secret-password' };
@@ -51,5 +55,52 @@ describe('ident-sync test-db without a database', () => {
     const run = await runCli(['test-db'], {});
     assert.equal(run.code, 2);
     assert.match(run.stderr, /config error: DB_HOST: expected the IDENT SQL Server host name or address/);
+  });
+});
+
+describe('the SQL and the map are checked before anything connects', () => {
+  it('a write in SQL_DIR: test-db exits 2 naming the file and line, even with nothing listening', async () => {
+    const dir = tempDir();
+    cpSync(DEFAULT_SQL_DIR, dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'select-changed.sql'),
+      'SELECT pat.ID_Persons AS PatientId FROM dbo.Patients AS pat;\nUPDATE dbo.Patients SET Comment = NULL;\n',
+    );
+    const run = await runCli(['test-db'], { ...database, DB_HOST: '127.0.0.1', DB_PORT: '1', SQL_DIR: dir });
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^error: ${join(dir, 'select-changed.sql').replace(/[/.]/g, '\\$&')} line 2: the IDENT database is read-only`,
+      ),
+    );
+    assert.doesNotMatch(run.stderr, /127\.0\.0\.1:1|connect/, 'no connection was tried');
+  });
+
+  it('a map whose source is not a column of the patient query stops every command with exit 2, naming the entry', async () => {
+    const dir = tempDir();
+    const map = join(dir, 'contact-map.yaml');
+    writeFileSync(
+      map,
+      readFileSync(DEFAULT_MAPPING_FILE, 'utf8').replace('source: CardNumber', 'source: NoSuchColumn'),
+    );
+    const env = {
+      ...database,
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '1',
+      AMOCRM_BASE_URL: 'http://127.0.0.1:1',
+      AMOCRM_LONG_LIVED_TOKEN: 'token',
+      STATE_DIR: tempDir(),
+      MAPPING_FILE: map,
+    };
+    for (const args of [['test-db'], ['fields'], ['sync'], ['test', '--patient-id', '1'], ['daemon']]) {
+      const run = await runCli(args, { ...env, HEALTH_PORT: '0' });
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(
+        run.stderr,
+        /config error: .*contact-map\.yaml: fields\[4\] \(Номер карты\) source: "NoSuchColumn" is not a column of the patient query/,
+        args.join(' '),
+      );
+    }
   });
 });

@@ -83,7 +83,11 @@ export class FakeRequest implements StreamingRequest {
   }
 }
 
-/** A connection over an in-memory patients table that honours @afterId, @pageSize and @patientId. */
+/**
+ * A connection over an in-memory patients table that answers the source's queries: the clock, the
+ * id selection of an incremental run (@since), pages by @afterId / @pageSize or by @id0…, and
+ * @patientId.
+ */
 export function fakeConnection(
   patients: Row[],
   options: {
@@ -98,20 +102,29 @@ export function fakeConnection(
     request() {
       const request = new FakeRequest((self) => {
         calls += 1;
-        if (/SYSDATETIME/.test(self.sql)) return { rows: [{ DbNow: options.clock ?? new Date() }] };
-        const sorted = [...patients].sort((a, b) =>
-          Number(BigInt(String(a.PatientId)) - BigInt(String(b.PatientId))),
-        );
-        let rows = sorted.filter(
-          (row) => BigInt(String(row.PatientId)) > BigInt(String(self.inputs.afterId ?? '0')),
-        );
-        if (self.inputs.patientId !== undefined)
-          rows = rows.filter((row) => String(row.PatientId) === String(self.inputs.patientId));
-        if (self.inputs.since instanceof Date) {
-          const since = self.inputs.since;
-          rows = rows.filter((row) => row.ChangedAt instanceof Date && row.ChangedAt >= since);
+        if (/SYSDATETIME/.test(self.sql))
+          return {
+            rows: [
+              { DbNow: options.clock ?? new Date(), DbRowVersion: Buffer.from('00000000000007d1', 'hex') },
+            ],
+          };
+        if (/INFORMATION_SCHEMA/.test(self.sql)) return { rows: [] };
+        const sorted = [...patients].sort((a, b) => Number(a.PatientId) - Number(b.PatientId));
+        const since = self.inputs.since instanceof Date ? self.inputs.since : undefined;
+        const changed = (row: Row) => !since || (row.ChangedAt instanceof Date && row.ChangedAt >= since);
+        let rows: Row[];
+        if (/AS sel \(PatientId\)/.test(self.sql)) {
+          rows = sorted.filter(changed).map((row) => ({ PatientId: row.PatientId }));
+        } else {
+          const ids = Object.entries(self.inputs)
+            .filter(([name]) => /^id\d+$/.test(name))
+            .map(([, value]) => Number(value));
+          rows = sorted.filter((row) => Number(row.PatientId) > Number(self.inputs.afterId ?? 0));
+          if (ids.length > 0) rows = rows.filter((row) => ids.includes(Number(row.PatientId)));
+          if (self.inputs.patientId !== undefined)
+            rows = rows.filter((row) => Number(row.PatientId) === Number(self.inputs.patientId));
+          rows = rows.slice(0, Number(self.inputs.pageSize ?? rows.length));
         }
-        rows = rows.slice(0, Number(self.inputs.pageSize ?? rows.length));
         const failure = options.failOnQuery?.(self, calls);
         return failure ? { rows, ...failure } : { rows };
       });

@@ -1,4 +1,4 @@
-import type { PatientSource } from '../../src/ident/patient-source.ts';
+import type { ChangeMark, PatientSource } from '../../src/ident/patient-source.ts';
 import type { PatientRow } from '../../src/mapping/mapper.ts';
 import { bornBefore1970, syntheticPatient } from './memory-source.ts';
 
@@ -52,13 +52,13 @@ export class GeneratedSource implements PatientSource {
     return syntheticPatient(id, change?.at ?? this.base, change?.version ?? 0);
   }
 
-  async now(): Promise<Date> {
-    return this.clock;
+  async now(): Promise<ChangeMark> {
+    return { at: this.clock };
   }
 
-  async *changedSince(since: Date): AsyncGenerator<PatientRow> {
+  async *changedSince(since: ChangeMark): AsyncGenerator<PatientRow> {
     const ids = [...this.changed]
-      .filter(([, change]) => change.at >= since)
+      .filter(([, change]) => change.at >= since.at)
       .map(([id]) => id)
       .sort((a, b) => a - b);
     for (const id of ids) yield this.row(id);

@@ -1,4 +1,4 @@
-import type { PatientSource } from '../../src/ident/patient-source.ts';
+import type { ChangeMark, PatientSource } from '../../src/ident/patient-source.ts';
 import type { PatientRow } from '../../src/mapping/mapper.ts';
 
 /** When the synthetic patients of the tests last changed in IDENT. */
@@ -47,12 +47,12 @@ export class MemorySource implements PatientSource {
     this.rows.delete(String(patientId));
   }
 
-  async now(): Promise<Date> {
-    return this.clock;
+  async now(): Promise<ChangeMark> {
+    return { at: this.clock };
   }
 
-  changedSince(since: Date): AsyncIterable<PatientRow> {
-    return this.stream((row) => row.ChangedAt >= since);
+  changedSince(since: ChangeMark): AsyncIterable<PatientRow> {
+    return this.stream((row) => row.ChangedAt >= since.at);
   }
 
   all(): AsyncIterable<PatientRow> {

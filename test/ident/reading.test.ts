@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyDbError, IdentDbError } from '../../src/ident/errors.ts';
 import { SqlPatientSource } from '../../src/ident/patient-source.ts';
-import { loadSqlFiles } from '../../src/ident/sql-files.ts';
+import { asWritten, loadSqlFiles } from '../../src/ident/sql-files.ts';
 import { streamRows } from '../../src/ident/stream.ts';
 import { FakeRequest, fakeConnection } from '../helpers/fake-sql.ts';
 
@@ -19,6 +19,7 @@ const db = {
   requestTimeoutMs: 1000,
 };
 const files = loadSqlFiles();
+const sql = asWritten(files);
 const rowsOf = (count: number, start = 1) =>
   Array.from({ length: count }, (_, index) => ({
     PatientId: start + index,
@@ -79,7 +80,7 @@ describe('streaming rows from the driver', () => {
 describe('reading patients', () => {
   it('pages through every patient by id, whatever the page size', async () => {
     const connection = fakeConnection(rowsOf(23));
-    const source = new SqlPatientSource(connection, files, db, { pageSize: 5 });
+    const source = new SqlPatientSource(connection, files, sql, db, { pageSize: 5 });
     const ids = (await drain(source.all())).map((row) => row.PatientId);
     assert.deepEqual(
       ids,
@@ -88,23 +89,16 @@ describe('reading patients', () => {
     assert.equal(connection.requests.length, 5);
     assert.deepEqual(
       connection.requests.map((request) => request.inputs.afterId),
-      ['0', '5', '10', '15', '20'],
+      [0, 5, 10, 15, 20],
     );
-    assert.match(connection.requests[0]!.sql, /^WITH ident_sync_selection AS \(/);
+    assert.match(connection.requests[0]!.sql, /^WITH ident_sync_selection \(PatientId\) AS \(/);
   });
 
-  it('keeps bigint ids given as strings exact across pages', async () => {
-    const big = ['9007199254740993', '9007199254740994', '9007199254740995'].map((id) => ({
-      PatientId: id,
-      ChangedAt: null,
-    }));
-    const connection = fakeConnection(big);
-    const rows = await drain(new SqlPatientSource(connection, files, db, { pageSize: 2 }).all());
-    assert.deepEqual(
-      rows.map((row) => row.PatientId),
-      ['9007199254740993', '9007199254740994', '9007199254740995'],
-    );
-    assert.equal(connection.requests[1]!.inputs.afterId, '9007199254740994');
+  it('an id beyond the int range of IDENT names no patient, and is not sent', async () => {
+    const connection = fakeConnection(rowsOf(3));
+    const source = new SqlPatientSource(connection, files, sql, db);
+    assert.equal(await source.one('9007199254740993'), undefined);
+    assert.equal(connection.requests.length, 0);
   });
 
   it('passes nulls and driver types through untouched', async () => {
@@ -115,27 +109,41 @@ describe('reading patients', () => {
       Debt: 12.5,
       SmsRejection: true,
     };
-    const [read] = await drain(new SqlPatientSource(fakeConnection([row]), files, db).all());
+    const [read] = await drain(new SqlPatientSource(fakeConnection([row]), files, sql, db).all());
     assert.deepEqual(read, row);
   });
 
-  it('selects changes since a moment, with activity selections united', async () => {
-    const connection = fakeConnection(rowsOf(3));
-    const since = new Date(Date.UTC(2026, 10, 20, 9, 55));
-    await drain(new SqlPatientSource(connection, files, db).changedSince(since));
-    const request = connection.requests[0]!;
-    assert.equal(request.inputs.since, since);
-    const selection = request.sql.slice(0, request.sql.indexOf('\n)\n'));
-    assert.match(selection, /WHERE pat\.DateTimeChanged >= @since\s+UNION\s/);
-    assert.match(selection, /SELECT r\.ID_Patients AS PatientId/);
+  it('selects the changed ids once, then reads them a page at a time', async () => {
+    const rows = rowsOf(9);
+    rows[2]!.ChangedAt = rows[4]!.ChangedAt = rows[5]!.ChangedAt = new Date(Date.UTC(2026, 10, 21));
+    rows[8]!.ChangedAt = new Date(Date.UTC(2026, 10, 22));
+    const connection = fakeConnection(rows);
+    const since = { at: new Date(Date.UTC(2026, 10, 21)) };
+    const read = await drain(
+      new SqlPatientSource(connection, files, sql, db, { pageSize: 2 }).changedSince(since),
+    );
+    assert.deepEqual(
+      read.map((row) => row.PatientId),
+      [3, 5, 6, 9],
+    );
+    const [selection, ...pages] = connection.requests;
+    assert.equal(selection!.inputs.since, since.at);
+    // Each table filtered on its DateTimeChanged alone, united once, outside the paged query.
+    assert.match(selection!.sql, /WHERE pat\.DateTimeChanged >= @since\s+UNION\s/);
+    assert.match(selection!.sql, /WHERE r\.DateTimeChanged >= @since\s+UNION/);
+    assert.match(selection!.sql, /WHERE osr\.DateTimeChanged >= @since/);
+    assert.doesNotMatch(selection!.sql, /ReceptionCanceled|DateTimeAdded/);
+    assert.equal(pages.length, 2, 'two pages of two ids');
+    for (const page of pages) assert.doesNotMatch(page.sql, /@since/);
+    assert.deepEqual(pages[0]!.inputs.id0, 3);
   });
 
-  it('reads one patient and the database clock', async () => {
+  it('reads one patient and the database clock with its rowversion mark', async () => {
     const clock = new Date(Date.UTC(2026, 10, 22, 12));
-    const source = new SqlPatientSource(fakeConnection(rowsOf(5), { clock }), files, db);
+    const source = new SqlPatientSource(fakeConnection(rowsOf(5), { clock }), files, sql, db);
     assert.equal((await source.one('3'))?.PatientId, 3);
     assert.equal(await source.one('99'), undefined);
-    assert.equal((await source.now()).getTime(), clock.getTime());
+    assert.deepEqual(await source.now(), { at: clock, rowVersion: '00000000000007d1' });
   });
 
   it('turns a connection dropped mid-stream into a typed, transient error', async () => {
@@ -143,7 +151,7 @@ describe('reading patients', () => {
     const connection = fakeConnection(rowsOf(20), {
       failOnQuery: (_, call) => (call === 2 ? { failAfter: 2, error } : undefined),
     });
-    const source = new SqlPatientSource(connection, files, db, { pageSize: 5 });
+    const source = new SqlPatientSource(connection, files, sql, db, { pageSize: 5 });
     const seen: unknown[] = [];
     await assert.rejects(
       async () => {

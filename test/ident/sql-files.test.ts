@@ -3,12 +3,32 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_SQL_DIR } from '../../src/config/config.ts';
-import { lintDaemonSql, parseTsql, referencedColumns } from '../../src/ident/sql-analysis.ts';
-import { composePatientQuery, loadSqlFiles } from '../../src/ident/sql-files.ts';
+import { cpSync, writeFileSync } from 'node:fs';
+import type { ActionableError } from '../../src/errors.ts';
+import { unknownSources } from '../../src/ident/map-check.ts';
+import {
+  lintDaemonSql,
+  outputAliases,
+  parseTsql,
+  referencedColumns,
+  stripComments,
+} from '../../src/ident/sql-analysis.ts';
+import {
+  asWritten,
+  composeIdQuery,
+  composePatientQuery,
+  guessesIn,
+  idsSelection,
+  loadSqlFiles,
+  prepareSql,
+} from '../../src/ident/sql-files.ts';
+import { tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
 
 const files = loadSqlFiles();
 const daemonFiles = readdirSync(DEFAULT_SQL_DIR).filter((name) => name.endsWith('.sql'));
+
+const messages = (sql: string) => lintDaemonSql(sql).map((problem) => problem.message);
 
 describe('the SQL the daemon runs', () => {
   for (const name of daemonFiles) {
@@ -17,17 +37,38 @@ describe('the SQL the daemon runs', () => {
     });
   }
 
-  it('parses as composed (selection CTE + patient query)', () => {
-    for (const selections of [
-      [files.selectChanged, files.selectActivity],
-      [files.selectAll],
-      [files.selectOne],
-    ]) {
-      assert.deepEqual(lintDaemonSql(composePatientQuery(files, selections)), []);
-    }
+  it('parses as composed: each selection in the CTE of the patient query, and the change ids united', () => {
+    for (const selection of [
+      files.selectChanged,
+      files.selectActivity,
+      files.selectAll,
+      files.selectOne,
+      idsSelection(3),
+    ])
+      assert.deepEqual(lintDaemonSql(composePatientQuery(files.patients, selection)), []);
+    assert.deepEqual(
+      lintDaemonSql(
+        composeIdQuery([
+          files.selectChanged,
+          files.selectActivity,
+          files.selectChangedPersons,
+          files.selectChangedPersonsRowVersion,
+        ]),
+      ),
+      [],
+    );
+    assert.match(
+      composePatientQuery(files.patients, files.selectAll),
+      /^WITH ident_sync_selection \(PatientId\) AS \(/,
+    );
   });
 
-  it('the check catches other dialects, newer syntax and writes', () => {
+  it('a selection ending in a semicolon and a comment still nests', () => {
+    const selection = `${files.selectChanged.trim()};\n-- a note the integrator left\n`;
+    assert.deepEqual(lintDaemonSql(composePatientQuery(files.patients, selection)), []);
+  });
+
+  it('the check catches other dialects, newer syntax, writes, procedures and second statements, with the line', () => {
     const bad: [string, RegExp][] = [
       ['SELECT p.ID FROM dbo.Persons AS p LIMIT 10', /LIMIT is not T-SQL/],
       ["SELECT STRING_AGG(p.Name, N',') FROM dbo.Persons AS p", /STRING_AGG needs SQL Server 2017/],
@@ -36,36 +77,50 @@ describe('the SQL the daemon runs', () => {
       ['SELECT p.Name || p.Surname FROM dbo.Persons AS p', /\|\| is not string concatenation/],
       ['SELECT `Name` FROM Persons', /backquotes/],
       ['UPDATE dbo.Patients SET Comment = NULL', /read-only/],
+      ['DELETE FROM dbo.Patients', /read-only/],
+      ['DROP TABLE dbo.Patients', /read-only/],
+      ["EXEC xp_cmdshell 'dir'", /read-only/],
       ['SELECT p.ID INTO #copy FROM dbo.Persons AS p', /read-only/],
+      ['SELECT p.ID FROM dbo.Persons AS p; SELECT 1 AS x', /holds 2 statements/],
       ['SELECT FROM WHERE', /does not parse as T-SQL/],
+      [
+        'SELECT pat.ID_Persons FROM dbo.Patients AS pat JOIN dbo.Persons AS p ON p.ID = pat.ID_Persons WHERE DateTimeChangedTypo >= @since',
+        /column DateTimeChangedTypo is not qualified/,
+      ],
     ];
-    for (const [sql, problem] of bad) assert.match(lintDaemonSql(sql).join('; '), problem, sql);
+    for (const [sql, problem] of bad) assert.match(messages(sql).join('; '), problem, sql);
     assert.deepEqual(
-      lintDaemonSql("SELECT LTRIM(RTRIM(p.Name)) AS N FROM dbo.Persons AS p WHERE p.Name <> N'LIMIT 5'"),
+      lintDaemonSql(
+        "SELECT LTRIM(RTRIM(p.Name)) AS N FROM dbo.Persons AS p WHERE p.Name <> N'LIMIT 5 -- DELETE'",
+      ),
       [],
+    );
+    assert.equal(
+      lintDaemonSql(
+        '-- a comment\nSELECT p.ID FROM dbo.Persons AS p\n-- and\nUPDATE dbo.Persons SET Name = 1',
+      )[0]!.line,
+      4,
     );
   });
 
-  it('produces every column alias the map refers to', () => {
-    const aliases = new Set(
-      [...files.patients.matchAll(/\bAS\s+(\w+)\s*,?\s*$/gim)].map((match) => match[1]!),
-    );
+  it("a column named without its table is the one table's in a single-table query", () => {
+    const used = referencedColumns('SELECT ID_Persons FROM dbo.Patients WHERE DateTimeChangedTypo >= @since');
+    assert.deepEqual([...used.get('Patients')!].sort(), ['DateTimeChangedTypo', 'ID_Persons']);
+  });
+
+  it('the map refers only to column aliases of the patient query', () => {
+    assert.deepEqual(unknownSources(shippedMap(), outputAliases(files.patients)), []);
     const map = shippedMap();
-    const sources = [
-      ...map.fields.map((field) => field.source),
-      ...map.fields.flatMap((field) => field.when?.map((rule) => rule.present) ?? []),
-      ...map.contact.phones.map((phone) => phone.source),
-      ...map.contact.emails.map((email) => email.source),
-      map.contact.first_name!.source,
-      map.contact.last_name!.source,
-      ...[...map.contact.name.template.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
-    ];
-    const missing = sources.filter((source) => !aliases.has(source));
-    assert.deepEqual(missing, []);
+    map.fields[2] = { ...map.fields[2]!, source: 'NoSuchColumn' };
+    map.contact.name.template = '{Surname} {Nmae}';
+    assert.deepEqual(unknownSources(map, outputAliases(files.patients)), [
+      'contact.name.template: "Nmae" is not a column of the patient query',
+      'fields[2] (Пол) source: "NoSuchColumn" is not a column of the patient query',
+    ]);
   });
 
   it('names the tables and columns it reads, aliases resolved', () => {
-    const used = referencedColumns(composePatientQuery(files, [files.selectAll]));
+    const used = referencedColumns(composePatientQuery(files.patients, files.selectAll));
     assert.deepEqual([...used.get('Persons')!].slice(0, 6), [
       'Surname',
       'Name',
@@ -79,12 +134,26 @@ describe('the SQL the daemon runs', () => {
     assert.ok(!used.has('visits'), 'derived tables are not tables');
   });
 
-  it('keeps every unconfirmed column inside the marked block', () => {
-    const text = files.patients;
-    const start = text.indexOf('▼▼▼ UNCONFIRMED ▼▼▼');
-    const end = text.indexOf('▲▲▲ UNCONFIRMED ▲▲▲');
-    assert.ok(start > 0 && end > start);
-    const outside = text.slice(0, start) + text.slice(end);
+  it('every guessed column sits on a line that says what runs in its place', () => {
+    const guesses = guessesIn(files.patients);
+    assert.deepEqual(
+      guesses.map((guess) => guess.alias),
+      [
+        'BranchName',
+        'Sex',
+        'BirthDate',
+        'Email',
+        'City',
+        'Address',
+        'INN',
+        'SNILS',
+        'Passport',
+        'ArchivingReason',
+        'InfoSource',
+      ],
+    );
+    const annotated = new Set(guesses.map((guess) => guess.line));
+    const lines = files.patients.split('\n');
     for (const guessed of [
       'p.Sex',
       'p.Birthday',
@@ -96,10 +165,63 @@ describe('the SQL the daemon runs', () => {
       'p.Passport',
       'ArchivingReasons',
       'InfoSources',
-      'ServiceItemPrices',
+      'BranchName)',
     ]) {
-      assert.ok(!outside.includes(guessed), `${guessed} appears outside the UNCONFIRMED block`);
+      lines.forEach((line, index) => {
+        if (stripComments(line).includes(guessed))
+          assert.ok(
+            annotated.has(index + 1),
+            `${guessed} used on line ${index + 1} without an unconfirmed note`,
+          );
+      });
     }
+  });
+
+  it('runs a typed NULL (or the stated fallback) where the database lacks a guessed column', () => {
+    const prepared = prepareSql(
+      files,
+      (column) => column.table !== 'Persons' && column.column !== 'BranchName',
+    );
+    assert.deepEqual(
+      prepared.emptied.map((guess) => guess.alias),
+      ['BranchName', 'Sex', 'BirthDate', 'Email', 'City', 'Address', 'INN', 'SNILS', 'Passport'],
+    );
+    assert.match(prepared.patients, /^\s+CAST\(NULL AS int\) AS Sex,$/m);
+    assert.match(prepared.patients, /^\s+oc\.Name AS BranchName$/m);
+    assert.doesNotMatch(
+      stripComments(prepared.patients),
+      /p\.(Sex|Birthday|Email|City|Address|INN|SNILS|Passport)\b/,
+    );
+    assert.deepEqual(lintDaemonSql(composePatientQuery(prepared.patients, files.selectAll)), []);
+    assert.deepEqual(
+      outputAliases(prepared.patients),
+      outputAliases(files.patients),
+      'the same columns come out',
+    );
+    // Persons has no change column here: both Persons selections are left out.
+    assert.deepEqual(
+      prepared.changeSelections.map((selection) => selection.name),
+      ['select-changed.sql', 'select-activity.sql'],
+    );
+    assert.deepEqual(
+      prepared.skipped.map((skipped) => skipped.name),
+      ['select-changed-persons.sql', 'select-changed-persons-rowversion.sql'],
+    );
+    assert.equal(prepared.usesRowVersion, false);
+    assert.equal(asWritten(files).usesRowVersion, true);
+  });
+
+  it('a write in SQL_DIR stops loading with exit code 2, naming the file and the line', () => {
+    const dir = tempDir();
+    cpSync(DEFAULT_SQL_DIR, dir, { recursive: true });
+    writeFileSync(join(dir, 'select-all.sql'), '-- every patient\nUPDATE dbo.Patients SET Comment = NULL\n');
+    assert.throws(
+      () => loadSqlFiles(dir),
+      (error: ActionableError) =>
+        error.exitCode === 2 &&
+        error.message.includes(join(dir, 'select-all.sql')) &&
+        /line 2: .*read-only/.test(error.message),
+    );
   });
 });
 

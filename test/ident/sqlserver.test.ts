@@ -12,8 +12,9 @@ import { getContainerRuntimeClient } from 'testcontainers';
 import type { DatabaseConfig } from '../../src/config/config.ts';
 import { SqlPatientSource } from '../../src/ident/patient-source.ts';
 import { connectIdent, type SqlConnection } from '../../src/ident/pool.ts';
-import { checkSchema } from '../../src/ident/schema-check.ts';
-import { loadSqlFiles } from '../../src/ident/sql-files.ts';
+import { prepareForDatabase } from '../../src/ident/prepare.ts';
+import { checkSchema, queriesInEffect } from '../../src/ident/schema-check.ts';
+import { asWritten, composeIdQuery, loadSqlFiles } from '../../src/ident/sql-files.ts';
 import type { PatientRow } from '../../src/mapping/mapper.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -38,6 +39,13 @@ const skipReason = await runtimeMissing();
 if (skipReason) process.stdout.write(`# SQL Server tests skipped: ${skipReason}\n`);
 
 const wallClock = (text: string) => new Date(`${text.replace(' ', 'T')}Z`);
+const at = (text: string) => ({ at: wallClock(text) });
+/** The test database's own columns that a real IDENT may lack (GUESSED in sql/test/schema.sql). */
+const STRIP_GUESSES = `
+ALTER TABLE dbo.Persons DROP COLUMN Sex, Birthday, Email, City, Address, INN, SNILS, Passport, DateTimeChanged;
+ALTER TABLE dbo.OwnCompanies DROP COLUMN BranchName;
+DROP TABLE dbo.ArchivingReasons;
+DROP TABLE dbo.InfoSources;`;
 async function ids(rows: AsyncIterable<PatientRow>): Promise<number[]> {
   const out: number[] = [];
   for await (const row of rows) out.push(Number(row.PatientId));
@@ -62,6 +70,7 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     });
     await admin.connect();
     await admin.request().batch('CREATE DATABASE PZ COLLATE Cyrillic_General_CI_AS;');
+    await admin.request().batch('CREATE DATABASE PZ_BARE COLLATE Cyrillic_General_CI_AS;');
     await admin.close();
     db = {
       host: container.getHost(),
@@ -88,8 +97,26 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
       await loader.request().batch(readFileSync(new URL(`test/${name}`, SQL_DIR), 'utf8'));
     }
     await loader.close();
+    // A clinic whose database has none of the guessed columns.
+    const bare = new sql.ConnectionPool({
+      server: db.host,
+      port: db.port,
+      user: db.user,
+      password: db.password,
+      database: 'PZ_BARE',
+      options: { encrypt: true, trustServerCertificate: true },
+    });
+    await bare.connect();
+    for (const name of ['schema.sql', 'seed.sql']) {
+      await bare.request().batch(readFileSync(new URL(`test/${name}`, SQL_DIR), 'utf8'));
+    }
+    await bare.request().batch(STRIP_GUESSES);
+    await bare.close();
     connection = await connectIdent(db);
   });
+
+  const sourceOn = async (on: SqlConnection, options: { pageSize?: number } = {}, config = db) =>
+    new SqlPatientSource(on, files, await prepareForDatabase(on, files), config, options);
 
   after(async () => {
     await connection?.close();
@@ -97,12 +124,16 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('reads the database clock', async () => {
-    const now = await new SqlPatientSource(connection, files, db).now();
-    assert.ok(now instanceof Date && !Number.isNaN(now.getTime()));
+    const now = await (await sourceOn(connection)).now();
+    assert.ok(now.at instanceof Date && !Number.isNaN(now.at.getTime()));
+    assert.match(now.rowVersion ?? '', /^[0-9a-f]{16}$/);
   });
 
   it('finds every table and column the SQL uses', async () => {
-    const report = await checkSchema(connection, files);
+    const report = await checkSchema(
+      connection,
+      queriesInEffect(files, await prepareForDatabase(connection, files)),
+    );
     assert.deepEqual(report.missing, []);
     assert.ok(report.columns > 50);
   });
@@ -111,15 +142,14 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     const dir = tempDir();
     cpSync(new URL('.', SQL_DIR), dir, { recursive: true });
     const patients = join(dir, 'patients.sql');
-    writeFileSync(patients, readFileSync(patients, 'utf8').replace('p.Passport ', 'p.PassportNumber '));
-    const report = await checkSchema(connection, loadSqlFiles(dir));
-    assert.deepEqual(report.missing, [
-      { table: 'Persons', column: 'PassportNumber', files: ['patients.sql'] },
-    ]);
+    writeFileSync(patients, readFileSync(patients, 'utf8').replace('p.Surname  ', 'p.SurnameTypo'));
+    const edited = loadSqlFiles(dir);
+    const report = await checkSchema(connection, queriesInEffect(edited, asWritten(edited)));
+    assert.deepEqual(report.missing, [{ table: 'Persons', column: 'SurnameTypo', files: ['patients.sql'] }]);
   });
 
   it('reads every patient in id order, never staff, in pages', async () => {
-    const source = new SqlPatientSource(connection, files, db, { pageSize: 4 });
+    const source = await sourceOn(connection, { pageSize: 4 });
     assert.deepEqual(
       await ids(source.all()),
       Array.from({ length: 16 }, (_, index) => 1001 + index),
@@ -127,7 +157,7 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('computes visits, sums, balance and branch', async () => {
-    const source = new SqlPatientSource(connection, files, db);
+    const source = await sourceOn(connection);
     const maria = (await source.one('1001'))!;
     assert.equal(maria.VisitCount, 2);
     assert.equal((maria.FirstVisitDate as Date).toISOString(), '2019-06-01T10:30:00.000Z');
@@ -145,28 +175,29 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('selects changes at checkpoint boundaries: equal timestamps included, activity-only changes too', async () => {
-    const source = new SqlPatientSource(connection, files, db, { pageSize: 3 });
+    const source = await sourceOn(connection, { pageSize: 3 });
     // Many rows carry exactly 10:00:00.000: a checkpoint equal to it must include them all.
     assert.deepEqual(
-      await ids(source.changedSince(wallClock('2026-11-20 10:00:00.000'))),
-      [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1012],
+      await ids(source.changedSince(at('2026-11-20 10:00:00.000'))),
+      [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1012, 1013],
     );
-    // One tick later they are behind the checkpoint; 1012 only has a new payment.
-    assert.deepEqual(await ids(source.changedSince(wallClock('2026-11-20 10:00:00.003'))), [1001, 1012]);
+    // One tick later they are behind the checkpoint; 1012 only has a new payment, 1013 a Persons edit.
+    assert.deepEqual(await ids(source.changedSince(at('2026-11-20 10:00:00.003'))), [1001, 1012, 1013]);
     // The overlap window re-reads what a checkpoint taken a moment later would skip.
     const checkpoint = wallClock('2026-11-20 10:02:00.000');
-    const since = new Date(checkpoint.getTime() - 300_000);
-    assert.ok((await ids(source.changedSince(since))).includes(1002));
+    assert.ok(
+      (await ids(source.changedSince({ at: new Date(checkpoint.getTime() - 300_000) }))).includes(1002),
+    );
     // A visit that ended (reception 8) brings its patient in without a patient-row change.
     assert.deepEqual(
-      await ids(source.changedSince(wallClock('2026-11-19 16:30:00.000'))),
-      [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1010, 1012],
+      await ids(source.changedSince(at('2026-11-19 16:30:00.000'))),
+      [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1010, 1012, 1013],
     );
   });
 
   it('every test patient maps with the shipped map', async () => {
     const { mapper } = shippedMapper();
-    const source = new SqlPatientSource(connection, files, db);
+    const source = await sourceOn(connection);
     for await (const row of source.all()) {
       const outcome = mapper(row);
       assert.ok(outcome.ok, `patient ${row.PatientId}: ${outcome.ok ? '' : outcome.reason}`);
@@ -184,8 +215,114 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /schema: +all \d+ columns in \d+ tables the SQL uses are present/);
+    assert.match(run.stdout, /guessed: +every unconfirmed column of patients.sql exists here/);
+    assert.match(
+      run.stdout,
+      /persons: +Persons has DateTimeChanged: incremental syncs use select-changed-persons.sql/,
+    );
+    assert.match(run.stdout, /indexes: +\d+ of \d+ columns the queries filter and join on lead an index/);
     assert.match(run.stdout, /patients: 16, newest change 2026-11-20 14:05:33/);
+    assert.match(
+      run.stdout,
+      /timing: +change selection .* patient\(s\) in \d+ ms; one page of 500 patients: 16 row\(s\) in \d+ ms/,
+    );
+    assert.match(run.stdout, /sample: +the 5 most recently changed patient\(s\), 5 map cleanly/);
     assert.match(run.stdout, /IDENT database: OK/);
+  });
+
+  it('`ident-sync test-db` on a database with none of the guessed columns: passes, names them, prints the lines to paste', async () => {
+    const run = await runCli(['test-db'], {
+      DB_HOST: db.host,
+      DB_PORT: String(db.port),
+      DB_NAME: 'PZ_BARE',
+      DB_USER: db.user,
+      DB_PASSWORD: db.password,
+      DB_TRUST_SERVER_CERTIFICATE: 'true',
+      STATE_DIR: tempDir(),
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /guessed: +11 unconfirmed column\(s\) of patients.sql are missing here/);
+    assert.match(run.stdout, /Persons\.Birthday: BirthDate \(«Дата рождения», «Возраст» stays empty\)/);
+    assert.match(run.stdout, /line \d+: CAST\(NULL AS datetime\) AS BirthDate,/);
+    assert.match(run.stdout, /line \d+: oc\.Name AS BranchName/);
+    assert.match(run.stdout, /persons: +Persons has no change column/);
+  });
+
+  it('a database with none of the guessed columns still yields every confirmed value', async () => {
+    const bare = await connectIdent({ ...db, database: 'PZ_BARE' });
+    try {
+      const source = await sourceOn(bare, {}, { ...db, database: 'PZ_BARE' });
+      const maria = (await source.one('1001'))!;
+      assert.equal(maria.Surname, 'Иванова');
+      assert.equal(maria.MobilePhone, '8 (916) 123-45-67');
+      assert.equal(maria.CardNumber, 'К-1001');
+      assert.equal(maria.VisitCount, 2);
+      assert.equal(maria.BranchName, 'Филиал «Северный»');
+      assert.equal(maria.BirthDate, null);
+      assert.equal(maria.ArchivingReason, null);
+      const { mapper } = shippedMapper();
+      const outcome = mapper(maria);
+      assert.ok(outcome.ok);
+      const value = (key: string) =>
+        outcome.contact.document.fields.find((field) => field.key === key)?.value;
+      assert.equal(value('card_number'), 'К-1001');
+      assert.equal(value('visit_count'), 2);
+      assert.equal(value('birth_date'), null);
+      assert.deepEqual(await ids(source.changedSince(at('2026-11-20 10:00:00.003'))), [1001, 1012]);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('selects changes among 200 000 receptions by seeking the DateTimeChanged index', async () => {
+    const pool = new sql.ConnectionPool({
+      server: db.host,
+      port: db.port,
+      user: db.user,
+      password: db.password,
+      database: 'PZ',
+      pool: { max: 1 },
+      options: { encrypt: true, trustServerCertificate: true },
+    });
+    await pool.connect();
+    try {
+      // Ten years of a clinic: 200 000 receptions, one of them changed today.
+      await pool.request().batch(`
+        WITH n AS (SELECT TOP (200000) ROW_NUMBER() OVER (ORDER BY (SELECT NULL)) AS i
+                   FROM sys.all_objects AS a CROSS JOIN sys.all_objects AS b)
+        INSERT INTO dbo.Receptions (ID, ID_Patients, PlanStart, PlanEnd, ReceptionEnded, DateTimeAdded, DateTimeChanged)
+        SELECT 1000 + n.i, 1001 + n.i % 16, DATEADD(minute, -n.i * 20, '2026-11-01'), DATEADD(minute, -n.i * 20 + 30, '2026-11-01'),
+               DATEADD(minute, -n.i * 20 + 30, '2026-11-01'), DATEADD(minute, -n.i * 20 - 60, '2026-11-01'), DATEADD(minute, -n.i * 20 + 35, '2026-11-01')
+        FROM n;
+        UPDATE dbo.Receptions SET DateTimeChanged = '2026-11-22 09:00' WHERE ID = 1005;
+        UPDATE STATISTICS dbo.Receptions;`);
+      const source = await sourceOn(connection);
+      const started = performance.now();
+      const changed = await source.changedIds(at('2026-11-21 00:00'));
+      const ms = Math.round(performance.now() - started);
+      process.stdout.write(
+        `# change selection over 200 000 receptions: ${changed.length} patient(s) in ${ms} ms\n`,
+      );
+      assert.ok(changed.includes(1001 + (5 % 16)));
+      // The plan of the united change selection: index seeks on the DateTimeChanged indexes, no scan of Receptions.
+      const prepared = await prepareForDatabase(connection, files);
+      await pool.request().batch('SET SHOWPLAN_XML ON;');
+      const plan = await pool
+        .request()
+        .input('since', sql.DateTime, wallClock('2026-11-21 00:00'))
+        .input('sinceRowVersion', sql.VarBinary(8), Buffer.alloc(8))
+        .query(composeIdQuery(prepared.changeSelections.map((selection) => selection.sql)));
+      await pool.request().batch('SET SHOWPLAN_XML OFF;');
+      const xml = String(Object.values(plan.recordset[0] ?? {})[0] ?? '');
+      // Every read of Receptions goes through its DateTimeChanged index, and it is a seek.
+      const receptionIndexes = [...xml.matchAll(/Table="\[Receptions\]"[^>]*Index="\[([^\]]+)\]"/g)].map(
+        (match) => match[1],
+      );
+      assert.deepEqual([...new Set(receptionIndexes)], ['IX_Receptions_DateTimeChanged'], xml.slice(0, 2000));
+      assert.match(xml, /PhysicalOp="Index Seek"/);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('`ident-sync test-db` names a wrong password', async () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { zoneMismatch } from '../../amocrm/account-zone.ts';
 import { createAmoClient } from '../../amocrm/client.ts';
 import { createMissingFields, type FieldSetupReport, inspectFields } from '../../fields/ensure-fields.ts';
-import { loadMapFile } from '../../mapping/load-map.ts';
+import { loadMapAndSql } from '../../ident/map-check.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 
@@ -14,7 +14,7 @@ export function registerFields(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (options: { create?: boolean; json?: boolean }) => {
       const { config, logger } = commandContext(['amocrm']);
-      const map = loadMapFile(config.mappingFile);
+      const { map } = loadMapAndSql(config);
       const client = createAmoClient(config.amocrm, config.stateDir, logger);
       const report = options.create
         ? await createMissingFields(map, client.fields)

@@ -53,7 +53,7 @@ export function registerStatus(program: Command): void {
         const mirror = store.mirror.state();
         const status = {
           stateDir: config.stateDir,
-          checkpoint: store.checkpoint()?.toISOString() ?? null,
+          checkpoint: store.checkpoint()?.at.toISOString() ?? null,
           linkedContacts: store.linkCount(),
           openFailures: store.failureCount(),
           failures: store.failures(10),

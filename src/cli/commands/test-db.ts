@@ -1,82 +1,56 @@
 import type { Command } from 'commander';
 import { ActionableError } from '../../errors.ts';
 import { IdentDbError } from '../../ident/errors.ts';
-import { SqlPatientSource } from '../../ident/patient-source.ts';
-import { connectIdent } from '../../ident/pool.ts';
-import { checkSchema } from '../../ident/schema-check.ts';
-import { loadSqlFiles } from '../../ident/sql-files.ts';
+import { loadMapAndSql } from '../../ident/map-check.ts';
+import { type ChangeMark, SqlPatientSource } from '../../ident/patient-source.ts';
+import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
+import { columnKey, columnTypes, prepareForDatabase } from '../../ident/prepare.ts';
+import { checkSchema, filteredColumns, leadingIndexes, queriesInEffect } from '../../ident/schema-check.ts';
+import type { PreparedSql, SqlFiles } from '../../ident/sql-files.ts';
 import { streamRows } from '../../ident/stream.ts';
 import { offlineCatalogue, resolveFields } from '../../mapping/catalogue.ts';
-import { loadMapFile } from '../../mapping/load-map.ts';
 import { createMapper } from '../../mapping/mapper.ts';
+import type { ContactMap } from '../../mapping/schema.ts';
 import { commandContext } from '../context.ts';
-
-const SAMPLE_ROWS = 5;
 
 export function registerTestDb(program: Command): void {
   program
     .command('test-db')
     .description(
-      'check the IDENT database: connection, every table and column the SQL uses, a sample of patients',
+      'check the IDENT database: connection, columns (guessed ones too), indexes, clock, query times, a sample',
     )
     .action(async () => {
       const { config } = commandContext(['database']);
       const db = config.database!;
-      const out = (line: string) => process.stdout.write(`${line}\n`);
-      const files = loadSqlFiles(config.sqlDir);
-      const map = loadMapFile(config.mappingFile);
+      const out = (line = '') => process.stdout.write(`${line}\n`);
+      // Before any connection: a write in SQL_DIR, or a map naming a column the SQL lacks, stops here.
+      const { map, files } = loadMapAndSql(config);
       const server = db.instance ? `${db.host}\\${db.instance}` : `${db.host}:${db.port}`;
       out(`connecting to ${server}, database ${db.database} (timeout ${db.connectTimeoutMs / 1000} s)…`);
       const connection = await connectIdent(db);
       try {
         const [info] = await collect(
-          connection.request(),
+          connection,
           "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(50)) AS Version, CAST(SERVERPROPERTY('Edition') AS nvarchar(100)) AS Edition, DB_NAME() AS DatabaseName, SUSER_SNAME() AS LoginName",
         );
         out(`server:   SQL Server ${info?.Version} (${info?.Edition})`);
         out(`database: ${info?.DatabaseName}, login: ${info?.LoginName}`);
 
-        const schema = await checkSchema(connection, files);
-        if (schema.missing.length > 0) {
-          out(
-            `schema:   ${schema.missing.length} missing of ${schema.columns} columns in ${schema.tables} tables the SQL uses:`,
-          );
-          for (const piece of schema.missing) {
-            const what = piece.column ? `column ${piece.table}.${piece.column}` : `table ${piece.table}`;
-            out(`  - ${what}, used by ${piece.files.map((file) => `${files.dir}/${file}`).join(', ')}`);
-          }
-          throw new ActionableError(
-            `the IDENT database lacks ${schema.missing.length} table(s)/column(s) the SQL uses; adapt the SQL files listed above (unconfirmed columns sit in the UNCONFIRMED block of patients.sql)`,
-          );
-        }
-        out(`schema:   all ${schema.columns} columns in ${schema.tables} tables the SQL uses are present`);
+        const prepared = await prepareForDatabase(connection, files);
+        const failures = [
+          ...(await reportSchema(connection, files, prepared, out)),
+          ...reportGuesses(files, prepared, map, out),
+        ];
+        await reportPersonsChanges(connection, prepared, out);
+        await reportIndexes(connection, queriesInEffect(files, prepared), out);
 
-        const source = new SqlPatientSource(connection, files, db, { pageSize: SAMPLE_ROWS });
+        const source = new SqlPatientSource(connection, files, prepared, db);
+        const clock = await source.now();
         const stats = await source.stats();
-        out(
-          `patients: ${stats.patients}, newest change ${stats.newestChange ? formatWallClock(stats.newestChange) : 'none'}`,
-        );
-        const mapper = createMapper(resolveFields(map, offlineCatalogue(map)), {
-          timeZone: config.sync.timeZone,
-        });
-        let read = 0;
-        const failures: string[] = [];
-        const notes = new Map<string, number>();
-        for await (const row of source.all()) {
-          read += 1;
-          const outcome = mapper(row);
-          if (!outcome.ok) failures.push(`patient ${outcome.patientId ?? '?'}: ${outcome.reason}`);
-          for (const note of outcome.ok ? outcome.contact.notes : outcome.notes)
-            notes.set(`${note.field}: ${note.note}`, (notes.get(`${note.field}: ${note.note}`) ?? 0) + 1);
-          if (read >= SAMPLE_ROWS) break;
-        }
-        out(`sample:   ${read} patient(s) read, ${read - failures.length} map cleanly`);
-        for (const failure of failures) out(`  - ${failure}`);
-        for (const [note, count] of notes) out(`  note: ${note} (${count})`);
-        if (failures.length > 0)
-          throw new ActionableError(
-            `${failures.length} sample patient(s) do not map; fix the SQL or the map for the reasons above`,
-          );
+        reportClock(clock, stats, config.sync.overlapSeconds, out);
+        await reportTimes(source, prepared, clock, out);
+        failures.push(...(await reportSample(source, connection, files, map, config.sync.timeZone, out)));
+        if (failures.length > 0) throw new ActionableError(failures.join('; '));
         out('IDENT database: OK');
       } finally {
         await connection.close();
@@ -84,13 +58,185 @@ export function registerTestDb(program: Command): void {
     });
 }
 
-async function collect(request: ReturnType<Parameters<typeof checkSchema>[0]['request']>, sql: string) {
+type Out = (line?: string) => void;
+
+async function reportSchema(
+  connection: SqlConnection,
+  files: SqlFiles,
+  prepared: PreparedSql,
+  out: Out,
+): Promise<string[]> {
+  const schema = await checkSchema(connection, queriesInEffect(files, prepared));
+  if (schema.missing.length === 0) {
+    out(`schema:   all ${schema.columns} columns in ${schema.tables} tables the SQL uses are present`);
+    return [];
+  }
+  out(
+    `schema:   ${schema.missing.length} missing of ${schema.columns} columns in ${schema.tables} tables the SQL uses:`,
+  );
+  for (const piece of schema.missing) {
+    const what = piece.column ? `column ${piece.table}.${piece.column}` : `table ${piece.table}`;
+    out(`  - ${what}, used by ${piece.files.map((file) => `${files.dir}/${file}`).join(', ')}`);
+  }
+  return [
+    `the IDENT database lacks ${schema.missing.length} table(s)/column(s) the SQL uses; adapt the SQL files listed above`,
+  ];
+}
+
+function reportGuesses(files: SqlFiles, prepared: PreparedSql, map: ContactMap, out: Out): string[] {
+  const fieldsOf = (alias: string) =>
+    map.fields.filter((field) => field.source === alias).map((field) => `«${field.name}»`);
+  if (prepared.emptied.length === 0) {
+    out('guessed:  every unconfirmed column of patients.sql exists here');
+    return [];
+  }
+  out(
+    `guessed:  ${prepared.emptied.length} unconfirmed column(s) of patients.sql are missing here; the sync runs them as empty values:`,
+  );
+  for (const guess of prepared.emptied) {
+    const fields = fieldsOf(guess.alias);
+    out(
+      `  - ${guess.needs.map((column) => `${column.table}.${column.column}`).join(', ')}: ${guess.alias}${fields.length > 0 ? ` (${fields.join(', ')} stays empty)` : ''}`,
+    );
+  }
+  out(
+    `  To map them, put your database's columns in place of these lines of ${files.dir}/patients.sql, or paste them as they are:`,
+  );
+  for (const guess of prepared.emptied) out(`    line ${guess.line}: ${guess.fallbackLine.trim()}`);
+  return [];
+}
+
+async function reportPersonsChanges(
+  connection: SqlConnection,
+  prepared: PreparedSql,
+  out: Out,
+): Promise<void> {
+  const persons = await columnTypes(connection, ['Persons']);
+  const stamp = persons.has('persons.datetimechanged');
+  const rowVersions = [...persons]
+    .filter(([, type]) => type === 'timestamp')
+    .map(([key]) => key.split('.')[1]!);
+  const used = prepared.changeSelections
+    .map((selection) => selection.name)
+    .filter((name) => name.includes('persons'));
+  if (!stamp && rowVersions.length === 0) {
+    out(
+      'persons:  Persons has no change column (no DateTimeChanged, no rowversion): an edit made only in Persons (a phone, a name) reaches amoCRM with the next deep sync, unless IDENT also stamps Patients.DateTimeChanged',
+    );
+    return;
+  }
+  const found = [...(stamp ? ['DateTimeChanged'] : []), ...rowVersions.map((name) => `rowversion ${name}`)];
+  out(
+    `persons:  Persons has ${found.join(' and ')}: ${used.length > 0 ? `incremental syncs use ${used.join(', ')}` : 'no selection uses it yet'}`,
+  );
+  if (rowVersions.length > 0 && !persons.has(columnKey({ table: 'Persons', column: 'RowVersion' }))) {
+    out(
+      `  its rowversion is named ${rowVersions[0]}: write that name into select-changed-persons-rowversion.sql`,
+    );
+  }
+}
+
+async function reportIndexes(
+  connection: SqlConnection,
+  queries: Record<string, string>,
+  out: Out,
+): Promise<void> {
+  const columns = filteredColumns(queries);
+  const indexes = await leadingIndexes(connection, columns);
+  const missing = columns.filter((column) => !indexes.has(columnKey(column)));
+  out(
+    `indexes:  ${columns.length - missing.length} of ${columns.length} columns the queries filter and join on lead an index`,
+  );
+  for (const column of missing) {
+    out(
+      `  - no index leads with ${column.table}.${column.column}: reads of it scan the table (ident-sync never creates objects in IDENT; ask the clinic's IDENT support)`,
+    );
+  }
+}
+
+function reportClock(
+  clock: ChangeMark,
+  stats: { patients: number; newestChange: Date | null },
+  overlapSeconds: number,
+  out: Out,
+): void {
+  out(
+    `patients: ${stats.patients}, newest change ${stats.newestChange ? formatWallClock(stats.newestChange) : 'none'}`,
+  );
+  if (!stats.newestChange) return;
+  const ahead = Math.round((stats.newestChange.getTime() - clock.at.getTime()) / 1000);
+  if (ahead <= 1) {
+    out(`clock:    the server reads ${formatWallClock(clock.at)}; no change is stamped in its future`);
+    return;
+  }
+  out(
+    `clock:    warning: the newest Patients.DateTimeChanged is ${ahead} s ahead of the server's clock (${formatWallClock(clock.at)}): a workstation's clock runs ahead and stamps changes in the future; ${ahead < overlapSeconds ? `SYNC_OVERLAP_SECONDS=${overlapSeconds} covers it` : `set SYNC_OVERLAP_SECONDS to at least ${ahead + 60}, or changes stamped that far ahead may be skipped`}`,
+  );
+}
+
+/** Each assembled query once, timed: the change selection, a page of patients, one patient. */
+async function reportTimes(
+  source: SqlPatientSource,
+  prepared: PreparedSql,
+  clock: ChangeMark,
+  out: Out,
+): Promise<void> {
+  const timed = async <T>(work: () => Promise<T>) => {
+    const started = performance.now();
+    const result = await work();
+    return { result, ms: Math.round(performance.now() - started) };
+  };
+  const day = { at: new Date(clock.at.getTime() - 86_400_000), rowVersion: clock.rowVersion };
+  const changed = await timed(() => source.changedIds(day));
+  const page = await timed(async () => {
+    let rows = 0;
+    for await (const _row of source.all()) if (++rows >= 500) break;
+    return rows;
+  });
+  const one = changed.result[0] ?? 1;
+  const single = await timed(() => source.one(String(one)));
+  out(
+    `timing:   change selection (${prepared.changeSelections.map((selection) => selection.name).join(' + ')}) over the last 24 h: ${changed.result.length} patient(s) in ${changed.ms} ms; one page of 500 patients: ${page.result} row(s) in ${page.ms} ms; one patient: ${single.ms} ms`,
+  );
+}
+
+async function reportSample(
+  source: SqlPatientSource,
+  connection: SqlConnection,
+  files: SqlFiles,
+  map: ContactMap,
+  timeZone: string,
+  out: Out,
+): Promise<string[]> {
+  const mapper = createMapper(resolveFields(map, offlineCatalogue(map)), { timeZone });
+  const ids = (await collect(connection, files.sample)).map((row) => String(row.PatientId));
+  const failures: string[] = [];
+  const notes = new Map<string, number>();
+  for (const id of ids) {
+    const row = await source.one(id);
+    if (!row) continue;
+    const outcome = mapper(row);
+    if (!outcome.ok) failures.push(`patient ${outcome.patientId ?? '?'}: ${outcome.reason}`);
+    for (const note of outcome.ok ? outcome.contact.notes : outcome.notes)
+      notes.set(`${note.field}: ${note.note}`, (notes.get(`${note.field}: ${note.note}`) ?? 0) + 1);
+  }
+  out(
+    `sample:   the ${ids.length} most recently changed patient(s), ${ids.length - failures.length} map cleanly`,
+  );
+  for (const failure of failures) out(`  - ${failure}`);
+  for (const [note, count] of notes) out(`  note: ${note} (${count})`);
+  return failures.length > 0
+    ? [`${failures.length} sample patient(s) do not map; fix the SQL or the map for the reasons above`]
+    : [];
+}
+
+async function collect(connection: SqlConnection, sql: string) {
   const rows: Record<string, unknown>[] = [];
   try {
-    for await (const row of streamRows(request, sql)) rows.push(row);
+    for await (const row of streamRows(connection.request(), sql)) rows.push(row);
   } catch (error) {
     if (error instanceof IdentDbError) throw error;
-    throw new ActionableError(`the server information query failed: ${(error as Error).message}`);
+    throw new ActionableError(`a test-db query failed: ${(error as Error).message}`);
   }
   return rows;
 }
