@@ -193,7 +193,7 @@ export class StateStore {
     }
     this.mirror = new ContactMirror(
       (query) => this.sql(query),
-      (work) => this.transaction(work),
+      (work) => this.transaction(work, 'cache'),
       options.readOnly ?? false,
     );
     if (!options.readOnly) this.mirror.createSchema((script) => this.db.exec(script));
@@ -617,7 +617,13 @@ export class StateStore {
     return statement;
   }
 
-  private transaction(work: () => void): void {
+  /**
+   * One transaction. `cache` (the mirror) commits without waiting for the disk: a crash may lose
+   * the last pages read, which the next refresh reads again; WAL keeps the file whole either way,
+   * and the next durable commit syncs them too.
+   */
+  private transaction(work: () => void, kind: 'durable' | 'cache' = 'durable'): void {
+    if (kind === 'cache') this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('BEGIN IMMEDIATE');
     try {
       work();
@@ -625,6 +631,8 @@ export class StateStore {
     } catch (error) {
       this.db.exec('ROLLBACK');
       throw error;
+    } finally {
+      if (kind === 'cache') this.db.exec('PRAGMA synchronous = FULL');
     }
   }
 }

@@ -48,7 +48,8 @@ export function mirrorRowOf(
     hash: contentHash(documentFromContact(contact, form.resolved, form.timeZone)),
     phones: unique(fieldValues(contact, { code: 'PHONE' }).map((value) => normaliseValue('phone', value))),
     emails: unique(fieldValues(contact, { code: 'EMAIL' }).map((value) => normaliseValue('email', value))),
-    nameWords: nameWordsOf(contact),
+    // Only a contact without an IDENT id can be taken over by phone, where its names are compared.
+    nameWords: identId === null ? nameWordsOf(contact) : [],
     updatedAt: contact.updated_at ?? 0,
   };
 }

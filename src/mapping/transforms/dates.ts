@@ -202,9 +202,18 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** Midnight of a calendar day on the clinic's clocks, as RFC 3339: `1965-03-10T00:00:00+03:00`. */
 export function dayText(day: Pick<WallClock, 'year' | 'month' | 'day'>, timeZone: string): string {
+  // A clinic's birth dates and visit days repeat across patients: each day is written out once.
+  const key = `${timeZone}|${day.year}-${day.month}-${day.day}`;
+  const cached = dayTexts.get(key);
+  if (cached !== undefined) return cached;
   const midnight = wallClockToUnix({ ...day, hour: 0, minute: 0, second: 0 }, timeZone) * 1000;
-  return `${pad(day.year, 4)}-${pad(day.month)}-${pad(day.day)}T00:00:00${offsetText(midnight, timeZone)}`;
+  const text = `${pad(day.year, 4)}-${pad(day.month)}-${pad(day.day)}T00:00:00${offsetText(midnight, timeZone)}`;
+  if (dayTexts.size > 100_000) dayTexts.clear();
+  dayTexts.set(key, text);
+  return text;
 }
+
+const dayTexts = new Map<string, string>();
 
 /**
  * An instant as RFC 3339 in the clinic's zone, to the whole minute: amoCRM shows date_time fields
