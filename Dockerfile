@@ -2,6 +2,9 @@
 # ident-amocrm-sync on the official Node.js 24 image. The image runs the TypeScript sources
 # compiled to JavaScript (faster start, ~28 MB less memory than Node's type stripping) with the
 # production dependencies only.
+# The base is pinned by tag, not digest: the machines this project is built on reach no registry
+# to look a digest up. Pin it where you build: `docker build --build-arg
+# NODE_IMAGE=node:24-bookworm-slim@sha256:<digest>` (README, "Production set-up").
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ── compiled JavaScript ───────────────────────────────────────────────────────────────────────
@@ -24,15 +27,6 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && find node_modules -name '*.map' -type f -delete \
  && npm cache clean --force
 
-# ── the amoCRM emulator, for the compose demo only ────────────────────────────────────────────
-FROM ${NODE_IMAGE} AS demo-emulator
-WORKDIR /app
-COPY test/emulator ./test/emulator
-ENV EMULATOR_HOST=0.0.0.0 EMULATOR_PORT=8090
-USER node
-EXPOSE 8090
-CMD ["node", "test/emulator/main.ts"]
-
 # ── the daemon: the last stage, so a plain `docker build .` makes this image ─────────────────────
 FROM ${NODE_IMAGE} AS runtime
 # The V8 heap settings the benchmark measured (README, "Benchmark"): a young generation large
@@ -41,6 +35,7 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     STATE_DIR=/var/lib/ident-sync \
     HEALTH_PORT=9464 \
+    HEALTH_HOST=0.0.0.0 \
     LOG_FORMAT=json \
     NODE_OPTIONS="--max-semi-space-size=16 --max-old-space-size=128" \
     MALLOC_ARENA_MAX=2

@@ -74,7 +74,12 @@ export async function listenForCallback(options: {
           ? new ActionableError(
               `port ${options.port} is busy; stop what uses it or change the port in AMOCRM_REDIRECT_URI`,
             )
-          : error,
+          : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+            ? new ActionableError(
+                `cannot listen on ${options.host}, the host of AMOCRM_REDIRECT_URI, from this machine; pass --host 0.0.0.0 to listen on every interface (as the container does)`,
+                { exitCode: 2 },
+              )
+            : error,
       ),
     );
     server.listen(options.port, options.host, resolve);

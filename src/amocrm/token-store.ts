@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ActionableError } from '../errors.ts';
+import { refuseSymlink } from '../support/state-dir.ts';
+import { AmoCrmError } from './errors.ts';
 import { registerSecret } from '../logging/redact.ts';
 import { writeFileAtomic } from '../support/atomic-file.ts';
 
@@ -28,22 +29,27 @@ export class TokenStore {
   }
 
   read(): StoredTokens | undefined {
+    refuseSymlink(this.path, 'the amoCRM token file');
     if (!existsSync(this.path)) return undefined;
-    let parsed: Partial<StoredTokens>;
+    let parsed: Partial<StoredTokens> | null;
     try {
-      parsed = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<StoredTokens>;
+      parsed = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<StoredTokens> | null;
     } catch {
-      throw new ActionableError(
+      // An auth problem, not an outage: the daemon waits for a person instead of retrying.
+      throw new AmoCrmError(
+        'auth',
         `${this.path} is not readable JSON; run \`ident-sync auth\` to authorise again`,
       );
     }
     if (
+      !parsed ||
+      typeof parsed !== 'object' ||
       typeof parsed.accessToken !== 'string' ||
       typeof parsed.refreshToken !== 'string' ||
       typeof parsed.expiresAt !== 'number' ||
       typeof parsed.baseUrl !== 'string'
     ) {
-      throw new ActionableError(`${this.path} is incomplete; run \`ident-sync auth\` to authorise again`);
+      throw new AmoCrmError('auth', `${this.path} is incomplete; run \`ident-sync auth\` to authorise again`);
     }
     // A file copied in by hand may carry loose permissions: tighten them.
     if ((statSync(this.path).mode & 0o077) !== 0) chmodSync(this.path, 0o600);
@@ -53,6 +59,7 @@ export class TokenStore {
   }
 
   write(tokens: StoredTokens): void {
+    refuseSymlink(this.path, 'the amoCRM token file');
     registerSecret(tokens.accessToken);
     registerSecret(tokens.refreshToken);
     writeFileAtomic(this.path, `${JSON.stringify(tokens, null, 2)}\n`, 0o600);

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../support/package-root.ts';
 import type { EnvSource } from './env-source.ts';
+import { ConfigError } from './errors.ts';
 import { type Environment, environmentSchema } from './schema.ts';
 
 export interface DatabaseConfig {
@@ -49,6 +50,7 @@ export interface Config {
   sqlDir: string;
   log: { level: Environment['LOG_LEVEL']; format: Environment['LOG_FORMAT'] };
   healthPort: number;
+  healthHost: string;
   /** Notes on settings that were accepted but changed meaning (legacy names); logged at start. */
   notices: string[];
 }
@@ -56,14 +58,7 @@ export interface Config {
 /** What a command needs beyond the settings that always have defaults. */
 export type Requirement = 'database' | 'amocrm' | 'amocrm-oauth';
 
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+export { ConfigError };
 
 const PACKAGE_ROOT = packageRoot();
 export const DEFAULT_SQL_DIR = join(PACKAGE_ROOT, 'sql');
@@ -118,6 +113,7 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
     sqlDir: env.SQL_DIR ? resolve(env.SQL_DIR) : DEFAULT_SQL_DIR,
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
     healthPort: env.HEALTH_PORT,
+    healthHost: env.HEALTH_HOST,
     notices,
   };
 }

@@ -183,6 +183,14 @@ export const environmentSchema = z.object({
     z.enum(['auto', 'json', 'pretty'], { error: 'expected json, pretty or auto' }).default('auto'),
   ),
   HEALTH_PORT: integer(0, 65535, 9464),
+  // Where /healthz and /metrics listen: this machine only unless a container must publish them.
+  HEALTH_HOST: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.:_-]+$/, { error: 'expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0' })
+      .default('127.0.0.1'),
+  ),
 
   // Names carried over from the earlier Python integration (seed 003) and other amoCRM guides.
   AMOCRM_ACCESS_TOKEN: text(),

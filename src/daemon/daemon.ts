@@ -17,7 +17,8 @@ export interface DaemonOptions {
   /** Builds the sync parts; tests pass their own source and client. */
   openContext?: () => Promise<SyncContext>;
   createTask?: CreateTask;
-  healthHost?: string;
+  /** Serve health on a free port even though HEALTH_PORT=0 (tests). */
+  anyHealthPort?: boolean;
   /** First and largest wait between start-up attempts. */
   retryMs?: [number, number];
 }
@@ -67,14 +68,17 @@ export class Daemon {
   /** Starts the health endpoint and the start-up sequence; resolves once the schedule runs or start-up ended for good. */
   async start(): Promise<void> {
     const { config, logger } = this.options;
-    if (config.healthPort > 0 || this.options.healthHost) {
+    if (config.healthPort > 0 || this.options.anyHealthPort) {
       this.healthServer = await startHealthServer(
         config.healthPort,
         () => this.health,
         this.metrics,
-        this.options.healthHost,
+        config.healthHost,
       );
-      logger.info({ port: this.healthServer.port }, 'health endpoint listening (/healthz, /metrics)');
+      logger.info(
+        { host: config.healthHost, port: this.healthServer.port },
+        'health endpoint listening (/healthz, /metrics)',
+      );
     }
     await this.startUp();
   }
@@ -123,10 +127,11 @@ export class Daemon {
     this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask, {
       history: {
         lastSuccess: () => {
-          const run = store.lastSuccess('deep');
-          return run ? new Date(run.startedAt) : undefined;
+          const fullRead = store.getMeta('full_read_at');
+          return fullRead ? new Date(fullRead) : undefined;
         },
         lastAttempt: () => store.lastAttempt('deep'),
+        fresh: () => store.checkpoint() === undefined,
       },
     });
     this.scheduler.start(config.sync);

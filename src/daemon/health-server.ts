@@ -14,7 +14,7 @@ export async function startHealthServer(
   port: number,
   health: () => Health,
   metrics: DaemonMetrics,
-  host = '0.0.0.0',
+  host: string,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

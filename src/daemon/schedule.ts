@@ -68,10 +68,12 @@ export const nodeCronTask: CreateTask = (expression, run, options) => {
   return task;
 };
 
-/** When deep syncs last succeeded and were last tried (any outcome). */
+/** When every patient was last read (a deep sync, or a state's first run), and when a deep sync was last tried. */
 export interface DeepHistory {
   lastSuccess(): Date | undefined;
   lastAttempt(): Date | undefined;
+  /** No run has completed with this state: its first run reads every patient anyway. */
+  fresh(): boolean;
 }
 
 /** A deep sync that keeps failing is tried again at most this often, not on every tick. */
@@ -167,7 +169,7 @@ export class Scheduler {
 
   /** The last successful deep sync is older than the latest slot, and none was tried in the last half hour. */
   private deepOverdue(): boolean {
-    if (!this.history || !this.sync) return false;
+    if (!this.history || !this.sync || this.history.fresh()) return false;
     const now = this.now();
     const slot = lastDeepSlot(now, this.sync.deepSyncHours, this.sync.timeZone);
     const success = this.history.lastSuccess();

@@ -47,7 +47,8 @@ export function classifyDbError(error: unknown, where: Where): IdentDbError {
     if (/certificate|self[- ]signed|SSL|TLS/i.test(text)) return tlsError(server, error);
     return new IdentDbError(
       'login',
-      `SQL Server at ${server} refused the login "${where.user}"; check DB_USER and DB_PASSWORD`,
+      // The login's name stays out: this sentence reaches logs and /healthz.
+      `SQL Server at ${server} refused the login; check DB_USER and DB_PASSWORD`,
       error,
     );
   }

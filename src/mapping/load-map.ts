@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -13,12 +13,21 @@ export class MapFileError extends Error {
   }
 }
 
+/** A map is a page of YAML: anything far larger is a mistake or an attack, and is refused before parsing. */
+const MAX_MAP_BYTES = 1_000_000;
+const MAX_FIELDS = 200;
+
 export function loadMapFile(path: string): ContactMap {
   const shown = relative(process.cwd(), path) || path;
   let text: string;
   try {
+    if (statSync(path).size > MAX_MAP_BYTES)
+      throw new MapFileError(shown, [
+        `is larger than 1 MB; a map is a page of YAML — point MAPPING_FILE at the right file`,
+      ]);
     text = readFileSync(path, 'utf8');
   } catch (error) {
+    if (error instanceof MapFileError) throw error;
     const reason =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new MapFileError(shown, [`${reason}; set MAPPING_FILE to the map's path`]);
@@ -34,7 +43,18 @@ export function parseMap(text: string, shownName = 'map'): ContactMap {
       document.errors.map((error) => `YAML syntax: ${error.message.split('\n')[0]}`),
     );
   }
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    // Aliases that expand without end (a "billion laughs") are refused, not followed.
+    raw = document.toJS({ maxAliasCount: 50 });
+  } catch (error) {
+    throw new MapFileError(shownName, [
+      `YAML refused: ${(error as Error).message.split('\n')[0]}; a map needs no aliases`,
+    ]);
+  }
+  const fields = (raw as { fields?: unknown } | null)?.fields;
+  if (Array.isArray(fields) && fields.length > MAX_FIELDS)
+    throw new MapFileError(shownName, [`lists ${fields.length} fields; at most ${MAX_FIELDS} are accepted`]);
   const parsed = mapSchema.safeParse(raw);
   if (!parsed.success)
     throw new MapFileError(

@@ -96,6 +96,8 @@ export class SyncRun implements WriteReport {
   private startedAt = Date.now();
   private total: number | undefined;
   private patientResult: SyncResult['patient'];
+  /** Whether the state had a checkpoint when the run began (without one, an incremental run reads all). */
+  private hadCheckpoint = false;
 
   constructor(deps: SyncDeps, options: SyncOptions) {
     this.deps = deps;
@@ -107,6 +109,8 @@ export class SyncRun implements WriteReport {
     const dryRun = this.options.dryRun;
     this.kind = request.kind;
     this.startedAt = Date.now();
+    const startedAt = new Date(this.startedAt);
+    this.hadCheckpoint = store.checkpoint() !== undefined;
     const requestsAtStart = this.deps.requestCount();
     const runId = store.startRun(request.kind, dryRun);
     let outcome: RunOutcome = 'ok';
@@ -146,7 +150,12 @@ export class SyncRun implements WriteReport {
           for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
           findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
         }
-        if (request.kind !== 'single' && !dryRun) store.setCheckpoint(clock);
+        if (request.kind !== 'single' && !dryRun) {
+          // A deep sync, or the first run of a state, read every patient: the schedule counts it.
+          if (request.kind === 'deep' || !this.hadCheckpoint)
+            store.setMeta('full_read_at', startedAt.toISOString());
+          store.setCheckpoint(clock);
+        }
       }
     } catch (thrown) {
       outcome = 'failed';

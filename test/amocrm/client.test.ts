@@ -6,7 +6,7 @@ import { ContactsApi, UnorderedListingError } from '../../src/amocrm/contacts.ts
 import { AmoCrmError } from '../../src/amocrm/errors.ts';
 import { TokenStore } from '../../src/amocrm/token-store.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { amoConfig, fastTuning, longLivedClient, oauthClient, startEmulator } from '../helpers/amocrm.ts';
 
 describe('amoCRM client against the emulator', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AmoCrmError } from '../../src/amocrm/errors.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { longLivedClient, startEmulator } from '../helpers/amocrm.ts';
 
 async function withEmulator(run: (emulator: AmoCrmEmulator) => Promise<void>, options = {}) {

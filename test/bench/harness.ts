@@ -29,7 +29,7 @@ export interface EmulatorProcess {
 export async function startEmulatorProcess(options: { unpaced?: boolean } = {}): Promise<EmulatorProcess> {
   const token = 'bench-long-lived-token';
   // The compiled benchmark runs the compiled emulator, the sources run the sources.
-  const main = fileURLToPath(new URL(`../emulator/main${extname(import.meta.url)}`, import.meta.url));
+  const main = fileURLToPath(new URL(`../../src/emulator/main${extname(import.meta.url)}`, import.meta.url));
   const child = spawn(process.execPath, [main], {
     env: {
       ...process.env,

@@ -6,7 +6,7 @@
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import type { Mapper } from '../../src/mapping/mapper.ts';
-import type { AmoCrmEmulator, Strictness } from '../emulator/server.ts';
+import type { AmoCrmEmulator, Strictness } from '../../src/emulator/server.ts';
 import { amoConfig, fastTuning, tempDir } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatients as patients } from '../helpers/memory-source.ts';
 import { runSyncChild, syncChildEnv } from '../helpers/sync-child-process.ts';

@@ -4,7 +4,7 @@ import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { resolveFields } from '../../src/mapping/catalogue.ts';
 import { createMapper } from '../../src/mapping/mapper.ts';
-import type { AmoCrmEmulator, EmulatorOptions } from '../emulator/server.ts';
+import type { AmoCrmEmulator, EmulatorOptions } from '../../src/emulator/server.ts';
 import { amoConfig, fastTuning, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
 import type { MemorySource } from '../helpers/memory-source.ts';

@@ -7,7 +7,7 @@ import { OAuthEndpoint } from '../../src/amocrm/oauth.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { TokenStore } from '../../src/amocrm/token-store.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import type { Faults } from '../emulator/server.ts';
+import type { Faults } from '../../src/emulator/server.ts';
 import { amoConfig, fastTuning, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatients as patients } from '../helpers/memory-source.ts';
 import { runSyncChild, syncChildEnv } from '../helpers/sync-child-process.ts';

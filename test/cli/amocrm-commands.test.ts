@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TOKEN_FILE, TokenStore } from '../../src/amocrm/token-store.ts';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { runCli } from '../helpers/cli.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { readEnvironment } from '../../src/config/env-source.ts';
+import { parseEnvFile, readEnvironment } from '../../src/config/env-source.ts';
 
 function problems(env: Record<string, string>, needs: Parameters<typeof loadConfig>[1] = []): string[] {
   try {
@@ -170,10 +170,51 @@ describe('configuration', () => {
     const file = join(dir, '.env');
     writeFileSync(file, '# comment\nDB_HOST=from-file\nDB_NAME="PZ_TEST"\nBATCH_SIZE=20\n');
     const env = readEnvironment({ BATCH_SIZE: '10' }, file);
-    const config = loadConfig({ ...env, DB_USER: 'u', DB_PASSWORD: 'p' }, ['database']);
+    const config = loadConfig({ ...env.source, DB_USER: 'u', DB_PASSWORD: 'p' }, ['database']);
     assert.equal(config.database?.host, 'from-file');
     assert.equal(config.database?.database, 'PZ_TEST');
     assert.equal(config.amocrm.batchSize, 10);
+  });
+
+  it('reads .env as docker compose does: # after a space is a comment, inside a value it is not', () => {
+    const file = parseEnvFile(
+      Buffer.from(
+        [
+          'DB_PASSWORD=abc#def',
+          'AMOCRM_CLIENT_SECRET=s3cret #the integration key',
+          "DB_USER='reader #1'",
+          'DB_HOST="ident\\server"',
+          'export TZ=Europe/Moscow',
+          'SQL_DIR=$HOME/sql',
+          'not a setting',
+        ].join('\r\n'),
+      ),
+    );
+    assert.deepEqual(file.values, {
+      DB_PASSWORD: 'abc#def',
+      AMOCRM_CLIENT_SECRET: 's3cret',
+      DB_USER: 'reader #1',
+      DB_HOST: 'ident\\server',
+      TZ: 'Europe/Moscow',
+      SQL_DIR: '$HOME/sql',
+    });
+    assert.deepEqual(
+      file.warnings.map((warning) => warning.split(':')[0]),
+      [
+        'AMOCRM_CLIENT_SECRET',
+        'SQL_DIR holds a "$" without single quotes',
+        '.env line 7 is not KEY=value and is ignored; fix or remove it',
+      ],
+    );
+  });
+
+  it('drops a UTF-8 byte-order mark, and refuses a UTF-16 file with the fix', () => {
+    const bom = parseEnvFile(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('DB_HOST=ident\n')]),
+    );
+    assert.deepEqual(bom.values, { DB_HOST: 'ident' });
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('DB_HOST=ident\n', 'utf16le')]);
+    assert.throws(() => parseEnvFile(utf16), /\.env is saved as UTF-16; save it as UTF-8/);
   });
 });
 

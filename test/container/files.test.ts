@@ -83,6 +83,37 @@ describe('Dockerfile and docker-compose.yml', () => {
       assert.equal(typeof service.build, 'object', `${name}: can build the image, and names its target`);
       assert.equal((service.build as { target?: string }).target, 'runtime', name);
     }
-    assert.deepEqual(compose.services.auth?.command, ['auth']);
+    assert.deepEqual(compose.services.auth?.command, ['auth', '--host', '0.0.0.0']);
+  });
+
+  it('compose is fit for production: ports on loopback, read-only, no capabilities, memory capped, logs rotated', () => {
+    type Service = {
+      image?: string;
+      ports?: string[];
+      read_only?: boolean;
+      tmpfs?: string[];
+      cap_drop?: string[];
+      security_opt?: string[];
+      mem_limit?: string;
+      logging?: { options?: Record<string, string> };
+    };
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of service.ports ?? [])
+        assert.match(port, /^'?127\.0\.0\.1:/, `${name} publishes ${port} beyond this machine`);
+      if (!service.image?.startsWith('ident-amocrm-sync')) continue;
+      assert.equal(service.read_only, true, name);
+      assert.deepEqual(service.tmpfs, ['/tmp'], name);
+      assert.deepEqual(service.cap_drop, ['ALL'], name);
+      assert.deepEqual(service.security_opt, ['no-new-privileges:true'], name);
+      assert.equal(service.mem_limit, '256m', name);
+      assert.ok(service.logging?.options?.['max-size'] && service.logging.options['max-file'], name);
+    }
+    // The image listens on every interface inside the container, and its healthcheck follows HEALTH_PORT.
+    const dockerfile = read('Dockerfile');
+    assert.match(dockerfile, /HEALTH_HOST=0\.0\.0\.0/);
+    assert.match(dockerfile, /HEALTHCHECK[\s\S]*process\.env\.HEALTH_PORT/);
   });
 });

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
@@ -8,63 +6,11 @@ import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { openSyncContext } from '../../src/sync/context.ts';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
-import { CLI, runCli } from '../helpers/cli.ts';
+import { freePort, runCli, spawnCli, unreachableDbEnv } from '../helpers/cli.ts';
 import { shippedMap } from '../helpers/map.ts';
 import { MemorySource, syntheticPatients } from '../helpers/memory-source.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** The daemon's environment with an IDENT server that cannot be reached (127.0.0.1:1). */
-const unreachableDbEnv = (overrides: Record<string, string>) => ({
-  PATH: process.env.PATH ?? '',
-  ENV_FILE: '/nonexistent',
-  LOG_FORMAT: 'json',
-  DB_HOST: '127.0.0.1',
-  DB_PORT: '1',
-  DB_USER: 'reader',
-  DB_PASSWORD: 'secret-password',
-  STATE_DIR: tempDir(),
-  ...overrides,
-});
-
-/** `ident-sync daemon` in a child process, killed after 30 s at the latest. */
-function spawnDaemon(env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI, 'daemon'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-  return {
-    output: () => out,
-    /** Resolves with the first match of `pattern` in stdout; rejects if the daemon ends first. */
-    waitFor: (pattern: RegExp) =>
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        const timer = setInterval(() => {
-          const match = pattern.exec(out);
-          if (match) {
-            clearInterval(timer);
-            resolve(match);
-          }
-        }, 50);
-        child.on('close', () => reject(new Error(out)));
-      }),
-    /** Sends SIGTERM; resolves with the exit code and how long the daemon took to end. */
-    async terminate(): Promise<{ code: number | null; ms: number }> {
-      const started = Date.now();
-      child.kill('SIGTERM');
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      clearTimeout(watchdog);
-      return { code, ms: Date.now() - started };
-    },
-  };
-}
 
 describe('ident-sync daemon', () => {
   let emulator: AmoCrmEmulator;
@@ -79,7 +25,8 @@ describe('ident-sync daemon', () => {
   });
 
   it('with an unreachable database serves 503 with the reason and /metrics, and exits 0 soon after SIGTERM', async () => {
-    const daemon = spawnDaemon(
+    const daemon = spawnCli(
+      ['daemon'],
       unreachableDbEnv({
         AMOCRM_BASE_URL: emulator.baseUrl,
         AMOCRM_LONG_LIVED_TOKEN: token,
@@ -109,7 +56,8 @@ describe('ident-sync daemon', () => {
   });
 
   it('SIGTERM while a start-up check still waits on an unreachable amoCRM ends the daemon at once, with code 0', async () => {
-    const daemon = spawnDaemon(
+    const daemon = spawnCli(
+      ['daemon'],
       unreachableDbEnv({
         AMOCRM_BASE_URL: `http://127.0.0.1:${await freePort()}`,
         AMOCRM_LONG_LIVED_TOKEN: token,
@@ -131,7 +79,7 @@ describe('ident-sync daemon', () => {
     assert.match(run.stderr, /^config error: SYNC_INTERVAL_MINUTES="abc": expected a whole number/m);
   });
 
-  it('runs the deep sync a new state lacks at start, reports healthy, and stops after the batches in flight', async () => {
+  it('runs the initial sync at start, reports healthy, and stops after the batches in flight', async () => {
     const stateDir = tempDir();
     const config = loadConfig({
       AMOCRM_BASE_URL: emulator.baseUrl,
@@ -143,18 +91,22 @@ describe('ident-sync daemon', () => {
     const source = new MemorySource(syntheticPatients(120, 50_000));
     const store = new StateStore(stateDir);
     const openContext = () => openSyncContext(config, silentLogger(), { client, source, store });
-    const daemon = new Daemon({ config, logger: silentLogger(), openContext, healthHost: '127.0.0.1' });
+    const daemon = new Daemon({ config, logger: silentLogger(), openContext, anyHealthPort: true });
     try {
       await daemon.start();
-      for (let attempt = 0; attempt < 200 && !/last deep sync ok/.test(daemon.status.reason); attempt++) {
+      for (
+        let attempt = 0;
+        attempt < 200 && !/last incremental sync ok/.test(daemon.status.reason);
+        attempt++
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const response = await fetch(`http://127.0.0.1:${daemon.healthPort}/healthz`);
       assert.equal(response.status, 200);
-      // No deep sync has run with this state: the first tick catches the latest slot up.
-      assert.equal(((await response.json()) as { reason: string }).reason, 'last deep sync ok');
+      // A new state: the first run reads every patient (the initial sync), so no deep sync is owed.
+      assert.equal(((await response.json()) as { reason: string }).reason, 'last incremental sync ok');
       const metrics = await (await fetch(`http://127.0.0.1:${daemon.healthPort}/metrics`)).text();
-      assert.match(metrics, /ident_sync_runs_total\{kind="deep",outcome="ok"\} 1/);
+      assert.match(metrics, /ident_sync_runs_total\{kind="incremental",outcome="ok"\} 1/);
       assert.match(metrics, /ident_sync_contacts_total\{action="created"\} 120/);
       assert.match(metrics, /ident_sync_amocrm_requests_total \d+/);
     } finally {

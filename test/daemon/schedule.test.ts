@@ -131,6 +131,7 @@ describe('deep syncs that were missed', () => {
           history: {
             lastSuccess: () => (success ? moscow(success) : undefined),
             lastAttempt: () => (attempt ? moscow(attempt) : undefined),
+            fresh: () => false,
           },
         },
       );
@@ -139,6 +140,23 @@ describe('deep syncs that were missed', () => {
       await scheduler.stop();
       assert.deepEqual(started, [expected], JSON.stringify({ success, attempt }));
     }
+  });
+
+  it("a new state's first tick is the initial sync, which reads every patient: no deep sync is owed yet", async () => {
+    const started: string[] = [];
+    const scheduler = new Scheduler(
+      async (kind) => void started.push(kind),
+      silentLogger(),
+      () => ({ start() {}, destroy() {}, getNextRun: () => null }),
+      {
+        now: () => moscow('2026-11-22T09:30:00'),
+        history: { lastSuccess: () => undefined, lastAttempt: () => undefined, fresh: () => true },
+      },
+    );
+    scheduler.start(sync());
+    await scheduler.tick('incremental');
+    await scheduler.stop();
+    assert.deepEqual(started, ['incremental']);
   });
 
   it("a slot node-cron drops is logged in the daemon's own log, not on the console", async () => {

@@ -6,7 +6,7 @@ import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { TokenStore } from '../../src/amocrm/token-store.ts';
 import type { AmoCrmConfig } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { AmoCrmEmulator, type EmulatorOptions } from '../emulator/server.ts';
+import { AmoCrmEmulator, type EmulatorOptions } from '../../src/emulator/server.ts';
 
 // One limiter per emulator, as one process has one: clients made in a row share the pace.
 const limiters = new WeakMap<AmoCrmEmulator, RateLimiter>();

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { tempDir } from './amocrm.ts';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../bin/ident-sync.js', import.meta.url));
@@ -37,4 +39,56 @@ export function runCli(
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The daemon's environment with an IDENT server that cannot be reached (127.0.0.1:1). */
+export const unreachableDbEnv = (overrides: Record<string, string>) => ({
+  PATH: process.env.PATH ?? '',
+  ENV_FILE: '/nonexistent',
+  LOG_FORMAT: 'json',
+  DB_HOST: '127.0.0.1',
+  DB_PORT: '1',
+  DB_USER: 'reader',
+  DB_PASSWORD: 'secret-password',
+  STATE_DIR: tempDir(),
+  ...overrides,
+});
+
+/** A long-running `ident-sync` command (the daemon, a sync) in a child process, killed after 30 s at the latest. */
+export function spawnCli(args: readonly string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+  return {
+    output: () => out,
+    /** Resolves with the first match of `pattern` in stdout; rejects if the daemon ends first. */
+    waitFor: (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const match = pattern.exec(out);
+          if (match) {
+            clearInterval(timer);
+            resolve(match);
+          }
+        }, 50);
+        child.on('close', () => reject(new Error(out)));
+      }),
+    /** Sends SIGTERM; resolves with the exit code and how long the daemon took to end. */
+    async terminate(): Promise<{ code: number | null; ms: number }> {
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(watchdog);
+      return { code, ms: Date.now() - started };
+    },
+  };
 }

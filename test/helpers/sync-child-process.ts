@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 
 const CHILD = fileURLToPath(new URL('./sync-child.ts', import.meta.url));
 

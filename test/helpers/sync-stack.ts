@@ -10,7 +10,7 @@ import { syncRunFor } from '../../src/sync/context.ts';
 import type { SyncOptions, SyncRequest, SyncResult } from '../../src/sync/run.ts';
 import { mirrorRowOf } from '../../src/sync/mirror-refresh.ts';
 import { drifted } from '../../src/sync/reconcile.ts';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { longLivedClient, tempDir } from './amocrm.ts';
 import { shippedMap } from './map.ts';
 import type { MemorySource } from './memory-source.ts';

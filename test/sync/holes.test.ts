@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { identFieldId } from '../../src/mapping/catalogue.ts';
-import type { Strictness } from '../emulator/server.ts';
+import type { Strictness } from '../../src/emulator/server.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatients } from '../helpers/memory-source.ts';
 import { assertConverged, compareWithSource, syncStack } from '../helpers/sync-stack.ts';

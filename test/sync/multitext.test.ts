@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mergeMultitext } from '../../src/sync/multitext.ts';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
 import { assertConverged, syncStack } from '../helpers/sync-stack.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { StateStore } from '../../src/state/store.ts';
-import type { AmoCrmEmulator } from '../emulator/server.ts';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatient, syntheticPatients, T0 } from '../helpers/memory-source.ts';
 import { assertConverged, compareWithSource, syncStack } from '../helpers/sync-stack.ts';

@@ -14,10 +14,21 @@ export function registerAuth(program: Command): void {
     .command('auth')
     .description('authorise the integration in amoCRM (OAuth) and store the tokens in STATE_DIR')
     .option('--code <code>', 'exchange an authorization code copied from the integration settings page')
-    .option('--host <address>', 'address the callback server listens on', '0.0.0.0')
-    .option('--timeout <minutes>', 'how long to wait for the callback', '20')
-    .action(async (options: { code?: string; host: string; timeout: string }) => {
-      const { config, logger } = commandContext(['amocrm-oauth']);
+    .option(
+      '--host <address>',
+      "address the callback server listens on (default: the redirect URL's host; 0.0.0.0 in a container)",
+    )
+    .option('--timeout <minutes>', 'how long to wait for the callback, 1 to 120', '20')
+    .action(async (options: { code?: string; host?: string; timeout: string }) => {
+      const timeoutMinutes = Number(options.timeout);
+      if (!/^\d+$/.test(options.timeout.trim()) || timeoutMinutes < 1 || timeoutMinutes > 120)
+        throw new ActionableError(
+          `--timeout ${JSON.stringify(options.timeout)}: expected whole minutes from 1 to 120`,
+          {
+            exitCode: 2,
+          },
+        );
+      const { config, logger } = commandContext(['amocrm-oauth'], { writesState: true });
       const out = (line: string) => process.stdout.write(`${line}\n`);
       let code = options.code;
       let baseUrl = config.amocrm.baseUrl;
@@ -25,11 +36,12 @@ export function registerAuth(program: Command): void {
         const redirect = new URL(config.amocrm.redirectUri);
         const state = newState();
         const server = await listenForCallback({
-          host: options.host,
+          // The callback listens only where the redirect URL points (localhost: this machine only).
+          host: options.host ?? callbackHost(redirect),
           port: Number(redirect.port || (redirect.protocol === 'https:' ? 443 : 80)),
           path: redirect.pathname || '/',
           state,
-          timeoutMs: Math.max(1, Number(options.timeout) || 20) * 60_000,
+          timeoutMs: timeoutMinutes * 60_000,
         });
         out(
           `Waiting for amoCRM on port ${server.port}${redirect.pathname} (redirect URL ${config.amocrm.redirectUri}).`,
@@ -58,6 +70,12 @@ export function registerAuth(program: Command): void {
       }
       await exchangeAndStore(config, baseUrl, code, logger, out);
     });
+}
+
+/** Where the callback server listens: the redirect URL's own host, loopback for localhost. */
+export function callbackHost(redirect: URL): string {
+  const host = redirect.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' ? '127.0.0.1' : host;
 }
 
 /** An amoCRM account host as the consent redirect names it (../shared/reference/amocrm-api.md, Hosts). */

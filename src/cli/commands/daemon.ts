@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { Daemon } from '../../daemon/daemon.ts';
 import { takeOwnerLock } from '../../state/locks.ts';
 import { commandContext } from '../context.ts';
-
-const SHUTDOWN_LIMIT_MS = 12_000;
+import { leaveAfterGrace } from '../shutdown.ts';
 
 export function registerDaemon(program: Command): void {
   program
@@ -12,7 +11,10 @@ export function registerDaemon(program: Command): void {
       'run continuously: incremental sync every SYNC_INTERVAL_MINUTES, deep sync twice a day (the container runs this)',
     )
     .action(async () => {
-      const { config, logger } = commandContext(['database', 'amocrm'], 'stdout');
+      const { config, logger } = commandContext(['database', 'amocrm'], {
+        logTo: 'stdout',
+        writesState: true,
+      });
       const owner = takeOwnerLock(config.stateDir);
       const daemon = new Daemon({ config, logger });
       let stopped: Promise<void> | undefined;
@@ -23,12 +25,7 @@ export function registerDaemon(program: Command): void {
       const stop = (signal: string) => {
         if (stopped) return;
         logger.info({ signal }, 'stopping: finishing the batches in flight');
-        // A request stuck past this limit is abandoned: its create is resolved from the state on the next start.
-        setTimeout(() => {
-          logger.warn('stop took too long; exiting with the state as committed');
-          owner.release();
-          process.exit(0);
-        }, SHUTDOWN_LIMIT_MS).unref();
+        leaveAfterGrace(logger, 0, () => owner.release());
         stopped = daemon.stop().finally(finished);
       };
       process.on('SIGTERM', () => stop('SIGTERM'));

@@ -13,7 +13,7 @@ export function registerFields(program: Command): void {
     .option('--create', 'create missing fields and missing select values (existing ones are kept)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { create?: boolean; json?: boolean }) => {
-      const { config, logger } = commandContext(['amocrm']);
+      const { config, logger } = commandContext(['amocrm'], { writesState: true });
       const { map } = loadMapAndSql(config);
       const client = createAmoClient(config.amocrm, config.stateDir, logger);
       const report = options.create

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { takeOwnerLock, withRunLock } from '../../state/locks.ts';
 import { openSyncContext } from '../../sync/context.ts';
 import { commandContext } from '../context.ts';
+import { leaveAfterGrace } from '../shutdown.ts';
 
 export function registerSync(program: Command): void {
   program
@@ -10,15 +11,21 @@ export function registerSync(program: Command): void {
     .option('--deep', 'read every patient and reconcile with amoCRM (as the twice-daily deep sync)')
     .option('--dry-run', 'map and compare, but send nothing to amoCRM and store nothing')
     .action(async (options: { deep?: boolean; dryRun?: boolean }) => {
-      const { config, logger } = commandContext(['database', 'amocrm'], 'stdout');
+      const { config, logger } = commandContext(['database', 'amocrm'], {
+        logTo: 'stdout',
+        writesState: true,
+      });
       const owner = takeOwnerLock(config.stateDir);
       let stop = false;
       const onSignal = () => {
+        if (stop) return;
         stop = true;
         logger.warn('stopping after the batches in flight');
+        // amoCRM unreachable: its retries would hold the stop for a minute or more.
+        leaveAfterGrace(logger, 1, () => owner.release());
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         const context = await openSyncContext(config, logger);
         try {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ActionableError } from '../../errors.ts';
-import { isSensitiveKey } from '../../logging/redact.ts';
 import { differences, documentFromContact } from '../../mapping/compare.ts';
 import type { ContactDocument } from '../../mapping/mapper.ts';
 import { withRunLock } from '../../state/locks.ts';
@@ -10,6 +9,35 @@ import { formatTable } from '../table.ts';
 import { MirrorRefresher } from '../../sync/mirror-refresh.ts';
 
 const MASK = '•••';
+
+/**
+ * What may be shown without --show-personal-data: values that say nothing about who the patient
+ * is (the IDENT id, record status and stamps, counts and sums, the branch). Everything else — names,
+ * phones, documents, card and patient numbers, birth date and age, sex, addresses, comments — is
+ * masked, in the row, the payload and the comparison alike.
+ */
+const NOT_IDENTIFYING = new Set([
+  'PatientId',
+  'ident_id',
+  'StatusCode',
+  'status',
+  'ChangedAt',
+  'changed_at',
+  'VisitCount',
+  'visit_count',
+  'VisitSum',
+  'visit_sum',
+  'Advance',
+  'advance',
+  'Debt',
+  'debt',
+  'DiscountPercent',
+  'discount',
+  'SmsRejection',
+  'sms_rejection',
+  'BranchName',
+  'branch',
+]);
 
 export function registerTestPatient(program: Command): void {
   program
@@ -21,19 +49,9 @@ export function registerTestPatient(program: Command): void {
     .action(async (options: { patientId: string; dryRun?: boolean; showPersonalData?: boolean }) => {
       if (!/^\d+$/.test(options.patientId))
         throw new ActionableError('--patient-id expects the numeric IDENT id', { exitCode: 2 });
-      const { config, logger } = commandContext(['database', 'amocrm']);
+      const { config, logger } = commandContext(['database', 'amocrm'], { writesState: true });
       const show = options.showPersonalData ?? false;
-      const shown = (key: string, value: unknown) =>
-        value === null || value === undefined || value === ''
-          ? '—'
-          : show || !isSensitiveKey(key)
-            ? value instanceof Date
-              ? value
-                  .toISOString()
-                  .replace('T', ' ')
-                  .replace(/\.000Z$/, '')
-              : String(value)
-            : MASK;
+      const shown = shownValue(show);
       const out = (line = '') => process.stdout.write(`${line}\n`);
       const context = await openSyncContext(config, logger);
       try {
@@ -123,7 +141,22 @@ export function registerTestPatient(program: Command): void {
     });
 }
 
-function documentRows(
+/** How a value is printed: as it is for what identifies nobody (or with --show-personal-data), else masked. */
+export function shownValue(show: boolean): (key: string, value: unknown) => string {
+  return (key, value) =>
+    value === null || value === undefined || value === ''
+      ? '—'
+      : show || NOT_IDENTIFYING.has(key)
+        ? value instanceof Date
+          ? value
+              .toISOString()
+              .replace('T', ' ')
+              .replace(/\.000Z$/, '')
+          : String(value)
+        : MASK;
+}
+
+export function documentRows(
   document: ContactDocument,
   names: Map<string, string>,
   shown: (key: string, value: unknown) => string,
@@ -140,7 +173,7 @@ function documentRows(
     ...document.fields.map((field) => [
       names.get(field.key) ?? field.key,
       typeof field.value === 'object' && field.value !== null
-        ? `enum ${field.value.enum_id}`
+        ? shown(field.key, `enum ${field.value.enum_id}`)
         : shown(field.key, field.value),
     ]),
   ];

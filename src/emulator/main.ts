@@ -19,10 +19,17 @@ const emulator = new AmoCrmEmulator({
   rateLimit: Number(process.env.EMULATOR_RATE_LIMIT ?? 7),
 });
 await emulator.start();
-console.log(`amoCRM emulator listening on ${emulator.baseUrl}`);
-console.log(`  client_id=${emulator.options.clientId} redirect_uri=${emulator.options.redirectUri}`);
-console.log(`  consent page: ${emulator.baseUrl}/oauth?client_id=${emulator.options.clientId}&state=try`);
-console.log(`  state: GET ${emulator.baseUrl}/__emulator/state`);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+say(`amoCRM emulator listening on ${emulator.baseUrl}`);
+// Test credentials of an emulator on this machine, printed so ident-sync can be pointed at it.
+say(
+  `  client_id=${emulator.options.clientId} client_secret=${emulator.options.clientSecret} redirect_uri=${emulator.options.redirectUri}`,
+);
+if (process.env.EMULATOR_LONG_LIVED_TOKEN)
+  say(`  long-lived token: ${process.env.EMULATOR_LONG_LIVED_TOKEN}`);
+say(`  contacts: ${emulator.baseUrl}/ (a list in the browser), ${emulator.baseUrl}/__emulator/state`);
+say(`  consent page: ${emulator.baseUrl}/oauth?client_id=${emulator.options.clientId}&state=try`);
+say(`  state: GET ${emulator.baseUrl}/__emulator/state`);
 const stop = () => void emulator.stop().then(() => process.exit(0));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
