@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerDaemon } from './commands/daemon.ts';
+import { registerDemo } from './commands/demo.ts';
 import { registerFields } from './commands/fields.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSync } from './commands/sync.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerAuth(program);
   registerFields(program);
   registerStatus(program);
+  registerDemo(program);
   return program;
 }
 

@@ -147,7 +147,7 @@ export class Daemon {
     this.metrics.recordRun(result, result.outcome === 'ok');
     if (result.outcome === 'failed') {
       const reason = result.error?.message ?? 'the last sync failed';
-      this.setHealth(false, `last ${kind} sync failed: ${reason}`);
+      this.setHealth(false, `last ${result.kind} sync failed: ${reason}`);
       if (needsPerson(result.error)) {
         this.options.logger.fatal(
           { err: result.error },
@@ -156,7 +156,7 @@ export class Daemon {
         void this.scheduler?.stop();
       }
     } else if (result.outcome === 'ok') {
-      this.setHealth(true, `last ${kind} sync ok`);
+      this.setHealth(true, `last ${result.kind} sync ok`);
     }
     return result;
   }

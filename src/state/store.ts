@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { ContactMirror } from './mirror.ts';
 
-export type RunKind = 'incremental' | 'deep' | 'single';
+/** `initial`: an incremental run of a state without a checkpoint, which reads every patient. */
+export type RunKind = 'initial' | 'incremental' | 'deep' | 'single';
 export type RunOutcome = 'ok' | 'failed' | 'stopped' | 'running';
 
 export interface RunCounts {

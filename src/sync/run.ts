@@ -107,16 +107,17 @@ export class SyncRun implements WriteReport {
   async run(request: SyncRequest): Promise<SyncResult> {
     const { store, logger, contacts, resolved, timeZone } = this.deps;
     const dryRun = this.options.dryRun;
-    this.kind = request.kind;
     this.startedAt = Date.now();
     const startedAt = new Date(this.startedAt);
     this.hadCheckpoint = store.checkpoint() !== undefined;
+    // The first run of a state reads every patient: it is the initial sync, and says so.
+    this.kind = request.kind === 'incremental' && !this.hadCheckpoint ? 'initial' : request.kind;
     const requestsAtStart = this.deps.requestCount();
-    const runId = store.startRun(request.kind, dryRun);
+    const runId = store.startRun(this.kind, dryRun);
     let outcome: RunOutcome = 'ok';
     let error: Error | undefined;
     let findings = { duplicates: 0, orphans: 0 };
-    logger.info({ kind: request.kind, dryRun, runId }, 'sync started');
+    logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
     this.writer = new BatchWriter(
       { contacts, store, refresher, resolved, logger },
@@ -168,12 +169,12 @@ export class SyncRun implements WriteReport {
     this.counts.requests = this.deps.requestCount() - requestsAtStart;
     store.finishRun(runId, outcome, this.counts, error?.message);
     const durationMs = Date.now() - this.startedAt;
-    const summary = { kind: request.kind, outcome, ...this.counts, durationMs, dryRun };
+    const summary = { kind: this.kind, outcome, ...this.counts, durationMs, dryRun };
     if (outcome === 'failed') logger.error({ ...summary, err: error }, 'sync failed');
     else logger.info(summary, outcome === 'stopped' ? 'sync stopped' : 'sync finished');
     return {
       runId,
-      kind: request.kind,
+      kind: this.kind,
       outcome,
       error,
       durationMs,

@@ -16,7 +16,7 @@ import { toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { WATERMARK_OVERLAP_SECONDS } from '../../src/sync/mirror-refresh.ts';
 import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
-import { GeneratedSource } from '../helpers/generated-source.ts';
+import { GeneratedSource } from '../../src/demo/clinic.ts';
 import { benchRun, shippedMapOn, startEmulatorProcess, UnpacedLimiter } from './harness.ts';
 
 const SCENARIOS = ['initial', 'noop', 'incremental', 'idle', 'naive'] as const;

@@ -13,7 +13,7 @@ import { formatTable } from '../../src/cli/table.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
-import { GeneratedSource } from '../helpers/generated-source.ts';
+import { GeneratedSource } from '../../src/demo/clinic.ts';
 import { benchRun, shippedMapOn, startEmulatorProcess, UnpacedLimiter } from './harness.ts';
 
 const { values } = parseArgs({

@@ -42,7 +42,7 @@ describe('ident-sync status', () => {
       assert.match(text.stdout, /patient 31, field sms_rejection: InvalidType/);
       assert.match(text.stdout, /amoCRM token: +long-lived/);
       assert.match(text.stdout, /amoCRM mirror: +31 contact\(s\), read in full/);
-      assert.match(text.stdout, /1 +incremental .* ok +31 +0 +31 +0 +0 +0 +0/);
+      assert.match(text.stdout, /1 +initial .* ok +31 +0 +31 +0 +0 +0 +0/);
       const json = JSON.parse((await runCli(['status', '--json'], { STATE_DIR: stack.stateDir })).stdout);
       assert.equal(json.linkedContacts, 31);
       assert.equal(json.runs[0].created, 31);

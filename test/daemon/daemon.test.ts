@@ -94,19 +94,15 @@ describe('ident-sync daemon', () => {
     const daemon = new Daemon({ config, logger: silentLogger(), openContext, anyHealthPort: true });
     try {
       await daemon.start();
-      for (
-        let attempt = 0;
-        attempt < 200 && !/last incremental sync ok/.test(daemon.status.reason);
-        attempt++
-      ) {
+      for (let attempt = 0; attempt < 200 && !/last initial sync ok/.test(daemon.status.reason); attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const response = await fetch(`http://127.0.0.1:${daemon.healthPort}/healthz`);
       assert.equal(response.status, 200);
       // A new state: the first run reads every patient (the initial sync), so no deep sync is owed.
-      assert.equal(((await response.json()) as { reason: string }).reason, 'last incremental sync ok');
+      assert.equal(((await response.json()) as { reason: string }).reason, 'last initial sync ok');
       const metrics = await (await fetch(`http://127.0.0.1:${daemon.healthPort}/metrics`)).text();
-      assert.match(metrics, /ident_sync_runs_total\{kind="incremental",outcome="ok"\} 1/);
+      assert.match(metrics, /ident_sync_runs_total\{kind="initial",outcome="ok"\} 1/);
       assert.match(metrics, /ident_sync_contacts_total\{action="created"\} 120/);
       assert.match(metrics, /ident_sync_amocrm_requests_total \d+/);
     } finally {

@@ -1,10 +1,15 @@
 import type { ChangeMark, PatientSource } from '../../src/ident/patient-source.ts';
 import type { PatientRow } from '../../src/mapping/mapper.ts';
 
-/** When the synthetic patients of the tests last changed in IDENT. */
-export const T0 = new Date(Date.UTC(2026, 10, 20, 10));
+import { type ClinicRow as Row, T0 } from '../../src/demo/clinic.ts';
 
-type Row = Record<string, unknown> & { PatientId: number | string; ChangedAt: Date };
+export {
+  bornBefore1970,
+  syntheticPatient,
+  syntheticPatients,
+  T0,
+  typedMobile,
+} from '../../src/demo/clinic.ts';
 
 /**
  * Patients in memory with a clock of their own, like IDENT's: `touch` changes a patient and stamps
@@ -86,97 +91,4 @@ export class MemorySource implements PatientSource {
       yield row;
     }
   }
-}
-
-const SURNAMES = [
-  'Иванов',
-  'Петров',
-  'Сидоров',
-  'Смирнов',
-  'Кузнецов',
-  'Попов',
-  'Соколов',
-  'Лебедев',
-  'Козлов',
-  'Новиков',
-];
-const NAMES = ['Иван', 'Пётр', 'Мария', 'Анна', 'Сергей', 'Ольга', 'Дмитрий', 'Елена', 'Алексей', 'Татьяна'];
-
-/** Synthetic patients start…start+count-1, all changed at T0. */
-export const syntheticPatients = (count: number, start = 1): Row[] =>
-  Array.from({ length: count }, (_, index) => syntheticPatient(start + index, T0));
-
-const pad = (value: number, width: number) => String(value).padStart(width, '0');
-
-/**
- * A mobile number as a receptionist types it, in one of the ways seen in real clinics; some cells
- * hold two numbers, or a remark. Ten digits derived from the id: unique per patient.
- */
-export function typedMobile(id: number): string {
-  const digits = `9${pad(id % 100, 2)}${pad(id % 10_000_000, 7)}`;
-  const [code, a, b, c] = [digits.slice(0, 3), digits.slice(3, 6), digits.slice(6, 8), digits.slice(8)];
-  switch (id % 8) {
-    case 0:
-      return `8 (${code}) ${a}-${b}-${c}`;
-    case 1:
-      return `+7 ${code} ${a}-${b}-${c}`;
-    case 2:
-      return `8${digits}`;
-    case 3:
-      return digits;
-    case 4:
-      return `+7(${code})${a}-${b}-${c}`;
-    case 5:
-      return `8-${code}-${a}-${b}-${c}`;
-    case 6:
-      return `8 ${code} ${a} ${b} ${c}, 8 9${pad((id + 37) % 100, 2)} ${pad((id * 7 + 1) % 1000, 3)} ${pad(id % 100, 2)} ${pad((id * 3) % 100, 2)}`;
-    default:
-      return `+7 ${code} ${a} ${b} ${c} (моб.)`;
-  }
-}
-
-/** Born before 1970 (about a third of the synthetic clinic, as in a real one); 1900-01-01 is IDENT's "unknown". */
-export const bornBefore1970 = (row: Row) =>
-  row.BirthDate instanceof Date &&
-  row.BirthDate.getUTCFullYear() > 1900 &&
-  row.BirthDate.getUTCFullYear() < 1970;
-
-/** A realistic synthetic patient: some fields filled, some empty, as in a real clinic. */
-export function syntheticPatient(id: number, changedAt: Date, version = 0): Row {
-  const pick = <T>(list: readonly T[], salt: number) => list[(id * 7 + salt) % list.length]!;
-  const has = (salt: number, percent: number) => (id * 31 + salt * 17) % 100 < percent;
-  return {
-    PatientId: id,
-    Surname: pick(SURNAMES, 1),
-    Name: pick(NAMES, 2),
-    Patronymic: has(1, 80) ? `${pick(NAMES, 3)}ович` : null,
-    MobilePhone: has(2, 90) ? typedMobile(id) : null,
-    Phone: has(3, 20) ? `+7 343 ${String(2_000_000 + (id % 7_000_000))}` : null,
-    Email: has(4, 30) ? (id % 5 === 0 ? `Patient${id}@Example.RU` : `patient${id}@example.ru`) : null,
-    // Years 1935–2020: about 40 % of the dated patients, a third of all, were born before 1970.
-    BirthDate: has(5, 85)
-      ? new Date(Date.UTC(1935 + ((id * 13) % 86), id % 12, 1 + (id % 28)))
-      : new Date(Date.UTC(1900, 0, 1)),
-    Sex: has(6, 90) ? 1 + (id % 2) : null,
-    CardNumber: `К-${id}`,
-    Comment: has(7, 25) ? `Комментарий ${id} v${version}` : null,
-    PatientNumber: String(id),
-    StatusCode: 1,
-    ArchivingReason: has(8, 5) ? 'Переезд' : null,
-    BranchName: has(9, 70) ? 'Клиника на Ленина' : null,
-    City: has(10, 60) ? 'Екатеринбург' : null,
-    INN: has(11, 10) ? String(660000000000 + id) : null,
-    SNILS: null,
-    Passport: has(12, 10) ? `65${String(id % 100).padStart(2, '0')} ${String(100000 + (id % 900000))}` : null,
-    FirstVisitDate: has(13, 70) ? new Date(Date.UTC(2015 + (id % 10), id % 12, 1)) : null,
-    VisitCount: id % 40,
-    VisitSum: (id % 40) * 1500 + version,
-    DiscountPercent: has(14, 15) ? 5 : null,
-    Advance: has(15, 20) ? 1000 : 0,
-    Debt: has(16, 15) ? 2500.5 : 0,
-    SmsRejection: has(17, 5),
-    ChangedAt: changedAt,
-    Address: has(18, 40) ? `ул. Ленина, д. ${id % 200}` : null,
-    InfoSource: has(19, 50) ? 'Рекомендация знакомых' : null,
-  };
 }

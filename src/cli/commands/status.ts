@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TokenStore } from '../../amocrm/token-store.ts';
 import { StateStore } from '../../state/store.ts';
+import type { Config } from '../../config/config.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 
@@ -17,129 +18,132 @@ export function registerStatus(program: Command): void {
     .option('--runs <n>', 'how many recent runs to show', '10')
     .action((options: { json?: boolean; runs: string }) => {
       const { config } = commandContext([]);
-      const out = (line = '') => process.stdout.write(`${line}\n`);
-      const tokens = config.amocrm.longLivedToken ? undefined : new TokenStore(config.stateDir).read();
-      const now = Date.now();
-      const token = config.amocrm.longLivedToken
-        ? { kind: 'long-lived' as const }
-        : tokens
-          ? {
-              kind: 'oauth' as const,
-              account: tokens.baseUrl,
-              accessTokenExpiresAt: new Date(tokens.expiresAt).toISOString(),
-              // amoCRM's refresh token is single-use and lives about 3 months; the sync rotates it weekly.
-              refreshTokenObtainedAt: new Date(tokens.obtainedAt).toISOString(),
-              refreshTokenAgeDays: Math.floor((now - tokens.obtainedAt) / DAY_MS),
-            }
-          : { kind: 'none' as const };
-      if (!existsSync(join(config.stateDir, 'state.sqlite'))) {
-        const empty = {
-          stateDir: config.stateDir,
-          checkpoint: null,
-          runs: [],
-          linkedContacts: 0,
-          openFailures: 0,
-          token,
-        };
-        if (options.json) out(JSON.stringify(empty, null, 2));
-        else {
-          out(`No sync has run with ${config.stateDir} yet.`);
-          out(`amoCRM token:     ${describeToken(token, now)}`);
-        }
-        return;
-      }
-      const store = new StateStore(config.stateDir, { readOnly: true });
-      try {
-        const mirror = store.mirror.state();
-        const status = {
-          stateDir: config.stateDir,
-          checkpoint: store.checkpoint()?.at.toISOString() ?? null,
-          linkedContacts: store.linkCount(),
-          openFailures: store.failureCount(),
-          failures: store.failures(10),
-          pendingCreates: store.pendingCount(),
-          refusedFields: store.fieldRefusalCount(),
-          refusals: store.fieldRefusals(10).map(({ hash: _hash, ...refusal }) => refusal),
-          duplicates: store.findingCount('duplicate'),
-          orphans: store.findingCount('orphan'),
-          mirror: { contacts: store.mirror.count(), lastFullListing: mirror.fullAt ?? null },
-          lastSuccess: store.lastSuccess() ?? null,
-          runs: store.lastRuns(Math.max(1, Number(options.runs) || 10)),
-          token,
-        };
-        if (options.json) {
-          out(JSON.stringify(status, null, 2));
-          return;
-        }
-        out(`state:            ${status.stateDir}`);
-        out(
-          `checkpoint:       ${status.checkpoint ? `${status.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}`,
-        );
-        out(`linked contacts:  ${status.linkedContacts}`);
-        out(
-          `open failures:    ${status.openFailures}${status.pendingCreates ? `, creates to confirm: ${status.pendingCreates}` : ''}`,
-        );
-        out(
-          `refused values:   ${status.refusedFields} (fields amoCRM would not take; the rest of each contact is synced)`,
-        );
-        out(
-          `reconciliation:   ${status.duplicates} patient(s) with duplicate contacts, ${status.orphans} contact(s) of patients no longer in IDENT`,
-        );
-        out(
-          `amoCRM mirror:    ${status.mirror.contacts} contact(s)${status.mirror.lastFullListing ? `, read in full ${shortTime(status.mirror.lastFullListing)}` : ', not read in full yet'}`,
-        );
-        out(`amoCRM token:     ${describeToken(token, now)}`);
-        out();
-        out(
-          formatTable(
-            [
-              'run',
-              'kind',
-              'started',
-              'outcome',
-              'read',
-              'unchanged',
-              'created',
-              'updated',
-              'linked',
-              'repaired',
-              'failed',
-              'requests',
-            ],
-            status.runs.map((run) => [
-              String(run.id),
-              `${run.kind}${run.dryRun ? ' (dry)' : ''}`,
-              shortTime(run.startedAt),
-              run.outcome,
-              ...[
-                run.read,
-                run.unchanged,
-                run.created,
-                run.updated,
-                run.linked,
-                run.repaired,
-                run.failed,
-                run.requests,
-              ].map(String),
-            ]),
-          ),
-        );
-        const failed = status.runs.find((run) => run.error);
-        if (failed) out(`\nlast error (run ${failed.id}): ${failed.error}`);
-        if (status.failures.length > 0) {
-          out('\nopen failures (retried automatically):');
-          for (const failure of status.failures)
-            out(`  patient ${failure.patientId}: ${failure.reason} (${failure.attempts} attempt(s))`);
-        }
-        if (status.refusals.length > 0) {
-          out('\nvalues amoCRM refused (sent again when the patient changes in IDENT):');
-          for (const refusal of status.refusals)
-            out(`  patient ${refusal.patientId}, field ${refusal.field}: ${refusal.detail}`);
-        }
-      } finally {
-        store.close();
-      }
+      const report = statusReport(config, Math.max(1, Number(options.runs) || 10));
+      process.stdout.write(options.json ? `${JSON.stringify(report.json, null, 2)}\n` : `${report.text}\n`);
     });
+}
+
+/** What `ident-sync status` prints, as text and as JSON (the demo prints it too). */
+export function statusReport(config: Config, runCount = 10): { json: unknown; text: string } {
+  const lines: string[] = [];
+  const out = (line = '') => lines.push(line);
+  const tokens = config.amocrm.longLivedToken ? undefined : new TokenStore(config.stateDir).read();
+  const now = Date.now();
+  const token: TokenStatus = config.amocrm.longLivedToken
+    ? { kind: 'long-lived' }
+    : tokens
+      ? {
+          kind: 'oauth',
+          account: tokens.baseUrl,
+          accessTokenExpiresAt: new Date(tokens.expiresAt).toISOString(),
+          // amoCRM's refresh token is single-use and lives about 3 months; the sync rotates it weekly.
+          refreshTokenObtainedAt: new Date(tokens.obtainedAt).toISOString(),
+          refreshTokenAgeDays: Math.floor((now - tokens.obtainedAt) / DAY_MS),
+        }
+      : { kind: 'none' };
+  if (!existsSync(join(config.stateDir, 'state.sqlite'))) {
+    out(`No sync has run with ${config.stateDir} yet.`);
+    out(`amoCRM token:     ${describeToken(token, now)}`);
+    return {
+      json: {
+        stateDir: config.stateDir,
+        checkpoint: null,
+        runs: [],
+        linkedContacts: 0,
+        openFailures: 0,
+        token,
+      },
+      text: lines.join('\n'),
+    };
+  }
+  const store = new StateStore(config.stateDir, { readOnly: true });
+  try {
+    const mirror = store.mirror.state();
+    const status = {
+      stateDir: config.stateDir,
+      checkpoint: store.checkpoint()?.at.toISOString() ?? null,
+      linkedContacts: store.linkCount(),
+      openFailures: store.failureCount(),
+      failures: store.failures(10),
+      pendingCreates: store.pendingCount(),
+      refusedFields: store.fieldRefusalCount(),
+      refusals: store.fieldRefusals(10).map(({ hash: _hash, ...refusal }) => refusal),
+      duplicates: store.findingCount('duplicate'),
+      orphans: store.findingCount('orphan'),
+      mirror: { contacts: store.mirror.count(), lastFullListing: mirror.fullAt ?? null },
+      lastSuccess: store.lastSuccess() ?? null,
+      runs: store.lastRuns(runCount),
+      token,
+    };
+    out(`state:            ${status.stateDir}`);
+    out(
+      `checkpoint:       ${status.checkpoint ? `${status.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}`,
+    );
+    out(`linked contacts:  ${status.linkedContacts}`);
+    out(
+      `open failures:    ${status.openFailures}${status.pendingCreates ? `, creates to confirm: ${status.pendingCreates}` : ''}`,
+    );
+    out(
+      `refused values:   ${status.refusedFields} (fields amoCRM would not take; the rest of each contact is synced)`,
+    );
+    out(
+      `reconciliation:   ${status.duplicates} patient(s) with duplicate contacts, ${status.orphans} contact(s) of patients no longer in IDENT`,
+    );
+    out(
+      `amoCRM mirror:    ${status.mirror.contacts} contact(s)${status.mirror.lastFullListing ? `, read in full ${shortTime(status.mirror.lastFullListing)}` : ', not read in full yet'}`,
+    );
+    out(`amoCRM token:     ${describeToken(token, now)}`);
+    out();
+    out(
+      formatTable(
+        [
+          'run',
+          'kind',
+          'started',
+          'outcome',
+          'read',
+          'unchanged',
+          'created',
+          'updated',
+          'linked',
+          'repaired',
+          'failed',
+          'requests',
+        ],
+        status.runs.map((run) => [
+          String(run.id),
+          `${run.kind}${run.dryRun ? ' (dry)' : ''}`,
+          shortTime(run.startedAt),
+          run.outcome,
+          ...[
+            run.read,
+            run.unchanged,
+            run.created,
+            run.updated,
+            run.linked,
+            run.repaired,
+            run.failed,
+            run.requests,
+          ].map(String),
+        ]),
+      ),
+    );
+    const failed = status.runs.find((run) => run.error);
+    if (failed) out(`\nlast error (run ${failed.id}): ${failed.error}`);
+    if (status.failures.length > 0) {
+      out('\nopen failures (retried automatically):');
+      for (const failure of status.failures)
+        out(`  patient ${failure.patientId}: ${failure.reason} (${failure.attempts} attempt(s))`);
+    }
+    if (status.refusals.length > 0) {
+      out('\nvalues amoCRM refused (sent again when the patient changes in IDENT):');
+      for (const refusal of status.refusals)
+        out(`  patient ${refusal.patientId}, field ${refusal.field}: ${refusal.detail}`);
+    }
+    return { json: status, text: lines.join('\n') };
+  } finally {
+    store.close();
+  }
 }
 
 type TokenStatus =

@@ -1,0 +1,177 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAmoClient } from '../amocrm/client.ts';
+import { statusReport } from '../cli/commands/status.ts';
+import { loadConfig } from '../config/config.ts';
+import { Daemon } from '../daemon/daemon.ts';
+import type { CreateTask } from '../daemon/schedule.ts';
+import { AmoCrmEmulator } from '../emulator/server.ts';
+import { createMissingFields } from '../fields/ensure-fields.ts';
+import { loadMapAndSql } from '../ident/map-check.ts';
+import type { Logger } from '../logging/logger.ts';
+import { openSyncContext } from '../sync/context.ts';
+import { GeneratedSource } from './clinic.ts';
+
+export interface DemoOptions {
+  patients: number;
+  minutes: number;
+  /** Preferred ports; a busy one is replaced by a free one. */
+  emulatorPort: number;
+  healthPort: number;
+  stateDir?: string;
+  /** Keep the emulator serving after the demo, until Ctrl-C. */
+  keep: boolean;
+  /** Seconds between incremental runs. */
+  tickSeconds: number;
+  timeZone: string;
+  logger: Logger;
+  out: (line?: string) => void;
+}
+
+const TOKEN = 'demo-long-lived-token';
+
+/**
+ * The daemon's main job, watched on one machine with no account and no database: an amoCRM
+ * emulator in this process, a synthetic clinic as the patient source (the one the benchmark uses),
+ * the 26 fields created, and the real daemon — its schedule ticking every `tickSeconds` instead of
+ * every few minutes — running the initial sync, incremental runs while the clinic changes (a few
+ * patients edited, one registered, one phone removed), and a deep sync before the end.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const { out, logger } = options;
+  const emulator = await new AmoCrmEmulator({
+    port: await freeOr(options.emulatorPort),
+    longLivedTokens: [TOKEN],
+    timeZone: options.timeZone,
+  }).start();
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'ident-sync-demo-'));
+  const healthPort = await freeOr(options.healthPort);
+  const config = loadConfig({
+    AMOCRM_BASE_URL: emulator.baseUrl,
+    AMOCRM_LONG_LIVED_TOKEN: TOKEN,
+    STATE_DIR: stateDir,
+    HEALTH_PORT: String(healthPort),
+    HEALTH_HOST: '127.0.0.1',
+    TZ: options.timeZone,
+  });
+  process.env.SQLITE_TMPDIR ??= stateDir;
+  out('DEMO — synthetic patients and an emulated amoCRM on this machine: no account, no database;');
+  out('        nothing leaves 127.0.0.1. Every name, phone and document below is invented.');
+  out(
+    `amoCRM emulator:  ${emulator.baseUrl}/  (contacts in the browser; ${emulator.baseUrl}/__emulator/state)`,
+  );
+  out(`health, metrics:  http://127.0.0.1:${healthPort}/healthz, http://127.0.0.1:${healthPort}/metrics`);
+  out(`state folder:     ${stateDir}`);
+  out(
+    `clinic:           ${options.patients} synthetic patients; a run every ${options.tickSeconds} s, a deep sync before the end (${options.minutes} min)`,
+  );
+  out();
+
+  const client = createAmoClient(config.amocrm, stateDir, logger);
+  const fields = await createMissingFields(loadMapAndSql(config).map, client.fields);
+  out(
+    `fields:           ${fields.created.length} of the map's ${fields.checks.length} contact fields created in the emulator`,
+  );
+
+  const source = new GeneratedSource(options.patients);
+  source.clock = new Date();
+  let deepTick: (() => void) | undefined;
+  const createTask: CreateTask = (_expression, run, task) => {
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      start() {
+        if (task.name === 'incremental') timer = setInterval(run, options.tickSeconds * 1000);
+        else deepTick = run;
+      },
+      destroy() {
+        clearInterval(timer);
+      },
+      getNextRun: () => null,
+    };
+  };
+  const daemon = new Daemon({
+    config,
+    logger,
+    createTask,
+    openContext: () => openSyncContext(config, logger, { client, source }),
+  });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await daemon.start();
+    const endAt = Date.now() + options.minutes * 60_000;
+    const deepAt = endAt - Math.min(15_000, (options.minutes * 60_000) / 4);
+    let nextEdit = Date.now() + (options.tickSeconds * 1000) / 2;
+    let deepAsked = false;
+    let deepDone = false;
+    while (!stop.signal.aborted && Date.now() < endAt + 60_000) {
+      if (!deepAsked && Date.now() >= nextEdit && Date.now() < deepAt) {
+        out(`IDENT (synthetic): ${changeClinic(source)}`);
+        nextEdit += options.tickSeconds * 1000;
+      }
+      if (!deepAsked && Date.now() >= deepAt) {
+        deepAsked = true;
+        out('schedule:         the deep sync is due (it starts when the run in progress ends)');
+        deepTick?.();
+      }
+      deepDone ||= deepAsked && /last deep sync/.test(daemon.status.reason);
+      if (deepDone && Date.now() >= endAt) break;
+      await sleep(250, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await daemon.stop();
+  }
+  out();
+  out(statusReport(config).text);
+  out();
+  out(`The contacts: ${emulator.baseUrl}/ (or GET ${emulator.baseUrl}/__emulator/contacts)`);
+  if (options.keep && !stop.signal.aborted) {
+    out('The emulator keeps serving; Ctrl-C ends it.');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
+  await emulator.stop();
+  return daemon.exitCode;
+}
+
+/** Edits, registers and removes a phone, as a clinic's day does; says what changed. */
+function changeClinic(source: GeneratedSource): string {
+  const pick = () => source.firstId + Math.floor(Math.random() * source.count);
+  const edited = [pick(), pick(), pick()];
+  for (const id of edited)
+    source.edit(id, { City: 'Пермь', Comment: `Изменено ${new Date().toISOString()}` });
+  const added = source.add();
+  // A patient with a second number: the mobile the sync wrote goes, the other stays.
+  let withoutPhone = pick();
+  for (
+    let tries = 0;
+    tries < 100 && !(source.row(withoutPhone).MobilePhone && source.row(withoutPhone).Phone);
+    tries++
+  )
+    withoutPhone = pick();
+  source.edit(withoutPhone, { MobilePhone: null });
+  return `patients ${edited.join(', ')} edited, patient ${added} registered, the mobile of patient ${withoutPhone} removed`;
+}
+
+/** The preferred port when it is free on 127.0.0.1, else any free one. */
+async function freeOr(preferred: number): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(port, '127.0.0.1', () => {
+        const bound = (server.address() as { port: number }).port;
+        server.close(() => resolve(bound));
+      });
+    });
+  return (await tryPort(preferred)) ?? (await tryPort(0))!;
+}
