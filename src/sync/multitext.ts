@@ -77,6 +77,10 @@ export function mergeMultitext(
   };
 }
 
+/** The same values in the same order. */
+export const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((value, index) => value === b[index]);
+
 /** Whether every one of IDENT's values is among the contact's (normalised). */
 export function holdsAll(
   contactValues: ReadonlySet<string> | readonly string[],

@@ -1,7 +1,7 @@
 import type { MappedContact } from '../mapping/mapper.ts';
 import type { ContactMirror, MirrorRow } from '../state/mirror.ts';
 import type { Link } from '../state/store.ts';
-import { emailsOf, phonesOf } from './multitext.ts';
+import { emailsOf, phonesOf, sameList } from './multitext.ts';
 import { compatibleName } from './names.ts';
 import { checkLinkedContact, drifted } from './reconcile.ts';
 
@@ -32,9 +32,6 @@ export type Plan =
       held: MirrorRow | undefined;
     }
   | { action: 'create' };
-
-const sameList = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && a.every((value, index) => value === b[index]);
 
 /** The patient changed in IDENT since the contact was last written. */
 export function changedSince(link: Link, mapped: MappedContact): boolean {

@@ -14,6 +14,7 @@ import {
   type MultitextKind,
   normaliseValue,
   phonesOf,
+  sameList,
 } from './multitext.ts';
 
 /** What the writer tells the run about each patient it was given. */
@@ -554,7 +555,7 @@ function needsMerge(kind: MultitextKind, item: UpdateItem): boolean {
   const ours = kind === 'phone' ? phonesOf(item.mapped) : emailsOf(item.mapped);
   const sent = item.link ? (kind === 'phone' ? item.link.phones : item.link.emails) : undefined;
   if (sent === undefined) return ours.length > 0 || ownedOf(kind, item).length > 0;
-  if (sent.length !== ours.length || sent.some((value, index) => value !== ours[index])) return true;
+  if (!sameList(sent, ours)) return true;
   const held = item.held ? (kind === 'phone' ? item.held.phones : item.held.emails) : undefined;
   return held !== undefined && !holdsAll(held, ours);
 }

@@ -46,8 +46,8 @@ describe('ident-sync auth and fields against the emulator', () => {
     );
   });
 
-  it('auth waits for the callback, refuses a wrong state, and stores the tokens from the right one', async () => {
-    const stateDir = tempDir();
+  /** `ident-sync auth` waiting for its callback, and the consent URL it printed. */
+  async function startAuth(stateDir: string) {
     let consent: string | undefined;
     const running = runCli(
       ['auth', '--host', '127.0.0.1'],
@@ -59,6 +59,12 @@ describe('ident-sync auth and fields against the emulator', () => {
       },
     );
     while (!consent) await new Promise((resolve) => setTimeout(resolve, 50));
+    return { consent, running };
+  }
+
+  it('auth waits for the callback, refuses a wrong state, and stores the tokens from the right one', async () => {
+    const stateDir = tempDir();
+    const { consent, running } = await startAuth(stateDir);
     const forged = await fetch('http://127.0.0.1:18080/callback?code=stolen&state=not-ours');
     assert.equal(forged.status, 400);
     // The person opens the consent page; amoCRM redirects the browser back with code and state.
@@ -77,17 +83,7 @@ describe('ident-sync auth and fields against the emulator', () => {
   ] as const) {
     it(`auth refuses a callback naming ${why}, and sends the code and secret nowhere`, async () => {
       const stateDir = tempDir();
-      let consent: string | undefined;
-      const running = runCli(
-        ['auth', '--host', '127.0.0.1'],
-        { ...env, STATE_DIR: stateDir },
-        {
-          onStdout: (text) => {
-            consent ??= /^\s+(http\S+\/oauth\?\S+)$/m.exec(text)?.[1];
-          },
-        },
-      );
-      while (!consent) await new Promise((resolve) => setTimeout(resolve, 50));
+      const { consent, running } = await startAuth(stateDir);
       const grants = emulator.tokenCalls.authorization_code;
       const approval = await fetch(consent, { redirect: 'manual' });
       const location = new URL(approval.headers.get('location')!);
