@@ -300,17 +300,18 @@ export class BatchWriter {
   }
 
   private updated(items: readonly Prepared<ContactUpdate>[]): void {
-    this.deps.store.saveLinks(
-      items.map((item) => ({ ...item.link, contactId: item.update!.contactId, refused: item.refused })),
-    );
+    this.deps.store.saveLinks(items.map((item) => savedLink(item, item.update!.contactId)));
     this.deps.store.mirror.recordWrites(
-      items.map((item) => ({
-        contactId: item.update!.contactId,
-        identId: item.mapped.patientId,
-        hash: item.mapped.hash,
-        ...(item.mirrorPhones ? { phones: item.mirrorPhones } : {}),
-        ...(item.mirrorEmails ? { emails: item.mirrorEmails } : {}),
-      })),
+      items.map((item) => {
+        const written = refusedMultitext(item);
+        return {
+          contactId: item.update!.contactId,
+          identId: item.mapped.patientId,
+          hash: item.mapped.hash,
+          ...(item.mirrorPhones && !written.phone ? { phones: item.mirrorPhones } : {}),
+          ...(item.mirrorEmails && !written.email ? { emails: item.mirrorEmails } : {}),
+        };
+      }),
     );
     for (const item of items) {
       this.noteRefused(item);
@@ -441,24 +442,18 @@ export class BatchWriter {
 
   private created(done: readonly { item: Prepared<ContactCreate>; contactId: number }[]): void {
     if (done.length === 0) return;
-    this.deps.store.saveLinks(
-      done.map(({ item, contactId }) => ({
-        ...item.link,
-        contactId,
-        refused: item.refused,
-        // A refused PHONE or EMAIL was not written: the sync owns nothing in it.
-        ...(item.refused.some((refused) => refused.field === 'PHONE') ? { ownedPhones: [] } : {}),
-        ...(item.refused.some((refused) => refused.field === 'EMAIL') ? { ownedEmails: [] } : {}),
-      })),
-    );
+    this.deps.store.saveLinks(done.map(({ item, contactId }) => savedLink(item, contactId)));
     this.deps.store.mirror.recordWrites(
-      done.map(({ item, contactId }) => ({
-        contactId,
-        identId: item.mapped.patientId,
-        hash: item.mapped.hash,
-        phones: item.mirrorPhones ?? [],
-        emails: item.mirrorEmails ?? [],
-      })),
+      done.map(({ item, contactId }) => {
+        const refused = refusedMultitext(item);
+        return {
+          contactId,
+          identId: item.mapped.patientId,
+          hash: item.mapped.hash,
+          phones: refused.phone ? [] : (item.mirrorPhones ?? []),
+          emails: refused.email ? [] : (item.mirrorEmails ?? []),
+        };
+      }),
     );
     for (const { item, contactId } of done) {
       this.noteRefused(item);
@@ -526,6 +521,29 @@ export class BatchWriter {
   private failAll(items: readonly Prepared<unknown>[], reason: string): void {
     this.report.failed(items.map((item) => ({ patientId: item.mapped.patientId, reason })));
   }
+}
+
+/** Which of PHONE and EMAIL amoCRM refused in this write (the values were not written). */
+const refusedMultitext = (item: Prepared<unknown>) => ({
+  phone: item.refused.some((refused) => refused.field === 'PHONE'),
+  email: item.refused.some((refused) => refused.field === 'EMAIL'),
+});
+
+/**
+ * The link a write leaves, with its refused fields. A refused PHONE or EMAIL was not written: the
+ * sync owns there only what it owned before (IDENT's list counts as sent, so it is tried again when
+ * IDENT's values change, not on every run).
+ */
+function savedLink(item: Prepared<unknown>, contactId: number): SavedLink {
+  const refused = refusedMultitext(item);
+  const before = item.update?.link;
+  return {
+    ...item.link,
+    contactId,
+    refused: item.refused,
+    ...(refused.phone ? { ownedPhones: before?.ownedPhones ?? [] } : {}),
+    ...(refused.email ? { ownedEmails: before?.ownedEmails ?? [] } : {}),
+  };
 }
 
 const asBatchItem = <Body>(item: Prepared<Body>): BatchItem<Body> => ({

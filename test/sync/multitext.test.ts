@@ -102,6 +102,44 @@ describe('PHONE and EMAIL: the sync owns only the values it wrote', () => {
       await assertConverged(emulator, source, stack);
     });
 
+    it('a PHONE amoCRM refuses: the contact is written without it, the sync owns no number, and it is sent again when IDENT changes', async () => {
+      const source = new MemorySource([
+        { ...syntheticPatient(9331, T0), MobilePhone: '89160000031', Phone: null },
+      ]);
+      const stack = await syncStack(emulator, source);
+      const mapper = stack.mapper;
+      stack.mapper = ((row) => {
+        const outcome = mapper(row);
+        // A value amoCRM refuses: an enum its PHONE field does not have.
+        if (outcome.ok) outcome.contact.document.phones = [{ value: '+79160000031', enum_code: 'BOGUS' }];
+        return outcome;
+      }) as typeof mapper;
+      const first = await stack.run();
+      assert.equal(first.created, 1);
+      const contactId = stack.store.link('9331')!.contactId;
+      assert.deepEqual(values(emulator, contactId, 'PHONE'), []);
+      assert.deepEqual(stack.store.link('9331')!.ownedPhones, []);
+      assert.deepEqual(
+        stack.store
+          .fieldRefusals()
+          .filter((refusal) => refusal.patientId === '9331')
+          .map((refusal) => refusal.field),
+        ['PHONE'],
+      );
+      const writes = emulator.writeRequests().length;
+      const deep = await stack.run({ kind: 'deep' });
+      assert.equal(
+        emulator.writeRequests().length,
+        writes,
+        `not resent while IDENT is unchanged: ${JSON.stringify({ ...deep, patient: undefined })}`,
+      );
+      stack.mapper = mapper;
+      source.touch(9331, { MobilePhone: '89160000032' });
+      await stack.run();
+      assert.deepEqual(values(emulator, contactId, 'PHONE'), ['+79160000032']);
+      assert.deepEqual(stack.store.link('9331')!.ownedPhones, ['+79160000032']);
+    });
+
     it('changes of other fields send no PHONE or EMAIL and read nothing first', async () => {
       const source = new MemorySource([{ ...syntheticPatient(9311, T0), MobilePhone: '89160000011' }]);
       const stack = await syncStack(emulator, source);
