@@ -4,7 +4,9 @@ import type { Logger } from '../logging/logger.ts';
 import { ContactsApi } from './contacts.ts';
 import { CustomFieldsApi } from './custom-fields.ts';
 import { AmoHttp, type TokenProvider } from './http.ts';
+import { LeadsApi } from './leads.ts';
 import { OAuthEndpoint } from './oauth.ts';
+import { PipelinesApi } from './pipelines.ts';
 import { RateLimiter, systemClock } from './rate-limiter.ts';
 import { SharedSlots } from './shared-pace.ts';
 import { TokenStore } from './token-store.ts';
@@ -14,6 +16,9 @@ export interface AmoClient {
   http: AmoHttp;
   contacts: ContactsApi;
   fields: CustomFieldsApi;
+  leads: LeadsApi;
+  leadFields: CustomFieldsApi;
+  pipelines: PipelinesApi;
   tokens: TokenProvider;
   /** When the OAuth access token expires (ms), when OAuth is used and tokens are stored. */
   tokenExpiresAt(): number | undefined;
@@ -101,6 +106,9 @@ export function createAmoClient(
     http,
     contacts: new ContactsApi(http, config.batchSize),
     fields: new CustomFieldsApi(http),
+    leads: new LeadsApi(http, config.batchSize),
+    leadFields: new CustomFieldsApi(http, 'leads'),
+    pipelines: new PipelinesApi(http),
     tokens,
     tokenExpiresAt,
     async account() {

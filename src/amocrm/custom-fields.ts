@@ -1,4 +1,5 @@
 import type { CatalogueField } from '../mapping/catalogue.ts';
+import type { EntityKind } from './entities.ts';
 import type { AmoHttp } from './http.ts';
 
 interface FieldPage {
@@ -14,19 +15,21 @@ export interface NewField {
   enums?: { value: string; sort: number }[];
 }
 
-/** The account's contact custom fields: the catalogue (paged), creation, and enum lists. */
+/** The account's custom fields of contacts or of deals: the catalogue (paged), creation, and enum lists. */
 export class CustomFieldsApi {
   private readonly http: AmoHttp;
+  private readonly path: string;
 
-  constructor(http: AmoHttp) {
+  constructor(http: AmoHttp, entity: EntityKind = 'contacts') {
     this.http = http;
+    this.path = `/api/v4/${entity}/custom_fields`;
   }
 
   async list(): Promise<CatalogueField[]> {
     const fields: CatalogueField[] = [];
     let page = 1;
     for (;;) {
-      const response = await this.http.get<FieldPage>('/api/v4/contacts/custom_fields', { page, limit: 50 });
+      const response = await this.http.get<FieldPage>(this.path, { page, limit: 50 });
       if (response.status === 204 || !response.data) break;
       const batch = response.data._embedded?.custom_fields ?? [];
       fields.push(...batch);
@@ -38,7 +41,7 @@ export class CustomFieldsApi {
 
   async create(fields: readonly NewField[]): Promise<CatalogueField[]> {
     if (fields.length === 0) return [];
-    const response = await this.http.post<FieldPage>('/api/v4/contacts/custom_fields', fields);
+    const response = await this.http.post<FieldPage>(this.path, fields);
     return response.data?._embedded?.custom_fields ?? [];
   }
 
@@ -52,10 +55,11 @@ export class CustomFieldsApi {
     field: Pick<CatalogueField, 'id' | 'name' | 'type'>,
     enums: readonly { id?: number; value: string; sort: number }[],
   ): Promise<CatalogueField> {
-    const response = await this.http.patch<FieldPage | CatalogueField>(
-      `/api/v4/contacts/custom_fields/${field.id}`,
-      { type: field.type, name: field.name, enums },
-    );
+    const response = await this.http.patch<FieldPage | CatalogueField>(`${this.path}/${field.id}`, {
+      type: field.type,
+      name: field.name,
+      enums,
+    });
     const data = response.data as FieldPage & CatalogueField;
     return data._embedded?.custom_fields?.[0] ?? data;
   }

@@ -2,6 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  applyFieldValues,
+  HttpError,
+  idsFilter,
+  listPage,
+  problem,
+  requestIdOf,
+  type StoredField,
+  validationFailure,
+} from './common.ts';
+import { LeadBook } from './leads.ts';
+import {
   type EmulatedField,
   NEGATIVE_DATE,
   validateCustomFieldValues,
@@ -140,11 +151,6 @@ export interface LoggedRequest {
   fault?: string;
 }
 
-interface StoredValue {
-  value?: string | number | boolean;
-  enum_id?: number;
-  enum_code?: string;
-}
 export interface StoredContact {
   id: number;
   name: string;
@@ -154,29 +160,12 @@ export interface StoredContact {
   created_at: number;
   updated_at: number;
   account_id: number;
-  custom_fields_values:
-    | {
-        field_id: number;
-        field_name: string;
-        field_code: string | null;
-        field_type: string;
-        values: StoredValue[];
-      }[]
-    | null;
+  custom_fields_values: StoredField[] | null;
   _embedded: { tags: [] };
 }
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly body: unknown;
-  constructor(status: number, body: unknown) {
-    super(`HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-  }
-}
-
 const ACCOUNT_ID = 31_000_001;
+type FieldEntity = 'contacts' | 'leads';
 const FIELD_TYPES = new Set([
   'text',
   'numeric',
@@ -191,14 +180,6 @@ const FIELD_TYPES = new Set([
   'url',
   'streetaddress',
 ]);
-
-const problem = (status: number, detail: string, extra: Record<string, unknown> = {}) => ({
-  title: status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request',
-  type: `https://httpstatus.es/${status}`,
-  status,
-  detail,
-  ...extra,
-});
 
 const oauthProblem = (status: number, hint: string, title = 'Некорректный запрос') => ({
   hint,
@@ -223,6 +204,8 @@ export class AmoCrmEmulator {
   private readonly scripted: { method: string; status: number; applied: boolean }[] = [];
   readonly contacts = new Map<number, StoredContact>();
   readonly fields = new Map<number, EmulatedField>();
+  /** Deals, pipelines and deal fields. */
+  readonly deals: LeadBook;
   readonly requests: LoggedRequest[] = [];
   faults: Faults = { ...NO_FAULTS };
   blocked = false;
@@ -266,6 +249,12 @@ export class AmoCrmEmulator {
     this.random = mulberry32(options.seed ?? 1);
     this.longLived = new Set(this.options.longLivedTokens);
     this.addSystemFields();
+    this.deals = new LeadBook(
+      ACCOUNT_ID,
+      (id) => this.contacts.has(id),
+      this.breaches,
+      () => this.strict,
+    );
   }
 
   get baseUrl(): string {
@@ -345,8 +334,10 @@ export class AmoCrmEmulator {
     this.violations = 0;
   }
 
+  /** Adds a custom field of contacts (or, with `entity`, of deals), as amoCRM's settings page would. */
   addField(
     field: Omit<EmulatedField, 'id' | 'sort' | 'is_api_only' | 'code' | 'enums'> & Partial<EmulatedField>,
+    entity: FieldEntity = 'contacts',
   ) {
     const created: EmulatedField = {
       id: field.id ?? this.nextFieldId++,
@@ -357,8 +348,12 @@ export class AmoCrmEmulator {
       is_api_only: field.is_api_only ?? false,
       enums: field.enums ?? null,
     };
-    this.fields.set(created.id, created);
+    this.catalogue(entity).set(created.id, created);
     return created;
+  }
+
+  private catalogue(entity: FieldEntity): Map<number, EmulatedField> {
+    return entity === 'leads' ? this.deals.fields : this.fields;
   }
 
   /** Adds a contact directly, as if a manager had typed it into amoCRM. */
@@ -669,14 +664,37 @@ export class AmoCrmEmulator {
       }
       return [200, account];
     }
-    if (path === '/api/v4/contacts/custom_fields') {
-      if (method === 'GET') return this.listFields(url);
-      if (method === 'POST') return this.createFields(body);
-      if (method === 'PATCH') return this.patchFields(body);
+    const fieldsMatch = /^\/api\/v4\/(contacts|leads)\/custom_fields$/.exec(path);
+    if (fieldsMatch) {
+      const entity = fieldsMatch[1] as FieldEntity;
+      if (method === 'GET') return this.listFields(url, entity);
+      if (method === 'POST') return this.createFields(body, entity);
+      if (method === 'PATCH') return this.patchFields(body, entity);
     }
-    const fieldMatch = /^\/api\/v4\/contacts\/custom_fields\/(\d+)$/.exec(path);
+    const fieldMatch = /^\/api\/v4\/(contacts|leads)\/custom_fields\/(\d+)$/.exec(path);
     if (fieldMatch && method === 'PATCH') {
-      return this.patchFields([{ ...(body as object), id: Number(fieldMatch[1]) }]);
+      return this.patchFields(
+        [{ ...(body as object), id: Number(fieldMatch[2]) }],
+        fieldMatch[1] as FieldEntity,
+      );
+    }
+    if (path === '/api/v4/leads/pipelines') {
+      if (method === 'GET') return this.deals.listPipelines(this.origin);
+      if (method === 'POST') return this.deals.createPipelines(body, this.origin);
+    }
+    if (path === '/api/v4/leads') {
+      if (method === 'GET') return this.deals.list(url, this.origin);
+      if (method === 'POST') return this.deals.write(body, 'create', this.origin);
+      if (method === 'PATCH') return this.deals.write(body, 'update', this.origin);
+    }
+    const leadMatch = /^\/api\/v4\/leads\/(\d+)$/.exec(path);
+    if (leadMatch) {
+      const id = Number(leadMatch[1]);
+      if (method === 'GET') return this.deals.getOne(id, url, this.origin);
+      if (method === 'PATCH') {
+        const [status, result] = this.deals.write([{ ...(body as object), id }], 'update', this.origin);
+        return [status, (result as { _embedded: { leads: unknown[] } })._embedded.leads[0]];
+      }
     }
     if (path === '/api/v4/contacts') {
       if (method === 'GET') return this.listContacts(url);
@@ -701,13 +719,8 @@ export class AmoCrmEmulator {
 
   // ── contacts ───────────────────────────────────────────────────────────────────────────────
   private listContacts(url: URL): [number, unknown] {
-    const limit = Math.min(250, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
-    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
     const query = url.searchParams.get('query')?.trim().toLowerCase();
-    const ids = [...url.searchParams.entries()]
-      .filter(([key]) => key === 'filter[id]' || key === 'filter[id][]' || /^filter\[id\]\[\d+\]$/.test(key))
-      .flatMap(([, value]) => value.split(','))
-      .map(Number);
+    const ids = idsFilter(url);
     let matches: StoredContact[];
     if (ids.length > 0 && this.strict.honourIdFilter) {
       matches = ids.map((id) => this.contacts.get(id)).filter((c): c is StoredContact => c !== undefined);
@@ -721,24 +734,12 @@ export class AmoCrmEmulator {
     } else {
       matches = [...this.contacts.values()];
     }
-    const order = [...url.searchParams.entries()].find(([key]) => /^order\[(id|updated_at)\]$/.test(key));
-    if (order && this.strict.honourOrder) {
-      const field = order[0] === 'order[id]' ? 'id' : 'updated_at';
-      const direction = order[1].toLowerCase() === 'desc' ? -1 : 1;
-      matches = [...matches].sort((a, b) => direction * (a[field] - b[field] || a.id - b.id));
-    }
-    const slice = matches.slice((page - 1) * limit, page * limit);
-    if (slice.length === 0) return [204, undefined];
-    const link = (p: number) => {
-      const next = new URL(url.toString());
-      next.searchParams.set('page', String(p));
-      next.searchParams.set('limit', String(limit));
-      return { href: `${this.origin}${next.pathname}${next.search}` };
-    };
-    const links: Record<string, { href: string }> = { self: link(page) };
-    if (page * limit < matches.length) links.next = link(page + 1);
-    if (page > 1) links.prev = link(page - 1);
-    return [200, { _page: page, _links: links, _embedded: { contacts: slice.map((c) => this.present(c)) } }];
+    return listPage(url, matches, {
+      kind: 'contacts',
+      honourOrder: this.strict.honourOrder,
+      origin: this.origin,
+      present: (contact) => this.present(contact),
+    });
   }
 
   private present(contact: StoredContact): StoredContact & { _links: unknown } {
@@ -861,7 +862,7 @@ export class AmoCrmEmulator {
       custom_fields_values: null,
       _embedded: { tags: [] },
     };
-    this.applyFieldValues(contact, item.custom_fields_values);
+    applyFieldValues(contact, item.custom_fields_values, this.fields, this.strict.uncheckedCheckboxAbsent);
     this.contacts.set(contact.id, contact);
     this.writtenAt.set(contact.id, Date.now());
     return contact;
@@ -872,62 +873,33 @@ export class AmoCrmEmulator {
     for (const key of ['name', 'first_name', 'last_name'] as const) {
       if (typeof item[key] === 'string') contact[key] = item[key];
     }
-    this.applyFieldValues(contact, item.custom_fields_values);
+    applyFieldValues(contact, item.custom_fields_values, this.fields, this.strict.uncheckedCheckboxAbsent);
     this.touch(contact);
     return contact;
   }
 
-  /** Fields present get exactly the values sent (null removes the field); others are untouched. */
-  private applyFieldValues(contact: StoredContact, raw: unknown): void {
-    if (!Array.isArray(raw)) return;
-    const current = new Map((contact.custom_fields_values ?? []).map((field) => [field.field_id, field]));
-    for (const entry of raw as { field_id?: number; field_code?: string; values: unknown[] | null }[]) {
-      const field =
-        entry.field_id !== undefined
-          ? this.fields.get(entry.field_id)!
-          : [...this.fields.values()].find((candidate) => candidate.code === entry.field_code)!;
-      const unticked =
-        this.strict.uncheckedCheckboxAbsent &&
-        field.type === 'checkbox' &&
-        entry.values?.every((value) => (value as StoredValue).value === false);
-      if (entry.values === null || entry.values.length === 0 || unticked) {
-        current.delete(field.id);
-        continue;
-      }
-      current.set(field.id, {
-        field_id: field.id,
-        field_name: field.name,
-        field_code: field.code,
-        field_type: field.type,
-        values: entry.values.map((value) => storedValue(field, value as StoredValue)),
-      });
-    }
-    contact.custom_fields_values = current.size > 0 ? [...current.values()] : null;
-  }
-
   // ── custom fields ──────────────────────────────────────────────────────────────────────────
-  private listFields(url: URL): [number, unknown] {
+  private listFields(url: URL, entity: FieldEntity): [number, unknown] {
     const limit = Math.min(
       this.options.fieldPageSize,
       Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50),
     );
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
-    const all = [...this.fields.values()];
+    const all = [...this.catalogue(entity).values()];
     const slice = all.slice((page - 1) * limit, page * limit);
     if (slice.length === 0) return [204, undefined];
-    const links: Record<string, { href: string }> = {
-      self: { href: `${this.origin}/api/v4/contacts/custom_fields?page=${page}&limit=${limit}` },
-    };
-    if (page * limit < all.length) {
-      links.next = { href: `${this.origin}/api/v4/contacts/custom_fields?page=${page + 1}&limit=${limit}` };
-    }
+    const at = (p: number) => ({
+      href: `${this.origin}/api/v4/${entity}/custom_fields?page=${p}&limit=${limit}`,
+    });
+    const links: Record<string, { href: string }> = { self: at(page) };
+    if (page * limit < all.length) links.next = at(page + 1);
     return [
       200,
       { _total_items: all.length, _page: page, _links: links, _embedded: { custom_fields: slice } },
     ];
   }
 
-  private createFields(body: unknown): [number, unknown] {
+  private createFields(body: unknown, entity: FieldEntity): [number, unknown] {
     if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
     const failures: { request_id: string; errors: ValidationError[] }[] = [];
     body.forEach((item: Record<string, unknown>, index) => {
@@ -954,30 +926,33 @@ export class AmoCrmEmulator {
       throw validationFailure(failures);
     }
     const created = body.map((item: Record<string, unknown>) =>
-      this.addField({
-        name: String(item.name),
-        type: String(item.type),
-        code: typeof item.code === 'string' ? item.code : null,
-        sort: typeof item.sort === 'number' ? item.sort : 500,
-        is_api_only: item.is_api_only === true,
-        enums: Array.isArray(item.enums)
-          ? (item.enums as { value: string; sort?: number }[]).map((e, i) => ({
-              id: this.nextEnumId++,
-              value: e.value,
-              sort: e.sort ?? (i + 1) * 10,
-            }))
-          : null,
-      }),
+      this.addField(
+        {
+          name: String(item.name),
+          type: String(item.type),
+          code: typeof item.code === 'string' ? item.code : null,
+          sort: typeof item.sort === 'number' ? item.sort : 500,
+          is_api_only: item.is_api_only === true,
+          enums: Array.isArray(item.enums)
+            ? (item.enums as { value: string; sort?: number }[]).map((e, i) => ({
+                id: this.nextEnumId++,
+                value: e.value,
+                sort: e.sort ?? (i + 1) * 10,
+              }))
+            : null,
+        },
+        entity,
+      ),
     );
     return [200, { _embedded: { custom_fields: created } }];
   }
 
   /** Updating a field's enums replaces the list: values sent with an id are kept, new ones added. */
-  private patchFields(body: unknown): [number, unknown] {
+  private patchFields(body: unknown, entity: FieldEntity): [number, unknown] {
     if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
     const updated = body.map(
       (item: { id?: number; name?: string; enums?: { id?: number; value: string; sort?: number }[] }) => {
-        const field = item.id === undefined ? undefined : this.fields.get(item.id);
+        const field = item.id === undefined ? undefined : this.catalogue(entity).get(item.id);
         if (!field) throw new HttpError(400, problem(400, `custom field ${item.id} not found`));
         // amoCRM's own library always sends the field's type on update (CustomFieldModel::toApi).
         if ((item as { type?: unknown }).type !== field.type)
@@ -1053,6 +1028,7 @@ ${rows}</table></body></html>`;
       case 'GET /__emulator/state':
         return ok({
           contacts: this.contacts.size,
+          leads: this.deals.leads.size,
           fields: this.fields.size,
           requests: this.requests.length,
           writeRequests: this.writeRequests().length,
@@ -1065,6 +1041,29 @@ ${rows}</table></body></html>`;
         });
       case 'GET /__emulator/contacts':
         return ok([...this.contacts.values()]);
+      case 'GET /__emulator/leads':
+        return ok([...this.deals.leads.values()]);
+      case 'GET /__emulator/pipelines':
+        return ok([...this.deals.pipelines.values()]);
+      case 'POST /__emulator/lead':
+        return ok(
+          this.deals.seed({
+            name: String(args.name ?? 'Сделка'),
+            contactId: typeof args.contactId === 'number' ? args.contactId : undefined,
+            pipelineId: typeof args.pipelineId === 'number' ? args.pipelineId : undefined,
+            statusId: typeof args.statusId === 'number' ? args.statusId : undefined,
+          }),
+        );
+      case 'POST /__emulator/move-lead':
+        return ok(
+          this.deals.move(
+            Number(args.id),
+            Number(args.statusId),
+            typeof args.pipelineId === 'number' ? args.pipelineId : undefined,
+          ),
+        );
+      case 'POST /__emulator/delete-lead':
+        return ok({ deleted: this.deals.delete(Number(args.id)) });
       case 'GET /__emulator/requests':
         return ok(this.requests);
       case 'POST /__emulator/faults':
@@ -1095,36 +1094,6 @@ ${rows}</table></body></html>`;
   }
 }
 
-/** amoCRM's 400 for a batch with refused items, verbatim in shape. */
-function validationFailure(failures: { request_id: string; errors: ValidationError[] }[]): HttpError {
-  return new HttpError(400, {
-    'validation-errors': failures,
-    title: 'Bad Request',
-    type: 'https://httpstatus.es/400',
-    status: 400,
-    detail: 'Request validation failed',
-  });
-}
-
-function storedValue(field: EmulatedField, value: StoredValue): StoredValue {
-  if (field.type === 'multitext') {
-    const item = field.enums?.find((e) => e.value === value.enum_code) ?? field.enums?.[0];
-    return { value: value.value, enum_id: item?.id, enum_code: item?.value };
-  }
-  if (['select', 'radiobutton', 'multiselect'].includes(field.type)) {
-    const item = field.enums!.find((e) =>
-      value.enum_id !== undefined ? e.id === value.enum_id : e.value === value.value,
-    )!;
-    return { value: item.value, enum_id: item.id };
-  }
-  // amoCRM reads numbers back as strings and dates as Unix seconds.
-  if (field.type === 'numeric') return { value: String(value.value) };
-  if (['date', 'date_time', 'birthday'].includes(field.type) && typeof value.value === 'string') {
-    return { value: Math.floor(Date.parse(value.value) / 1000) };
-  }
-  return { value: value.value };
-}
-
 function searchText(contact: StoredContact, asStored: boolean): string {
   const parts = [contact.name, contact.first_name, contact.last_name];
   for (const field of contact.custom_fields_values ?? []) {
@@ -1135,11 +1104,6 @@ function searchText(contact: StoredContact, asStored: boolean): string {
     }
   }
   return parts.join('\n').toLowerCase();
-}
-
-function requestIdOf(item: unknown, index: number): string {
-  const id = item && typeof item === 'object' ? (item as { request_id?: unknown }).request_id : undefined;
-  return typeof id === 'string' ? id : String(index);
 }
 
 function countItems(body: unknown): number {

@@ -1,0 +1,248 @@
+import { AmoCrmError, AmoValidationError, type ValidationProblem } from './errors.ts';
+import type { AmoHttp } from './http.ts';
+
+export interface BatchItem<T> {
+  requestId: string;
+  body: T;
+}
+
+/** What became of one write request. Errors that must stop every call (403, 401 twice, 402) are thrown. */
+export type WriteOutcome =
+  /** Stored: request_id → entity id (creates); entity id → updated_at where amoCRM said. */
+  | { kind: 'stored'; ids: Map<string, number>; updatedAt: Map<number, number> }
+  /** A 400 with `validation-errors`: which items amoCRM refused, where and why. */
+  | { kind: 'refused'; problems: readonly ValidationProblem[] }
+  /** Another 4xx: amoCRM refused the request without saying which item (a deleted entity, say). */
+  | { kind: 'rejected'; error: AmoCrmError }
+  /** No usable answer to a create (timeout, dropped connection, 5xx): it may have landed. */
+  | { kind: 'uncertain'; error: AmoCrmError };
+
+/** What every amoCRM entity the sync reads has. */
+export interface ListedEntity {
+  id: number;
+  updated_at?: number;
+}
+
+export type EntityKind = 'contacts' | 'leads';
+
+interface EntityPage<T> {
+  _links?: { next?: { href?: string } };
+  _embedded?: Partial<Record<EntityKind, T[]>>;
+}
+
+interface WriteResponse {
+  _embedded?: Partial<Record<EntityKind, { id: number; request_id?: string; updated_at?: number }[]>>;
+}
+
+export const PAGE_LIMIT = 250;
+/** amoCRM's own library and others send at most 50 entities per write request. */
+export const MAX_BATCH = 50;
+
+/** amoCRM's clock when a listing began (Unix seconds, from its Date header), when it said. */
+export interface ListingClock {
+  serverTime?: number;
+}
+
+/** The listing came back in another order than asked: amoCRM ignored `order` on this account. */
+export class UnorderedListingError extends Error {
+  constructor(entity: EntityKind, field: string) {
+    super(`amoCRM did not sort the ${entity === 'leads' ? 'deal' : 'contact'} list by ${field} as asked`);
+    this.name = 'UnorderedListingError';
+  }
+}
+
+/**
+ * One kind of amoCRM entity (contacts, leads): one write request at a time, reads by id, and
+ * listings in pages of 250. `readParams` go with every read (leads: `with=contacts`, without which
+ * amoCRM does not say which contacts a deal is linked to).
+ */
+export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { id: number }> {
+  protected readonly http: AmoHttp;
+  readonly kind: EntityKind;
+  readonly batchSize: number;
+  private readonly readParams: Record<string, string>;
+
+  constructor(
+    http: AmoHttp,
+    kind: EntityKind,
+    batchSize = MAX_BATCH,
+    readParams: Record<string, string> = {},
+  ) {
+    if (batchSize > MAX_BATCH) throw new RangeError(`at most ${MAX_BATCH} ${kind} per request`);
+    this.http = http;
+    this.kind = kind;
+    this.batchSize = batchSize;
+    this.readParams = readParams;
+  }
+
+  private get path(): string {
+    return `/api/v4/${this.kind}`;
+  }
+
+  /**
+   * One request's worth (≤ batchSize). PATCH answers may carry no request_id (the official library
+   * reads it only when present: amocrm-api-php EntitiesServices/Contacts::processAction), so updates
+   * are matched by entity id; every item of a PATCH answered 200 was applied.
+   */
+  async write(method: 'post', items: readonly BatchItem<Create>[]): Promise<WriteOutcome>;
+  async write(method: 'patch', items: readonly BatchItem<Update>[]): Promise<WriteOutcome>;
+  async write(method: 'post' | 'patch', items: readonly BatchItem<Create | Update>[]): Promise<WriteOutcome> {
+    if (items.length > this.batchSize)
+      throw new RangeError(`at most ${this.batchSize} ${this.kind} per request`);
+    const body = items.map((item) => ({ ...item.body, request_id: item.requestId }));
+    try {
+      const response =
+        method === 'post'
+          ? await this.http.post<WriteResponse>(this.path, body)
+          : await this.http.patch<WriteResponse>(this.path, body);
+      const ids = new Map<string, number>();
+      const updatedAt = new Map<number, number>();
+      for (const stored of response.data?._embedded?.[this.kind] ?? []) {
+        if (stored.request_id !== undefined && stored.request_id !== null)
+          ids.set(String(stored.request_id), stored.id);
+        if (typeof stored.updated_at === 'number') updatedAt.set(stored.id, stored.updated_at);
+      }
+      if (method === 'patch') {
+        for (const item of items) ids.set(item.requestId, (item.body as Update).id);
+      }
+      return { kind: 'stored', ids, updatedAt };
+    } catch (error) {
+      if (error instanceof AmoValidationError) return { kind: 'refused', problems: error.problems };
+      if (error instanceof AmoCrmError && error.kind === 'uncertain') return { kind: 'uncertain', error };
+      if (error instanceof AmoCrmError && error.kind === 'rejected') return { kind: 'rejected', error };
+      throw error;
+    }
+  }
+
+  /**
+   * These entities as amoCRM holds them now (`filter[id][]`, 250 per request); one deleted or
+   * merged away is simply not there. On an account where amoCRM ignores the filter (it answers
+   * with entities nobody asked for), each is read on its own instead.
+   */
+  async getByIds(ids: readonly number[]): Promise<Entity[]> {
+    const found: Entity[] = [];
+    for (let start = 0; start < ids.length; start += PAGE_LIMIT) {
+      const slice = ids.slice(start, start + PAGE_LIMIT);
+      const wanted = new Set(slice);
+      const page: Entity[] = [];
+      for await (const entities of this.pages({ 'filter[id]': slice.map(String) })) page.push(...entities);
+      if (page.every((entity) => wanted.has(entity.id))) {
+        found.push(...page);
+        continue;
+      }
+      for (const id of slice) {
+        const one = await this.getOne(id);
+        if (one) found.push(one);
+      }
+    }
+    return found;
+  }
+
+  /** One entity, or undefined when amoCRM has none with this id (204 or 404). */
+  async getOne(id: number): Promise<Entity | undefined> {
+    try {
+      const response = await this.http.get<Entity>(`${this.path}/${id}`, { ...this.readParams });
+      return response.status === 204 || !response.data ? undefined : response.data;
+    } catch (error) {
+      if (error instanceof AmoCrmError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Entities newest first by `field` (`order[field]=desc`, which works without the account's API
+   * filter feature), a page at a time, until `enough` says so. Throws UnorderedListingError when a
+   * page is not in that order: amoCRM ignored the order, and "not listed" would then prove nothing.
+   */
+  async *newestFirst(
+    field: 'id' | 'updated_at',
+    enough: (page: Entity[]) => boolean,
+    seen: ListingClock = {},
+  ): AsyncGenerator<Entity[]> {
+    let previous = Number.POSITIVE_INFINITY;
+    for await (const page of this.pages({ [`order[${field}]`]: 'desc' }, seen)) {
+      for (const entity of page) {
+        const key = field === 'id' ? entity.id : (entity.updated_at ?? 0);
+        if (key > previous) throw new UnorderedListingError(this.kind, field);
+        previous = key;
+      }
+      yield page;
+      if (enough(page)) return;
+    }
+  }
+
+  /**
+   * All entities, a page (≤ 250) at a time; an empty account is a 204 and yields nothing. `seen`
+   * receives amoCRM's clock (the first answer's Date header) when the listing began.
+   */
+  async *pages(
+    params: Record<string, string | string[]> = {},
+    seen: ListingClock = {},
+  ): AsyncGenerator<Entity[]> {
+    let query: Record<string, string | number | string[]> | undefined = {
+      ...this.readParams,
+      ...params,
+      limit: PAGE_LIMIT,
+      page: 1,
+    };
+    let path = this.path;
+    while (query) {
+      const response: {
+        status: number;
+        data: EntityPage<Entity> | undefined;
+        headers: Record<string, unknown>;
+      } = await this.http.get<EntityPage<Entity>>(path, query);
+      if (seen.serverTime === undefined) {
+        const date = Date.parse(String(response.headers?.date ?? ''));
+        if (!Number.isNaN(date)) seen.serverTime = Math.floor(date / 1000);
+      }
+      if (response.status === 204 || !response.data) return;
+      const entities = response.data._embedded?.[this.kind] ?? [];
+      if (entities.length > 0) yield entities;
+      const next: string | undefined = response.data._links?.next?.href;
+      if (!next || entities.length === 0) return;
+      // Follow the link's path and query on our own base URL (the link may name another host).
+      const url: URL = new URL(next, this.http.baseUrl);
+      path = url.pathname;
+      query = Object.fromEntries(groupParams(url.searchParams));
+    }
+  }
+}
+
+function groupParams(params: URLSearchParams): [string, string | string[]][] {
+  const grouped = new Map<string, string[]>();
+  for (const [key, value] of params) grouped.set(key, [...(grouped.get(key) ?? []), value]);
+  return [...grouped].map(([key, values]) => [
+    key.replace(/\[\]$/, ''),
+    values.length === 1 && !key.endsWith('[]') ? values[0]! : values,
+  ]);
+}
+
+/** The values of one custom field of an entity as strings, by field id or by code (PHONE, EMAIL). */
+export function fieldValues(
+  entity: { custom_fields_values: CustomFieldHolder[] | null },
+  which: { fieldId?: number; code?: string },
+): string[] {
+  return heldValues(entity, which).map((value) => value.value);
+}
+
+interface CustomFieldHolder {
+  field_id: number;
+  field_code?: string | null;
+  values: { value?: unknown; enum_id?: number; enum_code?: string | null }[];
+}
+
+/** The values of one field with their enums, as an entity holds them. */
+export function heldValues(
+  entity: { custom_fields_values: CustomFieldHolder[] | null },
+  which: { fieldId?: number; code?: string },
+): { value: string; enum_id?: number; enum_code?: string }[] {
+  const field = (entity.custom_fields_values ?? []).find((candidate) =>
+    which.fieldId !== undefined ? candidate.field_id === which.fieldId : candidate.field_code === which.code,
+  );
+  return (field?.values ?? []).map((value) => ({
+    value: String(value.value ?? ''),
+    ...(value.enum_id === undefined ? {} : { enum_id: value.enum_id }),
+    ...(value.enum_code === undefined || value.enum_code === null ? {} : { enum_code: value.enum_code }),
+  }));
+}
