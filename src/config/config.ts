@@ -38,6 +38,10 @@ export interface SyncConfig {
   timeZone: string;
   overlapSeconds: number;
   matchByPhone: boolean;
+  /** Receptions → deals (SYNC_RECEPTIONS); off by default. */
+  receptions: boolean;
+  /** How far back a deep sync checks receptions (days before today; every future booking too). */
+  receptionsDaysBack: number;
 }
 
 export interface Config {
@@ -46,6 +50,8 @@ export interface Config {
   sync: SyncConfig;
   stateDir: string;
   mappingFile: string;
+  /** The deal map (mapping/deal-map.yaml unless DEAL_MAPPING_FILE says otherwise). */
+  dealMappingFile: string;
   /** Folder of the SQL files (patients.sql, select-*.sql…). */
   sqlDir: string;
   log: { level: Environment['LOG_LEVEL']; format: Environment['LOG_FORMAT'] };
@@ -63,6 +69,7 @@ export { ConfigError };
 const PACKAGE_ROOT = packageRoot();
 export const DEFAULT_SQL_DIR = join(PACKAGE_ROOT, 'sql');
 export const DEFAULT_MAPPING_FILE = join(PACKAGE_ROOT, 'mapping', 'contact-map.yaml');
+export const DEFAULT_DEAL_MAPPING_FILE = join(PACKAGE_ROOT, 'mapping', 'deal-map.yaml');
 
 /**
  * Validates the environment and builds the typed configuration. Every problem is collected and
@@ -107,9 +114,12 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
       timeZone: env.TZ,
       overlapSeconds: env.SYNC_OVERLAP_SECONDS,
       matchByPhone: env.MATCH_BY_PHONE,
+      receptions: env.SYNC_RECEPTIONS,
+      receptionsDaysBack: env.RECEPTIONS_DAYS_BACK,
     },
     stateDir: resolve(env.STATE_DIR),
     mappingFile: env.MAPPING_FILE ? resolve(env.MAPPING_FILE) : DEFAULT_MAPPING_FILE,
+    dealMappingFile: env.DEAL_MAPPING_FILE ? resolve(env.DEAL_MAPPING_FILE) : DEFAULT_DEAL_MAPPING_FILE,
     sqlDir: env.SQL_DIR ? resolve(env.SQL_DIR) : DEFAULT_SQL_DIR,
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
     healthPort: env.HEALTH_PORT,

@@ -156,6 +156,9 @@ export const environmentSchema = z.object({
   DEEP_SYNC_HOUR_EVENING: integer(0, 23, 20),
   SYNC_OVERLAP_SECONDS: integer(0, 86_400, 300),
   MATCH_BY_PHONE: flag(true),
+  // Receptions become deals only when asked: clinics that want contacts alone see no change.
+  SYNC_RECEPTIONS: flag(false),
+  RECEPTIONS_DAYS_BACK: integer(0, 3650, 90),
   TZ: timeZone(),
   // amoCRM's own library and others send at most 50 entities per request.
   BATCH_SIZE: integer(1, 50, 50),
@@ -176,6 +179,7 @@ export const environmentSchema = z.object({
 
   STATE_DIR: z.preprocess(blankToUndefined, z.string().default('./state')),
   MAPPING_FILE: text(),
+  DEAL_MAPPING_FILE: text(),
   SQL_DIR: text(),
   LOG_LEVEL: logLevel(),
   LOG_FORMAT: z.preprocess(

@@ -43,12 +43,17 @@ function closingQuote(sql: string, open: number): number {
 }
 
 /**
- * node-sql-parser reads T-SQL well but not `TOP (@variable)`; a literal stands in for the
- * variable while parsing (the text sent to SQL Server is unchanged).
+ * node-sql-parser reads T-SQL well but not `TOP (@variable)` nor the `FOR XML PATH(''), TYPE).value(…)`
+ * of SQL Server 2012's string aggregation; stand-ins replace them while parsing (the text sent to
+ * SQL Server is unchanged).
  */
 const parseable = (sql: string) =>
   stripComments(sql)
     .replace(/\bTOP\s*\(\s*@\w+\s*\)/gi, 'TOP (1)')
+    .replace(
+      /\bFOR\s+XML\s+PATH\s*\(\s*N?'[^']*'\s*\)\s*,\s*TYPE\s*\)\s*\.\s*value\s*\(\s*'[^']*'\s*,\s*'[^']*'\s*\)/gi,
+      "FOR XML PATH(''))",
+    )
     .trim()
     .replace(/;\s*$/, '');
 

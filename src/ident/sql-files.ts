@@ -54,53 +54,70 @@ class SqlFileError extends ActionableError {
  * the file and the line — even `--dry-run` never sends it.
  */
 export function loadSqlFiles(dir = DEFAULT_SQL_DIR): SqlFiles {
-  const read = (name: string) => {
-    const path = join(dir, name);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      throw new SqlFileError(`cannot read ${path}; set SQL_DIR to the folder of the SQL files`);
-    }
-    const problem = lintDaemonSql(text)[0];
-    if (problem) {
-      throw new SqlFileError(
-        `${path}${problem.line ? ` line ${problem.line}` : ''}: ${problem.message}; ident-sync only reads the IDENT database — fix the file or restore it from the release`,
-      );
-    }
-    return text;
-  };
+  const read = (name: string) => readSqlFile(dir, name);
   const files = { dir } as SqlFiles;
   for (const [key, name] of Object.entries(SQL_FILE_NAMES))
     files[key as keyof typeof SQL_FILE_NAMES] = read(name);
   // The queries as they are sent must parse too (a selection's trailing comment or semicolon, say).
-  for (const key of [...CHANGE_SELECTIONS, 'selectAll', 'selectOne'] as const) {
-    const problem = lintDaemonSql(composePatientQuery(files.patients, files[key]))[0];
-    if (problem)
-      throw new SqlFileError(
-        `${join(dir, SQL_FILE_NAMES.patients)} with ${SQL_FILE_NAMES[key]}: ${problem.message}; check both files`,
-      );
-  }
+  for (const key of [...CHANGE_SELECTIONS, 'selectAll', 'selectOne'] as const)
+    lintComposed(
+      dir,
+      SQL_FILE_NAMES.patients,
+      SQL_FILE_NAMES[key],
+      composePatientQuery(files.patients, files[key]),
+    );
   return files;
+}
+
+/** One SQL file of `dir`, checked: one SELECT that parses as T-SQL and writes nothing. */
+export function readSqlFile(dir: string, name: string): string {
+  const path = join(dir, name);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new SqlFileError(`cannot read ${path}; set SQL_DIR to the folder of the SQL files`);
+  }
+  const problem = lintDaemonSql(text)[0];
+  if (problem) {
+    throw new SqlFileError(
+      `${path}${problem.line ? ` line ${problem.line}` : ''}: ${problem.message}; ident-sync only reads the IDENT database — fix the file or restore it from the release`,
+    );
+  }
+  return text;
+}
+
+/** A query over a selection, as it is sent: it must parse too. */
+export function lintComposed(dir: string, query: string, selection: string, composed: string): void {
+  const problem = lintDaemonSql(composed)[0];
+  if (problem)
+    throw new SqlFileError(`${join(dir, query)} with ${selection}: ${problem.message}; check both files`);
 }
 
 /** A statement without comments and its trailing semicolon, so it can be nested. */
 export const bare = (sql: string) => stripComments(sql).trim().replace(/;\s*$/, '').trim();
 
+/** The column a selection yields: patient ids for the patient query, reception ids for the reception query. */
+export type SelectionKey = 'PatientId' | 'ReceptionId';
+
 /** The patient query over a selection of patient ids (one column, PatientId). */
-export function composePatientQuery(patients: string, selection: string): string {
-  return `WITH ident_sync_selection (PatientId) AS (\n${bare(selection)}\n)\n${bare(patients)};`;
+export const composePatientQuery = (patients: string, selection: string): string =>
+  composeQuery(patients, selection, 'PatientId');
+
+/** A query over a selection of ids (one column named `key`). */
+export function composeQuery(query: string, selection: string, key: SelectionKey): string {
+  return `WITH ident_sync_selection (${key}) AS (\n${bare(selection)}\n)\n${bare(query)};`;
 }
 
-/** The ids of every patient the selections find, once each, in id order. */
-export function composeIdQuery(selections: readonly string[]): string {
-  return `SELECT sel.PatientId FROM (\n${selections.map(bare).join('\nUNION\n')}\n) AS sel (PatientId)\nORDER BY sel.PatientId;`;
+/** The ids every selection finds, once each, in id order. */
+export function composeIdQuery(selections: readonly string[], key: SelectionKey = 'PatientId'): string {
+  return `SELECT sel.${key} FROM (\n${selections.map(bare).join('\nUNION\n')}\n) AS sel (${key})\nORDER BY sel.${key};`;
 }
 
 /** A selection of `count` given ids (parameters @id0…), for a page of an incremental run. */
-export function idsSelection(count: number): string {
+export function idsSelection(count: number, key: SelectionKey = 'PatientId'): string {
   const rows = Array.from({ length: count }, (_, index) => `(@id${index})`).join(', ');
-  return `SELECT v.PatientId FROM (VALUES ${rows}) AS v (PatientId)`;
+  return `SELECT v.${key} FROM (VALUES ${rows}) AS v (${key})`;
 }
 
 // ── columns nobody has confirmed ─────────────────────────────────────────────────────────────
@@ -185,11 +202,19 @@ export interface PreparedSql {
   usesRowVersion: boolean;
 }
 
-export function prepareSql(files: SqlFiles, present: (column: TableColumn) => boolean): PreparedSql {
-  const guesses = guessesIn(files.patients);
-  const emptied = guesses.filter((guess) => guess.needs.some((column) => !present(column)));
-  const lines = files.patients.split('\n');
+/** A query with the guesses this database lacks replaced by their fallbacks. */
+export function withFallbacks(
+  query: string,
+  present: (column: TableColumn) => boolean,
+): { sql: string; emptied: Guess[] } {
+  const emptied = guessesIn(query).filter((guess) => guess.needs.some((column) => !present(column)));
+  const lines = query.split('\n');
   for (const guess of emptied) lines[guess.line - 1] = guess.fallbackLine;
+  return { sql: lines.join('\n'), emptied };
+}
+
+export function prepareSql(files: SqlFiles, present: (column: TableColumn) => boolean): PreparedSql {
+  const { sql: patients, emptied } = withFallbacks(files.patients, present);
   const changeSelections: PreparedSql['changeSelections'] = [];
   const skipped: PreparedSql['skipped'] = [];
   for (const key of CHANGE_SELECTIONS) {
@@ -198,7 +223,7 @@ export function prepareSql(files: SqlFiles, present: (column: TableColumn) => bo
     else changeSelections.push({ name: SQL_FILE_NAMES[key], sql: files[key] });
   }
   return {
-    patients: lines.join('\n'),
+    patients,
     emptied,
     changeSelections,
     skipped,

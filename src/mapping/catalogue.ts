@@ -56,7 +56,14 @@ export function identFieldId(resolved: ResolvedMap): number {
 
 const normaliseName = (name: string) => name.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, ' ');
 
-export function checkFields(map: ContactMap, catalogue: readonly CatalogueField[]): FieldCheck[] {
+/** Which entity's fields a catalogue holds: named so in every message. */
+export type FieldOwner = 'contact' | 'deal';
+
+export function checkFields(
+  map: { fields: readonly CustomFieldSpec[] },
+  catalogue: readonly CatalogueField[],
+  owner: FieldOwner = 'contact',
+): FieldCheck[] {
   const byName = new Map<string, CatalogueField[]>();
   for (const field of catalogue) {
     const key = normaliseName(field.name);
@@ -71,7 +78,7 @@ export function checkFields(map: ContactMap, catalogue: readonly CatalogueField[
           spec,
           status: 'unknown id',
           missingChoices: [],
-          detail: `no contact field has id ${spec.id}; fix or remove the id in the map`,
+          detail: `no ${owner} field has id ${spec.id}; fix or remove the id in the map`,
         };
       }
     } else {
@@ -120,11 +127,11 @@ export function checkFields(map: ContactMap, catalogue: readonly CatalogueField[
 
 export class FieldsNotReadyError extends Error {
   readonly checks: readonly FieldCheck[];
-  constructor(checks: readonly FieldCheck[]) {
+  constructor(checks: readonly FieldCheck[], owner: FieldOwner = 'contact') {
     const wrong = checks.filter((check) => check.status !== 'ok');
     const shown = wrong.slice(0, 3).map((check) => `"${check.spec.name}" ${check.status}`);
     super(
-      `${wrong.length} of the map's ${checks.length} amoCRM contact fields are not ready (${shown.join(', ')}${wrong.length > 3 ? ', …' : ''}); \`ident-sync fields\` shows them all`,
+      `${wrong.length} of the map's ${checks.length} amoCRM ${owner} fields are not ready (${shown.join(', ')}${wrong.length > 3 ? ', …' : ''}); \`ident-sync fields\` shows them all`,
     );
     this.name = 'FieldsNotReadyError';
     this.checks = checks;
@@ -133,27 +140,32 @@ export class FieldsNotReadyError extends Error {
 
 /** Field ids and enum ids for every field of the map; throws when any field is not usable. */
 export function resolveFields(map: ContactMap, catalogue: readonly CatalogueField[]): ResolvedMap {
-  const checks = checkFields(map, catalogue);
-  if (checks.some((check) => check.status !== 'ok')) throw new FieldsNotReadyError(checks);
-  return {
-    map,
-    fields: checks.map((check) => {
-      const found = check.found!;
-      const enumIds = new Map<string, number>();
-      for (const choice of check.spec.choices ?? []) {
-        const match = (found.enums ?? []).find((item) => normaliseName(item.value) === normaliseName(choice));
-        if (match) enumIds.set(choice, match.id);
-      }
-      return { spec: check.spec, fieldId: found.id, amoType: found.type, enumIds };
-    }),
-  };
+  return { map, fields: resolveFieldList(map.fields, catalogue, 'contact') };
+}
+
+export function resolveFieldList(
+  specs: readonly CustomFieldSpec[],
+  catalogue: readonly CatalogueField[],
+  owner: FieldOwner,
+): ResolvedField[] {
+  const checks = checkFields({ fields: specs }, catalogue, owner);
+  if (checks.some((check) => check.status !== 'ok')) throw new FieldsNotReadyError(checks, owner);
+  return checks.map((check) => {
+    const found = check.found!;
+    const enumIds = new Map<string, number>();
+    for (const choice of check.spec.choices ?? []) {
+      const match = (found.enums ?? []).find((item) => normaliseName(item.value) === normaliseName(choice));
+      if (match) enumIds.set(choice, match.id);
+    }
+    return { spec: check.spec, fieldId: found.id, amoType: found.type, enumIds };
+  });
 }
 
 /**
  * A catalogue in which every field of the map exists as the map expects, with stand-in ids: for
  * mapping rows without an amoCRM account (test-db's sample, dry runs, tests).
  */
-export function offlineCatalogue(map: ContactMap): CatalogueField[] {
+export function offlineCatalogue(map: { fields: readonly CustomFieldSpec[] }): CatalogueField[] {
   let enumId = 5000;
   return map.fields.map((spec, index) => ({
     id: spec.id ?? 1000 + index,

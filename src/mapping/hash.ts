@@ -13,11 +13,17 @@ export function contentHash(document: {
   last_name: string;
   fields: { field_id: number; value: unknown }[];
 }): string {
+  return hashParts([document.name, document.first_name, document.last_name], document.fields);
+}
+
+/** Standard values in a fixed order, then the custom fields in map order: the hash contacts and deals share. */
+export function hashParts(
+  head: readonly unknown[],
+  fields: readonly { field_id: number; value: unknown }[],
+): string {
   const text = JSON.stringify([
-    document.name,
-    document.first_name,
-    document.last_name,
-    document.fields.map((field) => [
+    ...head,
+    fields.map((field) => [
       field.field_id,
       field.value !== null && typeof field.value === 'object'
         ? { enum_id: (field.value as { enum_id: number }).enum_id }

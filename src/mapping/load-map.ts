@@ -18,24 +18,36 @@ const MAX_MAP_BYTES = 1_000_000;
 const MAX_FIELDS = 200;
 
 export function loadMapFile(path: string): ContactMap {
-  const shown = relative(process.cwd(), path) || path;
+  return parseMap(readMapText(path, 'MAPPING_FILE'), shownPath(path));
+}
+
+const shownPath = (path: string) => relative(process.cwd(), path) || path;
+
+/** A map file's text; `setting` names the variable that points at it, for the error message. */
+export function readMapText(path: string, setting: string): string {
+  const shown = shownPath(path);
   let text: string;
   try {
     if (statSync(path).size > MAX_MAP_BYTES)
       throw new MapFileError(shown, [
-        `is larger than 1 MB; a map is a page of YAML — point MAPPING_FILE at the right file`,
+        `is larger than 1 MB; a map is a page of YAML — point ${setting} at the right file`,
       ]);
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof MapFileError) throw error;
     const reason =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    throw new MapFileError(shown, [`${reason}; set MAPPING_FILE to the map's path`]);
+    throw new MapFileError(shown, [`${reason}; set ${setting} to the map's path`]);
   }
-  return parseMap(text, shown);
+  return text;
 }
 
 export function parseMap(text: string, shownName = 'map'): ContactMap {
+  return parseYamlMap(text, shownName, mapSchema);
+}
+
+/** YAML checked against a map schema: every problem is one line naming the entry. */
+export function parseYamlMap<T>(text: string, shownName: string, schema: z.ZodType<T>): T {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new MapFileError(
@@ -55,7 +67,7 @@ export function parseMap(text: string, shownName = 'map'): ContactMap {
   const fields = (raw as { fields?: unknown } | null)?.fields;
   if (Array.isArray(fields) && fields.length > MAX_FIELDS)
     throw new MapFileError(shownName, [`lists ${fields.length} fields; at most ${MAX_FIELDS} are accepted`]);
-  const parsed = mapSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success)
     throw new MapFileError(
       shownName,

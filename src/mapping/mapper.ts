@@ -9,7 +9,7 @@ import type { ResolvedField, ResolvedMap } from './catalogue.ts';
 import { contentHash } from './hash.ts';
 import type { TransformName } from './schema.ts';
 import { DEFAULT_TRANSFORM, MAX_LENGTH } from './schema.ts';
-import { type DateRules, toAge, toDate, toDateTime } from './transforms/dates.ts';
+import { type DateRules, readWallClock, toAge, toDate, toDateTime } from './transforms/dates.ts';
 import { NUMBER_KINDS, toBoolean, toNumber } from './transforms/numbers.ts';
 import { empty, INVISIBLE, isBlank, type Transformed, value } from './transforms/outcome.ts';
 import { parsePhones } from './transforms/phone.ts';
@@ -60,7 +60,7 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
   const now = options.now ?? (() => new Date());
   const { map } = resolved;
   return (row) => {
-    const patientId = readPatientId(row);
+    const patientId = readId(row.PatientId);
     const notes: FieldNote[] = [];
     try {
       if (patientId === undefined) {
@@ -110,8 +110,8 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
   };
 }
 
-function readPatientId(row: PatientRow): string | undefined {
-  const raw = row.PatientId;
+/** An IDENT id as the sync keys it: trimmed, leading zeros dropped; undefined when not a positive whole number. */
+export function readId(raw: unknown): string | undefined {
   if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0) return String(raw);
   if (typeof raw === 'bigint' && raw > 0n) return String(raw);
   if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) && !/^\s*0+\s*$/.test(raw))
@@ -119,7 +119,8 @@ function readPatientId(row: PatientRow): string | undefined {
   return undefined;
 }
 
-function fieldValue(
+/** One custom field's value from a row, by the field's transform (shared by contacts and deals). */
+export function fieldValue(
   field: ResolvedField,
   row: PatientRow,
   rules: DateRules & { maxAge: number },
@@ -197,12 +198,42 @@ function singleLine(row: PatientRow, source: string | undefined, maxLength: numb
   return made.kind === 'value' ? made.value : '';
 }
 
-function fillTemplate(template: string, row: PatientRow, maxLength: number): string {
-  const filled = template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, alias: string) =>
-    singleLine(row, alias, 255),
+/**
+ * `{Column}` becomes the column's text; `{Column:dd.MM.yyyy HH:mm}` writes a date column's wall
+ * clock with dd, MM, yyyy, yy, HH and mm. Separators left dangling by an empty column at either
+ * end ("Приём 12.11 10:00 — ") go too; with every column empty the result is empty.
+ */
+export function fillTemplate(template: string, row: PatientRow, maxLength: number): string {
+  let placeholders = 0;
+  let filledIn = 0;
+  const filled = template.replace(
+    /\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]+))?\}/g,
+    (_, alias: string, format: string | undefined) => {
+      placeholders += 1;
+      const text = format === undefined ? singleLine(row, alias, 255) : formatWallClock(row[alias], format);
+      if (text !== '') filledIn += 1;
+      return text;
+    },
   );
-  const made = toText(filled, { multiline: false, maxLength });
+  // Nothing of the row in it: the caller's fallback is better than the template's bare words.
+  if (placeholders > 0 && filledIn === 0) return '';
+  const made = toText(filled.replace(/^[\s—–,:;-]+|[\s—–,:;-]+$/g, ''), { multiline: false, maxLength });
   return made.kind === 'value' ? made.value : '';
+}
+
+function formatWallClock(raw: unknown, format: string): string {
+  const clock = readWallClock(raw);
+  if (!clock) return '';
+  const two = (value: number) => String(value).padStart(2, '0');
+  const parts: Record<string, string> = {
+    yyyy: String(clock.year),
+    yy: two(clock.year % 100),
+    MM: two(clock.month),
+    dd: two(clock.day),
+    HH: two(clock.hour),
+    mm: two(clock.minute),
+  };
+  return format.replace(/yyyy|yy|MM|dd|HH|mm/g, (token) => parts[token]!);
 }
 
 function contactName(

@@ -53,12 +53,12 @@ export const DEFAULT_TRANSFORM: Record<FieldType, TransformName> = {
 /** amoCRM's own limits; the map may set lower ones. */
 export const MAX_LENGTH: Partial<Record<FieldType, number>> = { text: 256, textarea: 4000 };
 
-const alias = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+export const alias = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
   error: 'must be a column alias of the patient query (letters, digits, _)',
 });
-const template = z.string().min(1, { error: 'must not be empty' });
+export const template = z.string().min(1, { error: 'must not be empty' });
 
-const customField = z
+export const customField = z
   .strictObject({
     key: z.string().regex(/^[a-z][a-z0-9_]*$/, {
       error: 'must be a short lower-case identifier (a-z, 0-9, _), used in logs and reports',
@@ -168,26 +168,7 @@ export const mapSchema = z
     fields: z.array(customField).min(1, { error: 'must list at least the IDENT patient ID field' }),
   })
   .superRefine((map, ctx) => {
-    const seen = {
-      key: new Map<string, number>(),
-      name: new Map<string, number>(),
-      id: new Map<number, number>(),
-    };
-    map.fields.forEach((field, index) => {
-      for (const property of ['key', 'name', 'id'] as const) {
-        const value = field[property];
-        if (value === undefined) continue;
-        const table = seen[property] as Map<typeof value, number>;
-        const first = table.get(value);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['fields', index, property],
-            message: `repeats the ${property} of fields[${first}]`,
-          });
-        } else table.set(value, index);
-      }
-    });
+    uniqueFields(map.fields, ctx);
     if (!map.fields.some((field) => field.key === 'ident_id' && field.required)) {
       ctx.addIssue({
         code: 'custom',
@@ -196,6 +177,33 @@ export const mapSchema = z
       });
     }
   });
+
+/** No two fields of a map share a key, a name or an id. */
+export function uniqueFields(
+  fields: readonly { key: string; name: string; id?: number | undefined }[],
+  ctx: z.RefinementCtx,
+): void {
+  const seen = {
+    key: new Map<string, number>(),
+    name: new Map<string, number>(),
+    id: new Map<number, number>(),
+  };
+  fields.forEach((field, index) => {
+    for (const property of ['key', 'name', 'id'] as const) {
+      const value = field[property];
+      if (value === undefined) continue;
+      const table = seen[property] as Map<typeof value, number>;
+      const first = table.get(value);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fields', index, property],
+          message: `repeats the ${property} of fields[${first}]`,
+        });
+      } else table.set(value, index);
+    }
+  });
+}
 
 export type ContactMap = z.infer<typeof mapSchema>;
 export type CustomFieldSpec = ContactMap['fields'][number];

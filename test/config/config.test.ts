@@ -27,6 +27,8 @@ describe('configuration', () => {
       timeZone: 'Europe/Moscow',
       overlapSeconds: 300,
       matchByPhone: true,
+      receptions: false,
+      receptionsDaysBack: 90,
     });
     assert.equal(config.amocrm.batchSize, 50);
     assert.equal(config.amocrm.rateLimitRps, 6);

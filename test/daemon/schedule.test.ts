@@ -17,6 +17,8 @@ const sync = (overrides: Partial<SyncConfig> = {}): SyncConfig => ({
   timeZone: 'Europe/Moscow',
   overlapSeconds: 300,
   matchByPhone: true,
+  receptions: false,
+  receptionsDaysBack: 90,
   ...overrides,
 });
 
