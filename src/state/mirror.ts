@@ -1,4 +1,6 @@
-import type { StatementSync } from 'node:sqlite';
+import { MirrorTable, type Sql, type Transaction } from './mirror-table.ts';
+
+export type { MirrorState } from './mirror-table.ts';
 
 /**
  * amoCRM's contacts as the sync last read them, in the state store: every lookup a sync needs —
@@ -17,20 +19,6 @@ export interface MirrorRow {
   emails: string[];
   nameWords: string[];
   updatedAt: number;
-}
-
-/** How far the mirror can be trusted, kept with it. */
-export interface MirrorState {
-  /** When a complete listing last refreshed it (ISO); undefined: never, or its form changed. */
-  fullAt: string | undefined;
-  /** The newest `updated_at` read so far: incremental refreshes read back to it. */
-  watermark: number;
-  /** The highest contact id read so far. */
-  maxContactId: number;
-  /** The map and time zone the hashes were made with: another form makes them meaningless. */
-  form: string | undefined;
-  /** Bumped by every complete listing: rows it did not see carry an older one. */
-  generation: number;
 }
 
 const SCHEMA = `
@@ -57,7 +45,7 @@ CREATE INDEX IF NOT EXISTS mirror_phones_contact ON mirror_phones (contact_id);
 const META_KEYS = {
   fullAt: 'mirror_full_at',
   watermark: 'mirror_watermark',
-  maxContactId: 'mirror_max_contact_id',
+  maxId: 'mirror_max_contact_id',
   form: 'mirror_form',
   generation: 'mirror_generation',
 } as const;
@@ -84,55 +72,13 @@ const toRow = (row: StoredRow): MirrorRow => ({
   updatedAt: row.updated_at,
 });
 
-export class ContactMirror {
-  private readonly sql: (query: string) => StatementSync;
-  private readonly transaction: (work: () => void) => void;
-  private readonly readOnly: boolean;
-
-  constructor(
-    sql: (query: string) => StatementSync,
-    transaction: (work: () => void) => void,
-    readOnly: boolean,
-  ) {
-    this.sql = sql;
-    this.transaction = transaction;
-    this.readOnly = readOnly;
+export class ContactMirror extends MirrorTable {
+  constructor(sql: Sql, transaction: Transaction, readOnly: boolean) {
+    super(sql, transaction, readOnly, { table: 'mirror_contacts', idColumn: 'contact_id', keys: META_KEYS });
   }
 
   createSchema(exec: (script: string) => void): void {
     exec(SCHEMA);
-  }
-
-  state(): MirrorState {
-    if (this.readOnly && !this.hasTable()) {
-      return { fullAt: undefined, watermark: 0, maxContactId: 0, form: undefined, generation: 0 };
-    }
-    const meta = (key: string) =>
-      (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-    return {
-      fullAt: meta(META_KEYS.fullAt),
-      watermark: Number(meta(META_KEYS.watermark) ?? 0),
-      maxContactId: Number(meta(META_KEYS.maxContactId) ?? 0),
-      form: meta(META_KEYS.form),
-      generation: Number(meta(META_KEYS.generation) ?? 0),
-    };
-  }
-
-  setState(changes: Partial<MirrorState>): void {
-    const write = this.sql(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
-    const remove = this.sql('DELETE FROM meta WHERE key = ?');
-    for (const [name, value] of Object.entries(changes)) {
-      const key = META_KEYS[name as keyof MirrorState];
-      if (value === undefined) remove.run(key);
-      else write.run(key, String(value));
-    }
-  }
-
-  count(): number {
-    if (this.readOnly && !this.hasTable()) return 0;
-    return (this.sql('SELECT COUNT(*) AS n FROM mirror_contacts').get() as { n: number }).n;
   }
 
   /**
@@ -151,7 +97,6 @@ export class ContactMirror {
       );
       const clearPhones = this.sql('DELETE FROM mirror_phones WHERE contact_id = ?');
       const addPhone = this.sql('INSERT OR IGNORE INTO mirror_phones (phone, contact_id) VALUES (?, ?)');
-      let maxId = 0;
       for (const row of rows) {
         insert.run(
           row.contactId,
@@ -165,9 +110,8 @@ export class ContactMirror {
         );
         clearPhones.run(row.contactId);
         if (row.identId === null) for (const phone of row.phones) addPhone.run(phone, row.contactId);
-        maxId = Math.max(maxId, row.contactId);
       }
-      if (maxId > this.state().maxContactId) this.setState({ maxContactId: maxId });
+      this.noteMaxId(rows.map((row) => row.contactId));
     });
   }
 
@@ -209,16 +153,8 @@ export class ContactMirror {
     this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
   }
 
-  remove(contactIds: readonly number[]): void {
-    if (contactIds.length === 0) return;
-    this.transaction(() => {
-      const removeContact = this.sql('DELETE FROM mirror_contacts WHERE contact_id = ?');
-      const removePhones = this.sql('DELETE FROM mirror_phones WHERE contact_id = ?');
-      for (const id of contactIds) {
-        removeContact.run(id);
-        removePhones.run(id);
-      }
-    });
+  protected override removed(contactId: number): void {
+    this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
   }
 
   get(contactIds: readonly number[]): Map<number, MirrorRow> {
@@ -249,16 +185,6 @@ export class ContactMirror {
     ).map(toRow);
   }
 
-  /** Ids of contacts a complete listing of this generation did not see, `limit` at a time. */
-  unseen(generation: number, limit: number): number[] {
-    return (
-      this.sql('SELECT contact_id FROM mirror_contacts WHERE generation < ? LIMIT ?').all(
-        generation,
-        limit,
-      ) as { contact_id: number }[]
-    ).map((row) => row.contact_id);
-  }
-
   /** IDENT ids carried by more than one contact, with the contacts (oldest first). */
   duplicates(): { identId: string; contactIds: number[] }[] {
     return this.groups(
@@ -280,14 +206,6 @@ export class ContactMirror {
       identId: row.ident_id,
       contactIds: sortedIds(row.ids),
     }));
-  }
-
-  private hasTable(): boolean {
-    return (
-      this.sql(
-        "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'mirror_contacts'",
-      ).get() !== undefined
-    );
   }
 }
 

@@ -1,7 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DealStore } from './deals.ts';
+import { FailureTable } from './failure-table.ts';
+import { LeadMirror } from './lead-mirror.ts';
 import { ContactMirror } from './mirror.ts';
+
+export { retryDelayMinutes } from './failure-table.ts';
 
 /** `initial`: an incremental run of a state without a checkpoint, which reads every patient. */
 export type RunKind = 'initial' | 'incremental' | 'deep' | 'single';
@@ -165,9 +170,6 @@ const KEEP_RUNS = 1000;
 const list = (text: string) => (text === '' ? [] : text.split(','));
 const text = (values: readonly string[]) => values.join(',');
 
-/** Minutes before a failed patient is tried again: 2, 4, 8… and at most six hours. */
-export const retryDelayMinutes = (attempts: number) => Math.min(360, 2 ** attempts);
-
 /**
  * The sync's memory, in one SQLite file in STATE_DIR: the checkpoint, patient → contact links with
  * what was last sent, creates in flight, failures, refused fields, run history, reconciliation
@@ -178,6 +180,11 @@ export const retryDelayMinutes = (attempts: number) => Math.min(360, 2 ** attemp
 export class StateStore {
   readonly path: string;
   readonly mirror: ContactMirror;
+  /** Receptions → deals (SYNC_RECEPTIONS): links, pending creates, failures, refusals. */
+  readonly deals: DealStore;
+  /** amoCRM's deals as last read. */
+  readonly leadMirror: LeadMirror;
+  private readonly failureTable: FailureTable;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
@@ -197,7 +204,21 @@ export class StateStore {
       (work) => this.transaction(work, 'cache'),
       options.readOnly ?? false,
     );
-    if (!options.readOnly) this.mirror.createSchema((script) => this.db.exec(script));
+    this.deals = new DealStore(
+      (query) => this.sql(query),
+      (work) => this.transaction(work),
+      options.readOnly ?? false,
+    );
+    this.leadMirror = new LeadMirror(
+      (query) => this.sql(query),
+      (work) => this.transaction(work, 'cache'),
+      options.readOnly ?? false,
+    );
+    if (!options.readOnly) {
+      for (const part of [this.mirror, this.deals, this.leadMirror])
+        part.createSchema((script) => this.db.exec(script));
+    }
+    this.failureTable = new FailureTable((query) => this.sql(query), 'failures', 'patient_id');
   }
 
   close(): void {
@@ -328,10 +349,7 @@ export class StateStore {
   /** Unchanged patients: only a failure they had is cleared. */
   clearFailures(patientIds: readonly string[]): void {
     if (patientIds.length === 0) return;
-    this.transaction(() => {
-      const clear = this.sql('DELETE FROM failures WHERE patient_id = ?');
-      for (const id of patientIds) clear.run(id);
-    });
+    this.transaction(() => this.failureTable.clear(patientIds));
   }
 
   /**
@@ -342,10 +360,7 @@ export class StateStore {
   unlinkForRetry(patientId: string, reason: string, at = new Date()): void {
     this.transaction(() => {
       this.sql('DELETE FROM links WHERE patient_id = ?').run(patientId);
-      this.sql(
-        `INSERT INTO failures (patient_id, reason, attempts, first_at, last_at, due_at) VALUES (?, ?, 0, ?, ?, ?)
-         ON CONFLICT (patient_id) DO UPDATE SET reason = excluded.reason, last_at = excluded.last_at, due_at = excluded.due_at`,
-      ).run(patientId, reason, at.toISOString(), at.toISOString(), at.toISOString());
+      this.failureTable.dueNow(patientId, reason, at);
     });
   }
 
@@ -415,27 +430,12 @@ export class StateStore {
   ): void {
     if (entries.length === 0) return;
     this.transaction(() => {
-      const upsert = this.sql(
-        `INSERT INTO failures (patient_id, reason, attempts, first_at, last_at, due_at) VALUES (?, ?, 1, ?, ?, ?)
-         ON CONFLICT (patient_id) DO UPDATE SET reason = excluded.reason, attempts = attempts + 1,
-           last_at = excluded.last_at, due_at = excluded.due_at`,
+      this.failureTable.record(
+        entries.map((entry) => ({ key: entry.patientId, reason: entry.reason, dueNow: entry.dueNow })),
+        at,
       );
-      const attemptsOf = this.sql('SELECT attempts FROM failures WHERE patient_id = ?');
       const clearPending = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
-      const when = at.toISOString();
-      for (const entry of entries) {
-        const attempts =
-          ((attemptsOf.get(entry.patientId) as { attempts: number } | undefined)?.attempts ?? 0) + 1;
-        const due = entry.dueNow ? when : new Date(at.getTime() + retryDelayMinutes(attempts) * 60_000);
-        upsert.run(
-          entry.patientId,
-          entry.reason.slice(0, 1000),
-          when,
-          when,
-          typeof due === 'string' ? due : due.toISOString(),
-        );
-        clearPending.run(entry.patientId);
-      }
+      for (const entry of entries) clearPending.run(entry.patientId);
     });
   }
 
@@ -444,45 +444,20 @@ export class StateStore {
    * a row that can never sync costs a few reads a day, not one every run.
    */
   failuresDue(now = new Date(), limit = 200): string[] {
-    return (
-      this.sql('SELECT patient_id FROM failures WHERE due_at <= ? ORDER BY due_at LIMIT ?').all(
-        now.toISOString(),
-        limit,
-      ) as { patient_id: string }[]
-    ).map((row) => row.patient_id);
+    return this.failureTable.due(now, limit);
   }
 
   /** Which of these patients have an open failure, in one query. */
   failedAmong(patientIds: readonly string[]): Set<string> {
-    if (patientIds.length === 0) return new Set();
-    const rows = this.sql(
-      'SELECT patient_id FROM failures WHERE patient_id IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify(patientIds)) as { patient_id: string }[];
-    return new Set(rows.map((row) => row.patient_id));
+    return this.failureTable.among(patientIds);
   }
 
   failures(limit = 20): Failure[] {
-    return (
-      this.sql('SELECT * FROM failures ORDER BY last_at DESC LIMIT ?').all(limit) as {
-        patient_id: string;
-        reason: string;
-        attempts: number;
-        first_at: string;
-        last_at: string;
-        due_at: string | null;
-      }[]
-    ).map((row) => ({
-      patientId: row.patient_id,
-      reason: row.reason,
-      attempts: row.attempts,
-      firstAt: row.first_at,
-      lastAt: row.last_at,
-      dueAt: row.due_at ?? row.last_at,
-    }));
+    return this.failureTable.list(limit).map(({ key, ...rest }) => ({ patientId: key, ...rest }));
   }
 
   failureCount(): number {
-    return (this.sql('SELECT COUNT(*) AS n FROM failures').get() as { n: number }).n;
+    return this.failureTable.count();
   }
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────

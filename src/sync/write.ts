@@ -339,7 +339,7 @@ export class BatchWriter {
       for (const mapped of batch) this.report.done(mapped, 'created', 0);
       return;
     }
-    const knownMaxId = this.deps.store.mirror.state().maxContactId;
+    const knownMaxId = this.deps.store.mirror.state().maxId;
     const items: Prepared<ContactCreate>[] = batch.map((mapped) => ({
       requestId: `c${mapped.patientId}`,
       body: toCreatePayload(mapped.document),

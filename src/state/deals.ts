@@ -1,0 +1,365 @@
+import type { PipelineRole } from '../mapping/deal-map.ts';
+import { FailureTable, type FailureRow } from './failure-table.ts';
+import type { Sql, Transaction } from './mirror-table.ts';
+import type { Checkpoint } from './store.ts';
+
+/** What the state knows of a reception's deal: what was last sent, and where the sync last put it. */
+export interface DealLink {
+  receptionId: string;
+  patientId: string;
+  leadId: number;
+  /** `dealHash` of the name, price and custom fields last sent. */
+  hash: string;
+  /** The reception's state and pipeline role when the sync last placed the deal. */
+  state: string;
+  role: PipelineRole;
+  /** The pipeline and stage the sync last put the deal in (a manager may have moved it since). */
+  pipelineId: number;
+  statusId: number;
+}
+
+export interface SavedDealLink extends DealLink {
+  /** Fields amoCRM refused in this write (they replace what was recorded before). */
+  refused?: readonly { field: string; detail: string }[];
+}
+
+export interface DealPending extends Omit<DealLink, 'leadId'> {
+  requestId: string;
+  /** The highest deal id known before the create was sent: the new deal's id is above it. */
+  knownMaxId: number;
+  createdAt: string;
+}
+
+export interface DealFailure extends Omit<FailureRow, 'key'> {
+  receptionId: string;
+}
+
+export interface DealRefusal {
+  receptionId: string;
+  field: string;
+  detail: string;
+  at: string;
+}
+
+/** The last deal run's counts, for `status`. */
+export interface DealRunSummary {
+  at: string;
+  kind: string;
+  outcome: string;
+  read: number;
+  created: number;
+  updated: number;
+  moved: number;
+  linked: number;
+  unchanged: number;
+  failed: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deal_links (
+  reception_id TEXT PRIMARY KEY,
+  patient_id TEXT NOT NULL,
+  lead_id INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  role TEXT NOT NULL,
+  pipeline_id INTEGER NOT NULL,
+  status_id INTEGER NOT NULL,
+  synced_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deal_pending (
+  reception_id TEXT PRIMARY KEY,
+  patient_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  role TEXT NOT NULL,
+  pipeline_id INTEGER NOT NULL,
+  status_id INTEGER NOT NULL,
+  known_max_id INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deal_failures (
+  reception_id TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  first_at TEXT NOT NULL,
+  last_at TEXT NOT NULL,
+  due_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deal_failures_due ON deal_failures (due_at);
+CREATE TABLE IF NOT EXISTS deal_refusals (
+  reception_id TEXT NOT NULL,
+  field_key TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (reception_id, field_key)
+) WITHOUT ROWID;
+`;
+
+interface LinkColumns {
+  reception_id: string;
+  patient_id: string;
+  hash: string;
+  state: string;
+  role: string;
+  pipeline_id: number;
+  status_id: number;
+}
+
+const placementOf = (row: LinkColumns) => ({
+  receptionId: row.reception_id,
+  patientId: row.patient_id,
+  hash: row.hash,
+  state: row.state,
+  role: row.role as PipelineRole,
+  pipelineId: row.pipeline_id,
+  statusId: row.status_id,
+});
+
+/**
+ * The deal sync's memory, in the same SQLite file as the contacts' and with the same rules:
+ * reception → deal links with what was last sent and where the deal was put, creates in flight
+ * (written before the request), failures with back-off, refused fields, and a checkpoint of its
+ * own. Every change a batch makes is one transaction.
+ */
+export class DealStore {
+  private readonly sql: Sql;
+  private readonly transaction: Transaction;
+  private readonly readOnly: boolean;
+  private readonly failureTable: FailureTable;
+
+  constructor(sql: Sql, transaction: Transaction, readOnly: boolean) {
+    this.sql = sql;
+    this.transaction = transaction;
+    this.readOnly = readOnly;
+    this.failureTable = new FailureTable(sql, 'deal_failures', 'reception_id');
+  }
+
+  createSchema(exec: (script: string) => void): void {
+    exec(SCHEMA);
+  }
+
+  // ── checkpoint and last run ────────────────────────────────────────────────────────────────
+  checkpoint(): Checkpoint | undefined {
+    const value = this.meta('deal_checkpoint');
+    return value ? { at: new Date(value) } : undefined;
+  }
+
+  setCheckpoint(mark: Checkpoint): void {
+    this.setMetaValue('deal_checkpoint', mark.at.toISOString());
+  }
+
+  lastRun(): DealRunSummary | undefined {
+    const value = this.meta('deal_last_run');
+    return value ? (JSON.parse(value) as DealRunSummary) : undefined;
+  }
+
+  setLastRun(summary: DealRunSummary): void {
+    this.setMetaValue('deal_last_run', JSON.stringify(summary));
+  }
+
+  // ── links ──────────────────────────────────────────────────────────────────────────────────
+  links(receptionIds: readonly string[]): Map<string, DealLink> {
+    const found = new Map<string, DealLink>();
+    if (receptionIds.length === 0) return found;
+    const rows = this.sql(
+      'SELECT * FROM deal_links WHERE reception_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(receptionIds)) as unknown as (LinkColumns & { lead_id: number })[];
+    for (const row of rows) found.set(row.reception_id, { ...placementOf(row), leadId: row.lead_id });
+    return found;
+  }
+
+  linkCount(): number {
+    return this.countOf('deal_links');
+  }
+
+  /**
+   * Stores what amoCRM now holds for these receptions, with their refused fields; their pending
+   * creates and failures end in the same transaction.
+   */
+  saveLinks(links: readonly SavedDealLink[], at = new Date()): void {
+    if (links.length === 0) return;
+    this.transaction(() => {
+      const upsert = this.sql(
+        `INSERT INTO deal_links (reception_id, patient_id, lead_id, hash, state, role, pipeline_id, status_id, synced_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (reception_id) DO UPDATE SET patient_id = excluded.patient_id, lead_id = excluded.lead_id,
+           hash = excluded.hash, state = excluded.state, role = excluded.role, pipeline_id = excluded.pipeline_id,
+           status_id = excluded.status_id, synced_at = excluded.synced_at`,
+      );
+      const clearPending = this.sql('DELETE FROM deal_pending WHERE reception_id = ?');
+      const clearRefusals = this.sql('DELETE FROM deal_refusals WHERE reception_id = ?');
+      const addRefusal = this.sql(
+        'INSERT INTO deal_refusals (reception_id, field_key, detail, hash, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, at = excluded.at',
+      );
+      const when = at.toISOString();
+      for (const link of links) {
+        upsert.run(
+          link.receptionId,
+          link.patientId,
+          link.leadId,
+          link.hash,
+          link.state,
+          link.role,
+          link.pipelineId,
+          link.statusId,
+          when,
+        );
+        clearPending.run(link.receptionId);
+        clearRefusals.run(link.receptionId);
+        for (const refused of link.refused ?? [])
+          addRefusal.run(link.receptionId, refused.field, refused.detail.slice(0, 500), link.hash, when);
+      }
+      this.failureTable.clear(links.map((link) => link.receptionId));
+    });
+  }
+
+  /** The reception's deal is gone from amoCRM: the link ends and the reception is due again, in one transaction. */
+  unlinkForRetry(receptionId: string, reason: string, at = new Date()): void {
+    this.transaction(() => {
+      this.sql('DELETE FROM deal_links WHERE reception_id = ?').run(receptionId);
+      this.failureTable.dueNow(receptionId, reason, at);
+    });
+  }
+
+  // ── pending creates ────────────────────────────────────────────────────────────────────────
+  /** Written before a create request is sent: after a crash these are looked up, never blindly created again. */
+  addPending(entries: readonly Omit<DealPending, 'createdAt'>[], at = new Date()): void {
+    if (entries.length === 0) return;
+    this.transaction(() => {
+      const insert = this.sql(
+        `INSERT INTO deal_pending (reception_id, patient_id, request_id, hash, state, role, pipeline_id, status_id, known_max_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (reception_id) DO UPDATE SET patient_id = excluded.patient_id, request_id = excluded.request_id,
+           hash = excluded.hash, state = excluded.state, role = excluded.role, pipeline_id = excluded.pipeline_id,
+           status_id = excluded.status_id, known_max_id = excluded.known_max_id, created_at = excluded.created_at`,
+      );
+      for (const entry of entries)
+        insert.run(
+          entry.receptionId,
+          entry.patientId,
+          entry.requestId,
+          entry.hash,
+          entry.state,
+          entry.role,
+          entry.pipelineId,
+          entry.statusId,
+          entry.knownMaxId,
+          at.toISOString(),
+        );
+    });
+  }
+
+  /** Creates not yet proven, oldest first; `receptionId` narrows them to one reception's. */
+  pending(options: { receptionId?: string; limit?: number } = {}): DealPending[] {
+    if (this.readOnly && !this.hasTables()) return [];
+    const rows = (options.receptionId === undefined
+      ? this.sql('SELECT * FROM deal_pending ORDER BY created_at LIMIT ?').all(options.limit ?? 10_000)
+      : this.sql('SELECT * FROM deal_pending WHERE reception_id = ?').all(
+          options.receptionId,
+        )) as unknown as (LinkColumns & { request_id: string; known_max_id: number; created_at: string })[];
+    return rows.map((row) => ({
+      ...placementOf(row),
+      requestId: row.request_id,
+      knownMaxId: row.known_max_id,
+      createdAt: row.created_at,
+    }));
+  }
+
+  pendingCount(): number {
+    return this.countOf('deal_pending');
+  }
+
+  // ── failures ───────────────────────────────────────────────────────────────────────────────
+  /** Receptions not synced, with the reason; their pending creates end in the same transaction. */
+  recordFailures(
+    entries: readonly { receptionId: string; reason: string; dueNow?: boolean }[],
+    at = new Date(),
+  ): void {
+    if (entries.length === 0) return;
+    this.transaction(() => {
+      this.failureTable.record(
+        entries.map((entry) => ({ key: entry.receptionId, reason: entry.reason, dueNow: entry.dueNow })),
+        at,
+      );
+      const clearPending = this.sql('DELETE FROM deal_pending WHERE reception_id = ?');
+      for (const entry of entries) clearPending.run(entry.receptionId);
+    });
+  }
+
+  clearFailures(receptionIds: readonly string[]): void {
+    if (receptionIds.length === 0) return;
+    this.transaction(() => this.failureTable.clear(receptionIds));
+  }
+
+  failuresDue(now = new Date(), limit = 200): string[] {
+    return this.failureTable.due(now, limit);
+  }
+
+  failedAmong(receptionIds: readonly string[]): Set<string> {
+    return this.failureTable.among(receptionIds);
+  }
+
+  failures(limit = 20): DealFailure[] {
+    if (this.readOnly && !this.hasTables()) return [];
+    return this.failureTable.list(limit).map(({ key, ...rest }) => ({ receptionId: key, ...rest }));
+  }
+
+  failureCount(): number {
+    return this.countOf('deal_failures');
+  }
+
+  // ── refused fields ─────────────────────────────────────────────────────────────────────────
+  /** Receptions of these whose refused fields were recorded at this content hash: hash by reception. */
+  refusalHashes(receptionIds: readonly string[]): Map<string, string> {
+    const found = new Map<string, string>();
+    if (receptionIds.length === 0) return found;
+    const rows = this.sql(
+      'SELECT DISTINCT reception_id, hash FROM deal_refusals WHERE reception_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(receptionIds)) as { reception_id: string; hash: string }[];
+    for (const row of rows) found.set(row.reception_id, row.hash);
+    return found;
+  }
+
+  refusals(limit = 20): DealRefusal[] {
+    if (this.readOnly && !this.hasTables()) return [];
+    return (
+      this.sql('SELECT * FROM deal_refusals ORDER BY at DESC LIMIT ?').all(limit) as {
+        reception_id: string;
+        field_key: string;
+        detail: string;
+        at: string;
+      }[]
+    ).map((row) => ({ receptionId: row.reception_id, field: row.field_key, detail: row.detail, at: row.at }));
+  }
+
+  refusalCount(): number {
+    return this.countOf('deal_refusals');
+  }
+
+  private countOf(table: string): number {
+    if (this.readOnly && !this.hasTables()) return 0;
+    return (this.sql(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)
+      ?.value;
+  }
+
+  private setMetaValue(key: string, value: string): void {
+    this.sql(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
+  }
+
+  /** A state folder last written before deals existed, opened read-only (`status`), has none of these tables. */
+  private hasTables(): boolean {
+    return (
+      this.sql("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'deal_links'").get() !==
+      undefined
+    );
+  }
+}
