@@ -6,6 +6,7 @@ import type { ResolvedMap } from '../mapping/catalogue.ts';
 import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping/mapper.ts';
 import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';
 import type { MirrorRefresher } from './mirror-refresh.ts';
+import { describe, problemsByItem, refusal, withoutRefusedValues } from './refusals.ts';
 import {
   emailsOf,
   holdsAll,
@@ -470,35 +471,13 @@ export class BatchWriter {
     item: Prepared<Body>,
     problems: readonly ValidationProblem[],
   ): Prepared<Body> | 'gone' | string {
-    const customs: CustomFieldValueOut[] = item.body.custom_fields_values ?? [];
-    const dropIndexes = new Set<number>();
-    const dropKeys = new Set<'first_name' | 'last_name'>();
-    const refused: { field: string; detail: string }[] = [];
-    for (const problem of problems) {
-      const path = problem.path.trim();
-      if (path === 'id' || path.startsWith('id.')) return 'gone';
-      const custom = /^custom_fields_values\.(\d+)(?:\.|$)/.exec(path);
-      if (custom) {
-        const index = Number(custom[1]);
-        const entry = customs[index];
-        if (!entry) return refusal(problems);
-        dropIndexes.add(index);
-        refused.push({ field: this.keyOf(entry), detail: problemText(problem) });
-        continue;
-      }
-      if (path === 'first_name' || path === 'last_name') {
-        dropKeys.add(path);
-        refused.push({ field: path, detail: problemText(problem) });
-        continue;
-      }
-      return refusal(problems);
-    }
-    const body = {
-      ...item.body,
-      custom_fields_values: customs.filter((_, index) => !dropIndexes.has(index)),
-    };
-    for (const key of dropKeys) delete body[key];
-    return { ...item, body, refused: [...item.refused, ...refused] };
+    const result = withoutRefusedValues(item.body, problems, {
+      droppable: ['first_name', 'last_name'],
+      keyOf: (entry) => this.keyOf(entry),
+      noun: 'contact',
+    });
+    if (typeof result === 'string') return result;
+    return { ...item, body: result.body, refused: [...item.refused, ...result.refused] };
   }
 
   private keyOf(entry: CustomFieldValueOut): string {
@@ -576,32 +555,4 @@ function needsMerge(kind: MultitextKind, item: UpdateItem): boolean {
   if (!sameList(sent, ours)) return true;
   const held = item.held ? (kind === 'phone' ? item.held.phones : item.held.emails) : undefined;
   return held !== undefined && !holdsAll(held, ours);
-}
-
-/** Problems by item, when they name our items; undefined when they cannot be tied to one. */
-function problemsByItem(
-  items: readonly Prepared<unknown>[],
-  problems: readonly ValidationProblem[],
-): Map<string, ValidationProblem[]> | undefined {
-  const known = new Set(items.map((item) => item.requestId));
-  const byItem = new Map<string, ValidationProblem[]>();
-  for (const problem of problems) {
-    // A single item owns whatever amoCRM says, whichever id it names.
-    const requestId = items.length === 1 ? items[0]!.requestId : problem.requestId;
-    if (!known.has(requestId)) continue;
-    byItem.set(requestId, [...(byItem.get(requestId) ?? []), problem]);
-  }
-  return byItem.size > 0 ? byItem : undefined;
-}
-
-const problemText = (problem: ValidationProblem) =>
-  [problem.code, problem.detail].filter((part) => part !== '').join(': ') || 'refused';
-
-function refusal(problems: readonly ValidationProblem[]): string {
-  return `amoCRM refused the contact: ${problems.map((problem) => `${problem.path || 'item'}: ${problemText(problem)}`).join('; ')}`;
-}
-
-function describe(outcome: { kind: string; error?: Error; problems?: readonly ValidationProblem[] }): string {
-  if (outcome.problems) return refusal(outcome.problems);
-  return outcome.error?.message ?? outcome.kind;
 }

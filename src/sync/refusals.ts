@@ -1,0 +1,81 @@
+import type { ValidationProblem } from '../amocrm/errors.ts';
+import type { CustomFieldValueOut } from '../amocrm/types.ts';
+
+/**
+ * How a refused write is narrowed down, for contacts and deals alike. amoCRM's 400 names the item
+ * (`request_id`) and the value's path (`custom_fields_values.3.values.0.value`): the writer drops
+ * exactly that value and sends the item again.
+ */
+
+/** Problems by item, when they name our items; undefined when they cannot be tied to one. */
+export function problemsByItem(
+  items: readonly { requestId: string }[],
+  problems: readonly ValidationProblem[],
+): Map<string, ValidationProblem[]> | undefined {
+  const known = new Set(items.map((item) => item.requestId));
+  const byItem = new Map<string, ValidationProblem[]>();
+  for (const problem of problems) {
+    // A single item owns whatever amoCRM says, whichever id it names.
+    const requestId = items.length === 1 ? items[0]!.requestId : problem.requestId;
+    if (!known.has(requestId)) continue;
+    byItem.set(requestId, [...(byItem.get(requestId) ?? []), problem]);
+  }
+  return byItem.size > 0 ? byItem : undefined;
+}
+
+export const problemText = (problem: ValidationProblem) =>
+  [problem.code, problem.detail].filter((part) => part !== '').join(': ') || 'refused';
+
+export function refusal(problems: readonly ValidationProblem[], noun = 'contact'): string {
+  return `amoCRM refused the ${noun}: ${problems.map((problem) => `${problem.path || 'item'}: ${problemText(problem)}`).join('; ')}`;
+}
+
+export function describe(
+  outcome: { kind: string; error?: Error; problems?: readonly ValidationProblem[] },
+  noun = 'contact',
+): string {
+  if (outcome.problems) return refusal(outcome.problems, noun);
+  return outcome.error?.message ?? outcome.kind;
+}
+
+export interface Refused {
+  field: string;
+  detail: string;
+}
+
+/**
+ * The body without the values amoCRM refused: custom fields by index, and the standard keys
+ * `droppable` allows. 'gone' when amoCRM says the entity does not exist (`id`); a reason when a
+ * problem cannot be narrowed to a value that may be left out.
+ */
+export function withoutRefusedValues<Body extends { custom_fields_values?: CustomFieldValueOut[] }>(
+  body: Body,
+  problems: readonly ValidationProblem[],
+  options: { droppable: readonly string[]; keyOf: (entry: CustomFieldValueOut) => string; noun: string },
+): { body: Body; refused: Refused[] } | 'gone' | string {
+  const customs: CustomFieldValueOut[] = body.custom_fields_values ?? [];
+  const dropIndexes = new Set<number>();
+  const dropKeys = new Set<string>();
+  const refused: Refused[] = [];
+  for (const problem of problems) {
+    const path = problem.path.trim();
+    if (path === 'id' || path.startsWith('id.')) return 'gone';
+    const custom = /^custom_fields_values\.(\d+)(?:\.|$)/.exec(path);
+    if (custom) {
+      const entry = customs[Number(custom[1])];
+      if (!entry) return refusal(problems, options.noun);
+      dropIndexes.add(Number(custom[1]));
+      refused.push({ field: options.keyOf(entry), detail: problemText(problem) });
+      continue;
+    }
+    if (options.droppable.includes(path)) {
+      dropKeys.add(path);
+      refused.push({ field: path, detail: problemText(problem) });
+      continue;
+    }
+    return refusal(problems, options.noun);
+  }
+  const next: Body = { ...body, custom_fields_values: customs.filter((_, index) => !dropIndexes.has(index)) };
+  for (const key of dropKeys) delete (next as Record<string, unknown>)[key];
+  return { body: next, refused };
+}
