@@ -1,5 +1,5 @@
 import type { AmoHttp } from './http.ts';
-import type { Pipeline } from './types.ts';
+import type { Pipeline, PipelineStatus } from './types.ts';
 
 interface PipelinePage {
   _embedded?: { pipelines?: Pipeline[] };
@@ -16,8 +16,10 @@ export interface NewPipeline {
 
 /**
  * The account's deal pipelines with their stages (`GET /api/v4/leads/pipelines`, one page: an
- * account has at most 50). Stages can be given only when a pipeline is created (amocrm-api-php
- * PipelineModel::toApi); amoCRM adds the won and lost stages to every pipeline itself.
+ * account has at most 50). A new pipeline takes its stages in its create (amocrm-api-php
+ * PipelineModel::toApi: "only when the pipeline is created"); stages are added to an existing one
+ * at `/api/v4/leads/pipelines/{id}/statuses` (EntitiesServices/Leads/Statuses). amoCRM adds the
+ * won and lost stages to every pipeline itself.
  */
 export class PipelinesApi {
   private readonly http: AmoHttp;
@@ -30,6 +32,18 @@ export class PipelinesApi {
     const response = await this.http.get<PipelinePage>('/api/v4/leads/pipelines');
     if (response.status === 204 || !response.data) return [];
     return response.data._embedded?.pipelines ?? [];
+  }
+
+  async addStages(
+    pipelineId: number,
+    stages: readonly { name: string; sort: number; color: string }[],
+  ): Promise<PipelineStatus[]> {
+    if (stages.length === 0) return [];
+    const response = await this.http.post<{ _embedded?: { statuses?: PipelineStatus[] } }>(
+      `/api/v4/leads/pipelines/${pipelineId}/statuses`,
+      stages,
+    );
+    return response.data?._embedded?.statuses ?? [];
   }
 
   async create(pipelines: readonly NewPipeline[]): Promise<Pipeline[]> {

@@ -142,15 +142,19 @@ export class Daemon {
     const context = this.context;
     if (!context || this.stopping) return undefined;
     const result = await withRunLock(this.options.config.stateDir, () =>
-      context.newRun({ shouldStop: () => this.stopping }).run({ kind }),
+      context.syncAll(kind, { shouldStop: () => this.stopping }),
     );
     this.metrics.recordRun(result, result.outcome === 'ok');
-    if (result.outcome === 'failed') {
-      const reason = result.error?.message ?? 'the last sync failed';
-      this.setHealth(false, `last ${result.kind} sync failed: ${reason}`);
-      if (needsPerson(result.error)) {
+    if (result.deals) this.metrics.recordDealRun(result.deals);
+    const failed =
+      result.outcome === 'failed' ? result : result.deals?.outcome === 'failed' ? result.deals : undefined;
+    if (failed) {
+      const reason = failed.error?.message ?? 'the last sync failed';
+      const what = failed === result ? 'sync' : 'deal sync';
+      this.setHealth(false, `last ${failed.kind} ${what} failed: ${reason}`);
+      if (needsPerson(failed.error)) {
         this.options.logger.fatal(
-          { err: result.error },
+          { err: failed.error },
           'amoCRM refuses this integration; the schedule is stopped',
         );
         void this.scheduler?.stop();

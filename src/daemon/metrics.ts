@@ -1,12 +1,17 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { HttpStats } from '../amocrm/http.ts';
+import type { DealSyncResult } from '../sync/deals/run.ts';
 import type { SyncResult } from '../sync/run.ts';
+
+const DEAL_ACTIONS = ['created', 'updated', 'moved', 'linked', 'unchanged', 'failed'] as const;
 
 /** What /metrics exposes, in Prometheus text format. */
 export class DaemonMetrics {
   readonly registry = new Registry();
   private readonly runs: Counter;
   private readonly contacts: Counter;
+  private readonly deals: Counter;
+  private readonly dealRuns: Counter;
   private readonly lastSuccess: Gauge;
   private readonly lastCheckpointAdvance: Gauge;
   private readonly up: Gauge;
@@ -24,6 +29,18 @@ export class DaemonMetrics {
     this.contacts = new Counter({
       name: 'ident_sync_contacts_total',
       help: 'Patients handled, by what was done',
+      labelNames: ['action'],
+      registers,
+    });
+    this.dealRuns = new Counter({
+      name: 'ident_sync_deal_runs_total',
+      help: 'Deal runs (SYNC_RECEPTIONS) by kind and outcome',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.deals = new Counter({
+      name: 'ident_sync_deals_total',
+      help: 'Receptions handled, by what was done to their deal',
       labelNames: ['action'],
       registers,
     });
@@ -85,6 +102,11 @@ export class DaemonMetrics {
     }
     if (result.outcome === 'ok') this.lastSuccess.set({ kind: result.kind }, Date.now() / 1000);
     if (checkpointMoved) this.checkpointAdvancedAt = Date.now();
+  }
+
+  recordDealRun(result: DealSyncResult): void {
+    this.dealRuns.inc({ kind: result.kind, outcome: result.outcome });
+    for (const action of DEAL_ACTIONS) this.deals.inc({ action }, result[action]);
   }
 
   setHealthy(healthy: boolean): void {

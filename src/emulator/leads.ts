@@ -217,6 +217,45 @@ export class LeadBook {
     return [200, { _embedded: { pipelines: created.map((pipeline) => presentPipeline(pipeline, origin)) } }];
   }
 
+  /** Stages added to an existing pipeline, before its won and lost stages. */
+  addStatuses(pipelineId: number, body: unknown, origin: string): [number, unknown] {
+    const pipeline = this.pipelines.get(pipelineId);
+    if (!pipeline) throw new HttpError(404, problem(404, 'Pipeline not found'));
+    if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
+    const failures: { request_id: string; errors: ValidationError[] }[] = [];
+    body.forEach((raw: unknown, index) => {
+      const name = (raw as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string' || name.trim() === '')
+        failures.push({
+          request_id: requestIdOf(raw, index),
+          errors: [{ code: 'FieldMissing', path: 'name', detail: 'This value should not be blank.' }],
+        });
+    });
+    if (failures.length > 0) throw validationFailure(failures);
+    const added = body.map((raw: { name: string; sort?: number; color?: string }) => {
+      const status: StoredStatus = {
+        id: this.nextStatusId++,
+        name: raw.name,
+        sort: Math.min(raw.sort ?? 9000, 9999),
+        is_editable: true,
+        pipeline_id: pipelineId,
+        color: raw.color ?? '#99ccff',
+        type: 0,
+        account_id: this.accountId,
+      };
+      pipeline.statuses.push(status);
+      return status;
+    });
+    pipeline.statuses.sort((a, b) => a.sort - b.sort);
+    return [
+      200,
+      {
+        _links: { self: { href: `${origin}/api/v4/leads/pipelines/${pipelineId}/statuses` } },
+        _embedded: { statuses: added },
+      },
+    ];
+  }
+
   /** The stage with this id in this pipeline (won and lost are in every pipeline). */
   status(pipelineId: number, statusId: number): StoredStatus | undefined {
     return this.pipelines.get(pipelineId)?.statuses.find((status) => status.id === statusId);

@@ -682,6 +682,9 @@ export class AmoCrmEmulator {
       if (method === 'GET') return this.deals.listPipelines(this.origin);
       if (method === 'POST') return this.deals.createPipelines(body, this.origin);
     }
+    const statusesMatch = /^\/api\/v4\/leads\/pipelines\/(\d+)\/statuses$/.exec(path);
+    if (statusesMatch && method === 'POST')
+      return this.deals.addStatuses(Number(statusesMatch[1]), body, this.origin);
     if (path === '/api/v4/leads') {
       if (method === 'GET') return this.deals.list(url, this.origin);
       if (method === 'POST') return this.deals.write(body, 'create', this.origin);

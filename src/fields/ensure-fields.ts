@@ -1,6 +1,9 @@
 import type { CustomFieldsApi, NewField } from '../amocrm/custom-fields.ts';
-import { type CatalogueField, checkFields, type FieldCheck } from '../mapping/catalogue.ts';
-import type { ContactMap, CustomFieldSpec } from '../mapping/schema.ts';
+import { type CatalogueField, checkFields, type FieldCheck, type FieldOwner } from '../mapping/catalogue.ts';
+import type { CustomFieldSpec } from '../mapping/schema.ts';
+
+/** A map's custom fields: the contact map's, or the deal map's. */
+type FieldMap = { fields: readonly CustomFieldSpec[] };
 
 export interface FieldSetupReport {
   /** The state after any creation: one row per field of the map. */
@@ -10,9 +13,13 @@ export interface FieldSetupReport {
   catalogue: CatalogueField[];
 }
 
-export async function inspectFields(map: ContactMap, api: CustomFieldsApi): Promise<FieldSetupReport> {
+export async function inspectFields(
+  map: FieldMap,
+  api: CustomFieldsApi,
+  owner: FieldOwner = 'contact',
+): Promise<FieldSetupReport> {
   const catalogue = await api.list();
-  return { checks: checkFields(map, catalogue), created: [], enumsAdded: [], catalogue };
+  return { checks: checkFields(map, catalogue, owner), created: [], enumsAdded: [], catalogue };
 }
 
 /**
@@ -21,8 +28,12 @@ export async function inspectFields(map: ContactMap, api: CustomFieldsApi): Prom
  * — keeping their current values. Fields of the wrong type are left for a person to decide.
  * Running it again creates nothing.
  */
-export async function createMissingFields(map: ContactMap, api: CustomFieldsApi): Promise<FieldSetupReport> {
-  const before = await inspectFields(map, api);
+export async function createMissingFields(
+  map: FieldMap,
+  api: CustomFieldsApi,
+  owner: FieldOwner = 'contact',
+): Promise<FieldSetupReport> {
+  const before = await inspectFields(map, api, owner);
   const missing = before.checks.filter((check) => check.status === 'missing');
   const created = await api.create(missing.map((check) => newField(check.spec)));
 
@@ -37,7 +48,7 @@ export async function createMissingFields(map: ContactMap, api: CustomFieldsApi)
     enumsAdded.push({ field: check.spec.name, values: check.missingChoices });
   }
   if (created.length === 0 && enumsAdded.length === 0) return before;
-  const after = await inspectFields(map, api);
+  const after = await inspectFields(map, api, owner);
   return { ...after, created: created.map((field) => field.name), enumsAdded };
 }
 

@@ -1,6 +1,8 @@
 import { relative } from 'node:path';
+import { type DealMap, loadDealMapFile } from '../mapping/deal-map.ts';
 import { loadMapFile, MapFileError } from '../mapping/load-map.ts';
 import type { ContactMap } from '../mapping/schema.ts';
+import { loadReceptionSql, RECEPTION_SQL_FILE_NAMES, type ReceptionSqlFiles } from './reception-sql.ts';
 import { outputAliases } from './sql-analysis.ts';
 import { loadSqlFiles, SQL_FILE_NAMES, type SqlFiles } from './sql-files.ts';
 import { join } from 'node:path';
@@ -16,8 +18,6 @@ export function unknownSources(map: ContactMap, aliases: readonly string[]): str
   const check = (where: string, alias: string) => {
     if (!known.has(alias)) problems.push(`${where}: "${alias}" is not a column of the patient query`);
   };
-  const placeholders = (text: string) =>
-    [...text.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!);
   for (const alias of placeholders(map.contact.name.template)) check('contact.name.template', alias);
   for (const alias of placeholders(map.contact.name.fallback)) check('contact.name.fallback', alias);
   if (map.contact.first_name) check('contact.first_name.source', map.contact.first_name.source);
@@ -31,6 +31,53 @@ export function unknownSources(map: ContactMap, aliases: readonly string[]): str
     );
   });
   return problems;
+}
+
+/** The columns a name template reads: `{Column}` and `{Column:format}`. */
+const placeholders = (text: string) =>
+  [...text.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]+)?\}/g)].map((match) => match[1]!);
+
+/** As `unknownSources`, for the deal map against the reception query. */
+export function unknownDealSources(map: DealMap, aliases: readonly string[]): string[] {
+  const known = new Set(aliases);
+  const problems: string[] = [];
+  const check = (where: string, alias: string) => {
+    if (!known.has(alias)) problems.push(`${where}: "${alias}" is not a column of the reception query`);
+  };
+  for (const alias of placeholders(map.deal.name.template)) check('deal.name.template', alias);
+  for (const alias of placeholders(map.deal.name.fallback)) check('deal.name.fallback', alias);
+  if (map.deal.price) check('deal.price.source', map.deal.price.source);
+  check('pipelines.repeatWhen.present', map.pipelines.repeatWhen.present);
+  map.states.forEach((rule, index) => {
+    if (rule.when) check(`states[${index}] (${rule.state}) when`, rule.when);
+  });
+  map.fields.forEach((field, index) => {
+    check(`fields[${index}] (${field.name}) source`, field.source);
+    field.when?.forEach((rule, ruleIndex) =>
+      check(`fields[${index}] (${field.name}) when[${ruleIndex}].present`, rule.present),
+    );
+  });
+  return problems;
+}
+
+/** The deal map and the reception SQL (SYNC_RECEPTIONS=true), checked as the contact map and its SQL are. */
+export function loadDealMapAndSql(config: { dealMappingFile: string; sqlDir: string }): {
+  map: DealMap;
+  files: ReceptionSqlFiles;
+} {
+  const files = loadReceptionSql(config.sqlDir);
+  const map = loadDealMapFile(config.dealMappingFile);
+  const problems = unknownDealSources(map, outputAliases(files.receptions));
+  if (problems.length > 0) {
+    const sqlFile =
+      relative(process.cwd(), join(files.dir, RECEPTION_SQL_FILE_NAMES.receptions)) ||
+      RECEPTION_SQL_FILE_NAMES.receptions;
+    throw new MapFileError(
+      relative(process.cwd(), config.dealMappingFile) || config.dealMappingFile,
+      problems.map((problem) => `${problem} (${sqlFile}); add the column to the query or fix the map`),
+    );
+  }
+  return { map, files };
 }
 
 /**

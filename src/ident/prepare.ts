@@ -1,6 +1,12 @@
 import type { Logger } from '../logging/logger.ts';
 import { type SqlConnection, SqlTypes } from './pool.ts';
 import {
+  type PreparedReceptionSql,
+  prepareReceptionSql,
+  type ReceptionSqlFiles,
+  unconfirmedReceptionColumns,
+} from './reception-sql.ts';
+import {
   type PreparedSql,
   prepareSql,
   type SqlFiles,
@@ -43,9 +49,22 @@ export async function prepareForDatabase(connection: SqlConnection, files: SqlFi
   return prepareSql(files, (column) => present.has(columnKey(column)));
 }
 
+/** The reception query as it can run on this database (its guessed columns probed the same way). */
+export async function prepareReceptionsForDatabase(
+  connection: SqlConnection,
+  files: ReceptionSqlFiles,
+): Promise<PreparedReceptionSql> {
+  const needed = unconfirmedReceptionColumns(files);
+  const present = await columnTypes(
+    connection,
+    needed.map((column) => column.table),
+  );
+  return prepareReceptionSql(files, (column) => present.has(columnKey(column)));
+}
+
 /** One warning naming the fields that stay empty and the selections left out, and how to fix them. */
 export function reportPrepared(
-  prepared: PreparedSql,
+  prepared: Pick<PreparedSql, 'emptied'> & Partial<Pick<PreparedSql, 'skipped'>>,
   logger: Logger,
   fieldsOf: (alias: string) => string[],
 ): void {
@@ -57,10 +76,10 @@ export function reportPrepared(
         ),
         emptyFields: [...new Set(prepared.emptied.flatMap((guess) => fieldsOf(guess.alias)))],
       },
-      'this IDENT database lacks guessed columns: the fields they feed stay empty; `ident-sync test-db` prints the lines to adapt in patients.sql',
+      'this IDENT database lacks guessed columns: the fields they feed stay empty; `ident-sync test-db` prints the lines to adapt in the SQL files',
     );
   }
-  for (const skipped of prepared.skipped) {
+  for (const skipped of prepared.skipped ?? []) {
     logger.info(
       {
         selection: skipped.name,

@@ -1,5 +1,6 @@
-import type { Contact } from '../amocrm/types.ts';
+import type { Contact, Lead } from '../amocrm/types.ts';
 import type { ResolvedField, ResolvedMap } from './catalogue.ts';
+import type { DealDocument } from './deal-mapper.ts';
 import type { ContactDocument, DocumentValue } from './mapper.ts';
 import { DEFAULT_TRANSFORM } from './schema.ts';
 import { normaliseDateRead } from './transforms/dates.ts';
@@ -39,6 +40,24 @@ export function documentFromContact(
         value: readValue(field, stored, timeZone),
       };
     }),
+  };
+}
+
+/** What an amoCRM deal holds, in the deal map's form (DealDocument): its name, price and mapped fields. */
+export function documentFromLead(
+  lead: Lead,
+  fields: readonly ResolvedField[],
+  timeZone: string,
+): DealDocument {
+  const byId = new Map((lead.custom_fields_values ?? []).map((field) => [field.field_id, field]));
+  return {
+    name: lead.name ?? '',
+    price: Number(lead.price ?? 0) || 0,
+    fields: fields.map((field) => ({
+      field_id: field.fieldId,
+      key: field.spec.key,
+      value: readValue(field, byId.get(field.fieldId)?.values?.[0], timeZone),
+    })),
   };
 }
 

@@ -5,15 +5,33 @@ import { ActionableError } from '../errors.ts';
 import { type PatientSource, SqlPatientSource } from '../ident/patient-source.ts';
 import { connectIdent } from '../ident/pool.ts';
 import { classifyDbError } from '../ident/errors.ts';
-import { loadMapAndSql } from '../ident/map-check.ts';
-import { prepareForDatabase, reportPrepared } from '../ident/prepare.ts';
+import { loadDealMapAndSql, loadMapAndSql } from '../ident/map-check.ts';
+import { prepareForDatabase, prepareReceptionsForDatabase, reportPrepared } from '../ident/prepare.ts';
+import type { ReceptionSqlFiles } from '../ident/reception-sql.ts';
+import { type ReceptionSource, SqlReceptionSource } from '../ident/reception-source.ts';
 import type { SqlFiles } from '../ident/sql-files.ts';
 import type { Logger } from '../logging/logger.ts';
-import { FieldsNotReadyError, type ResolvedMap, resolveFields } from '../mapping/catalogue.ts';
+import {
+  FieldsNotReadyError,
+  resolveFieldList,
+  type ResolvedMap,
+  resolveFields,
+} from '../mapping/catalogue.ts';
+import type { DealMap } from '../mapping/deal-map.ts';
+import { createDealMapper, type DealMapper, type ResolvedDealMap } from '../mapping/deal-mapper.ts';
+import { PipelinesNotReadyError, resolvePipelines } from '../mapping/pipelines.ts';
 import type { ContactMap } from '../mapping/schema.ts';
 import { createMapper, type Mapper } from '../mapping/mapper.ts';
 import { StateStore } from '../state/store.ts';
-import { type SyncOptions, SyncRun } from './run.ts';
+import { DealRun, type DealSyncOptions, type DealSyncResult } from './deals/run.ts';
+import { type SyncOptions, type SyncResult, SyncRun } from './run.ts';
+
+/** Receptions → deals, when SYNC_RECEPTIONS=true. */
+export interface DealParts {
+  source: ReceptionSource;
+  resolved: ResolvedDealMap;
+  mapper: DealMapper;
+}
 
 /** Everything a sync needs, opened from the configuration. */
 export interface SyncContext {
@@ -22,8 +40,22 @@ export interface SyncContext {
   resolved: ResolvedMap;
   mapper: Mapper;
   store: StateStore;
+  /** Present when receptions become deals. */
+  deals: DealParts | undefined;
   newRun(options?: Partial<SyncOptions>): SyncRun;
+  /** A deal run; throws when SYNC_RECEPTIONS is off. */
+  newDealRun(options?: Partial<DealSyncOptions>): DealRun;
+  /** A run of each: contacts, then (when on and the contacts went well) deals. */
+  syncAll(
+    kind: 'incremental' | 'deep',
+    options?: { dryRun?: boolean; shouldStop?: () => boolean },
+  ): Promise<FullSyncResult>;
   close(): Promise<void>;
+}
+
+export interface FullSyncResult extends SyncResult {
+  /** The deal run, when receptions are synced and the contact run succeeded. */
+  deals?: DealSyncResult;
 }
 
 export class FieldsSetupError extends ActionableError {
@@ -33,6 +65,34 @@ export class FieldsSetupError extends ActionableError {
       cause,
     });
     this.name = 'FieldsSetupError';
+  }
+}
+
+export class DealSetupError extends ActionableError {
+  constructor(cause: FieldsNotReadyError | PipelinesNotReadyError) {
+    super(
+      `${cause.message}, and \`ident-sync fields --create --pipelines\` creates what is missing (or set SYNC_RECEPTIONS=false)`,
+      { exitCode: 2, cause },
+    );
+    this.name = 'DealSetupError';
+  }
+}
+
+/** The deal map's field, pipeline and stage ids, read at start as the contact fields are. */
+export async function resolveDealMapAgainstAccount(
+  map: DealMap,
+  client: AmoClient,
+): Promise<ResolvedDealMap> {
+  try {
+    return {
+      map,
+      fields: resolveFieldList(map.fields, await client.leadFields.list(), 'deal'),
+      pipelines: resolvePipelines(map, await client.pipelines.list()),
+    };
+  } catch (error) {
+    if (error instanceof FieldsNotReadyError || error instanceof PipelinesNotReadyError)
+      throw new DealSetupError(error);
+    throw error;
   }
 }
 
@@ -70,20 +130,30 @@ export function syncRunFor(
   );
 }
 
-/** IDENT with the SQL fitted to this database (guessed columns it lacks run as typed NULLs). */
+/**
+ * IDENT with the SQL fitted to this database (guessed columns it lacks run as typed NULLs): the
+ * patients, and on the same connection the receptions when they are synced.
+ */
 async function openIdent(
   config: Config,
   files: SqlFiles,
   map: ContactMap,
+  deals: { map: DealMap; files: ReceptionSqlFiles } | undefined,
   logger: Logger,
-): Promise<PatientSource> {
+): Promise<{ patients: PatientSource; receptions: ReceptionSource | undefined }> {
   const connection = await connectIdent(config.database!);
+  const fieldsOf = (fields: readonly { source: string; name: string }[]) => (alias: string) =>
+    fields.filter((field) => field.source === alias).map((field) => field.name);
   try {
     const prepared = await prepareForDatabase(connection, files);
-    reportPrepared(prepared, logger, (alias) =>
-      map.fields.filter((field) => field.source === alias).map((field) => field.name),
-    );
-    return new SqlPatientSource(connection, files, prepared, config.database!);
+    reportPrepared(prepared, logger, fieldsOf(map.fields));
+    let receptions: ReceptionSource | undefined;
+    if (deals) {
+      const preparedReceptions = await prepareReceptionsForDatabase(connection, deals.files);
+      reportPrepared(preparedReceptions, logger, fieldsOf(deals.map.fields));
+      receptions = new SqlReceptionSource(connection, deals.files, preparedReceptions, config.database!);
+    }
+    return { patients: new SqlPatientSource(connection, files, prepared, config.database!), receptions };
   } catch (error) {
     await connection.close().catch(() => undefined);
     throw classifyDbError(error, config.database!);
@@ -93,26 +163,73 @@ async function openIdent(
 export async function openSyncContext(
   config: Config,
   logger: Logger,
-  parts: { client?: AmoClient; source?: PatientSource; store?: StateStore } = {},
+  parts: {
+    client?: AmoClient;
+    source?: PatientSource;
+    receptions?: ReceptionSource;
+    store?: StateStore;
+  } = {},
 ): Promise<SyncContext> {
   // A run's scratch file goes to the state folder, writable by contract even in a read-only
   // container, unless the operator chose a place for SQLite's temporary files.
   process.env.SQLITE_TMPDIR ??= config.stateDir;
   // The SQL and the map are checked before anything connects: a write in SQL_DIR is never sent.
   const { map, files } = loadMapAndSql(config);
+  const dealFiles = config.sync.receptions ? loadDealMapAndSql(config) : undefined;
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
   const resolved = await resolveMapAgainstAccount(map, client);
+  const resolvedDeals = dealFiles ? await resolveDealMapAgainstAccount(dealFiles.map, client) : undefined;
   const zoneWarning = zoneMismatch((await client.account()).timeZone, config.sync.timeZone);
   if (zoneWarning) logger.warn(zoneWarning);
-  const mapper = createMapper(resolved, { timeZone: config.sync.timeZone });
-  const source = parts.source ?? (await openIdent(config, files, map, logger));
+  const timeZone = config.sync.timeZone;
+  const mapper = createMapper(resolved, { timeZone });
+  const ident = parts.source
+    ? { patients: parts.source, receptions: parts.receptions }
+    : await openIdent(config, files, map, dealFiles, logger);
+  const source = ident.patients;
   const store = parts.store ?? new StateStore(config.stateDir);
-  return {
+  const deals: DealParts | undefined =
+    resolvedDeals && ident.receptions
+      ? {
+          source: ident.receptions,
+          resolved: resolvedDeals,
+          mapper: createDealMapper(resolvedDeals, { timeZone }),
+        }
+      : undefined;
+  if (config.sync.receptions && !deals)
+    throw new Error('SYNC_RECEPTIONS is on but no reception source was given');
+  const context: SyncContext = {
     client,
     source,
     resolved,
     mapper,
     store,
+    deals,
+    newDealRun(options = {}) {
+      if (!deals) throw new Error('receptions are not synced (SYNC_RECEPTIONS=false)');
+      return dealRunFor(
+        {
+          client,
+          deals,
+          store,
+          logger,
+          timeZone,
+          now: () => source.now(),
+          ensureContact: ensureContactOf(context),
+        },
+        {
+          batchSize: config.amocrm.batchSize,
+          overlapSeconds: config.sync.overlapSeconds,
+          daysBack: config.sync.receptionsDaysBack,
+          ...options,
+        },
+      );
+    },
+    async syncAll(kind, options = {}) {
+      const contacts: FullSyncResult = await context.newRun(options).run({ kind });
+      if (!deals || contacts.outcome !== 'ok') return contacts;
+      return { ...contacts, deals: await context.newDealRun(options).run({ kind }) };
+    },
     newRun(options = {}) {
       return syncRunFor(
         { client, source, resolved, mapper, store, logger, timeZone: config.sync.timeZone },
@@ -129,4 +246,44 @@ export async function openSyncContext(
       store.close();
     },
   };
+  return context;
 }
+
+/** A deal run over these parts. */
+export function dealRunFor(
+  parts: {
+    client: AmoClient;
+    deals: DealParts;
+    store: StateStore;
+    logger: Logger;
+    timeZone: string;
+    now: () => Promise<{ at: Date }>;
+    ensureContact?: (patientId: string) => Promise<number | undefined>;
+  },
+  options: DealSyncOptions,
+): DealRun {
+  const { client, deals, store, logger, timeZone } = parts;
+  return new DealRun(
+    {
+      source: deals.source,
+      mapper: deals.mapper,
+      resolved: deals.resolved,
+      timeZone,
+      leads: client.leads,
+      store,
+      logger,
+      requestCount: () => client.http.stats.requests,
+      now: parts.now,
+      ensureContact: parts.ensureContact,
+    },
+    options,
+  );
+}
+
+/** A patient's contact synced on its own (a reception of a patient the contact sync has not linked yet). */
+const ensureContactOf =
+  (context: SyncContext) =>
+  async (patientId: string): Promise<number | undefined> => {
+    const result = await context.newRun().run({ kind: 'single', patientId });
+    return result.outcome === 'ok' ? context.store.link(patientId)?.contactId : undefined;
+  };

@@ -6,6 +6,7 @@ import type { ResolvedMap } from '../mapping/catalogue.ts';
 import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping/mapper.ts';
 import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';
 import type { MirrorRefresher } from './mirror-refresh.ts';
+import { InFlight } from './in-flight.ts';
 import { describe, problemsByItem, refusal, withoutRefusedValues } from './refusals.ts';
 import {
   emailsOf,
@@ -86,15 +87,20 @@ export class BatchWriter {
   private readonly report: WriteReport;
   private readonly updates: UpdateItem[] = [];
   private readonly creates: MappedContact[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight: InFlight;
   private readonly fieldKeys: Map<number, string>;
-  fatal: Error | undefined;
 
   constructor(deps: WriterDeps, options: WriterOptions, report: WriteReport) {
     this.deps = deps;
     this.options = options;
     this.report = report;
     this.fieldKeys = new Map(deps.resolved.fields.map((field) => [field.fieldId, field.spec.key]));
+    this.inFlight = new InFlight(options.maxInFlight);
+  }
+
+  /** The first error a batch threw (403, a lost update answer…): the run stops with it. */
+  get fatal(): Error | undefined {
+    return this.inFlight.fatal;
   }
 
   async update(item: UpdateItem): Promise<void> {
@@ -122,18 +128,12 @@ export class BatchWriter {
     return this.updates.length + this.creates.length;
   }
 
-  async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  settle(): Promise<void> {
+    return this.inFlight.settle();
   }
 
-  private async dispatch(work: Promise<void>): Promise<void> {
-    const tracked = work.catch((error: unknown) => {
-      this.fatal ??= error as Error;
-    });
-    const entry = tracked.finally(() => this.inFlight.delete(entry));
-    this.inFlight.add(entry);
-    while (this.inFlight.size >= this.options.maxInFlight) await Promise.race(this.inFlight);
-    if (this.fatal) throw this.fatal;
+  private dispatch(work: Promise<void>): Promise<void> {
+    return this.inFlight.dispatch(work);
   }
 
   // ── creates left by an earlier run ─────────────────────────────────────────────────────────

@@ -8,7 +8,10 @@ export function registerSync(program: Command): void {
   program
     .command('sync')
     .description('run one sync now and exit (incremental unless --deep); exit code 1 when it failed')
-    .option('--deep', 'read every patient and reconcile with amoCRM (as the twice-daily deep sync)')
+    .option(
+      '--deep',
+      'read every patient (and, with SYNC_RECEPTIONS, every reception of the window) and reconcile with amoCRM',
+    )
     .option('--dry-run', 'map and compare, but send nothing to amoCRM and store nothing')
     .action(async (options: { deep?: boolean; dryRun?: boolean }) => {
       const { config, logger } = commandContext(['database', 'amocrm'], {
@@ -30,12 +33,14 @@ export function registerSync(program: Command): void {
         const context = await openSyncContext(config, logger);
         try {
           const result = await withRunLock(config.stateDir, () =>
-            context
-              .newRun({ dryRun: options.dryRun ?? false, shouldStop: () => stop })
-              .run({ kind: options.deep ? 'deep' : 'incremental' }),
+            context.syncAll(options.deep ? 'deep' : 'incremental', {
+              dryRun: options.dryRun ?? false,
+              shouldStop: () => stop,
+            }),
           );
           if (result.outcome === 'failed' && result.error) throw result.error;
-          process.exitCode = result.outcome === 'ok' ? 0 : 1;
+          if (result.deals?.outcome === 'failed' && result.deals.error) throw result.deals.error;
+          process.exitCode = result.outcome === 'ok' && (result.deals?.outcome ?? 'ok') === 'ok' ? 0 : 1;
         } finally {
           await context.close();
         }

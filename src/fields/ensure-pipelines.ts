@@ -1,0 +1,53 @@
+import { LOST_STATUS_ID, WON_STATUS_ID } from '../amocrm/types.ts';
+import type { NewPipeline, PipelinesApi } from '../amocrm/pipelines.ts';
+import { type DealMap, LOST_STAGE, PIPELINE_ROLES, WON_STAGE } from '../mapping/deal-map.ts';
+import { checkPipelines, type PipelineCheck } from '../mapping/pipelines.ts';
+
+export interface PipelineSetupReport {
+  checks: PipelineCheck[];
+  /** Pipelines created, and stages added to existing ones. */
+  created: string[];
+  stagesAdded: { pipeline: string; stages: string[] }[];
+}
+
+/** Stage colours from amoCRM's palette (amocrm-api-php StatusModel::COLORS). */
+const COLORS = ['#fffeb2', '#98cbff', '#87f2c0', '#f9deff', '#ffdc7f', '#d6eaff'];
+
+export async function inspectPipelines(map: DealMap, api: PipelinesApi): Promise<PipelineSetupReport> {
+  return { checks: checkPipelines(map, await api.list()), created: [], stagesAdded: [] };
+}
+
+/**
+ * Creates the map's pipelines the account lacks, with their open stages in order (amoCRM adds won
+ * and lost), and adds missing stages to existing ones before their won and lost stages. Running it
+ * again creates nothing. Two pipelines of one name are left for a person to sort out.
+ */
+export async function createMissingPipelines(map: DealMap, api: PipelinesApi): Promise<PipelineSetupReport> {
+  const before = await inspectPipelines(map, api);
+  const missing = before.checks.filter((check) => check.status === 'missing');
+  const stagesOf = (names: readonly string[], from: number) =>
+    names
+      .filter((name) => name !== WON_STAGE && name !== LOST_STAGE)
+      .map((name, index) => ({ name, sort: from + (index + 1) * 10, color: COLORS[index % COLORS.length]! }));
+  const fresh: NewPipeline[] = missing.map((check) => ({
+    name: check.name,
+    sort: 100 + PIPELINE_ROLES.indexOf(check.role) * 10,
+    is_main: false,
+    is_unsorted_on: false,
+    _embedded: { statuses: stagesOf(map.pipelines[check.role].stages, 0) },
+  }));
+  await api.create(fresh);
+  const stagesAdded: PipelineSetupReport['stagesAdded'] = [];
+  for (const check of before.checks.filter((candidate) => candidate.status === 'missing stages')) {
+    const open = (check.found!._embedded?.statuses ?? []).filter(
+      (status) => status.id !== WON_STATUS_ID && status.id !== LOST_STATUS_ID,
+    );
+    const top = Math.max(0, ...open.map((status) => status.sort));
+    const added = stagesOf(check.missingStages, top);
+    await api.addStages(check.found!.id, added);
+    stagesAdded.push({ pipeline: check.name, stages: added.map((stage) => stage.name) });
+  }
+  if (fresh.length === 0 && stagesAdded.length === 0) return before;
+  const after = await inspectPipelines(map, api);
+  return { ...after, created: fresh.map((pipeline) => pipeline.name), stagesAdded };
+}

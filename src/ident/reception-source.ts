@@ -1,0 +1,54 @@
+import type { DatabaseConfig } from '../config/config.ts';
+import type { ReceptionRow } from '../mapping/deal-mapper.ts';
+import type { SqlConnection } from './pool.ts';
+import type { PreparedReceptionSql, ReceptionSqlFiles } from './reception-sql.ts';
+import { type PagedSourceOptions, PagedSqlSource, validId } from './sql-source.ts';
+
+/** Where receptions come from: IDENT over SQL here, a synthetic clinic in the demo, benchmarks and tests. */
+export interface ReceptionSource {
+  /**
+   * Receptions changed at or after `since` (their row, orders or service lines), and the later
+   * receptions from `windowStart` on of the patients they belong to; by id.
+   */
+  changedSince(since: Date, windowStart: Date): AsyncIterable<ReceptionRow>;
+  /** Every reception planned from `windowStart` on (IDENT's wall clock), by id. */
+  window(windowStart: Date): AsyncIterable<ReceptionRow>;
+  one(receptionId: string): Promise<ReceptionRow | undefined>;
+}
+
+/** Receptions read from IDENT, on the connection the patients are read on (see PagedSqlSource). */
+export class SqlReceptionSource extends PagedSqlSource implements ReceptionSource {
+  private readonly files: ReceptionSqlFiles;
+  private readonly sql: PreparedReceptionSql;
+
+  constructor(
+    connection: SqlConnection,
+    files: ReceptionSqlFiles,
+    prepared: PreparedReceptionSql,
+    db: DatabaseConfig,
+    options: PagedSourceOptions = {},
+  ) {
+    super(connection, db, options);
+    this.files = files;
+    this.sql = prepared;
+  }
+
+  async *changedSince(since: Date, windowStart: Date): AsyncGenerator<ReceptionRow> {
+    const ids = await this.selectIds([this.files.selectChanged], 'ReceptionId', { since, windowStart });
+    yield* this.byIds(this.sql.receptions, ids, 'ReceptionId');
+  }
+
+  window(windowStart: Date): AsyncIterable<ReceptionRow> {
+    return this.keyset(this.sql.receptions, this.files.selectWindow, 'ReceptionId', { windowStart });
+  }
+
+  async one(receptionId: string): Promise<ReceptionRow | undefined> {
+    const id = validId(receptionId);
+    if (id === undefined) return undefined;
+    for await (const row of this.keyset(this.sql.receptions, this.files.selectOne, 'ReceptionId', {
+      receptionId: id,
+    }))
+      return row;
+    return undefined;
+  }
+}

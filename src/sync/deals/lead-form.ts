@@ -1,0 +1,54 @@
+import { hash } from 'node:crypto';
+import { fieldValues } from '../../amocrm/entities.ts';
+import { mainContactOf } from '../../amocrm/leads.ts';
+import type { Lead } from '../../amocrm/types.ts';
+import { documentFromLead } from '../../mapping/compare.ts';
+import { dealHash, type ResolvedDealMap } from '../../mapping/deal-mapper.ts';
+import type { LeadRow } from '../../state/lead-mirror.ts';
+
+/** The deal map and zone deals are read in: hashes made in another form compare with nothing. */
+export interface LeadForm {
+  resolved: ResolvedDealMap;
+  timeZone: string;
+}
+
+/** Bump when the way a deal is read into the mirror changes: every deal mirror is then rebuilt. */
+const FORM_VERSION = 1;
+
+export function leadFormFingerprint(form: LeadForm): string {
+  const fields = form.resolved.fields.map((field) => [
+    field.spec.key,
+    field.fieldId,
+    field.spec.type,
+    field.spec.transform ?? null,
+    [...field.enumIds],
+  ]);
+  return hash('sha256', JSON.stringify([FORM_VERSION, form.timeZone, fields]), 'hex').slice(0, 32);
+}
+
+/** The field that carries the reception id: the link between a reception and its deal. */
+export function receptionFieldId(resolved: ResolvedDealMap): number {
+  const field = resolved.fields.find((candidate) => candidate.spec.key === 'reception_id');
+  if (!field) throw new Error('the deal map has no reception_id field');
+  return field.fieldId;
+}
+
+/** One deal as the mirror keeps it. */
+export function leadRowOf(
+  lead: Lead,
+  form: LeadForm,
+  receptionField = receptionFieldId(form.resolved),
+): LeadRow {
+  return {
+    leadId: lead.id,
+    receptionId:
+      fieldValues(lead, { fieldId: receptionField })[0]
+        ?.trim()
+        .replace(/^0+(?=\d)/, '') || null,
+    contactId: mainContactOf(lead) ?? null,
+    pipelineId: lead.pipeline_id,
+    statusId: lead.status_id,
+    hash: dealHash(documentFromLead(lead, form.resolved.fields, form.timeZone)),
+    updatedAt: lead.updated_at ?? 0,
+  };
+}

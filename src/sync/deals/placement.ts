@@ -1,0 +1,66 @@
+import { LOST_STATUS_ID, WON_STATUS_ID } from '../../amocrm/types.ts';
+import type { Placement, ResolvedDealMap } from '../../mapping/deal-mapper.ts';
+import type { DealLink } from '../../state/deals.ts';
+
+/** Where a deal stands in amoCRM (the mirror), or where the sync last put it. */
+export interface Position {
+  pipelineId: number;
+  statusId: number;
+}
+
+export interface StageDecision {
+  /** The pipeline and stage to send, when the deal must move. */
+  move: Position | undefined;
+  /** Where the deal is once the write is done: recorded with the link. */
+  after: Position;
+  /** Why it stays where it is, when it does (for `test --reception-id`). */
+  reason?: string;
+}
+
+/**
+ * Where a deal goes, by the rules the clinic's managers can rely on:
+ * - while the reception's state and pipeline in IDENT are what the sync last acted on, the deal
+ *   stays wherever it is: a stage a manager chose since stands until IDENT changes again;
+ * - when IDENT changed (or the sync has never placed this deal), it moves to the map's stage —
+ *   but never back to an earlier stage of its pipeline, and a won or lost deal is never moved to
+ *   another pipeline. Won and lost rank above every open stage and equal to each other.
+ */
+export function decideStage(
+  wanted: Placement,
+  link: Pick<DealLink, 'state' | 'role' | 'pipelineId' | 'statusId'> | undefined,
+  current: Position | undefined,
+  resolved: ResolvedDealMap,
+): StageDecision {
+  const target: Position = { pipelineId: wanted.pipelineId, statusId: wanted.stage.id };
+  const now = current ?? (link ? { pipelineId: link.pipelineId, statusId: link.statusId } : undefined);
+  if (!now) return { move: target, after: target };
+  if (link && link.state === wanted.state && link.role === wanted.role)
+    return {
+      move: undefined,
+      after: now,
+      reason:
+        now.pipelineId === link.pipelineId && now.statusId === link.statusId
+          ? 'already where the reception state puts it'
+          : 'a manager moved it after the last write; it stays until the reception changes in IDENT',
+    };
+  if (now.pipelineId === target.pipelineId && now.statusId === target.statusId)
+    return { move: undefined, after: now };
+  const pipeline = resolved.pipelines.byId(now.pipelineId);
+  const stage = pipeline?.stages.find((candidate) => candidate.id === now.statusId);
+  if (now.pipelineId === target.pipelineId) {
+    if (stage && stage.rank > wanted.stage.rank)
+      return {
+        move: undefined,
+        after: now,
+        reason: `it is past "${wanted.stage.name}" already; deals never move back`,
+      };
+    return { move: target, after: target };
+  }
+  if (now.statusId === WON_STATUS_ID || now.statusId === LOST_STATUS_ID)
+    return {
+      move: undefined,
+      after: now,
+      reason: 'it is closed (won or lost) in another pipeline; closed deals stay',
+    };
+  return { move: target, after: target };
+}

@@ -1,0 +1,534 @@
+import type { LeadsApi } from '../../amocrm/leads.ts';
+import { LOST_STATUS_ID, type Lead, WON_STATUS_ID } from '../../amocrm/types.ts';
+import type { ReceptionSource } from '../../ident/reception-source.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type {
+  DealMapper,
+  DealOutcome,
+  MappedDeal,
+  ReceptionRow,
+  ResolvedDealMap,
+} from '../../mapping/deal-mapper.ts';
+import type { DealLink } from '../../state/deals.ts';
+import type { LeadRow } from '../../state/lead-mirror.ts';
+import type { StateStore } from '../../state/store.ts';
+import { ListingRefresher } from '../listing-refresh.ts';
+import { RunScratch } from '../scratch.ts';
+import { leadFormFingerprint, leadRowOf, receptionFieldId } from './lead-form.ts';
+import { decideStage, type StageDecision } from './placement.ts';
+import { type DealAction, DealWriter, type DealWriteReport } from './write.ts';
+
+export interface DealSyncDeps {
+  source: ReceptionSource;
+  mapper: DealMapper;
+  resolved: ResolvedDealMap;
+  timeZone: string;
+  leads: LeadsApi;
+  store: StateStore;
+  logger: Logger;
+  /** amoCRM requests sent so far by this process (for the run's count). */
+  requestCount: () => number;
+  /** The IDENT clock (the patient source's), for the checkpoint and the window. */
+  now: () => Promise<{ at: Date }>;
+  /**
+   * Syncs one patient's contact now (a reception whose patient has none yet): the contact id, or
+   * undefined when the patient could not be synced.
+   */
+  ensureContact?: (patientId: string) => Promise<number | undefined>;
+}
+
+export interface DealSyncOptions {
+  batchSize: number;
+  overlapSeconds: number;
+  /** Days before today (IDENT's clock) that deep syncs and the first run read. */
+  daysBack: number;
+  dryRun?: boolean;
+  maxInFlight?: number;
+  shouldStop?: () => boolean;
+}
+
+export type DealRequest =
+  { kind: 'incremental' } | { kind: 'deep' } | { kind: 'single'; receptionId: string };
+export type DealRunKind = 'initial' | 'incremental' | 'deep' | 'single';
+
+export interface DealCounts {
+  read: number;
+  unchanged: number;
+  created: number;
+  updated: number;
+  moved: number;
+  linked: number;
+  repaired: number;
+  failed: number;
+  requests: number;
+}
+
+export interface DealSyncResult extends DealCounts {
+  kind: DealRunKind;
+  outcome: 'ok' | 'failed' | 'stopped';
+  error?: Error;
+  durationMs: number;
+  /** Receptions carried by more than one deal (seen by deep syncs). */
+  duplicates: number;
+  /** For a single reception: what happened to it. */
+  reception?: {
+    receptionId: string;
+    leadId?: number;
+    action: DealAction | 'unchanged' | 'failed' | 'uncertain' | 'not found';
+    reason?: string;
+    mapped?: MappedDeal;
+    stage?: StageDecision;
+  };
+}
+
+const CHUNK = 250;
+/** Patients synced on the spot for receptions whose contact is missing, at most, per run. */
+const MAX_CONTACTS_ON_THE_SPOT = 100;
+const CLOSED = [WON_STATUS_ID, LOST_STATUS_ID];
+
+/**
+ * One deal run, after the contacts: refresh the deals' mirror, settle creates an earlier run left
+ * unconfirmed, then receptions from IDENT → the deal map → matched (the deal carrying the
+ * reception id; else an open deal of the patient's contact that no reception took; else a new one
+ * linked to the contact) → only what differs goes to amoCRM, and the stage moves only forward.
+ */
+export class DealRun implements DealWriteReport {
+  private readonly deps: DealSyncDeps;
+  private readonly options: DealSyncOptions & { dryRun: boolean; maxInFlight: number };
+  private counts: DealCounts = {
+    read: 0,
+    unchanged: 0,
+    created: 0,
+    updated: 0,
+    moved: 0,
+    linked: 0,
+    repaired: 0,
+    failed: 0,
+    requests: 0,
+  };
+  private writer!: DealWriter;
+  private scratch!: RunScratch;
+  private kind: DealRunKind = 'incremental';
+  private readonly claimed = new Set<number>();
+  private readonly again: MappedDeal[] = [];
+  private contactsOnTheSpot = 0;
+  /** The reception a single run is about: only its fate is reported. */
+  private focus: string | undefined;
+  private result: DealSyncResult['reception'];
+
+  constructor(deps: DealSyncDeps, options: DealSyncOptions) {
+    this.deps = deps;
+    this.options = { dryRun: false, maxInFlight: 3, ...options };
+  }
+
+  async run(request: DealRequest): Promise<DealSyncResult> {
+    const { store, logger, leads, resolved, timeZone } = this.deps;
+    const started = Date.now();
+    const checkpoint = store.deals.checkpoint();
+    this.kind = request.kind === 'incremental' && !checkpoint ? 'initial' : request.kind;
+    this.focus = request.kind === 'single' ? request.receptionId.trim().replace(/^0+(?=\d)/, '') : undefined;
+    const requestsAtStart = this.deps.requestCount();
+    let outcome: DealSyncResult['outcome'] = 'ok';
+    let error: Error | undefined;
+    let duplicates = 0;
+    logger.info({ kind: this.kind, dryRun: this.options.dryRun }, 'deal sync started');
+    const form = { resolved, timeZone };
+    const receptionField = receptionFieldId(resolved);
+    const refresher = new ListingRefresher<Lead>({
+      api: leads,
+      mirror: store.leadMirror,
+      store: (page, generation) =>
+        store.leadMirror.upsert(
+          page.map((lead) => leadRowOf(lead, form, receptionField)),
+          generation,
+        ),
+      fingerprint: leadFormFingerprint(form),
+      logger,
+    });
+    this.writer = new DealWriter(
+      { leads, store, refresher, resolved, logger },
+      {
+        batchSize: this.options.batchSize,
+        maxInFlight: this.options.maxInFlight,
+        dryRun: this.options.dryRun,
+      },
+      this,
+    );
+    try {
+      this.scratch = new RunScratch();
+      const clock = await this.deps.now();
+      const windowStart = daysBefore(clock.at, this.options.daysBack);
+      await refresher.refresh(request.kind === 'deep');
+      if (!this.options.dryRun) {
+        const pending =
+          request.kind === 'single'
+            ? store.deals.pending({ receptionId: request.receptionId.trim() })
+            : store.deals.pending();
+        const settled = await this.writer.confirmPending(pending);
+        this.counts.linked += settled.confirmed;
+        if (pending.length > 0) logger.info(settled, 'deal creates left by an earlier run settled');
+      }
+      await this.consume(this.rowsFor(request, checkpoint?.at, windowStart));
+      if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
+      await this.finishWrites();
+      if (this.writer.fatal) throw this.writer.fatal;
+      if (this.stopping()) outcome = 'stopped';
+      else {
+        if (request.kind === 'deep') {
+          const found = store.leadMirror.duplicates();
+          duplicates = found.length;
+          if (found.length > 0)
+            logger.warn(
+              { receptions: found.length, example: found[0] },
+              'several amoCRM deals carry the same reception id; the oldest is kept in sync',
+            );
+        }
+        if (request.kind !== 'single' && !this.options.dryRun) store.deals.setCheckpoint(clock);
+      }
+    } catch (thrown) {
+      outcome = 'failed';
+      error = thrown as Error;
+      await this.writer.settle();
+      if (this.writer.fatal && this.writer.fatal !== error) error = this.writer.fatal;
+    } finally {
+      this.scratch?.close();
+    }
+    this.counts.requests = this.deps.requestCount() - requestsAtStart;
+    const durationMs = Date.now() - started;
+    if (!this.options.dryRun && request.kind !== 'single')
+      store.deals.setLastRun({
+        at: new Date(started).toISOString(),
+        kind: this.kind,
+        outcome,
+        ...this.counts,
+      });
+    const summary = { kind: this.kind, outcome, ...this.counts, durationMs, dryRun: this.options.dryRun };
+    if (outcome === 'failed') logger.error({ ...summary, err: error }, 'deal sync failed');
+    else logger.info(summary, outcome === 'stopped' ? 'deal sync stopped' : 'deal sync finished');
+    return {
+      kind: this.kind,
+      outcome,
+      error,
+      durationMs,
+      ...this.counts,
+      duplicates,
+      reception: this.result,
+    };
+  }
+
+  private stopping(): boolean {
+    return this.writer.fatal !== undefined || (this.options.shouldStop?.() ?? false);
+  }
+
+  private async *rowsFor(
+    request: DealRequest,
+    checkpoint: Date | undefined,
+    windowStart: Date,
+  ): AsyncGenerator<ReceptionRow> {
+    const { source } = this.deps;
+    if (request.kind === 'single') {
+      const row = await source.one(this.focus!);
+      if (row) yield row;
+      else this.result = { receptionId: this.focus!, action: 'not found' };
+      return;
+    }
+    if (request.kind === 'deep' || !checkpoint) {
+      yield* source.window(windowStart);
+      return;
+    }
+    // Rows committed late carry an earlier stamp: the overlap re-reads them (hashes skip the unchanged).
+    yield* source.changedSince(
+      new Date(checkpoint.getTime() - this.options.overlapSeconds * 1000),
+      windowStart,
+    );
+  }
+
+  private async consume(rows: AsyncIterable<ReceptionRow>): Promise<void> {
+    let chunk: ReceptionRow[] = [];
+    for await (const row of rows) {
+      if (this.stopping()) return;
+      chunk.push(row);
+      if (chunk.length >= CHUNK) {
+        await this.handleRows(chunk);
+        chunk = [];
+      }
+    }
+    await this.handleRows(chunk);
+  }
+
+  private async recheckFailed(): Promise<void> {
+    const due = this.deps.store.deals.failuresDue().filter((id) => !this.scratch.wasSeen(id));
+    for (const receptionId of due) {
+      if (this.stopping()) return;
+      const row = await this.deps.source.one(receptionId);
+      if (row) await this.handleRows([row]);
+      else if (!this.options.dryRun) this.deps.store.deals.clearFailures([receptionId]);
+    }
+  }
+
+  private async finishWrites(): Promise<void> {
+    for (;;) {
+      await this.writer.flush();
+      if (this.again.length === 0 || this.stopping()) return;
+      while (this.again.length > 0 && !this.stopping())
+        await this.resolveUnlinked(this.again.shift()!, undefined);
+    }
+  }
+
+  private async handleRows(rows: readonly ReceptionRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const { store } = this.deps;
+    const outcomes = rows.map((row) => this.deps.mapper(row));
+    const deals = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.deal] : []));
+    const contacts = store.links([...new Set(deals.map((deal) => deal.patientId))]);
+    const links = store.deals.links(deals.map((deal) => deal.receptionId));
+    const failedBefore = store.deals.failedAmong(deals.map((deal) => deal.receptionId));
+    const held = store.leadMirror.get([...links.values()].map((link) => link.leadId));
+    const refused =
+      this.kind === 'deep' ? store.deals.refusalHashes(deals.map((deal) => deal.receptionId)) : undefined;
+    for (const outcome of outcomes) {
+      if (this.stopping()) return;
+      const deal = this.accept(outcome);
+      if (!deal) continue;
+      let contactId = contacts.get(deal.patientId)?.contactId;
+      contactId ??= await this.contactOnTheSpot(deal);
+      if (contactId === undefined) continue;
+      const link = links.get(deal.receptionId);
+      if (!link) await this.resolveUnlinked(deal, contactId);
+      else
+        await this.handleLinked(deal, link, held.get(link.leadId), contactId, {
+          failedBefore: failedBefore.has(deal.receptionId),
+          refusedAt: refused?.get(deal.receptionId),
+        });
+    }
+  }
+
+  /** A mapped reception this run has not handled yet; a failure is recorded for one that did not map. */
+  private accept(outcome: DealOutcome): MappedDeal | undefined {
+    this.counts.read += 1;
+    if (!outcome.ok) {
+      if (outcome.receptionId === undefined) {
+        this.counts.failed += 1;
+        this.deps.logger.warn({ reason: outcome.reason }, 'reception row without a usable id skipped');
+      } else if (this.scratch.markSeen(outcome.receptionId))
+        this.failed([{ receptionId: outcome.receptionId, reason: outcome.reason }]);
+      return undefined;
+    }
+    return this.scratch.markSeen(outcome.deal.receptionId) ? outcome.deal : undefined;
+  }
+
+  /**
+   * The contact of a patient the contact sync has not linked: synced now, unless its last try
+   * failed (it is retried on its own schedule) or this run synced enough patients on the spot.
+   */
+  private async contactOnTheSpot(deal: MappedDeal): Promise<number | undefined> {
+    const { store } = this.deps;
+    const failure = store.failedAmong([deal.patientId]).has(deal.patientId);
+    let contactId: number | undefined;
+    if (
+      !failure &&
+      this.deps.ensureContact &&
+      !this.options.dryRun &&
+      this.contactsOnTheSpot < MAX_CONTACTS_ON_THE_SPOT
+    ) {
+      this.contactsOnTheSpot += 1;
+      contactId = await this.deps.ensureContact(deal.patientId);
+    }
+    if (contactId === undefined)
+      this.failed([
+        {
+          receptionId: deal.receptionId,
+          reason: `patient ${deal.patientId} has no amoCRM contact yet${failure ? ' (its contact failed to sync; `ident-sync status` says why)' : ''}; the deal follows once it has`,
+        },
+      ]);
+    return contactId;
+  }
+
+  private async handleLinked(
+    deal: MappedDeal,
+    link: DealLink,
+    row: LeadRow | undefined,
+    contactId: number,
+    known: { failedBefore: boolean; refusedAt: string | undefined },
+  ): Promise<void> {
+    const deep = this.kind === 'deep';
+    // A deep sync read every deal: one missing was deleted; one carrying another reception id was re-used.
+    if (deep && (!row || (row.receptionId !== null && row.receptionId !== deal.receptionId))) {
+      this.deps.logger.warn(
+        { receptionId: deal.receptionId, leadId: link.leadId },
+        'the linked amoCRM deal was deleted or given another reception id; the reception is matched again',
+      );
+      return this.resolveUnlinked(deal, contactId, new Set([link.leadId]));
+    }
+    const stage = decideStage(
+      deal.placement,
+      link,
+      row && { pipelineId: row.pipelineId, statusId: row.statusId },
+      this.deps.resolved,
+    );
+    const changed = link.hash !== deal.hash;
+    const drifted = deep && row !== undefined && row.hash !== deal.hash && known.refusedAt !== deal.hash;
+    this.note(deal, stage);
+    if (changed || drifted || stage.move) {
+      const action: DealAction = stage.move ? 'moved' : changed ? 'updated' : 'repaired';
+      return this.writer.update({
+        deal,
+        leadId: link.leadId,
+        contactId: row?.contactId ?? contactId,
+        move: stage.move,
+        after: stage.after,
+        action,
+      });
+    }
+    this.keepPlacement(deal, link, stage);
+    this.counts.unchanged += 1;
+    this.setResult(deal, 'unchanged', link.leadId, stage);
+    if (known.failedBefore && !this.options.dryRun) this.deps.store.deals.clearFailures([deal.receptionId]);
+  }
+
+  /**
+   * IDENT's state changed but the deal stays where it is (a manager's later stage, or a stage past
+   * the map's): the link records the new state, so the manager's stage stands until IDENT changes again.
+   */
+  private keepPlacement(deal: MappedDeal, link: DealLink, stage: StageDecision): void {
+    if (this.options.dryRun) return;
+    if (link.state === deal.placement.state && link.role === deal.placement.role) return;
+    this.deps.store.deals.saveLinks([
+      {
+        ...link,
+        state: deal.placement.state,
+        role: deal.placement.role,
+        pipelineId: stage.after.pipelineId,
+        statusId: stage.after.statusId,
+      },
+    ]);
+  }
+
+  /** A reception the state does not link: its deal in the mirror, else an open lead of its contact, else a new deal. */
+  private async resolveUnlinked(
+    deal: MappedDeal,
+    contactId: number | undefined,
+    exclude?: ReadonlySet<number>,
+  ): Promise<void> {
+    const { store, resolved } = this.deps;
+    contactId ??= store.links([deal.patientId]).get(deal.patientId)?.contactId;
+    if (contactId === undefined) {
+      this.failed([
+        { receptionId: deal.receptionId, reason: `patient ${deal.patientId} has no amoCRM contact` },
+      ]);
+      return;
+    }
+    const carriers = store.leadMirror
+      .byReception(deal.receptionId)
+      .filter((row) => !exclude?.has(row.leadId));
+    const taken =
+      carriers[0] ??
+      store.leadMirror.openLeadOf(
+        contactId,
+        [resolved.pipelines.primary.id, resolved.pipelines.repeat.id],
+        CLOSED,
+      );
+    if (!taken || this.claimed.has(taken.leadId) || exclude?.has(taken.leadId)) {
+      await this.writer.create({ deal, contactId });
+      return;
+    }
+    this.claimed.add(taken.leadId);
+    if (!this.options.dryRun) store.leadMirror.claim(taken.leadId, deal.receptionId);
+    const stage = decideStage(
+      deal.placement,
+      undefined,
+      { pipelineId: taken.pipelineId, statusId: taken.statusId },
+      resolved,
+    );
+    this.note(deal, stage);
+    if (taken.receptionId === deal.receptionId && taken.hash === deal.hash && !stage.move) {
+      // It carries this reception and holds this data: an earlier state of this sync wrote it.
+      if (!this.options.dryRun)
+        store.deals.saveLinks([
+          {
+            receptionId: deal.receptionId,
+            patientId: deal.patientId,
+            leadId: taken.leadId,
+            hash: deal.hash,
+            state: deal.placement.state,
+            role: deal.placement.role,
+            ...stage.after,
+          },
+        ]);
+      this.done(deal, 'linked', taken.leadId);
+      return;
+    }
+    await this.writer.update({
+      deal,
+      leadId: taken.leadId,
+      contactId: taken.contactId ?? contactId,
+      move: stage.move,
+      after: stage.after,
+      action: 'linked',
+    });
+  }
+
+  private note(deal: MappedDeal, stage: StageDecision): void {
+    if (this.result?.receptionId === deal.receptionId || this.result === undefined)
+      this.result = { receptionId: deal.receptionId, action: 'unchanged', mapped: deal, stage };
+  }
+
+  // ── what the writer reports ────────────────────────────────────────────────────────────────
+  done(deal: MappedDeal, action: DealAction, leadId: number): void {
+    this.counts[action] += 1;
+    this.setResult(deal, action, leadId || undefined);
+  }
+
+  failed(failures: readonly { receptionId: string; reason: string }[]): void {
+    if (failures.length === 0) return;
+    if (!this.options.dryRun) this.deps.store.deals.recordFailures(failures);
+    for (const failure of failures) {
+      this.counts.failed += 1;
+      this.deps.logger.warn(
+        { receptionId: failure.receptionId, reason: failure.reason },
+        'reception not synced to a deal; retried on a later run',
+      );
+      if (this.result === undefined || this.result.receptionId === failure.receptionId)
+        this.result = {
+          ...this.result,
+          receptionId: failure.receptionId,
+          action: 'failed',
+          reason: failure.reason,
+        };
+    }
+  }
+
+  uncertain(deal: MappedDeal): void {
+    this.counts.failed += 1;
+    this.setResult(deal, 'uncertain', undefined);
+    this.deps.logger.warn(
+      { receptionId: deal.receptionId },
+      'deal create not confirmed by amoCRM yet; the next run looks for it before sending anything',
+    );
+  }
+
+  async resolveAgain(deal: MappedDeal): Promise<void> {
+    this.again.push(deal);
+  }
+
+  private setResult(
+    deal: MappedDeal,
+    action: NonNullable<DealSyncResult['reception']>['action'],
+    leadId: number | undefined,
+    stage?: StageDecision,
+  ): void {
+    if (deal.receptionId !== this.focus) return;
+    this.result = {
+      receptionId: deal.receptionId,
+      action,
+      mapped: deal,
+      stage: stage ?? this.result?.stage,
+      ...(leadId === undefined ? {} : { leadId }),
+    };
+  }
+}
+
+/** Midnight `days` days before the day of `at` — IDENT's wall clock, as the driver hands it over. */
+export function daysBefore(at: Date, days: number): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - days));
+}

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
+import { LOST, WON } from '../../src/emulator/leads.ts';
+import { startEmulator } from '../helpers/amocrm.ts';
+import { type DealStack, dealStack } from '../helpers/deal-stack.ts';
+import { MemoryReceptions } from '../helpers/memory-receptions.ts';
+import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
+
+const day = (offset: number, hour = 10) =>
+  new Date(Date.UTC(T0.getUTCFullYear(), T0.getUTCMonth(), T0.getUTCDate() + offset, hour));
+
+const dealsOf = (emulator: AmoCrmEmulator, receptionFieldId: number, receptionId: number) =>
+  [...emulator.deals.leads.values()].filter((lead) =>
+    lead.custom_fields_values?.some(
+      (field) =>
+        field.field_id === receptionFieldId && String(field.values[0]?.value) === String(receptionId),
+    ),
+  );
+
+describe('receptions → deals', () => {
+  let emulator: AmoCrmEmulator;
+  let patients: MemorySource;
+  let receptions: MemoryReceptions;
+  let stack: DealStack;
+  const receptionField = () =>
+    stack.dealResolved.fields.find((field) => field.spec.key === 'reception_id')!.fieldId;
+  const dealOf = (receptionId: number) => {
+    const found = dealsOf(emulator, receptionField(), receptionId);
+    assert.equal(found.length, 1, `reception ${receptionId} has ${found.length} deals`);
+    return found[0]!;
+  };
+  const stage = (role: 'primary' | 'repeat', name: string) =>
+    stack.dealResolved.pipelines[role].stages.find((candidate) => candidate.name === name)!.id;
+
+  beforeEach(async () => {
+    emulator = await startEmulator();
+    patients = new MemorySource([syntheticPatient(1, T0), syntheticPatient(2, T0), syntheticPatient(3, T0)]);
+    receptions = new MemoryReceptions(patients, [
+      {
+        ReceptionId: 11,
+        PatientId: 1,
+        PlanStart: day(-30),
+        ArrivedAt: day(-30),
+        EndedAt: day(-30, 11),
+        Sum: 2500,
+      },
+      { ReceptionId: 12, PatientId: 1, PlanStart: day(5) },
+      { ReceptionId: 21, PatientId: 2, PlanStart: day(3) },
+      { ReceptionId: 31, PatientId: 3, PlanStart: day(-2), CanceledAt: day(-3), CancelReason: 'Заболел' },
+    ]);
+    stack = await dealStack(emulator, patients, receptions);
+  });
+  afterEach(async () => {
+    stack.store.close();
+    await emulator.stop();
+  });
+  after(() => undefined);
+
+  it('creates one deal per reception, linked to its contact, in the right pipeline and stage; a second run writes nothing', async () => {
+    const first = await stack.both();
+    assert.equal(first.outcome, 'ok');
+    assert.equal(first.created, 4);
+    const { primary, repeat } = stack.dealResolved.pipelines;
+    const visit = dealOf(11);
+    assert.deepEqual([visit.pipeline_id, visit.status_id], [primary.id, WON]);
+    assert.equal(visit.price, 2500);
+    const next = dealOf(12);
+    assert.deepEqual([next.pipeline_id, next.status_id], [repeat.id, stage('repeat', 'Записан')]);
+    assert.deepEqual(next.contacts, [{ id: stack.store.link('1')!.contactId, is_main: true }]);
+    assert.deepEqual([dealOf(31).pipeline_id, dealOf(31).status_id], [primary.id, LOST]);
+    assert.deepEqual(emulator.breaches, []);
+
+    const writes = emulator.writeRequests().length;
+    const again = await stack.both('deep');
+    assert.equal(again.unchanged, 4);
+    assert.equal(
+      emulator.writeRequests().length,
+      writes,
+      'a deep sync of unchanged receptions writes nothing',
+    );
+  });
+
+  it("a lead created by hand for a patient's contact is taken over by the first reception, not duplicated", async () => {
+    await stack.run();
+    const contactId = stack.store.link('2')!.contactId;
+    const { primary } = stack.dealResolved.pipelines;
+    const lead = emulator.deals.seed({ name: 'Звонок: хочет на чистку', contactId, pipelineId: primary.id });
+    const result = await stack.deals();
+    assert.equal(result.outcome, 'ok');
+    assert.equal(result.linked, 1);
+    const deal = dealOf(21);
+    assert.equal(deal.id, lead.id, 'the manager’s lead carries the reception now');
+    assert.equal(deal.status_id, stage('primary', 'Записан'));
+    assert.equal(
+      [...emulator.deals.leads.values()].filter((candidate) => candidate.contacts[0]?.id === contactId)
+        .length,
+      1,
+    );
+  });
+
+  it("leaves a closed lead of the contact alone, and a manager's stage stands until IDENT changes", async () => {
+    await stack.run();
+    const contactId = stack.store.link('2')!.contactId;
+    const { primary } = stack.dealResolved.pipelines;
+    const closed = emulator.deals.seed({
+      name: 'Старая сделка',
+      contactId,
+      pipelineId: primary.id,
+      statusId: LOST,
+    });
+    await stack.deals();
+    const deal = dealOf(21);
+    assert.notEqual(deal.id, closed.id);
+
+    // A manager moves the deal on by hand; IDENT has not changed: nothing moves it back.
+    emulator.deals.move(deal.id, stage('primary', 'Пациент пришёл'));
+    await stack.both();
+    await stack.both('deep');
+    assert.equal(dealOf(21).status_id, stage('primary', 'Пациент пришёл'));
+    // A manager moves it back to an earlier stage: that stands too, until IDENT changes.
+    emulator.deals.move(deal.id, stage('primary', 'Записан'));
+    await stack.both('deep');
+    assert.equal(dealOf(21).status_id, stage('primary', 'Записан'));
+    // IDENT changes: the reception ended. The deal moves forward to won.
+    receptions.touch(21, { ArrivedAt: day(3), EndedAt: day(3, 11), Sum: 1200 });
+    await stack.both();
+    assert.deepEqual([dealOf(21).status_id, dealOf(21).price], [WON, 1200]);
+  });
+
+  it('a cancelled reception moves its deal to the lost stage, and a deal never moves back', async () => {
+    await stack.both();
+    receptions.touch(12, { CanceledAt: day(1), CancelReason: 'Перенос' });
+    const result = await stack.both();
+    assert.equal(result.moved, 1);
+    const deal = dealOf(12);
+    assert.equal(deal.status_id, LOST);
+    const reason = stack.dealResolved.fields.find((field) => field.spec.key === 'cancel_reason')!.fieldId;
+    assert.equal(
+      deal.custom_fields_values?.find((field) => field.field_id === reason)?.values[0]?.value,
+      'Перенос',
+    );
+    // Booked again in IDENT (the cancellation undone): a lost deal is not reopened by the sync.
+    receptions.touch(12, { CanceledAt: null, CancelReason: null });
+    await stack.both();
+    assert.equal(dealOf(12).status_id, LOST);
+  });
+
+  it('moves a later booking to the repeat pipeline when an earlier reception is completed', async () => {
+    receptions.put({ ReceptionId: 22, PatientId: 2, PlanStart: day(30) });
+    await stack.both();
+    const { primary, repeat } = stack.dealResolved.pipelines;
+    assert.equal(dealOf(22).pipeline_id, primary.id);
+    receptions.touch(21, { ArrivedAt: day(3), EndedAt: day(3, 11) });
+    await stack.both();
+    assert.deepEqual([dealOf(22).pipeline_id, dealOf(22).status_id], [repeat.id, stage('repeat', 'Записан')]);
+    assert.equal(dealOf(21).status_id, WON);
+  });
+
+  it('makes a deal again when a manager deleted it, and syncs a patient without a contact first', async () => {
+    await stack.both();
+    emulator.deals.delete(dealOf(21).id);
+    const deep = await stack.both('deep');
+    assert.equal(deep.created, 1);
+    dealOf(21);
+    patients.put(syntheticPatient(4, T0));
+    receptions.put({ ReceptionId: 41, PatientId: 4, PlanStart: day(7) });
+    // Only the deal run: the patient has no contact yet, so it is synced on the spot.
+    const result = await stack.deals();
+    assert.equal(result.created, 1);
+    assert.equal(dealOf(41).contacts[0]!.id, stack.store.link('4')!.contactId);
+  });
+
+  it('a create whose answer was lost is found, not sent twice', async () => {
+    await stack.run();
+    emulator.scriptFault({ method: 'POST', status: 502, applied: true });
+    const result = await stack.deals();
+    assert.equal(result.outcome, 'ok');
+    assert.ok(
+      emulator.requests.some(
+        (request) => request.path === '/api/v4/leads' && request.fault === 'applied 5xx',
+      ),
+    );
+    assert.equal(result.created, 4);
+    for (const id of [11, 12, 21, 31]) dealOf(id);
+    assert.equal(stack.store.deals.pendingCount(), 0);
+    assert.equal(stack.store.deals.linkCount(), 4);
+  });
+});
