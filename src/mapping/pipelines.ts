@@ -83,7 +83,7 @@ export function checkPipelines(map: DealMap, pipelines: readonly Pipeline[]): Pi
         status: 'missing stages',
         found,
         missingStages,
-        detail: `lacks the stages ${missingStages.join(', ')}; add them on the pipeline's page in amoCRM`,
+        detail: `lacks the stages ${missingStages.join(', ')}; \`ident-sync fields --create --pipelines\` adds them`,
       };
     return { role, name, status: 'ok', found, missingStages: [], detail: 'ok' };
   });

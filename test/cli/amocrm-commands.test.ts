@@ -112,11 +112,11 @@ describe('ident-sync auth and fields against the emulator', () => {
     const check = await runCli(['fields'], env);
     assert.equal(check.code, 1);
     assert.match(check.stdout, /ID пациента IDENT\s+text\s+-\s+-\s+missing/);
-    assert.match(check.stdout, /26 of 26 fields need attention/);
+    assert.match(check.stdout, /26 of 26 contact fields need attention/);
 
     const create = await runCli(['fields', '--create'], env);
     assert.equal(create.code, 0, create.stdout + create.stderr);
-    assert.match(create.stdout, /created 26 field\(s\)/);
+    assert.match(create.stdout, /created 26 contact field\(s\)/);
     assert.equal(emulator.fields.size - fieldsBefore, 26);
     const identField = [...emulator.fields.values()].find((field) => field.name === 'ID пациента IDENT')!;
     assert.equal(identField.is_api_only, true);
@@ -165,6 +165,53 @@ describe('ident-sync auth and fields against the emulator', () => {
     } finally {
       await elsewhere.stop();
     }
+  });
+
+  it('with SYNC_RECEPTIONS, fields checks the deal fields, pipelines and stages; --create --pipelines makes them', async () => {
+    const leadsAsked = () =>
+      emulator.requests.filter((request) => request.path.startsWith('/api/v4/leads')).length;
+    const before = leadsAsked();
+    await runCli(['fields'], env);
+    assert.equal(leadsAsked(), before, 'without SYNC_RECEPTIONS nothing about deals is asked');
+
+    const deals = { ...env, SYNC_RECEPTIONS: 'true' };
+    const check = await runCli(['fields'], deals);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /7 of 7 deal fields need attention/);
+    assert.match(
+      check.stdout,
+      /"Первичные пациенты" not found; `ident-sync fields --create --pipelines` creates it/,
+    );
+
+    const fieldsOnly = await runCli(['fields', '--create'], deals);
+    assert.equal(fieldsOnly.code, 1);
+    assert.match(fieldsOnly.stdout, /created 7 deal field\(s\)/);
+    assert.match(fieldsOnly.stdout, /pipelines are created only when asked/);
+    assert.equal(emulator.deals.pipelines.size, 1, 'only the default pipeline');
+
+    const create = await runCli(['fields', '--create', '--pipelines'], deals);
+    assert.equal(create.code, 0, create.stdout + create.stderr);
+    assert.match(create.stdout, /created pipeline\(s\): Первичные пациенты, Повторные пациенты/);
+    const primary = [...emulator.deals.pipelines.values()].find(
+      (pipeline) => pipeline.name === 'Первичные пациенты',
+    )!;
+    assert.deepEqual(
+      primary.statuses.map((status) => status.name),
+      ['Записан', 'Пациент пришёл', 'Успешно реализовано', 'Закрыто и не реализовано'],
+    );
+    const reception = [...emulator.deals.fields.values()].find((field) => field.name === 'ID приёма IDENT')!;
+    assert.equal(reception.is_api_only, true);
+
+    // A stage a person deleted comes back, before won and lost; nothing else is touched.
+    primary.statuses = primary.statuses.filter((status) => status.name !== 'Пациент пришёл');
+    const repair = await runCli(['fields', '--create', '--pipelines', '--json'], deals);
+    assert.equal(repair.code, 0, repair.stdout);
+    const report = JSON.parse(repair.stdout);
+    assert.deepEqual(report.deals.pipelines.stagesAdded, [
+      { pipeline: 'Первичные пациенты', stages: ['Пациент пришёл'] },
+    ]);
+    assert.equal(primary.statuses.at(-3)!.name, 'Пациент пришёл');
+    assert.equal(emulator.deals.pipelines.size, 3);
   });
 
   it('fields needs no database settings, but does need amoCRM ones', async () => {

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { LOST, WON } from '../../src/emulator/leads.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { openSyncContext } from '../../src/sync/context.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { type DealStack, dealStack } from '../helpers/deal-stack.ts';
 import { MemoryReceptions } from '../helpers/memory-receptions.ts';
@@ -169,6 +172,45 @@ describe('receptions → deals', () => {
     const result = await stack.deals();
     assert.equal(result.created, 1);
     assert.equal(dealOf(41).contacts[0]!.id, stack.store.link('4')!.contactId);
+  });
+
+  it('with SYNC_RECEPTIONS=false a sync asks amoCRM nothing about deals; with it, deals follow the contacts', async () => {
+    const env = {
+      AMOCRM_BASE_URL: emulator.baseUrl,
+      AMOCRM_LONG_LIVED_TOKEN: 'deal-switch-token',
+      STATE_DIR: stack.stateDir,
+      RATE_LIMIT_RPS: '7',
+    };
+    emulator.addLongLivedToken(env.AMOCRM_LONG_LIVED_TOKEN);
+    const off = await openSyncContext(loadConfig(env, ['amocrm']), silentLogger(), {
+      client: stack.client,
+      source: patients,
+      store: stack.store,
+    });
+    emulator.requests.length = 0;
+    const contactsOnly = await off.syncAll('deep');
+    assert.equal(contactsOnly.outcome, 'ok');
+    assert.equal(contactsOnly.deals, undefined);
+    assert.deepEqual(
+      emulator.requests.filter((request) => request.path.startsWith('/api/v4/leads')),
+      [],
+      'nothing about deals is requested',
+    );
+    assert.equal(emulator.deals.leads.size, 0);
+
+    const on = await openSyncContext(
+      loadConfig({ ...env, SYNC_RECEPTIONS: 'true' }, ['amocrm']),
+      silentLogger(),
+      {
+        client: stack.client,
+        source: patients,
+        receptions,
+        store: stack.store,
+      },
+    );
+    const both = await on.syncAll('incremental');
+    assert.equal(both.deals?.outcome, 'ok');
+    assert.equal(both.deals?.created, 4);
   });
 
   it('a create whose answer was lost is found, not sent twice', async () => {
