@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { LOST, WON } from '../../src/emulator/leads.ts';
+import { testReception } from '../../src/cli/commands/test-reception.ts';
+import { shownValue } from '../../src/cli/commands/test-patient.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { openSyncContext } from '../../src/sync/context.ts';
@@ -211,6 +213,58 @@ describe('receptions → deals', () => {
     const both = await on.syncAll('incremental');
     assert.equal(both.deals?.outcome, 'ok');
     assert.equal(both.deals?.created, 4);
+  });
+
+  it('test --reception-id shows the deal and where it stands, masks health data, and --dry-run writes nothing', async () => {
+    await stack.both();
+    const env = {
+      AMOCRM_BASE_URL: emulator.baseUrl,
+      AMOCRM_LONG_LIVED_TOKEN: 'reception-test-token',
+      STATE_DIR: stack.stateDir,
+      SYNC_RECEPTIONS: 'true',
+    };
+    emulator.addLongLivedToken(env.AMOCRM_LONG_LIVED_TOKEN);
+    const config = loadConfig(env, ['amocrm']);
+    const context = await openSyncContext(config, silentLogger(), {
+      client: stack.client,
+      source: patients,
+      receptions,
+      store: stack.store,
+    });
+    const deal = dealOf(12);
+    emulator.deals.move(deal.id, stage('repeat', 'Пациент пришёл'));
+    receptions.touch(12, { Services: 'Удаление зуба 36', Sum: 900 });
+    const writes = emulator.writeRequests().length;
+    const printed: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => printed.push(chunk) > 0) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await testReception(context, {
+        receptionId: '12',
+        dryRun: true,
+        shown: shownValue(false),
+        stateDir: config.stateDir,
+        timeZone: config.sync.timeZone,
+        logger: silentLogger(),
+      });
+    } finally {
+      process.stdout.write = write;
+    }
+    const text = printed.join('');
+    assert.equal(code, 0, text);
+    assert.equal(emulator.writeRequests().length, writes, '--dry-run writes nothing');
+    assert.doesNotMatch(text, /Удаление/, 'services are health data: masked');
+    assert.match(text, /Повторные пациенты \(repeat: a completed visit before\)/);
+    assert.match(
+      text,
+      new RegExp(`amoCRM deal ${deal.id}: Повторные пациенты → Пациент пришёл; 2 field\\(s\\) differ`),
+    );
+    assert.match(
+      text,
+      /Stage: stays \(a manager moved it after the last write; it stays until the reception changes in IDENT\)/,
+    );
+    assert.match(text, /Result: the deal would be updated\./);
   });
 
   it('a create whose answer was lost is found, not sent twice', async () => {

@@ -7,6 +7,7 @@ import { openSyncContext } from '../../sync/context.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 import { MirrorRefresher } from '../../sync/mirror-refresh.ts';
+import { testReception } from './test-reception.ts';
 
 const MASK = '•••';
 
@@ -42,23 +43,44 @@ const NOT_IDENTIFYING = new Set([
 export function registerTestPatient(program: Command): void {
   program
     .command('test')
-    .description('sync one patient and show every step: the row, the payload, the difference, the result')
-    .requiredOption('--patient-id <id>', 'the IDENT patient id')
+    .description(
+      'sync one patient (or, with SYNC_RECEPTIONS, one reception) and show every step: the row, the payload, the difference, the result',
+    )
+    .option('--patient-id <id>', 'the IDENT patient id')
+    .option('--reception-id <id>', 'the IDENT reception id (SYNC_RECEPTIONS=true): its deal')
     .option('--dry-run', 'stop before writing to amoCRM')
     .option('--show-personal-data', 'print names, phones, documents unmasked (mind who sees the screen)')
-    .action(async (options: { patientId: string; dryRun?: boolean; showPersonalData?: boolean }) => {
-      if (!/^\d+$/.test(options.patientId))
-        throw new ActionableError('--patient-id expects the numeric IDENT id', { exitCode: 2 });
+    .action(async (options: TestOptions) => {
+      const [flag, id] =
+        options.receptionId !== undefined
+          ? ['--reception-id', options.receptionId]
+          : ['--patient-id', options.patientId];
+      if ((options.patientId === undefined) === (options.receptionId === undefined))
+        throw new ActionableError('give one of --patient-id N or --reception-id N', { exitCode: 2 });
+      if (!/^\d+$/.test(id!))
+        throw new ActionableError(`${flag} expects the numeric IDENT id`, { exitCode: 2 });
       const { config, logger } = commandContext(['database', 'amocrm'], { writesState: true });
       const show = options.showPersonalData ?? false;
       const shown = shownValue(show);
       const out = (line = '') => process.stdout.write(`${line}\n`);
       const context = await openSyncContext(config, logger);
       try {
-        const row = await context.source.one(options.patientId);
+        if (options.receptionId !== undefined) {
+          process.exitCode = await testReception(context, {
+            receptionId: options.receptionId,
+            dryRun: options.dryRun ?? false,
+            shown,
+            stateDir: config.stateDir,
+            timeZone: config.sync.timeZone,
+            logger,
+          });
+          return;
+        }
+        const patientId = options.patientId!;
+        const row = await context.source.one(patientId);
         if (!row)
           throw new ActionableError(
-            `IDENT has no patient with id ${options.patientId}; check the id (Patients.ID_Persons)`,
+            `IDENT has no patient with id ${patientId}; check the id (Patients.ID_Persons)`,
           );
         out(`Row read from IDENT${show ? '' : ' (personal data masked; --show-personal-data shows it)'}:`);
         out(
@@ -141,12 +163,21 @@ export function registerTestPatient(program: Command): void {
     });
 }
 
+interface TestOptions {
+  patientId?: string;
+  receptionId?: string;
+  dryRun?: boolean;
+  showPersonalData?: boolean;
+}
+
 /** How a value is printed: as it is for what identifies nobody (or with --show-personal-data), else masked. */
-export function shownValue(show: boolean): (key: string, value: unknown) => string {
-  return (key, value) =>
+export function shownValue(
+  show: boolean,
+): (key: string, value: unknown, visible?: ReadonlySet<string>) => string {
+  return (key, value, visible = NOT_IDENTIFYING) =>
     value === null || value === undefined || value === ''
       ? '—'
-      : show || NOT_IDENTIFYING.has(key)
+      : show || visible.has(key)
         ? value instanceof Date
           ? value
               .toISOString()

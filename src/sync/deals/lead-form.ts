@@ -4,7 +4,10 @@ import { mainContactOf } from '../../amocrm/leads.ts';
 import type { Lead } from '../../amocrm/types.ts';
 import { documentFromLead } from '../../mapping/compare.ts';
 import { dealHash, type ResolvedDealMap } from '../../mapping/deal-mapper.ts';
-import type { LeadRow } from '../../state/lead-mirror.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { LeadMirror, LeadRow } from '../../state/lead-mirror.ts';
+import { ListingRefresher } from '../listing-refresh.ts';
+import type { LeadsApi } from '../../amocrm/leads.ts';
 
 /** The deal map and zone deals are read in: hashes made in another form compare with nothing. */
 export interface LeadForm {
@@ -51,4 +54,25 @@ export function leadRowOf(
     hash: dealHash(documentFromLead(lead, form.resolved.fields, form.timeZone)),
     updatedAt: lead.updated_at ?? 0,
   };
+}
+
+/** Keeps the deals' mirror up to date with amoCRM (see ListingRefresher). */
+export function leadRefresher(
+  leads: LeadsApi,
+  mirror: LeadMirror,
+  form: LeadForm,
+  logger: Logger,
+): ListingRefresher<Lead> {
+  const receptionField = receptionFieldId(form.resolved);
+  return new ListingRefresher<Lead>({
+    api: leads,
+    mirror,
+    store: (page, generation) =>
+      mirror.upsert(
+        page.map((lead) => leadRowOf(lead, form, receptionField)),
+        generation,
+      ),
+    fingerprint: leadFormFingerprint(form),
+    logger,
+  });
 }

@@ -1,5 +1,5 @@
 import type { LeadsApi } from '../../amocrm/leads.ts';
-import { LOST_STATUS_ID, type Lead, WON_STATUS_ID } from '../../amocrm/types.ts';
+import { LOST_STATUS_ID, WON_STATUS_ID } from '../../amocrm/types.ts';
 import type { ReceptionSource } from '../../ident/reception-source.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type {
@@ -12,9 +12,8 @@ import type {
 import type { DealLink } from '../../state/deals.ts';
 import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { StateStore } from '../../state/store.ts';
-import { ListingRefresher } from '../listing-refresh.ts';
 import { RunScratch } from '../scratch.ts';
-import { leadFormFingerprint, leadRowOf, receptionFieldId } from './lead-form.ts';
+import { leadRefresher } from './lead-form.ts';
 import { decideStage, type StageDecision } from './placement.ts';
 import { type DealAction, DealWriter, type DealWriteReport } from './write.ts';
 
@@ -132,19 +131,7 @@ export class DealRun implements DealWriteReport {
     let error: Error | undefined;
     let duplicates = 0;
     logger.info({ kind: this.kind, dryRun: this.options.dryRun }, 'deal sync started');
-    const form = { resolved, timeZone };
-    const receptionField = receptionFieldId(resolved);
-    const refresher = new ListingRefresher<Lead>({
-      api: leads,
-      mirror: store.leadMirror,
-      store: (page, generation) =>
-        store.leadMirror.upsert(
-          page.map((lead) => leadRowOf(lead, form, receptionField)),
-          generation,
-        ),
-      fingerprint: leadFormFingerprint(form),
-      logger,
-    });
+    const refresher = leadRefresher(leads, store.leadMirror, { resolved, timeZone }, logger);
     this.writer = new DealWriter(
       { leads, store, refresher, resolved, logger },
       {
