@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { LOST, WON } from '../../src/emulator/leads.ts';
+import { statusReport } from '../../src/cli/commands/status.ts';
 import { testReception } from '../../src/cli/commands/test-reception.ts';
 import { shownValue } from '../../src/cli/commands/test-patient.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -213,6 +214,10 @@ describe('receptions → deals', () => {
     const both = await on.syncAll('incremental');
     assert.equal(both.deals?.outcome, 'ok');
     assert.equal(both.deals?.created, 4);
+    const status = statusReport(loadConfig({ ...env, SYNC_RECEPTIONS: 'true' }));
+    assert.match(status.text, /^deals: {12}4 linked; 0 open failure\(s\); 0 refused value\(s\)$/m);
+    assert.match(status.text, /^last deal run: {4}initial .* ok: read 4, created 4/m);
+    assert.match(statusReport(loadConfig(env)).text, /4 linked \(SYNC_RECEPTIONS is off now\)/);
   });
 
   it('test --reception-id shows the deal and where it stands, masks health data, and --dry-run writes nothing', async () => {

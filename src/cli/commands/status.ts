@@ -74,6 +74,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
       lastSuccess: store.lastSuccess() ?? null,
       runs: store.lastRuns(runCount),
       token,
+      deals: dealStatus(store, config),
     };
     out(`state:            ${status.stateDir}`);
     out(
@@ -93,6 +94,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
       `amoCRM mirror:    ${status.mirror.contacts} contact(s)${status.mirror.lastFullListing ? `, read in full ${shortTime(status.mirror.lastFullListing)}` : ', not read in full yet'}`,
     );
     out(`amoCRM token:     ${describeToken(token, now)}`);
+    if (status.deals) for (const line of describeDeals(status.deals)) out(line);
     out();
     out(
       formatTable(
@@ -140,10 +142,50 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
       for (const refusal of status.refusals)
         out(`  patient ${refusal.patientId}, field ${refusal.field}: ${refusal.detail}`);
     }
+    if (status.deals?.failures.length) {
+      out('\nreceptions without their deal (retried automatically):');
+      for (const failure of status.deals.failures)
+        out(`  reception ${failure.receptionId}: ${failure.reason} (${failure.attempts} attempt(s))`);
+    }
+    if (status.deals?.refusals.length) {
+      out('\ndeal values amoCRM refused (sent again when the reception changes in IDENT):');
+      for (const refusal of status.deals.refusals)
+        out(`  reception ${refusal.receptionId}, field ${refusal.field}: ${refusal.detail}`);
+    }
     return { json: status, text: lines.join('\n') };
   } finally {
     store.close();
   }
+}
+
+/** The deal side (SYNC_RECEPTIONS), when it is on or has ever run. */
+function dealStatus(store: StateStore, config: Config) {
+  const lastRun = store.deals.lastRun();
+  if (!config.sync.receptions && !lastRun) return null;
+  const mirror = store.leadMirror.state();
+  return {
+    enabled: config.sync.receptions,
+    checkpoint: store.deals.checkpoint()?.at.toISOString() ?? null,
+    linkedDeals: store.deals.linkCount(),
+    openFailures: store.deals.failureCount(),
+    pendingCreates: store.deals.pendingCount(),
+    refusedFields: store.deals.refusalCount(),
+    mirror: { deals: store.leadMirror.count(), lastFullListing: mirror.fullAt ?? null },
+    lastRun: lastRun ?? null,
+    failures: store.deals.failures(5),
+    refusals: store.deals.refusals(5),
+  };
+}
+
+function describeDeals(deals: NonNullable<ReturnType<typeof dealStatus>>): string[] {
+  const run = deals.lastRun;
+  return [
+    `deals:            ${deals.linkedDeals} linked${deals.enabled ? '' : ' (SYNC_RECEPTIONS is off now)'}; ${deals.openFailures} open failure(s)${deals.pendingCreates ? `, creates to confirm: ${deals.pendingCreates}` : ''}; ${deals.refusedFields} refused value(s)`,
+    `deal checkpoint:  ${deals.checkpoint ? `${deals.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}; mirror ${deals.mirror.deals} deal(s)${deals.mirror.lastFullListing ? `, read in full ${shortTime(deals.mirror.lastFullListing)}` : ''}`,
+    run
+      ? `last deal run:    ${run.kind} ${shortTime(run.at)} ${run.outcome}: read ${run.read}, created ${run.created}, updated ${run.updated}, moved ${run.moved}, linked ${run.linked}, unchanged ${run.unchanged}, failed ${run.failed}`
+      : 'last deal run:    none yet',
+  ];
 }
 
 type TokenStatus =
