@@ -424,7 +424,7 @@ export class AmoCrmEmulator {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const body = await readBody(request);
 
-    if (path.startsWith('/__emulator')) return this.handleAdmin(method, path, body, response);
+    if (path.startsWith('/__emulator')) return this.handleAdmin(method, path, body, response, url);
     if (path === '/' && method === 'GET') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end(this.contactsPage());
@@ -1024,7 +1024,7 @@ ${rows}</table></body></html>`;
   }
 
   // ── admin API for tools in other processes (bench, chaos, demo) ────────────────────────────
-  private handleAdmin(method: string, path: string, body: unknown, response: ServerResponse): void {
+  private handleAdmin(method: string, path: string, body: unknown, response: ServerResponse, url: URL): void {
     const ok = (payload: unknown) => this.send(response, 200, payload);
     const args = (body ?? {}) as Record<string, unknown>;
     switch (`${method} ${path}`) {
@@ -1046,6 +1046,19 @@ ${rows}</table></body></html>`;
         return ok([...this.contacts.values()]);
       case 'GET /__emulator/leads':
         return ok([...this.deals.leads.values()]);
+      case 'GET /__emulator/deal-index': {
+        // One line per deal carrying the field: "value pipeline stage" — compact enough for 100 000 deals.
+        const fieldId = Number(url.searchParams.get('fieldId'));
+        const lines: string[] = [];
+        for (const lead of this.deals.leads.values()) {
+          const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]
+            ?.value;
+          if (value !== undefined) lines.push(`${String(value)} ${lead.pipeline_id} ${lead.status_id}`);
+        }
+        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end(lines.join('\n'));
+        return;
+      }
       case 'GET /__emulator/pipelines':
         return ok([...this.deals.pipelines.values()]);
       case 'POST /__emulator/lead':

@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- [--patients N] [--scenarios initial,noop,incremental,idle,naive] [--json]
- *                   [--amocrm-url URL --token TOKEN] [--unpaced]`
+ * `npm run bench -- [--patients N] [--receptions M] [--scenarios initial,noop,incremental,idle,naive]
+ *                   [--json] [--amocrm-url URL --token TOKEN] [--unpaced]`
  *
  * N synthetic patients through the real engine, map, client and state store to an
  * amoCRM-compatible server (the project's emulator in a process of its own by default), with the
- * 7 requests/s limit enforced by that server. Prints a table per scenario and, with --json, one
- * JSON object as the last line of stdout.
+ * 7 requests/s limit enforced by that server. With --receptions M, M synthetic receptions of those
+ * patients become deals after the contacts in the initial and noop scenarios, and every reception
+ * is checked for exactly one deal in the pipeline and stage the deal map gives. Prints a table per
+ * scenario and, with --json, one JSON object as the last line of stdout.
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,7 +19,18 @@ import { StateStore } from '../../src/state/store.ts';
 import { WATERMARK_OVERLAP_SECONDS } from '../../src/sync/mirror-refresh.ts';
 import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { GeneratedSource } from '../../src/demo/clinic.ts';
-import { benchRun, shippedMapOn, startEmulatorProcess, UnpacedLimiter } from './harness.ts';
+import { GeneratedReceptions } from '../../src/demo/receptions.ts';
+import {
+  apiDealIndex,
+  benchDealRun,
+  benchRun,
+  checkDeals,
+  emulatorDealIndex,
+  shippedDealMapOn,
+  shippedMapOn,
+  startEmulatorProcess,
+  UnpacedLimiter,
+} from './harness.ts';
 
 const SCENARIOS = ['initial', 'noop', 'incremental', 'idle', 'naive'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -42,11 +55,28 @@ interface Measurement {
   repaired?: number;
   /** Requests the next run spends reading the written contacts back into the mirror. */
   mirror_readback_requests?: number;
+  /** With --receptions: the deal run after the contacts. */
+  receptions?: number;
+  deals?: number;
+  dealWrites?: number;
+  duplicateDeals?: number;
+  missingDeals?: number;
+  wrongStage?: number;
+  dealsPerSecond?: number;
+  dealSeconds?: number;
+  dealRequests?: number;
 }
+
+/** What a scenario's work reports beyond the counters `measure` takes itself. */
+type Extra = Partial<Measurement> &
+  Pick<Measurement, 'failed' | 'born_before_1970'> & { contactSeconds?: number };
 
 const { values } = parseArgs({
   options: {
     patients: { type: 'string', default: '100000' },
+    receptions: { type: 'string', default: '0' },
+    // Wide enough that every synthetic reception (the oldest are months back) is in the deep window.
+    'days-back': { type: 'string', default: '3650' },
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     json: { type: 'boolean', default: false },
     'amocrm-url': { type: 'string' },
@@ -58,6 +88,7 @@ const { values } = parseArgs({
   },
 });
 const patients = Number(values.patients);
+const receptionCount = Number(values.receptions);
 const wanted = values.scenarios!.split(',').map((name) => name.trim()) as Scenario[];
 for (const name of wanted) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}; use ${SCENARIOS.join(', ')}`);
@@ -71,7 +102,7 @@ async function measure(
   name: Scenario,
   count: number,
   client: AmoClient,
-  work: () => Promise<Partial<Measurement> & Pick<Measurement, 'failed' | 'born_before_1970'>>,
+  work: () => Promise<Extra>,
 ): Promise<Measurement> {
   const before = { ...client.http.stats };
   const cpu = process.cpuUsage();
@@ -86,17 +117,18 @@ async function measure(
   peak = Math.max(peak, process.memoryUsage().rss);
   const used = process.cpuUsage(cpu);
   const after = client.http.stats;
+  const { contactSeconds, ...rest } = extra;
   return {
     name,
     patients: count,
     seconds: round(seconds),
-    patientsPerSecond: round(count / seconds),
+    patientsPerSecond: round(count / (contactSeconds ?? seconds)),
     requests: after.requests - before.requests,
     writeRequests: after.writeRequests - before.writeRequests,
     requests429: after.requests429 - before.requests429,
     peakRssMb: round(peak / 1024 / 1024),
     cpuSeconds: round((used.user + used.system) / 1e6),
-    ...extra,
+    ...rest,
   };
 }
 
@@ -120,14 +152,52 @@ async function main() {
     const source = new GeneratedSource(patients, firstId);
     const store = new StateStore(stateDir);
     const parts = { source, mapper, resolved, client, store };
+    const deals = receptionCount > 0 ? await shippedDealMapOn(client) : undefined;
+    const receptions = new GeneratedReceptions(receptionCount, { count: patients, firstId }, { firstId });
+    const dealParts = deals && { ...parts, receptions, deals };
+    const daysBack = Number(values['days-back']);
+    /** The deal run after a contact run, timed on its own; then every reception checked (not timed). */
+    const withDeals = async (
+      kind: 'incremental' | 'deep',
+      contactStarted: number,
+      extra: Extra,
+    ): Promise<Extra> => {
+      if (!dealParts) return extra;
+      const contactSeconds = (performance.now() - contactStarted) / 1000;
+      const before = { ...client.http.stats };
+      const started = performance.now();
+      const result = await benchDealRun(dealParts, kind, daysBack);
+      const dealSeconds = (performance.now() - started) / 1000;
+      return {
+        ...extra,
+        contactSeconds,
+        receptions: receptionCount,
+        dealWrites: client.http.stats.writeRequests - before.writeRequests,
+        dealRequests: client.http.stats.requests - before.requests,
+        dealSeconds: round(dealSeconds),
+        dealsPerSecond: round(receptionCount / dealSeconds),
+        failed: extra.failed + result.failed,
+      };
+    };
+    const checked = async (measurement: Measurement): Promise<Measurement> => {
+      if (!deals) return measurement;
+      const fieldId = deals.resolved.fields.find((field) => field.spec.key === 'reception_id')!.fieldId;
+      const index = values['amocrm-url'] ? apiDealIndex(client, fieldId) : emulatorDealIndex(url, fieldId);
+      return { ...measurement, ...(await checkDeals(index, receptions.window(new Date(0)), deals.mapper)) };
+    };
     const results: Measurement[] = [];
     let initialDone = false;
 
     const everyone = source.bornBefore1970();
     const initial = async () => {
+      const started = performance.now();
       const result = await benchRun(parts, 'incremental');
       initialDone = true;
-      return { created: result.created, failed: result.failed, born_before_1970: everyone };
+      return withDeals('incremental', started, {
+        created: result.created,
+        failed: result.failed,
+        born_before_1970: everyone,
+      });
     };
     for (const name of SCENARIOS.filter((scenario) => wanted.includes(scenario))) {
       log(`scenario ${name}: ${name === 'naive' ? values['naive-sample'] : patients} patients…`);
@@ -135,20 +205,23 @@ async function main() {
         log('  (the initial sync first, not measured)');
         await initial();
       }
-      if (name === 'initial') results.push(await measure(name, patients, client, initial));
+      if (name === 'initial') results.push(await checked(await measure(name, patients, client, initial)));
       if (name === 'noop') {
         results.push(
-          await measure(name, patients, client, async () => {
-            const result = await benchRun(parts, 'deep');
-            return {
-              unchanged: result.unchanged,
-              updated: result.updated,
-              created: result.created,
-              repaired: result.repaired,
-              failed: result.failed,
-              born_before_1970: everyone,
-            };
-          }),
+          await checked(
+            await measure(name, patients, client, async () => {
+              const started = performance.now();
+              const result = await benchRun(parts, 'deep');
+              return withDeals('deep', started, {
+                unchanged: result.unchanged,
+                updated: result.updated,
+                created: result.created,
+                repaired: result.repaired,
+                failed: result.failed,
+                born_before_1970: everyone,
+              });
+            }),
+          ),
         );
       }
       if (name === 'incremental' || name === 'idle') {
@@ -216,7 +289,7 @@ function report(results: Measurement[], url: string) {
   const rate = Number(values['rate-limit']);
   const ceiling = rate * 50;
   process.stdout.write(
-    `ident-sync bench — ${patients} patients, ${values['amocrm-url'] ? url : 'emulator'}${
+    `ident-sync bench — ${patients} patients${receptionCount > 0 ? `, ${receptionCount} receptions` : ''}, ${values['amocrm-url'] ? url : 'emulator'}${
       values.unpaced
         ? ' UNPACED: no rate limit anywhere (profiling only; the patients/s column means nothing for amoCRM)'
         : ` (7 req/s enforced by the server), client pace ${rate} req/s × 50 per batch = ceiling ${ceiling} patients/s`
@@ -250,9 +323,44 @@ function report(results: Measurement[], url: string) {
       ]),
     )}\n`,
   );
+  const withDeals = results.filter((r) => r.receptions !== undefined);
+  if (withDeals.length > 0) {
+    process.stdout.write(
+      `\n${formatTable(
+        [
+          'scenario',
+          'receptions',
+          'deals',
+          'deal seconds',
+          'deals/s',
+          'deal requests',
+          'deal writes',
+          'duplicates',
+          'missing',
+          'wrong stage',
+          'notes',
+        ],
+        withDeals.map((r) => [
+          r.name,
+          String(r.receptions),
+          String(r.deals),
+          String(r.dealSeconds),
+          String(r.dealsPerSecond),
+          String(r.dealRequests),
+          String(r.dealWrites),
+          String(r.duplicateDeals),
+          String(r.missingDeals),
+          String(r.wrongStage),
+          r.name === 'initial' && !values.unpaced
+            ? `${Math.round(((r.dealsPerSecond ?? 0) / ceiling) * 100)}% of the ceiling`
+            : `${r.dealWrites} write(s)`,
+        ]),
+      )}\n`,
+    );
+  }
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ scenarios: results.map(({ created: _c, updated: _u, unchanged: _n, repaired: _r, ...rest }) => rest) })}\n`,
+      `${JSON.stringify({ scenarios: results.map(({ created: _c, updated: _u, unchanged: _n, repaired: _r, dealSeconds: _d, dealRequests: _q, ...rest }) => rest) })}\n`,
     );
   }
 }

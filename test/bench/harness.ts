@@ -3,15 +3,26 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AmoClient } from '../../src/amocrm/client.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
-import { DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
+import { DEFAULT_DEAL_MAPPING_FILE, DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
+import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
 import type { PatientSource } from '../../src/ident/patient-source.ts';
+import type { ReceptionSource } from '../../src/ident/reception-source.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { type ResolvedMap, resolveFields } from '../../src/mapping/catalogue.ts';
+import { type ResolvedMap, resolveFieldList, resolveFields } from '../../src/mapping/catalogue.ts';
+import { loadDealMapFile } from '../../src/mapping/deal-map.ts';
+import {
+  createDealMapper,
+  type DealMapper,
+  type ReceptionRow,
+  type ResolvedDealMap,
+} from '../../src/mapping/deal-mapper.ts';
 import { loadMapFile } from '../../src/mapping/load-map.ts';
 import { createMapper, type Mapper } from '../../src/mapping/mapper.ts';
+import { resolvePipelines } from '../../src/mapping/pipelines.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { syncRunFor } from '../../src/sync/context.ts';
+import { dealRunFor, syncRunFor } from '../../src/sync/context.ts';
+import type { DealSyncResult } from '../../src/sync/deals/run.ts';
 import type { SyncResult } from '../../src/sync/run.ts';
 
 export interface EmulatorProcess {
@@ -81,4 +92,110 @@ export async function benchRun(parts: BenchParts, kind: 'incremental' | 'deep'):
   ).run({ kind });
   if (result.outcome !== 'ok') throw result.error ?? new Error(`${kind} sync failed`);
   return result;
+}
+
+/** The shipped deal map resolved against the server, creating its fields and pipelines (as `fields --create --pipelines`). */
+export async function shippedDealMapOn(
+  client: AmoClient,
+): Promise<{ resolved: ResolvedDealMap; mapper: DealMapper }> {
+  const map = loadDealMapFile(DEFAULT_DEAL_MAPPING_FILE);
+  const fields = await createMissingFields(map, client.leadFields, 'deal');
+  await createMissingPipelines(map, client.pipelines);
+  const resolved: ResolvedDealMap = {
+    map,
+    fields: resolveFieldList(map.fields, fields.catalogue, 'deal'),
+    pipelines: resolvePipelines(map, await client.pipelines.list()),
+  };
+  return { resolved, mapper: createDealMapper(resolved, { timeZone: 'Europe/Moscow' }) };
+}
+
+/** One deal run through the real engine; anything but success throws. */
+export async function benchDealRun(
+  parts: BenchParts & {
+    receptions: ReceptionSource;
+    deals: { resolved: ResolvedDealMap; mapper: DealMapper };
+  },
+  kind: 'incremental' | 'deep',
+  daysBack: number,
+): Promise<DealSyncResult> {
+  const result = await dealRunFor(
+    {
+      client: parts.client,
+      deals: { source: parts.receptions, ...parts.deals },
+      store: parts.store,
+      logger: silentLogger(),
+      timeZone: 'Europe/Moscow',
+      now: () => parts.source.now(),
+    },
+    { batchSize: 50, overlapSeconds: 300, daysBack },
+  ).run({ kind });
+  if (result.outcome !== 'ok') throw result.error ?? new Error(`${kind} deal sync failed`);
+  return result;
+}
+
+export interface DealCheck {
+  deals: number;
+  duplicateDeals: number;
+  missingDeals: number;
+  wrongStage: number;
+}
+
+/**
+ * amoCRM's deals against the receptions: one deal each, in the pipeline and stage the map gives.
+ * `index` yields "receptionId pipelineId statusId" for every deal carrying a reception id.
+ */
+export async function checkDeals(
+  index: AsyncIterable<[string, number, number]>,
+  receptions: AsyncIterable<ReceptionRow>,
+  mapper: DealMapper,
+): Promise<DealCheck> {
+  const held = new Map<string, { count: number; pipelineId: number; statusId: number }>();
+  let deals = 0;
+  for await (const [receptionId, pipelineId, statusId] of index) {
+    deals += 1;
+    const entry = held.get(receptionId);
+    if (entry) entry.count += 1;
+    else held.set(receptionId, { count: 1, pipelineId, statusId });
+  }
+  const check: DealCheck = { deals, duplicateDeals: 0, missingDeals: 0, wrongStage: 0 };
+  for await (const row of receptions) {
+    const outcome = mapper(row);
+    if (!outcome.ok) continue;
+    const entry = held.get(outcome.deal.receptionId);
+    if (!entry) {
+      check.missingDeals += 1;
+      continue;
+    }
+    check.duplicateDeals += entry.count - 1;
+    const { placement } = outcome.deal;
+    if (entry.pipelineId !== placement.pipelineId || entry.statusId !== placement.stage.id)
+      check.wrongStage += 1;
+  }
+  return check;
+}
+
+/** The deal index from the emulator's admin page (one line per deal). */
+export async function* emulatorDealIndex(
+  url: string,
+  fieldId: number,
+): AsyncGenerator<[string, number, number]> {
+  const text = await (await fetch(`${url}/__emulator/deal-index?fieldId=${fieldId}`)).text();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const [receptionId, pipelineId, statusId] = line.split(' ');
+    yield [receptionId!, Number(pipelineId), Number(statusId)];
+  }
+}
+
+/** The deal index read through the API (a real account): every deal, 250 a page. */
+export async function* apiDealIndex(
+  client: AmoClient,
+  fieldId: number,
+): AsyncGenerator<[string, number, number]> {
+  for await (const page of client.leads.pages({})) {
+    for (const lead of page) {
+      const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
+      if (value !== undefined) yield [String(value), lead.pipeline_id, lead.status_id];
+    }
+  }
 }
