@@ -23,7 +23,7 @@ SELECT TOP (@pageSize)
     r.ID_Patients                                    AS PatientId,
     r.PlanStart                                      AS PlanStart,
     r.PlanEnd                                        AS PlanEnd,
-    LTRIM(RTRIM(ISNULL(doc.Surname, N'') + N' ' + ISNULL(doc.Name, N'') + ISNULL(N' ' + doc.Patronymic, N''))) AS Doctor,
+    NULLIF(LTRIM(RTRIM(ISNULL(doc.Surname, N'') + N' ' + ISNULL(doc.Name, N'') + ISNULL(N' ' + doc.Patronymic, N''))), N'') AS Doctor,
     chair.NameArmchair                               AS Chair,
     branch.Name                                      AS Branch,
     -- The state: cancelled wins, then completed (ended or a check issued), then arrived.

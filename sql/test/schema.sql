@@ -86,6 +86,7 @@ CREATE TABLE dbo.Receptions (
     ReceptionEnded datetime NULL,
     CheckIssued datetime NULL,
     ReceptionCanceled datetime NULL,
+    CancelReason nvarchar(256) NULL,        -- GUESSED (sql/receptions.sql)
     ID_Staffs int NULL,
     ID_Armchairs int NULL,
     RowVersion timestamp,
@@ -114,9 +115,16 @@ CREATE TABLE dbo.Orders (
     DateTimeChanged datetime NULL
 );
 
+-- GUESSED (sql/receptions.sql): the services' names behind a price.
+CREATE TABLE dbo.ServiceItems (
+    ID int NOT NULL PRIMARY KEY,
+    Name nvarchar(400) NOT NULL
+);
+
 CREATE TABLE dbo.ServiceItemPrices (
     ID int NOT NULL PRIMARY KEY,
-    Price decimal(18, 2) NOT NULL
+    Price decimal(18, 2) NOT NULL,
+    ID_ServiceItems int NULL                -- GUESSED (sql/receptions.sql)
 );
 
 CREATE TABLE dbo.OrderServiceRelation (

@@ -17,10 +17,15 @@ INSERT INTO dbo.InfoSources (ID, Name) VALUES
     (2, N'Яндекс.Карты'),
     (3, N'Вывеска');
 
-INSERT INTO dbo.ServiceItemPrices (ID, Price) VALUES
-    (1, 1500.00),
-    (2, 4500.50),
-    (3, 32000.00);
+INSERT INTO dbo.ServiceItems (ID, Name) VALUES
+    (1, N'Консультация'),
+    (2, N'Профессиональная гигиена'),
+    (3, N'Имплантация');
+
+INSERT INTO dbo.ServiceItemPrices (ID, Price, ID_ServiceItems) VALUES
+    (1, 1500.00, 1),
+    (2, 4500.50, 2),
+    (3, 32000.00, 3);
 
 INSERT INTO dbo.Persons (ID, Surname, Name, Patronymic, Phone, MobilePhone, Sex, Birthday, Email, City, Address, INN, SNILS, Passport) VALUES
     (1001, N'Иванова', N'Мария', N'Петровна', N'+7 495 765-43-21', N'8 (916) 123-45-67', 2, '1985-03-15', N'maria.ivanova@example.ru', N'Екатеринбург', N'ул. Ленина, д. 1, кв. 2', N'667101234567', N'123-456-789 01', N'6500 123456'),
@@ -70,6 +75,10 @@ INSERT INTO dbo.Receptions (ID, ID_Patients, PlanStart, PlanEnd, ReceptionEnded,
     (6, 1004, '2025-09-01 15:00', '2025-09-01 15:30', '2025-09-01 15:40', '2025-09-01 15:45', NULL, 1, '2025-08-25 09:00', '2025-09-01 15:45'),
     (7, 1007, '2023-05-05 10:00', '2023-05-05 11:00', '2023-05-05 11:00', '2023-05-05 11:05', NULL, 2, '2023-05-01 09:00', '2023-05-05 11:05'),
     (8, 1010, '2026-11-19 16:00', '2026-11-19 17:00', '2026-11-19 17:00', '2026-11-19 17:05', NULL, 1, '2026-11-10 09:00', '2026-11-19 17:05');
+
+-- The doctor of the recent receptions is a person (2001); the cancelled one has its reason (GUESSED column).
+UPDATE dbo.Receptions SET ID_Staffs = 2001 WHERE ID IN (2, 3, 8);
+UPDATE dbo.Receptions SET CancelReason = N'Заболел' WHERE ID = 4;
 
 INSERT INTO dbo.Orders (ID, DateTimeOrder, ID_OwnCompanies, ID_Receptions, ID_Patients, DateTimeAdded, DateTimeChanged) VALUES
     (1, '2019-06-01 11:10', 1, 1, 1001, '2019-06-01 11:10', '2019-06-01 11:10'),

@@ -19,6 +19,7 @@ import {
   refusedBatchTrial,
   repairTrial,
 } from './amocrm-trials.ts';
+import { dealKillTrial, dealLostAnswerTrial } from './deal-trials.ts';
 import {
   compare,
   completedOrKilled,
@@ -199,6 +200,12 @@ export interface ChaosPlan {
   realityTrials?: RealityTrial[];
   killPatients: number;
   faultPatients: number;
+  /** kill -9 during the deal creates (issue 14); 2 unless given. */
+  dealKillTrials?: number;
+  /** Deal create answers lost after the write; on unless false. */
+  dealLostAnswers?: boolean;
+  /** Patients of the deal trials (each with 4 receptions); a fifth of faultPatients unless given. */
+  dealPatients?: number;
   concurrency: number;
   seed: number;
 }
@@ -265,6 +272,12 @@ export async function runChaos(
   (plan.realityTrials ?? REALITY_TRIALS).forEach((name, index) =>
     jobs.push(realityJob(name, plan.faultPatients, plan.seed + 50 + index)),
   );
+  const dealPatients = plan.dealPatients ?? Math.max(50, Math.round(plan.faultPatients / 5));
+  for (let index = 0; index < (plan.dealKillTrials ?? 2); index++) {
+    const draw = random();
+    jobs.push(() => dealKillTrial(index, dealPatients, () => draw));
+  }
+  if (plan.dealLostAnswers ?? true) jobs.push(() => dealLostAnswerTrial(dealPatients, plan.seed + 70));
 
   const results: TrialResult[] = [];
   let next = 0;

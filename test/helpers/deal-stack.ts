@@ -8,7 +8,8 @@ import { resolvePipelines } from '../../src/mapping/pipelines.ts';
 import { dealRunFor } from '../../src/sync/context.ts';
 import type { DealRequest, DealSyncOptions, DealSyncResult } from '../../src/sync/deals/run.ts';
 import { shippedDealMap } from './deal-map.ts';
-import type { MemoryReceptions } from './memory-receptions.ts';
+import type { AmoClient } from '../../src/amocrm/client.ts';
+import type { ReceptionSource } from '../../src/ident/reception-source.ts';
 import type { MemorySource } from './memory-source.ts';
 import { NOW, type SyncStack, syncStack } from './sync-stack.ts';
 
@@ -23,8 +24,8 @@ export interface DealStack extends SyncStack {
 export async function dealStack(
   emulator: AmoCrmEmulator,
   patients: MemorySource,
-  receptions: MemoryReceptions,
-  options: { stateDir?: string } = {},
+  receptions: ReceptionSource,
+  options: { stateDir?: string; client?: AmoClient } = {},
 ): Promise<DealStack> {
   const contacts = await syncStack(emulator, patients, options);
   const map = shippedDealMap();

@@ -19,11 +19,13 @@ export const syncChildEnv = (
   token: string,
   stateDir: string,
   patients: number,
+  receptions = 0,
 ) => ({
   EMULATOR_URL: emulator.baseUrl,
   TOKEN: token,
   STATE_DIR: stateDir,
   PATIENTS: String(patients),
+  RECEPTIONS: String(receptions),
 });
 
 /**

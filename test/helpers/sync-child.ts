@@ -1,15 +1,20 @@
 /**
  * A sync in a process of its own, for tests that kill it: `node test/helpers/sync-child.ts`.
- * EMULATOR_URL, TOKEN, STATE_DIR, PATIENTS (synthetic patients 1…N), KIND (incremental|deep).
+ * EMULATOR_URL, TOKEN, STATE_DIR, PATIENTS (synthetic patients 1…N), KIND (incremental|deep),
+ * RECEPTIONS (synthetic receptions of those patients, made deals after the contacts; 0: none).
  * Prints one JSON line with the result.
  */
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import { resolveFields } from '../../src/mapping/catalogue.ts';
+import { GeneratedReceptions } from '../../src/demo/receptions.ts';
+import { resolveFieldList, resolveFields } from '../../src/mapping/catalogue.ts';
+import { createDealMapper } from '../../src/mapping/deal-mapper.ts';
+import { resolvePipelines } from '../../src/mapping/pipelines.ts';
 import { createMapper } from '../../src/mapping/mapper.ts';
 import { takeOwnerLock } from '../../src/state/locks.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { syncRunFor } from '../../src/sync/context.ts';
+import { dealRunFor, syncRunFor } from '../../src/sync/context.ts';
+import { shippedDealMap } from './deal-map.ts';
 import { longLivedConfig } from './amocrm.ts';
 import { NOW } from './sync-stack.ts';
 import { shippedMap } from './map.ts';
@@ -33,13 +38,47 @@ process.on('SIGTERM', () => {
   stop = true;
 });
 const mapper = createMapper(resolved, { timeZone: 'Europe/Moscow', now: () => NOW });
+const kind = env.KIND === 'deep' ? 'deep' : 'incremental';
 const result = await syncRunFor(
   { source, mapper, resolved, client, store, logger: silentLogger(), timeZone: 'Europe/Moscow' },
   { batchSize: 50, matchByPhone: true, overlapSeconds: 300, shouldStop: () => stop },
-).run({ kind: env.KIND === 'deep' ? 'deep' : 'incremental' });
+).run({ kind });
+const receptions = Number(env.RECEPTIONS ?? 0);
+const deals =
+  receptions > 0 && result.outcome === 'ok'
+    ? await dealRunFor(
+        {
+          client,
+          deals: {
+            source: new GeneratedReceptions(receptions, { count: patients }),
+            ...(await dealMapOn(client)),
+          },
+          store,
+          logger: silentLogger(),
+          timeZone: 'Europe/Moscow',
+          now: () => source.now(),
+        },
+        { batchSize: 50, overlapSeconds: 300, daysBack: 3650, shouldStop: () => stop },
+      ).run({ kind })
+    : undefined;
 store.close();
 owner.release();
 process.stdout.write(
-  `${JSON.stringify({ outcome: result.outcome, created: result.created, linked: result.linked, updated: result.updated, failed: result.failed, unchanged: result.unchanged, error: result.error?.message })}\n`,
+  `${JSON.stringify({ outcome: deals?.outcome === 'failed' ? 'failed' : result.outcome, created: result.created, linked: result.linked, updated: result.updated, failed: result.failed + (deals?.failed ?? 0), unchanged: result.unchanged, dealsCreated: deals?.created, error: result.error?.message ?? deals?.error?.message })}\n`,
 );
-process.exitCode = result.outcome === 'ok' || result.outcome === 'stopped' ? 0 : 1;
+process.exitCode =
+  (result.outcome === 'ok' || result.outcome === 'stopped') && deals?.outcome !== 'failed' ? 0 : 1;
+
+/** The shipped deal map against the account's deal fields and pipelines (made by the trial beforehand). */
+async function dealMapOn(amo: typeof client) {
+  const map = shippedDealMap();
+  const dealResolved = {
+    map,
+    fields: resolveFieldList(map.fields, await amo.leadFields.list(), 'deal'),
+    pipelines: resolvePipelines(map, await amo.pipelines.list()),
+  };
+  return {
+    resolved: dealResolved,
+    mapper: createDealMapper(dealResolved, { timeZone: 'Europe/Moscow', now: () => NOW }),
+  };
+}

@@ -9,15 +9,18 @@ import { after, before, describe, it } from 'node:test';
 import { MSSQLServerContainer, type StartedMSSQLServerContainer } from '@testcontainers/mssqlserver';
 import sql from 'mssql';
 import { getContainerRuntimeClient } from 'testcontainers';
-import type { DatabaseConfig } from '../../src/config/config.ts';
+import { type DatabaseConfig, DEFAULT_SQL_DIR } from '../../src/config/config.ts';
 import { SqlPatientSource } from '../../src/ident/patient-source.ts';
 import { connectIdent, type SqlConnection } from '../../src/ident/pool.ts';
-import { prepareForDatabase } from '../../src/ident/prepare.ts';
+import { prepareForDatabase, prepareReceptionsForDatabase } from '../../src/ident/prepare.ts';
+import { SqlReceptionSource } from '../../src/ident/reception-source.ts';
+import { loadReceptionSql } from '../../src/ident/reception-sql.ts';
 import { checkSchema, queriesInEffect } from '../../src/ident/schema-check.ts';
 import { asWritten, composeIdQuery, loadSqlFiles } from '../../src/ident/sql-files.ts';
 import type { PatientRow } from '../../src/mapping/mapper.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { runCli } from '../helpers/cli.ts';
+import { shippedDealMapper } from '../helpers/deal-map.ts';
 import { shippedMapper } from '../helpers/map.ts';
 
 const IMAGE = 'mcr.microsoft.com/mssql/server:2022-CU16-ubuntu-22.04';
@@ -45,7 +48,15 @@ const STRIP_GUESSES = `
 ALTER TABLE dbo.Persons DROP COLUMN Sex, Birthday, Email, City, Address, INN, SNILS, Passport, DateTimeChanged;
 ALTER TABLE dbo.OwnCompanies DROP COLUMN BranchName;
 DROP TABLE dbo.ArchivingReasons;
-DROP TABLE dbo.InfoSources;`;
+DROP TABLE dbo.InfoSources;
+ALTER TABLE dbo.Receptions DROP COLUMN CancelReason;
+ALTER TABLE dbo.ServiceItemPrices DROP COLUMN ID_ServiceItems;
+DROP TABLE dbo.ServiceItems;`;
+async function receptionIds(rows: AsyncIterable<PatientRow>): Promise<number[]> {
+  const out: number[] = [];
+  for await (const row of rows) out.push(Number(row.ReceptionId));
+  return out;
+}
 async function ids(rows: AsyncIterable<PatientRow>): Promise<number[]> {
   const out: number[] = [];
   for await (const row of rows) out.push(Number(row.PatientId));
@@ -114,6 +125,33 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     await bare.close();
     connection = await connectIdent(db);
   });
+
+  const receptionFiles = loadReceptionSql(DEFAULT_SQL_DIR);
+  const receptionsOn = async (on: SqlConnection, config = db) =>
+    new SqlReceptionSource(
+      on,
+      receptionFiles,
+      await prepareReceptionsForDatabase(on, receptionFiles),
+      config,
+      { pageSize: 3 },
+    );
+  /** A change made by hand in the test database (the sync's own connection only reads). */
+  async function write(batch: string, database = 'PZ'): Promise<void> {
+    const pool = new sql.ConnectionPool({
+      server: db.host,
+      port: db.port,
+      user: db.user,
+      password: db.password,
+      database,
+      options: { encrypt: true, trustServerCertificate: true },
+    });
+    await pool.connect();
+    try {
+      await pool.request().batch(batch);
+    } finally {
+      await pool.close();
+    }
+  }
 
   const sourceOn = async (on: SqlConnection, options: { pageSize?: number } = {}, config = db) =>
     new SqlPatientSource(on, files, await prepareForDatabase(on, files), config, options);
@@ -272,6 +310,125 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     } finally {
       await bare.close();
     }
+  });
+
+  it('reads receptions with their doctor, chair, branch, state, services, sum and earlier visit', async () => {
+    const source = await receptionsOn(connection);
+    assert.deepEqual(
+      await receptionIds(source.window(wallClock('2000-01-01 00:00'))),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    assert.deepEqual(await receptionIds(source.window(wallClock('2026-01-01 00:00'))), [2, 3, 8]);
+    const implant = (await source.one('2'))!;
+    assert.equal(Number(implant.PatientId), 1001);
+    assert.equal((implant.PlanStart as Date).toISOString(), '2026-11-10T09:00:00.000Z');
+    assert.equal(implant.Doctor, 'Врачёва Анна Петровна');
+    assert.equal(implant.Chair, 'Кресло 1');
+    assert.equal(implant.Branch, 'Клиника на Ленина');
+    assert.equal((implant.EndedAt as Date).toISOString(), '2026-11-10T10:05:00.000Z');
+    assert.equal(implant.CanceledAt, null);
+    assert.equal(implant.Services, 'Имплантация');
+    assert.equal(Number(implant.Sum), 30400);
+    assert.equal((implant.PreviousVisitAt as Date).toISOString(), '2019-06-01T10:30:00.000Z');
+    const first = (await source.one('1'))!;
+    assert.equal(first.Doctor, null, 'no doctor: NULL, not an empty name');
+    assert.equal(first.Services, 'Консультация, Профессиональная гигиена');
+    assert.equal(Number(first.Sum), 10001);
+    assert.equal(first.PreviousVisitAt, null);
+    const cancelled = (await source.one('4'))!;
+    assert.equal(cancelled.CancelReason, 'Заболел');
+    assert.equal((cancelled.CanceledAt as Date).toISOString(), '2024-01-31T18:00:00.000Z');
+    assert.equal(cancelled.Sum, null);
+    assert.equal(cancelled.Services, null);
+    // A check issued completes a visit; the cancelled one before it does not make it a repeat visit.
+    const checked = (await source.one('5'))!;
+    assert.equal((checked.EndedAt as Date).toISOString(), '2024-03-01T13:10:00.000Z');
+    assert.equal(checked.PreviousVisitAt, null);
+    assert.equal(await source.one('999'), undefined);
+    assert.equal(await source.one('1; DROP TABLE dbo.Receptions'), undefined);
+  });
+
+  it('every test reception maps with the shipped deal map, into the pipeline and stage its history gives', async () => {
+    const { mapper } = shippedDealMapper();
+    const source = await receptionsOn(connection);
+    const placed: string[] = [];
+    for await (const row of source.window(wallClock('2000-01-01 00:00'))) {
+      const outcome = mapper(row);
+      assert.ok(outcome.ok, `reception ${row.ReceptionId}: ${outcome.ok ? '' : outcome.reason}`);
+      placed.push(
+        `${outcome.deal.receptionId} ${outcome.deal.placement.role} ${outcome.deal.placement.state}`,
+      );
+    }
+    assert.deepEqual(placed, [
+      '1 primary ended',
+      '2 repeat ended',
+      '3 repeat booked',
+      '4 primary cancelled',
+      '5 primary ended',
+      '6 primary ended',
+      '7 primary ended',
+      '8 primary ended',
+    ]);
+    const outcome = mapper((await source.one('2'))!);
+    assert.ok(outcome.ok);
+    assert.equal(outcome.deal.document.name, 'Приём 10.11 09:00 — Врачёва Анна Петровна');
+    assert.equal(outcome.deal.document.price, 30400);
+  });
+
+  it('selects changed receptions, and the later ones of their patient within the window', async () => {
+    const source = await receptionsOn(connection);
+    const changed = (since: string, windowStart: string) =>
+      receptionIds(source.changedSince(wallClock(since), wallClock(windowStart)));
+    assert.deepEqual(await changed('2026-11-15 00:00', '2026-01-01 00:00'), [3, 8]);
+    // A new service line of reception 8's order, its own row untouched.
+    await write(`UPDATE dbo.OrderServiceRelation SET DateTimeChanged = '2026-11-21 12:00' WHERE ID = 7;`);
+    // The 2019 visit corrected today: 1001's later receptions in the window change pipeline with it.
+    await write(`UPDATE dbo.Receptions SET DateTimeChanged = '2026-11-21 12:00' WHERE ID = 1;`);
+    try {
+      assert.deepEqual(await changed('2026-11-21 00:00', '2026-11-01 00:00'), [1, 2, 3, 8]);
+      assert.deepEqual(await changed('2026-11-21 00:00', '2026-11-20 00:00'), [1, 3, 8]);
+    } finally {
+      await write(`UPDATE dbo.Receptions SET DateTimeChanged = '2019-06-01 11:10' WHERE ID = 1;
+        UPDATE dbo.OrderServiceRelation SET DateTimeChanged = '2026-11-19 17:05' WHERE ID = 7;`);
+    }
+  });
+
+  it('a database without the guessed reception columns reads receptions without services and cancel reason', async () => {
+    const bare = await connectIdent({ ...db, database: 'PZ_BARE' });
+    try {
+      const source = await receptionsOn(bare, { ...db, database: 'PZ_BARE' });
+      const cancelled = (await source.one('4'))!;
+      assert.equal(cancelled.CancelReason, null);
+      assert.ok(cancelled.CanceledAt instanceof Date);
+      const implant = (await source.one('2'))!;
+      assert.equal(implant.Services, null);
+      assert.equal(Number(implant.Sum), 30400, 'the sum needs no guessed column');
+      assert.equal(implant.Doctor, 'Врачёва Анна Петровна');
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('`ident-sync test-db` with SYNC_RECEPTIONS=true checks the reception SQL too', async () => {
+    const run = await runCli(['test-db'], {
+      DB_HOST: db.host,
+      DB_PORT: String(db.port),
+      DB_NAME: 'PZ_BARE',
+      DB_USER: db.user,
+      DB_PASSWORD: db.password,
+      DB_TRUST_SERVER_CERTIFICATE: 'true',
+      SYNC_RECEPTIONS: 'true',
+      RECEPTIONS_DAYS_BACK: '3650',
+      STATE_DIR: tempDir(),
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /guessed: +2 unconfirmed column\(s\) of receptions.sql are missing here/);
+    assert.match(run.stdout, /Receptions\.CancelReason: CancelReason \(«[^»]+» stays empty\)/);
+    assert.match(
+      run.stdout,
+      /receptions: \d+ changed in the last 24 h, read in \d+ ms; a page of the 3650-day window: \d+ row\(s\)/,
+    );
+    assert.match(run.stdout, /IDENT database: OK/);
   });
 
   it('selects changes among 200 000 receptions by seeking the DateTimeChanged index', async () => {

@@ -1,14 +1,25 @@
 import type { Command } from 'commander';
 import { ActionableError } from '../../errors.ts';
 import { IdentDbError } from '../../ident/errors.ts';
-import { loadMapAndSql } from '../../ident/map-check.ts';
+import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
 import { type ChangeMark, SqlPatientSource } from '../../ident/patient-source.ts';
 import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
-import { columnKey, columnTypes, prepareForDatabase } from '../../ident/prepare.ts';
+import {
+  columnKey,
+  columnTypes,
+  prepareForDatabase,
+  prepareReceptionsForDatabase,
+} from '../../ident/prepare.ts';
+import type { PreparedReceptionSql, ReceptionSqlFiles } from '../../ident/reception-sql.ts';
+import { SqlReceptionSource } from '../../ident/reception-source.ts';
 import { checkSchema, filteredColumns, leadingIndexes, queriesInEffect } from '../../ident/schema-check.ts';
-import type { PreparedSql, SqlFiles } from '../../ident/sql-files.ts';
+import type { Guess, PreparedSql, SqlFiles } from '../../ident/sql-files.ts';
 import { streamRows } from '../../ident/stream.ts';
-import { offlineCatalogue, resolveFields } from '../../mapping/catalogue.ts';
+import { offlineCatalogue, resolveFieldList, resolveFields } from '../../mapping/catalogue.ts';
+import type { DealMap } from '../../mapping/deal-map.ts';
+import { createDealMapper, type ReceptionRow } from '../../mapping/deal-mapper.ts';
+import { offlinePipelines, resolvePipelines } from '../../mapping/pipelines.ts';
+import { daysBefore } from '../../sync/deals/run.ts';
 import { createMapper } from '../../mapping/mapper.ts';
 import type { ContactMap } from '../../mapping/schema.ts';
 import { commandContext } from '../context.ts';
@@ -25,6 +36,7 @@ export function registerTestDb(program: Command): void {
       const out = (line = '') => process.stdout.write(`${line}\n`);
       // Before any connection: a write in SQL_DIR, or a map naming a column the SQL lacks, stops here.
       const { map, files } = loadMapAndSql(config);
+      const deals = config.sync.receptions ? loadDealMapAndSql(config) : undefined;
       const server = db.instance ? `${db.host}\\${db.instance}` : `${db.host}:${db.port}`;
       out(`connecting to ${server}, database ${db.database} (timeout ${db.connectTimeoutMs / 1000} s)…`);
       const connection = await connectIdent(db);
@@ -37,12 +49,21 @@ export function registerTestDb(program: Command): void {
         out(`database: ${info?.DatabaseName}, login: ${info?.LoginName}`);
 
         const prepared = await prepareForDatabase(connection, files);
+        const receptionSql = deals && (await prepareReceptionsForDatabase(connection, deals.files));
+        // With SYNC_RECEPTIONS, the reception SQL is checked with the rest.
+        const queries = {
+          ...queriesInEffect(files, prepared),
+          ...(deals && receptionSql ? receptionQueries(deals.files, receptionSql) : {}),
+        };
         const failures = [
-          ...(await reportSchema(connection, files, prepared, out)),
-          ...reportGuesses(files, prepared, map, out),
+          ...(await reportSchema(connection, files.dir, queries, out)),
+          ...reportGuesses(files.dir, 'patients.sql', prepared.emptied, map.fields, out),
+          ...(deals && receptionSql
+            ? reportGuesses(deals.files.dir, 'receptions.sql', receptionSql.emptied, deals.map.fields, out)
+            : []),
         ];
         await reportPersonsChanges(connection, prepared, out);
-        await reportIndexes(connection, queriesInEffect(files, prepared), out);
+        await reportIndexes(connection, queries, out);
 
         const source = new SqlPatientSource(connection, files, prepared, db);
         const clock = await source.now();
@@ -50,6 +71,19 @@ export function registerTestDb(program: Command): void {
         reportClock(clock, stats, config.sync.overlapSeconds, out);
         await reportTimes(source, prepared, clock, out);
         failures.push(...(await reportSample(source, connection, files, map, config.sync.timeZone, out)));
+        if (deals && receptionSql) {
+          const receptions = new SqlReceptionSource(connection, deals.files, receptionSql, db);
+          failures.push(
+            ...(await reportReceptions(
+              receptions,
+              deals.map,
+              clock.at,
+              config.sync.receptionsDaysBack,
+              config.sync.timeZone,
+              out,
+            )),
+          );
+        }
         if (failures.length > 0) throw new ActionableError(failures.join('; '));
         out('IDENT database: OK');
       } finally {
@@ -62,11 +96,11 @@ type Out = (line?: string) => void;
 
 async function reportSchema(
   connection: SqlConnection,
-  files: SqlFiles,
-  prepared: PreparedSql,
+  dir: string,
+  queries: Record<string, string>,
   out: Out,
 ): Promise<string[]> {
-  const schema = await checkSchema(connection, queriesInEffect(files, prepared));
+  const schema = await checkSchema(connection, queries);
   if (schema.missing.length === 0) {
     out(`schema:   all ${schema.columns} columns in ${schema.tables} tables the SQL uses are present`);
     return [];
@@ -76,34 +110,97 @@ async function reportSchema(
   );
   for (const piece of schema.missing) {
     const what = piece.column ? `column ${piece.table}.${piece.column}` : `table ${piece.table}`;
-    out(`  - ${what}, used by ${piece.files.map((file) => `${files.dir}/${file}`).join(', ')}`);
+    out(`  - ${what}, used by ${piece.files.map((file) => `${dir}/${file}`).join(', ')}`);
   }
   return [
     `the IDENT database lacks ${schema.missing.length} table(s)/column(s) the SQL uses; adapt the SQL files listed above`,
   ];
 }
 
-function reportGuesses(files: SqlFiles, prepared: PreparedSql, map: ContactMap, out: Out): string[] {
+function reportGuesses(
+  dir: string,
+  file: string,
+  emptied: readonly Guess[],
+  fields: readonly { source: string; name: string }[],
+  out: Out,
+): string[] {
   const fieldsOf = (alias: string) =>
-    map.fields.filter((field) => field.source === alias).map((field) => `«${field.name}»`);
-  if (prepared.emptied.length === 0) {
-    out('guessed:  every unconfirmed column of patients.sql exists here');
+    fields.filter((field) => field.source === alias).map((field) => `«${field.name}»`);
+  if (emptied.length === 0) {
+    out(`guessed:  every unconfirmed column of ${file} exists here`);
     return [];
   }
   out(
-    `guessed:  ${prepared.emptied.length} unconfirmed column(s) of patients.sql are missing here; the sync runs them as empty values:`,
+    `guessed:  ${emptied.length} unconfirmed column(s) of ${file} are missing here; the sync runs them as empty values:`,
   );
-  for (const guess of prepared.emptied) {
+  for (const guess of emptied) {
     const fields = fieldsOf(guess.alias);
     out(
       `  - ${guess.needs.map((column) => `${column.table}.${column.column}`).join(', ')}: ${guess.alias}${fields.length > 0 ? ` (${fields.join(', ')} stays empty)` : ''}`,
     );
   }
   out(
-    `  To map them, put your database's columns in place of these lines of ${files.dir}/patients.sql, or paste them as they are:`,
+    `  To map them, put your database's columns in place of these lines of ${dir}/${file}, or paste them as they are:`,
   );
-  for (const guess of prepared.emptied) out(`    line ${guess.line}: ${guess.fallbackLine.trim()}`);
+  for (const guess of emptied) out(`    line ${guess.line}: ${guess.fallbackLine.trim()}`);
   return [];
+}
+
+/** The reception queries as they run here, by file name (for the schema and index checks). */
+function receptionQueries(files: ReceptionSqlFiles, prepared: PreparedReceptionSql): Record<string, string> {
+  return {
+    'receptions.sql': prepared.receptions,
+    'receptions-select-changed.sql': files.selectChanged,
+    'receptions-select-window.sql': files.selectWindow,
+    'receptions-select-one.sql': files.selectOne,
+  };
+}
+
+/** The receptions (SYNC_RECEPTIONS): the changes of a day and a page of the deep window timed; the latest mapped. */
+async function reportReceptions(
+  source: SqlReceptionSource,
+  map: DealMap,
+  now: Date,
+  daysBack: number,
+  timeZone: string,
+  out: Out,
+): Promise<string[]> {
+  const started = performance.now();
+  // A day's changes are counted; only the latest few are kept to be mapped.
+  const sample: ReceptionRow[] = [];
+  let changed = 0;
+  for await (const row of source.changedSince(
+    new Date(now.getTime() - 86_400_000),
+    daysBefore(now, daysBack),
+  )) {
+    changed += 1;
+    sample.push(row);
+    if (sample.length > 5) sample.shift();
+  }
+  const changedMs = Math.round(performance.now() - started);
+  const pageStarted = performance.now();
+  let page = 0;
+  for await (const _row of source.window(daysBefore(now, daysBack))) if (++page >= 500) break;
+  out(
+    `receptions: ${changed} changed in the last 24 h, read in ${changedMs} ms; a page of the ${daysBack}-day window: ${page} row(s) in ${Math.round(performance.now() - pageStarted)} ms`,
+  );
+  const resolved = {
+    map,
+    fields: resolveFieldList(map.fields, offlineCatalogue(map), 'deal'),
+    pipelines: resolvePipelines(map, offlinePipelines(map)),
+  };
+  const mapper = createDealMapper(resolved, { timeZone });
+  const failures = sample.flatMap((row) => {
+    const outcome = mapper(row);
+    return outcome.ok ? [] : [`reception ${outcome.receptionId ?? '?'}: ${outcome.reason}`];
+  });
+  out(
+    `  sample: the ${sample.length} latest changed reception(s), ${sample.length - failures.length} map cleanly`,
+  );
+  for (const failure of failures) out(`  - ${failure}`);
+  return failures.length > 0
+    ? [`${failures.length} sample reception(s) do not map; fix receptions.sql or the deal map`]
+    : [];
 }
 
 async function reportPersonsChanges(
