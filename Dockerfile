@@ -37,7 +37,7 @@ ENV NODE_ENV=production \
     HEALTH_PORT=9464 \
     HEALTH_HOST=0.0.0.0 \
     LOG_FORMAT=json \
-    NODE_OPTIONS="--max-semi-space-size=16 --max-old-space-size=128" \
+    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=128" \
     MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

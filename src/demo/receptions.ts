@@ -28,18 +28,21 @@ export class GeneratedReceptions implements ReceptionSource {
   private readonly changed = new Map<number, { at: Date; overrides: Record<string, unknown> }>();
   /** IDENT's clock, as the patient source's (the demo and tests move it forward). */
   clock: Date;
+  /** "Now" of the synthetic history: visits before it happened, the last of each lies after it. */
+  private readonly t0: Date;
 
   constructor(
     count: number,
     patients: { count: number; firstId?: number },
-    options: { firstId?: number; clock?: Date } = {},
+    options: { firstId?: number; clock?: Date; t0?: Date } = {},
   ) {
     this.size = count;
     this.baseSize = count;
     this.patients = patients.count;
     this.firstPatientId = patients.firstId ?? 1;
     this.firstId = options.firstId ?? 1;
-    this.clock = options.clock ?? new Date(T0.getTime() + 3_600_000);
+    this.t0 = options.t0 ?? T0;
+    this.clock = options.clock ?? new Date(this.t0.getTime() + 3_600_000);
   }
 
   get count(): number {
@@ -58,9 +61,9 @@ export class GeneratedReceptions implements ReceptionSource {
     const daysFromT0 = (visit - this.perPatient + 1) * 28 + 2 + (patient % 7);
     return new Date(
       Date.UTC(
-        T0.getUTCFullYear(),
-        T0.getUTCMonth(),
-        T0.getUTCDate() + daysFromT0,
+        this.t0.getUTCFullYear(),
+        this.t0.getUTCMonth(),
+        this.t0.getUTCDate() + daysFromT0,
         9 + (patient % 9),
         (patient * 15) % 60,
       ),
@@ -68,7 +71,7 @@ export class GeneratedReceptions implements ReceptionSource {
   }
 
   private state(index: number): 'booked' | 'ended' | 'cancelled' {
-    if (this.planStart(index) > T0) return 'booked';
+    if (this.planStart(index) > this.t0) return 'booked';
     return (index + 1) % 10 === 0 ? 'cancelled' : 'ended';
   }
 
@@ -104,7 +107,7 @@ export class GeneratedReceptions implements ReceptionSource {
           : null,
       Sum: state === 'ended' ? 1500 + (index % 20) * 250 : null,
       PreviousVisitAt: previous,
-      ChangedAt: T0,
+      ChangedAt: this.t0,
     };
   }
 

@@ -10,13 +10,18 @@ import { Daemon } from '../daemon/daemon.ts';
 import type { CreateTask } from '../daemon/schedule.ts';
 import { AmoCrmEmulator } from '../emulator/server.ts';
 import { createMissingFields } from '../fields/ensure-fields.ts';
-import { loadMapAndSql } from '../ident/map-check.ts';
+import { createMissingPipelines } from '../fields/ensure-pipelines.ts';
+import { loadDealMapAndSql, loadMapAndSql } from '../ident/map-check.ts';
 import type { Logger } from '../logging/logger.ts';
+import { offsetMinutes } from '../mapping/transforms/dates.ts';
 import { openSyncContext } from '../sync/context.ts';
 import { GeneratedSource } from './clinic.ts';
+import { GeneratedReceptions } from './receptions.ts';
 
 export interface DemoOptions {
   patients: number;
+  /** Synthetic receptions made deals (SYNC_RECEPTIONS=true); 0: contacts only. */
+  receptions: number;
   minutes: number;
   /** Preferred ports; a busy one is replaced by a free one. */
   emulatorPort: number;
@@ -38,7 +43,9 @@ const TOKEN = 'demo-long-lived-token';
  * emulator in this process, a synthetic clinic as the patient source (the one the benchmark uses),
  * the 26 fields created, and the real daemon — its schedule ticking every `tickSeconds` instead of
  * every few minutes — running the initial sync, incremental runs while the clinic changes (a few
- * patients edited, one registered, one phone removed), and a deep sync before the end.
+ * patients edited, one registered, one phone removed), and a deep sync before the end. With
+ * receptions, each run also makes them deals in the two pipelines, and the clinic books, completes
+ * and cancels visits between runs.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const { out, logger } = options;
@@ -56,6 +63,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     HEALTH_PORT: String(healthPort),
     HEALTH_HOST: '127.0.0.1',
     TZ: options.timeZone,
+    SYNC_RECEPTIONS: options.receptions > 0 ? 'true' : 'false',
   });
   process.env.SQLITE_TMPDIR ??= stateDir;
   out('DEMO — synthetic patients and an emulated amoCRM on this machine: no account, no database;');
@@ -66,7 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out(`health, metrics:  http://127.0.0.1:${healthPort}/healthz, http://127.0.0.1:${healthPort}/metrics`);
   out(`state folder:     ${stateDir}`);
   out(
-    `clinic:           ${options.patients} synthetic patients; a run every ${options.tickSeconds} s, a deep sync before the end (${options.minutes} min)`,
+    `clinic:           ${options.patients} synthetic patients${options.receptions > 0 ? `, ${options.receptions} receptions` : ''}; a run every ${options.tickSeconds} s, a deep sync before the end (${options.minutes} min)`,
   );
   out();
 
@@ -76,8 +84,25 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     `fields:           ${fields.created.length} of the map's ${fields.checks.length} contact fields created in the emulator`,
   );
 
+  const deals = config.sync.receptions ? loadDealMapAndSql(config).map : undefined;
+  if (deals) {
+    const dealFields = await createMissingFields(deals, client.leadFields, 'deal');
+    const pipelines = await createMissingPipelines(deals, client.pipelines);
+    out(
+      `deals:            ${dealFields.created.length} deal fields and the pipelines ${pipelines.created.map((name) => `«${name}»`).join(', ')} created; deals follow the contacts in every run`,
+    );
+  }
+
   const source = new GeneratedSource(options.patients);
   source.clock = new Date();
+  const receptions = deals
+    ? new GeneratedReceptions(
+        options.receptions,
+        { count: options.patients, firstId: source.firstId },
+        // The synthetic history around today, so the deep sync's window (90 days back) holds it.
+        { clock: source.clock, t0: wallClockNow(options.timeZone) },
+      )
+    : undefined;
   let deepTick: (() => void) | undefined;
   const createTask: CreateTask = (_expression, run, task) => {
     let timer: NodeJS.Timeout | undefined;
@@ -96,7 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     config,
     logger,
     createTask,
-    openContext: () => openSyncContext(config, logger, { client, source }),
+    openContext: () => openSyncContext(config, logger, { client, source, receptions }),
   });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -108,10 +133,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const deepAt = endAt - Math.min(15_000, (options.minutes * 60_000) / 4);
     let nextEdit = Date.now() + (options.tickSeconds * 1000) / 2;
     let deepAsked = false;
+    const demoBookings = new Set<number>();
     let deepDone = false;
     while (!stop.signal.aborted && Date.now() < endAt + 60_000) {
       if (!deepAsked && Date.now() >= nextEdit && Date.now() < deepAt) {
         out(`IDENT (synthetic): ${changeClinic(source)}`);
+        if (receptions) out(`IDENT (synthetic): ${changeVisits(receptions, demoBookings, options.timeZone)}`);
         nextEdit += options.tickSeconds * 1000;
       }
       if (!deepAsked && Date.now() >= deepAt) {
@@ -132,6 +159,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out(statusReport(config).text);
   out();
   out(`The contacts: ${emulator.baseUrl}/ (or GET ${emulator.baseUrl}/__emulator/contacts)`);
+  if (receptions) out(`The deals:    GET ${emulator.baseUrl}/__emulator/leads`);
   if (options.keep && !stop.signal.aborted) {
     out('The emulator keeps serving; Ctrl-C ends it.');
     await new Promise<void>((resolve) => {
@@ -160,6 +188,36 @@ function changeClinic(source: GeneratedSource): string {
     withoutPhone = pick();
   source.edit(withoutPhone, { MobilePhone: null });
   return `patients ${edited.join(', ')} edited, patient ${added} registered, the mobile of patient ${withoutPhone} removed`;
+}
+
+/** The clinic's wall clock now, as the driver hands IDENT's datetimes over (its UTC fields). */
+function wallClockNow(timeZone: string): Date {
+  const now = new Date();
+  return new Date(now.getTime() + offsetMinutes(now, timeZone) * 60_000);
+}
+
+/** Books a visit, completes one and cancels another, as the reception desk does; says what changed. */
+function changeVisits(receptions: GeneratedReceptions, demoBookings: Set<number>, timeZone: string): string {
+  // The clinic's own bookings (the latest ids), not the ones the demo made for tomorrow.
+  const booked: number[] = [];
+  for (
+    let id = receptions.firstId + receptions.count - 1;
+    id >= receptions.firstId && booked.length < 2;
+    id--
+  ) {
+    const row = receptions.row(id);
+    if (!demoBookings.has(id) && !row.EndedAt && !row.CanceledAt) booked.push(id);
+  }
+  const patient = receptions.firstPatientId + Math.floor(Math.random() * receptions.patients);
+  // Tomorrow at 10:00 on IDENT's wall clock.
+  const tomorrow = new Date(wallClockNow(timeZone).getTime() + 86_400_000);
+  tomorrow.setUTCHours(10, 0, 0, 0);
+  const added = receptions.book(patient, tomorrow);
+  demoBookings.add(added);
+  const [completed, cancelled] = booked;
+  if (completed !== undefined) receptions.complete(completed);
+  if (cancelled !== undefined) receptions.cancel(cancelled);
+  return `reception ${added} booked for patient ${patient}${completed !== undefined ? `, reception ${completed} completed` : ''}${cancelled !== undefined ? `, reception ${cancelled} cancelled` : ''}`;
 }
 
 /** The preferred port when it is free on 127.0.0.1, else any free one. */

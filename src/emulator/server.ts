@@ -1047,16 +1047,19 @@ ${rows}</table></body></html>`;
       case 'GET /__emulator/leads':
         return ok([...this.deals.leads.values()]);
       case 'GET /__emulator/deal-index': {
-        // One line per deal carrying the field: "value pipeline stage" — compact enough for 100 000 deals.
+        // One line per deal carrying the field, "value pipeline stage", in the value's numeric
+        // order: a checker can walk it beside the receptions (by id) without holding 100 000 deals.
         const fieldId = Number(url.searchParams.get('fieldId'));
-        const lines: string[] = [];
+        const rows: [number, string][] = [];
         for (const lead of this.deals.leads.values()) {
           const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]
             ?.value;
-          if (value !== undefined) lines.push(`${String(value)} ${lead.pipeline_id} ${lead.status_id}`);
+          if (value !== undefined)
+            rows.push([Number(value), `${String(value)} ${lead.pipeline_id} ${lead.status_id}`]);
         }
+        rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
         response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-        response.end(lines.join('\n'));
+        response.end(rows.map((row) => row[1]).join('\n'));
         return;
       }
       case 'GET /__emulator/pipelines':

@@ -142,60 +142,79 @@ export interface DealCheck {
 
 /**
  * amoCRM's deals against the receptions: one deal each, in the pipeline and stage the map gives.
- * `index` yields "receptionId pipelineId statusId" for every deal carrying a reception id.
+ * `index` yields "receptionId pipelineId statusId" for every deal carrying a reception id, in the
+ * receptions' numeric order, as the receptions come: the two are walked side by side, so the check
+ * holds one deal at a time whatever the clinic's size (the bench measures its own process's memory).
  */
 export async function checkDeals(
   index: AsyncIterable<[string, number, number]>,
   receptions: AsyncIterable<ReceptionRow>,
   mapper: DealMapper,
 ): Promise<DealCheck> {
-  const held = new Map<string, { count: number; pipelineId: number; statusId: number }>();
-  let deals = 0;
-  for await (const [receptionId, pipelineId, statusId] of index) {
-    deals += 1;
-    const entry = held.get(receptionId);
-    if (entry) entry.count += 1;
-    else held.set(receptionId, { count: 1, pipelineId, statusId });
-  }
-  const check: DealCheck = { deals, duplicateDeals: 0, missingDeals: 0, wrongStage: 0 };
+  const check: DealCheck = { deals: 0, duplicateDeals: 0, missingDeals: 0, wrongStage: 0 };
+  const deals = index[Symbol.asyncIterator]();
+  let next = await deals.next();
+  const advance = async () => {
+    check.deals += 1;
+    next = await deals.next();
+  };
   for await (const row of receptions) {
     const outcome = mapper(row);
     if (!outcome.ok) continue;
-    const entry = held.get(outcome.deal.receptionId);
-    if (!entry) {
+    const id = Number(outcome.deal.receptionId);
+    // Deals of receptions outside the window (none in the bench) are passed over.
+    while (!next.done && Number(next.value[0]) < id) await advance();
+    if (next.done || Number(next.value[0]) !== id) {
       check.missingDeals += 1;
       continue;
     }
-    check.duplicateDeals += entry.count - 1;
     const { placement } = outcome.deal;
-    if (entry.pipelineId !== placement.pipelineId || entry.statusId !== placement.stage.id)
-      check.wrongStage += 1;
+    if (next.value[1] !== placement.pipelineId || next.value[2] !== placement.stage.id) check.wrongStage += 1;
+    await advance();
+    while (!next.done && Number(next.value[0]) === id) {
+      check.duplicateDeals += 1;
+      await advance();
+    }
   }
+  while (!next.done) await advance();
   return check;
 }
 
-/** The deal index from the emulator's admin page (one line per deal). */
+/** The deal index from the emulator's admin page (one line per deal, by reception id), streamed. */
 export async function* emulatorDealIndex(
   url: string,
   fieldId: number,
 ): AsyncGenerator<[string, number, number]> {
-  const text = await (await fetch(`${url}/__emulator/deal-index?fieldId=${fieldId}`)).text();
-  for (const line of text.split('\n')) {
-    if (!line) continue;
+  const response = await fetch(`${url}/__emulator/deal-index?fieldId=${fieldId}`);
+  const decoder = new TextDecoder();
+  let rest = '';
+  const parse = (line: string): [string, number, number] => {
     const [receptionId, pipelineId, statusId] = line.split(' ');
-    yield [receptionId!, Number(pipelineId), Number(statusId)];
+    return [receptionId!, Number(pipelineId), Number(statusId)];
+  };
+  for await (const chunk of response.body!) {
+    const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) if (line) yield parse(line);
   }
+  rest += decoder.decode();
+  if (rest) yield parse(rest);
 }
 
-/** The deal index read through the API (a real account): every deal, 250 a page. */
+/**
+ * The deal index read through the API (a real account): every deal, 250 a page, sorted by
+ * reception id here (amoCRM lists by deal id), so this path holds the index in memory.
+ */
 export async function* apiDealIndex(
   client: AmoClient,
   fieldId: number,
 ): AsyncGenerator<[string, number, number]> {
+  const index: [string, number, number][] = [];
   for await (const page of client.leads.pages({})) {
     for (const lead of page) {
       const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
-      if (value !== undefined) yield [String(value), lead.pipeline_id, lead.status_id];
+      if (value !== undefined) index.push([String(value), lead.pipeline_id, lead.status_id]);
     }
   }
+  yield* index.sort((a, b) => Number(a[0]) - Number(b[0]));
 }

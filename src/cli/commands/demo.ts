@@ -22,6 +22,10 @@ export function registerDemo(program: Command): void {
       'watch the daemon work, with no account and no database: an amoCRM emulator and a synthetic clinic on this machine',
     )
     .option('--patients <n>', 'synthetic patients in the clinic', '2000')
+    .option(
+      '--receptions <n>',
+      'synthetic receptions made deals (default: two per patient; 0: contacts only)',
+    )
     .option('--minutes <n>', 'how long the demo runs', '2')
     .option('--tick <seconds>', 'seconds between incremental runs', '20')
     .option('--state-dir <dir>', 'keep the demo state here (default: a new temporary folder)')
@@ -29,12 +33,17 @@ export function registerDemo(program: Command): void {
     .action(
       async (options: {
         patients: string;
+        receptions?: string;
         minutes: string;
         tick: string;
         stateDir?: string;
         keep?: boolean;
       }) => {
         const patients = wholeNumber('patients', options.patients, 1, 100_000);
+        const receptions =
+          options.receptions === undefined
+            ? patients * 2
+            : wholeNumber('receptions', options.receptions, 0, 500_000);
         const minutes = wholeNumber('minutes', options.minutes, 1, 60);
         const tickSeconds = wholeNumber('tick', options.tick, 5, 600);
         // The demo needs no settings: the environment's (and .env's) are not read, but for the log's look.
@@ -45,6 +54,7 @@ export function registerDemo(program: Command): void {
         });
         process.exitCode = await runDemo({
           patients,
+          receptions,
           minutes,
           tickSeconds,
           emulatorPort: 8090,
