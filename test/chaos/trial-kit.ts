@@ -58,6 +58,17 @@ export async function preparedEmulator(
   return { emulator, token };
 }
 
+/** A client of the checker's own, once the second the sync's requests may still fill is over. */
+async function checkerClient(emulator: AmoCrmEmulator, token: string) {
+  await sleep(1100);
+  return createAmoClient(
+    amoConfig(emulator, { longLivedToken: token }),
+    tempDir(),
+    silentLogger(),
+    fastTuning(emulator),
+  );
+}
+
 /**
  * amoCRM's deals against the receptions: one deal each (duplicates, missing), in the pipeline and
  * stage the deal map gives (wrong), and no deal of a reception IDENT does not have (extra).
@@ -67,13 +78,7 @@ export async function compareDeals(
   receptions: ReceptionSource,
   token: string,
 ): Promise<Comparison> {
-  await sleep(1100);
-  const client = createAmoClient(
-    amoConfig(emulator, { longLivedToken: token }),
-    tempDir(),
-    silentLogger(),
-    fastTuning(emulator),
-  );
+  const client = await checkerClient(emulator, token);
   const map = shippedDealMap();
   const resolved = {
     map,
@@ -123,14 +128,7 @@ export async function compare(
   source: MemorySource,
   token: string,
 ): Promise<Comparison> {
-  // It waits out the second the sync's requests may still fill.
-  await sleep(1100);
-  const client = createAmoClient(
-    amoConfig(emulator, { longLivedToken: token }),
-    tempDir(),
-    silentLogger(),
-    fastTuning(emulator),
-  );
+  const client = await checkerClient(emulator, token);
   const resolved = resolveFields(shippedMap(), await client.fields.list());
   return await compareWithSource(emulator, source, {
     resolved,

@@ -69,20 +69,33 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   let connection: SqlConnection;
   const files = loadSqlFiles();
 
-  before(async () => {
-    container = await new MSSQLServerContainer(IMAGE).acceptLicense().start();
-    const admin = new sql.ConnectionPool({
-      server: container.getHost(),
-      port: container.getPort(),
-      user: container.getUsername(),
-      password: container.getPassword(),
-      database: 'master',
+  /** A connection of the test's own, for what the sync never does: creating and changing data. */
+  async function adminPool(database: string): Promise<sql.ConnectionPool> {
+    const pool = new sql.ConnectionPool({
+      server: db.host,
+      port: db.port,
+      user: db.user,
+      password: db.password,
+      database,
+      // One connection, so a SET (SHOWPLAN_XML) holds for the queries after it.
+      pool: { max: 1 },
       options: { encrypt: true, trustServerCertificate: true },
     });
-    await admin.connect();
-    await admin.request().batch('CREATE DATABASE PZ COLLATE Cyrillic_General_CI_AS;');
-    await admin.request().batch('CREATE DATABASE PZ_BARE COLLATE Cyrillic_General_CI_AS;');
-    await admin.close();
+    await pool.connect();
+    return pool;
+  }
+  /** Batches run by hand in a test database, in order. */
+  async function write(database: string, ...batches: string[]): Promise<void> {
+    const pool = await adminPool(database);
+    try {
+      for (const batch of batches) await pool.request().batch(batch);
+    } finally {
+      await pool.close();
+    }
+  }
+
+  before(async () => {
+    container = await new MSSQLServerContainer(IMAGE).acceptLicense().start();
     db = {
       host: container.getHost(),
       port: container.getPort(),
@@ -95,36 +108,31 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
       connectTimeoutMs: 15_000,
       requestTimeoutMs: 60_000,
     };
-    const loader = new sql.ConnectionPool({
-      server: db.host,
-      port: db.port,
-      user: db.user,
-      password: db.password,
-      database: 'PZ',
-      options: { encrypt: true, trustServerCertificate: true },
-    });
-    await loader.connect();
-    for (const name of ['schema.sql', 'seed.sql']) {
-      await loader.request().batch(readFileSync(new URL(`test/${name}`, SQL_DIR), 'utf8'));
-    }
-    await loader.close();
+    await write(
+      'master',
+      'CREATE DATABASE PZ COLLATE Cyrillic_General_CI_AS;',
+      'CREATE DATABASE PZ_BARE COLLATE Cyrillic_General_CI_AS;',
+    );
+    const testDatabase = ['schema.sql', 'seed.sql'].map((name) =>
+      readFileSync(new URL(`test/${name}`, SQL_DIR), 'utf8'),
+    );
+    await write('PZ', ...testDatabase);
     // A clinic whose database has none of the guessed columns.
-    const bare = new sql.ConnectionPool({
-      server: db.host,
-      port: db.port,
-      user: db.user,
-      password: db.password,
-      database: 'PZ_BARE',
-      options: { encrypt: true, trustServerCertificate: true },
-    });
-    await bare.connect();
-    for (const name of ['schema.sql', 'seed.sql']) {
-      await bare.request().batch(readFileSync(new URL(`test/${name}`, SQL_DIR), 'utf8'));
-    }
-    await bare.request().batch(STRIP_GUESSES);
-    await bare.close();
+    await write('PZ_BARE', ...testDatabase, STRIP_GUESSES);
     connection = await connectIdent(db);
   });
+
+  /** `ident-sync test-db` against the test server, with these settings over the connection's. */
+  const testDb = (settings: Record<string, string> = {}) =>
+    runCli(['test-db'], {
+      DB_HOST: db.host,
+      DB_PORT: String(db.port),
+      DB_USER: db.user,
+      DB_PASSWORD: db.password,
+      DB_TRUST_SERVER_CERTIFICATE: 'true',
+      STATE_DIR: tempDir(),
+      ...settings,
+    });
 
   const receptionFiles = loadReceptionSql(DEFAULT_SQL_DIR);
   const receptionsOn = async (on: SqlConnection, config = db) =>
@@ -135,23 +143,6 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
       config,
       { pageSize: 3 },
     );
-  /** A change made by hand in the test database (the sync's own connection only reads). */
-  async function write(batch: string, database = 'PZ'): Promise<void> {
-    const pool = new sql.ConnectionPool({
-      server: db.host,
-      port: db.port,
-      user: db.user,
-      password: db.password,
-      database,
-      options: { encrypt: true, trustServerCertificate: true },
-    });
-    await pool.connect();
-    try {
-      await pool.request().batch(batch);
-    } finally {
-      await pool.close();
-    }
-  }
 
   const sourceOn = async (on: SqlConnection, options: { pageSize?: number } = {}, config = db) =>
     new SqlPatientSource(on, files, await prepareForDatabase(on, files), config, options);
@@ -243,14 +234,7 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('`ident-sync test-db` passes', async () => {
-    const run = await runCli(['test-db'], {
-      DB_HOST: db.host,
-      DB_PORT: String(db.port),
-      DB_USER: db.user,
-      DB_PASSWORD: db.password,
-      DB_TRUST_SERVER_CERTIFICATE: 'true',
-      STATE_DIR: tempDir(),
-    });
+    const run = await testDb();
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /schema: +all \d+ columns in \d+ tables the SQL uses are present/);
     assert.match(run.stdout, /guessed: +every unconfirmed column of patients.sql exists here/);
@@ -269,15 +253,7 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('`ident-sync test-db` on a database with none of the guessed columns: passes, names them, prints the lines to paste', async () => {
-    const run = await runCli(['test-db'], {
-      DB_HOST: db.host,
-      DB_PORT: String(db.port),
-      DB_NAME: 'PZ_BARE',
-      DB_USER: db.user,
-      DB_PASSWORD: db.password,
-      DB_TRUST_SERVER_CERTIFICATE: 'true',
-      STATE_DIR: tempDir(),
-    });
+    const run = await testDb({ DB_NAME: 'PZ_BARE' });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /guessed: +11 unconfirmed column\(s\) of patients.sql are missing here/);
     assert.match(run.stdout, /Persons\.Birthday: BirthDate \(«Дата рождения», «Возраст» stays empty\)/);
@@ -381,15 +357,21 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
       receptionIds(source.changedSince(wallClock(since), wallClock(windowStart)));
     assert.deepEqual(await changed('2026-11-15 00:00', '2026-01-01 00:00'), [3, 8]);
     // A new service line of reception 8's order, its own row untouched.
-    await write(`UPDATE dbo.OrderServiceRelation SET DateTimeChanged = '2026-11-21 12:00' WHERE ID = 7;`);
+    await write(
+      'PZ',
+      `UPDATE dbo.OrderServiceRelation SET DateTimeChanged = '2026-11-21 12:00' WHERE ID = 7;`,
+    );
     // The 2019 visit corrected today: 1001's later receptions in the window change pipeline with it.
-    await write(`UPDATE dbo.Receptions SET DateTimeChanged = '2026-11-21 12:00' WHERE ID = 1;`);
+    await write('PZ', `UPDATE dbo.Receptions SET DateTimeChanged = '2026-11-21 12:00' WHERE ID = 1;`);
     try {
       assert.deepEqual(await changed('2026-11-21 00:00', '2026-11-01 00:00'), [1, 2, 3, 8]);
       assert.deepEqual(await changed('2026-11-21 00:00', '2026-11-20 00:00'), [1, 3, 8]);
     } finally {
-      await write(`UPDATE dbo.Receptions SET DateTimeChanged = '2019-06-01 11:10' WHERE ID = 1;
-        UPDATE dbo.OrderServiceRelation SET DateTimeChanged = '2026-11-19 17:05' WHERE ID = 7;`);
+      await write(
+        'PZ',
+        `UPDATE dbo.Receptions SET DateTimeChanged = '2019-06-01 11:10' WHERE ID = 1;
+        UPDATE dbo.OrderServiceRelation SET DateTimeChanged = '2026-11-19 17:05' WHERE ID = 7;`,
+      );
     }
   });
 
@@ -410,17 +392,7 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('`ident-sync test-db` with SYNC_RECEPTIONS=true checks the reception SQL too', async () => {
-    const run = await runCli(['test-db'], {
-      DB_HOST: db.host,
-      DB_PORT: String(db.port),
-      DB_NAME: 'PZ_BARE',
-      DB_USER: db.user,
-      DB_PASSWORD: db.password,
-      DB_TRUST_SERVER_CERTIFICATE: 'true',
-      SYNC_RECEPTIONS: 'true',
-      RECEPTIONS_DAYS_BACK: '3650',
-      STATE_DIR: tempDir(),
-    });
+    const run = await testDb({ DB_NAME: 'PZ_BARE', SYNC_RECEPTIONS: 'true', RECEPTIONS_DAYS_BACK: '3650' });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /guessed: +2 unconfirmed column\(s\) of receptions.sql are missing here/);
     assert.match(run.stdout, /Receptions\.CancelReason: CancelReason \(«[^»]+» stays empty\)/);
@@ -432,16 +404,7 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('selects changes among 200 000 receptions by seeking the DateTimeChanged index', async () => {
-    const pool = new sql.ConnectionPool({
-      server: db.host,
-      port: db.port,
-      user: db.user,
-      password: db.password,
-      database: 'PZ',
-      pool: { max: 1 },
-      options: { encrypt: true, trustServerCertificate: true },
-    });
-    await pool.connect();
+    const pool = await adminPool('PZ');
     try {
       // Ten years of a clinic: 200 000 receptions, one of them changed today.
       await pool.request().batch(`
@@ -483,13 +446,7 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   it('`ident-sync test-db` names a wrong password', async () => {
-    const run = await runCli(['test-db'], {
-      DB_HOST: db.host,
-      DB_PORT: String(db.port),
-      DB_USER: db.user,
-      DB_PASSWORD: 'wrong-password',
-      DB_TRUST_SERVER_CERTIFICATE: 'true',
-    });
+    const run = await testDb({ DB_PASSWORD: 'wrong-password' });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /refused the login .*check DB_USER and DB_PASSWORD/);
   });
