@@ -4,7 +4,7 @@ import type { DealMap, PipelineRole } from './deal-map.ts';
 import { hashParts } from './hash.ts';
 import {
   type DocumentValue,
-  fieldValue,
+  documentFields,
   type FieldNote,
   fillTemplate,
   type PatientRow,
@@ -13,7 +13,7 @@ import {
 import type { ResolvedPipelines, ResolvedStage } from './pipelines.ts';
 import type { DateRules } from './transforms/dates.ts';
 import { NUMBER_KINDS, toNumber } from './transforms/numbers.ts';
-import { isBlank, value } from './transforms/outcome.ts';
+import { isBlank } from './transforms/outcome.ts';
 
 export type ReceptionRow = PatientRow;
 
@@ -81,26 +81,14 @@ export function createDealMapper(
         allowFuture: true,
         maxAge: 130,
       };
-      const fields: DealDocument['fields'] = [];
-      for (const field of resolved.fields) {
-        const made =
-          field.spec.key === 'reception_id'
-            ? value<DocumentValue>(receptionId)
-            : fieldValue(field, row, rules);
-        if (made.note) notes.push({ field: field.spec.key, note: made.note });
-        if (made.kind === 'empty' && field.spec.required)
-          return {
-            ok: false,
-            receptionId,
-            reason: `required field ${field.spec.key} (${field.spec.source}) is empty${made.note ? `: ${made.note}` : ''}`,
-            notes,
-          };
-        fields.push({
-          field_id: field.fieldId,
-          key: field.spec.key,
-          value: made.kind === 'value' ? made.value : null,
-        });
-      }
+      const fields = documentFields(
+        resolved.fields,
+        row,
+        rules,
+        { key: 'reception_id', id: receptionId },
+        notes,
+      );
+      if (typeof fields === 'string') return { ok: false, receptionId, reason: fields, notes };
       const document: DealDocument = {
         name:
           fillTemplate(map.deal.name.template, row, map.deal.name.maxLength) ||

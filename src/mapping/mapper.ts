@@ -73,27 +73,10 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
         allowFuture: false,
         maxAge: map.dates.maxAge,
       };
-      const fields: ContactDocument['fields'] = [];
-      for (const field of resolved.fields) {
-        // The link key is always the normalised id ("000123" and 123 are one patient), so that
-        // lookups by IDENT id find what was written.
-        const made =
-          field.spec.key === 'ident_id' ? value<DocumentValue>(patientId) : fieldValue(field, row, rules);
-        if (made.note) notes.push({ field: field.spec.key, note: made.note });
-        if (made.kind === 'empty' && field.spec.required) {
-          return {
-            ok: false,
-            patientId,
-            reason: `required field ${field.spec.key} (${field.spec.source}) is empty${made.note ? `: ${made.note}` : ''}`,
-            notes,
-          };
-        }
-        fields.push({
-          field_id: field.fieldId,
-          key: field.spec.key,
-          value: made.kind === 'value' ? made.value : null,
-        });
-      }
+      // The link key is always the normalised id ("000123" and 123 are one patient), so that
+      // lookups by IDENT id find what was written.
+      const fields = documentFields(resolved.fields, row, rules, { key: 'ident_id', id: patientId }, notes);
+      if (typeof fields === 'string') return { ok: false, patientId, reason: fields, notes };
       const document: ContactDocument = {
         name: contactName(map.contact.name, row, patientId, notes),
         first_name: singleLine(row, map.contact.first_name?.source, 255),
@@ -117,6 +100,33 @@ export function readId(raw: unknown): string | undefined {
   if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) && !/^\s*0+\s*$/.test(raw))
     return raw.trim().replace(/^0+/, '');
   return undefined;
+}
+
+/**
+ * The map's custom fields of one row, in map order (null: empty), the link field carrying the
+ * normalised id; or why the row cannot be mapped (a required field is empty). Notes are added to
+ * `notes`. Shared by contacts and deals.
+ */
+export function documentFields(
+  resolvedFields: readonly ResolvedField[],
+  row: PatientRow,
+  rules: DateRules & { maxAge: number },
+  link: { key: string; id: string },
+  notes: FieldNote[],
+): ContactDocument['fields'] | string {
+  const fields: ContactDocument['fields'] = [];
+  for (const field of resolvedFields) {
+    const made = field.spec.key === link.key ? value<DocumentValue>(link.id) : fieldValue(field, row, rules);
+    if (made.note) notes.push({ field: field.spec.key, note: made.note });
+    if (made.kind === 'empty' && field.spec.required)
+      return `required field ${field.spec.key} (${field.spec.source}) is empty${made.note ? `: ${made.note}` : ''}`;
+    fields.push({
+      field_id: field.fieldId,
+      key: field.spec.key,
+      value: made.kind === 'value' ? made.value : null,
+    });
+  }
+  return fields;
 }
 
 /** One custom field's value from a row, by the field's transform (shared by contacts and deals). */

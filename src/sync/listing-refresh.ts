@@ -4,7 +4,9 @@ import {
   type ListingClock,
   UnorderedListingError,
 } from '../amocrm/entities.ts';
+import { hash } from 'node:crypto';
 import type { Logger } from '../logging/logger.ts';
+import type { ResolvedField } from '../mapping/catalogue.ts';
 import type { MirrorTable } from '../state/mirror-table.ts';
 
 /**
@@ -15,6 +17,25 @@ import type { MirrorTable } from '../state/mirror-table.ts';
  * sync, which reads everything.
  */
 export const WATERMARK_OVERLAP_SECONDS = 10;
+
+/**
+ * What the mirror's hashes depend on: the form version, the zone and the resolved fields. A mirror
+ * made under another fingerprint compares with nothing, so it is read again in full.
+ */
+export function readFormFingerprint(
+  version: number,
+  timeZone: string,
+  fields: readonly ResolvedField[],
+): string {
+  const shape = fields.map((field) => [
+    field.spec.key,
+    field.fieldId,
+    field.spec.type,
+    field.spec.transform ?? null,
+    [...field.enumIds],
+  ]);
+  return hash('sha256', JSON.stringify([version, timeZone, shape]), 'hex').slice(0, 32);
+}
 
 export interface RefreshReport {
   kind: 'full' | 'since watermark' | 'skipped';

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { type ContactsApi, fieldValues } from '../amocrm/contacts.ts';
 import type { Contact } from '../amocrm/types.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -7,7 +6,7 @@ import { documentFromContact } from '../mapping/compare.ts';
 import { contentHash } from '../mapping/hash.ts';
 import type { ContactMirror, MirrorRow } from '../state/mirror.ts';
 import { normaliseValue } from './multitext.ts';
-import { ListingRefresher } from './listing-refresh.ts';
+import { ListingRefresher, readFormFingerprint } from './listing-refresh.ts';
 import { nameWordsOf } from './names.ts';
 
 export { type RefreshReport, WATERMARK_OVERLAP_SECONDS } from './listing-refresh.ts';
@@ -21,16 +20,8 @@ export interface ContactForm {
 /** Bump when the way a contact is read into the mirror changes: every mirror is then rebuilt. */
 const FORM_VERSION = 2;
 
-export function formFingerprint(form: ContactForm): string {
-  const fields = form.resolved.fields.map((field) => [
-    field.spec.key,
-    field.fieldId,
-    field.spec.type,
-    field.spec.transform ?? null,
-    [...field.enumIds],
-  ]);
-  return hash('sha256', JSON.stringify([FORM_VERSION, form.timeZone, fields]), 'hex').slice(0, 32);
-}
+export const formFingerprint = (form: ContactForm): string =>
+  readFormFingerprint(FORM_VERSION, form.timeZone, form.resolved.fields);
 
 /** One contact as the mirror keeps it. */
 export function mirrorRowOf(

@@ -1,3 +1,4 @@
+import { inChunks } from './chunks.ts';
 import type { ContactsApi } from '../amocrm/contacts.ts';
 import type { AmoCrmError } from '../amocrm/errors.ts';
 import type { PatientSource } from '../ident/patient-source.ts';
@@ -209,17 +210,13 @@ export class SyncRun implements WriteReport {
     });
   }
 
-  private async consume(rows: AsyncIterable<PatientRow>): Promise<void> {
-    let chunk: PatientRow[] = [];
-    for await (const row of rows) {
-      if (this.stopping()) return;
-      chunk.push(row);
-      if (chunk.length >= LOOKUP_CHUNK) {
-        await this.handleRows(chunk);
-        chunk = [];
-      }
-    }
-    await this.handleRows(chunk);
+  private consume(rows: AsyncIterable<PatientRow>): Promise<void> {
+    return inChunks(
+      rows,
+      LOOKUP_CHUNK,
+      () => this.stopping(),
+      (chunk) => this.handleRows(chunk),
+    );
   }
 
   /** Patients that failed before, when their retry is due (creates amoCRM never got are due at once). */

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { fieldValues } from '../../amocrm/entities.ts';
 import { mainContactOf } from '../../amocrm/leads.ts';
 import type { Lead } from '../../amocrm/types.ts';
@@ -6,7 +5,7 @@ import { documentFromLead } from '../../mapping/compare.ts';
 import { dealHash, type ResolvedDealMap } from '../../mapping/deal-mapper.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { LeadMirror, LeadRow } from '../../state/lead-mirror.ts';
-import { ListingRefresher } from '../listing-refresh.ts';
+import { ListingRefresher, readFormFingerprint } from '../listing-refresh.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 
 /** The deal map and zone deals are read in: hashes made in another form compare with nothing. */
@@ -18,16 +17,8 @@ export interface LeadForm {
 /** Bump when the way a deal is read into the mirror changes: every deal mirror is then rebuilt. */
 const FORM_VERSION = 1;
 
-export function leadFormFingerprint(form: LeadForm): string {
-  const fields = form.resolved.fields.map((field) => [
-    field.spec.key,
-    field.fieldId,
-    field.spec.type,
-    field.spec.transform ?? null,
-    [...field.enumIds],
-  ]);
-  return hash('sha256', JSON.stringify([FORM_VERSION, form.timeZone, fields]), 'hex').slice(0, 32);
-}
+export const leadFormFingerprint = (form: LeadForm): string =>
+  readFormFingerprint(FORM_VERSION, form.timeZone, form.resolved.fields);
 
 /** The field that carries the reception id: the link between a reception and its deal. */
 export function receptionFieldId(resolved: ResolvedDealMap): number {

@@ -1,3 +1,4 @@
+import { inChunks } from '../chunks.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 import { LOST_STATUS_ID, WON_STATUS_ID } from '../../amocrm/types.ts';
 import type { ReceptionSource } from '../../ident/reception-source.ts';
@@ -230,17 +231,13 @@ export class DealRun implements DealWriteReport {
     );
   }
 
-  private async consume(rows: AsyncIterable<ReceptionRow>): Promise<void> {
-    let chunk: ReceptionRow[] = [];
-    for await (const row of rows) {
-      if (this.stopping()) return;
-      chunk.push(row);
-      if (chunk.length >= CHUNK) {
-        await this.handleRows(chunk);
-        chunk = [];
-      }
-    }
-    await this.handleRows(chunk);
+  private consume(rows: AsyncIterable<ReceptionRow>): Promise<void> {
+    return inChunks(
+      rows,
+      CHUNK,
+      () => this.stopping(),
+      (chunk) => this.handleRows(chunk),
+    );
   }
 
   private async recheckFailed(): Promise<void> {
