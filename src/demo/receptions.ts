@@ -207,18 +207,23 @@ export class GeneratedReceptions implements ReceptionSource {
   private withPrevious(id: number): ReceptionRow {
     const row = this.row(id);
     if (this.changed.size === 0) return row;
-    let previous: Date | null = null;
-    for (const other of this.idsOf(Number(row.PatientId))) {
-      const earlier = this.row(other);
-      const start = earlier.PlanStart as Date;
-      if (
-        start < (row.PlanStart as Date) &&
-        earlier.EndedAt &&
-        !earlier.CanceledAt &&
-        (!previous || start > previous)
-      )
-        previous = start;
-    }
-    return { ...row, PreviousVisitAt: previous };
+    const visits = this.idsOf(Number(row.PatientId)).map((other) => this.row(other));
+    return { ...row, PreviousVisitAt: previousVisitAt(row.PlanStart as Date, visits) };
   }
+}
+
+/**
+ * The latest completed, not cancelled visit of the patient's before `start`, as receptions.sql's
+ * PreviousVisitAt (what puts a reception in the repeat pipeline); null for a first visit.
+ */
+export function previousVisitAt(
+  start: Date,
+  visits: Iterable<{ PlanStart?: unknown; EndedAt?: unknown; CanceledAt?: unknown }>,
+): Date | null {
+  let previous: Date | null = null;
+  for (const visit of visits) {
+    const at = visit.PlanStart as Date;
+    if (at < start && visit.EndedAt && !visit.CanceledAt && (!previous || at > previous)) previous = at;
+  }
+  return previous;
 }

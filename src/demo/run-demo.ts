@@ -104,11 +104,19 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       )
     : undefined;
   let deepTick: (() => void) | undefined;
+  let ending = false;
+  let running = 0;
+  let lastTickAt = 0;
   const createTask: CreateTask = (_expression, run, task) => {
     let timer: NodeJS.Timeout | undefined;
     return {
       start() {
-        if (task.name === 'incremental') timer = setInterval(run, options.tickSeconds * 1000);
+        if (task.name === 'incremental')
+          timer = setInterval(() => {
+            if (ending) return;
+            lastTickAt = Date.now();
+            run();
+          }, options.tickSeconds * 1000);
         else deepTick = run;
       },
       destroy() {
@@ -121,7 +129,21 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     config,
     logger,
     createTask,
-    openContext: () => openSyncContext(config, logger, { client, source, receptions }),
+    // Runs are counted, so the demo ends between two of them rather than stopping one midway.
+    openContext: async () => {
+      const context = await openSyncContext(config, logger, { client, source, receptions });
+      return {
+        ...context,
+        async syncAll(...args: Parameters<typeof context.syncAll>) {
+          running += 1;
+          try {
+            return await context.syncAll(...args);
+          } finally {
+            running -= 1;
+          }
+        },
+      };
+    },
   });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -147,7 +169,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         deepTick?.();
       }
       deepDone ||= deepAsked && /last deep sync/.test(daemon.status.reason);
-      if (deepDone && Date.now() >= endAt) break;
+      if (deepDone && Date.now() >= endAt) ending = true;
+      // A tick reaches the sync after the run lock is taken: a second's grace covers that gap.
+      if (ending && running === 0 && Date.now() - lastTickAt > 1000) break;
       await sleep(250, undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {

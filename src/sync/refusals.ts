@@ -23,6 +23,16 @@ export function problemsByItem(
   return byItem.size > 0 ? byItem : undefined;
 }
 
+/** A batch refused without naming the item: each half is sent on its own, until the one is alone. */
+export async function inHalves<Item>(
+  items: readonly Item[],
+  send: (part: Item[]) => Promise<void>,
+): Promise<void> {
+  const half = Math.ceil(items.length / 2);
+  await send(items.slice(0, half));
+  await send(items.slice(half));
+}
+
 export const problemText = (problem: ValidationProblem) =>
   [problem.code, problem.detail].filter((part) => part !== '').join(': ') || 'refused';
 

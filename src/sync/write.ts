@@ -7,7 +7,7 @@ import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping
 import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';
 import type { MirrorRefresher } from './mirror-refresh.ts';
 import { InFlight } from './in-flight.ts';
-import { describe, problemsByItem, refusal, withoutRefusedValues } from './refusals.ts';
+import { describe, inHalves, problemsByItem, refusal, withoutRefusedValues } from './refusals.ts';
 import {
   emailsOf,
   holdsAll,
@@ -288,9 +288,7 @@ export class BatchWriter {
     }
     // Refused without saying which item (or with another 4xx): halve until the one is found.
     if (items.length > 1) {
-      const half = Math.ceil(items.length / 2);
-      await this.patch(items.slice(0, half), round + 1);
-      await this.patch(items.slice(half), round + 1);
+      await inHalves(items, (part) => this.patch(part, round + 1));
       return;
     }
     const [item] = items as [Prepared<ContactUpdate>];
@@ -409,9 +407,7 @@ export class BatchWriter {
     }
     const notThere = await this.landed(items, knownMaxId);
     if (notThere.length > 1) {
-      const half = Math.ceil(notThere.length / 2);
-      await this.post(notThere.slice(0, half), knownMaxId, round + 1);
-      await this.post(notThere.slice(half), knownMaxId, round + 1);
+      await inHalves(notThere, (part) => this.post(part, knownMaxId, round + 1));
       return;
     }
     for (const item of notThere) this.fail(item, `amoCRM refused the new contact: ${describe(outcome)}`);

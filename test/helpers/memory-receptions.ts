@@ -1,3 +1,4 @@
+import { previousVisitAt } from '../../src/demo/receptions.ts';
 import type { ReceptionSource } from '../../src/ident/reception-source.ts';
 import type { ReceptionRow } from '../../src/mapping/deal-mapper.ts';
 import type { MemorySource } from './memory-source.ts';
@@ -68,12 +69,7 @@ export class MemoryReceptions implements ReceptionSource {
   }
 
   private full(row: Reception): ReceptionRow {
-    let previous: Date | null = null;
-    for (const other of this.rows.values()) {
-      if (other.PatientId !== row.PatientId || other.PlanStart >= row.PlanStart) continue;
-      if (other.EndedAt && !other.CanceledAt && (!previous || other.PlanStart > previous))
-        previous = other.PlanStart;
-    }
+    const visits = [...this.rows.values()].filter((other) => other.PatientId === row.PatientId);
     return {
       PlanEnd: new Date(row.PlanStart.getTime() + 1_800_000),
       Chair: 'Кресло 1',
@@ -85,7 +81,7 @@ export class MemoryReceptions implements ReceptionSource {
       Sum: null,
       CancelReason: null,
       ...row,
-      PreviousVisitAt: previous,
+      PreviousVisitAt: previousVisitAt(row.PlanStart, visits),
     };
   }
 }

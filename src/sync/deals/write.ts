@@ -13,7 +13,14 @@ import type { DealPending, SavedDealLink } from '../../state/deals.ts';
 import type { StateStore } from '../../state/store.ts';
 import { InFlight } from '../in-flight.ts';
 import type { ListingRefresher } from '../listing-refresh.ts';
-import { describe, problemsByItem, type Refused, refusal, withoutRefusedValues } from '../refusals.ts';
+import {
+  describe,
+  inHalves,
+  problemsByItem,
+  type Refused,
+  refusal,
+  withoutRefusedValues,
+} from '../refusals.ts';
 import type { Position } from './placement.ts';
 
 export type DealAction = 'created' | 'updated' | 'moved' | 'linked' | 'repaired';
@@ -189,9 +196,7 @@ export class DealWriter {
       return this.patch(next, round + 1);
     }
     if (items.length > 1) {
-      const half = Math.ceil(items.length / 2);
-      await this.patch(items.slice(0, half), round + 1);
-      await this.patch(items.slice(half), round + 1);
+      await inHalves(items, (part) => this.patch(part, round + 1));
       return;
     }
     const [item] = items as [Prepared<LeadUpdate>];
@@ -276,9 +281,7 @@ export class DealWriter {
     }
     const notThere = await this.landed(items, knownMaxId);
     if (notThere.length > 1) {
-      const half = Math.ceil(notThere.length / 2);
-      await this.post(notThere.slice(0, half), knownMaxId, round + 1);
-      await this.post(notThere.slice(half), knownMaxId, round + 1);
+      await inHalves(notThere, (part) => this.post(part, knownMaxId, round + 1));
       return;
     }
     for (const item of notThere) this.fail(item, `amoCRM refused the new deal: ${describe(outcome, 'deal')}`);
