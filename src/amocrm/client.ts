@@ -7,6 +7,7 @@ import { AmoHttp, type TokenProvider } from './http.ts';
 import { LeadsApi } from './leads.ts';
 import { OAuthEndpoint } from './oauth.ts';
 import { PipelinesApi } from './pipelines.ts';
+import type { Clock } from '../support/clock.ts';
 import { RateLimiter, systemClock } from './rate-limiter.ts';
 import { SharedSlots } from './shared-pace.ts';
 import { TokenStore } from './token-store.ts';
@@ -37,6 +38,8 @@ export interface ClientTuning {
   retryBaseMs?: number;
   rateLimitBaseMs?: number;
   limiter?: RateLimiter;
+  /** Time for back-offs (the pace has its own, in `limiter`). */
+  clock?: Clock;
 }
 
 const hostOf = (url: string) => new URL(url).host.toLowerCase();
@@ -78,6 +81,7 @@ export function createAmoClient(
     logger,
     retryBaseMs: tuning.retryBaseMs,
     rateLimitBaseMs: tuning.rateLimitBaseMs,
+    clock: tuning.clock,
   });
   let tokens: TokenProvider;
   let tokenExpiresAt: () => number | undefined = () => undefined;

@@ -15,6 +15,7 @@ import {
   parseValidationErrors,
 } from './errors.ts';
 import type { RateLimiter } from './rate-limiter.ts';
+import { type Clock, systemClock } from '../support/clock.ts';
 
 /** Supplies bearer tokens; `refreshAfterRejection` runs when amoCRM answered 401 to `used`. */
 export interface TokenProvider {
@@ -41,6 +42,8 @@ export interface AmoHttpOptions {
   /** First back-off step after a 429 without Retry-After. */
   rateLimitBaseMs?: number;
   retries?: number;
+  /** Back-off sleeps (a simulation runs them in virtual time). */
+  clock?: Clock;
 }
 
 interface AmoRequestConfig extends InternalAxiosRequestConfig {
@@ -74,8 +77,10 @@ export class AmoHttp {
   private readonly limiter: RateLimiter;
   private tokens: TokenProvider | undefined;
   private readonly logger: Logger;
+  private readonly clock: Clock;
 
   constructor(options: AmoHttpOptions) {
+    this.clock = options.clock ?? systemClock;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.limiter = options.limiter;
     this.tokens = options.tokens;
@@ -117,33 +122,47 @@ export class AmoHttp {
       retries: options.retries ?? 6,
       shouldResetTimeout: true,
       retryCondition: (error) => this.shouldRetry(error),
-      retryDelay: (retryCount, error) => {
-        this.stats.retries += 1;
-        if (error.response?.status === 429) {
-          // amoCRM counts requests per second: a pause shorter than that window cannot help.
-          const wait = Math.max(
-            1000,
-            retryAfterMs(error.response.headers['retry-after']) ??
-              jitter(Math.min(60_000, rateLimitBaseMs * 2 ** (retryCount - 1))),
-          );
-          this.limiter.pauseFor(wait);
-          this.logger.warn(
-            { waitMs: wait, rate: this.limiter.currentRate },
-            'amoCRM answered 429; pausing every request',
-          );
-          return wait;
-        }
-        const wait = jitter(Math.min(30_000, retryBaseMs * 2 ** (retryCount - 1)));
-        // Worth a person's eye: amoCRM unreachable or failing shows in the log while it lasts.
-        this.logger.warn(
-          { waitMs: wait, attempt: retryCount, status: error.response?.status, errno: error.code },
-          error.response ? 'amoCRM answered with an error; retrying' : 'amoCRM did not answer; retrying',
-        );
-        return wait;
+      // Every back-off waits on the injected clock, not on axios-retry's own timer: a 429 pauses
+      // the shared pace (the next acquire waits), anything else sleeps here.
+      retryDelay: () => 0,
+      onRetry: async (retryCount, error) => {
+        const wait = this.backOff(retryCount, error, retryBaseMs, rateLimitBaseMs);
+        if (wait > 0) await this.clock.sleep(wait);
       },
     });
 
     this.axios.interceptors.response.use(undefined, (error: AxiosError) => this.afterFailure(error));
+  }
+
+  /** Records a retry and returns how long to sleep before it (0 after a 429: the pace waits). */
+  private backOff(
+    retryCount: number,
+    error: AxiosError,
+    retryBaseMs: number,
+    rateLimitBaseMs: number,
+  ): number {
+    this.stats.retries += 1;
+    if (error.response?.status === 429) {
+      // amoCRM counts requests per second: a pause shorter than that window cannot help.
+      const wait = Math.max(
+        1000,
+        retryAfterMs(error.response.headers['retry-after'], this.clock.now()) ??
+          jitter(Math.min(60_000, rateLimitBaseMs * 2 ** (retryCount - 1))),
+      );
+      this.limiter.pauseFor(wait);
+      this.logger.warn(
+        { waitMs: wait, rate: this.limiter.currentRate },
+        'amoCRM answered 429; pausing every request',
+      );
+      return 0;
+    }
+    const wait = jitter(Math.min(30_000, retryBaseMs * 2 ** (retryCount - 1)));
+    // Worth a person's eye: amoCRM unreachable or failing shows in the log while it lasts.
+    this.logger.warn(
+      { waitMs: wait, attempt: retryCount, status: error.response?.status, errno: error.code },
+      error.response ? 'amoCRM answered with an error; retrying' : 'amoCRM did not answer; retrying',
+    );
+    return wait;
   }
 
   /** Set after construction: the OAuth provider itself talks to the token endpoint through us. */

@@ -110,13 +110,17 @@ export class LeadBook {
   private readonly contactExists: (id: number) => boolean;
   private readonly breaches: string[];
   private readonly rules: () => LeadRules;
+  /** amoCRM's clock, Unix seconds. */
+  private readonly now: () => number;
 
   constructor(
     accountId: number,
     contactExists: (id: number) => boolean,
     breaches: string[],
     rules: () => LeadRules,
+    now: () => number = () => Math.floor(Date.now() / 1000),
   ) {
+    this.now = now;
     this.accountId = accountId;
     this.contactExists = contactExists;
     this.breaches = breaches;
@@ -371,8 +375,8 @@ export class LeadBook {
     if (!this.status(pipeline, statusId)) throw new Error(`no stage ${statusId} in pipeline ${pipeline}`);
     lead.pipeline_id = pipeline;
     lead.status_id = statusId;
-    lead.closed_at = statusId === WON || statusId === LOST ? now() : null;
-    lead.updated_at = now();
+    lead.closed_at = statusId === WON || statusId === LOST ? this.now() : null;
+    lead.updated_at = this.now();
     return lead;
   }
 
@@ -457,7 +461,7 @@ export class LeadBook {
     const pipeline =
       typeof item.pipeline_id === 'number' ? this.pipelines.get(item.pipeline_id)! : this.mainPipeline();
     const statusId = typeof item.status_id === 'number' ? item.status_id : this.firstStage(pipeline).id;
-    const at = now();
+    const at = this.now();
     const contacts = (
       (item._embedded as { contacts?: { id: number; is_main?: boolean }[] } | undefined)?.contacts ?? []
     ).map((contact, index) => ({ id: contact.id, is_main: contact.is_main ?? index === 0 }));
@@ -488,15 +492,13 @@ export class LeadBook {
     if (typeof item.pipeline_id === 'number') lead.pipeline_id = item.pipeline_id;
     if (typeof item.status_id === 'number') {
       lead.status_id = item.status_id;
-      lead.closed_at = item.status_id === WON || item.status_id === LOST ? now() : null;
+      lead.closed_at = item.status_id === WON || item.status_id === LOST ? this.now() : null;
     }
     applyFieldValues(lead, item.custom_fields_values, this.fields, rules.uncheckedCheckboxAbsent);
-    lead.updated_at = now();
+    lead.updated_at = this.now();
     return lead;
   }
 }
-
-const now = () => Math.floor(Date.now() / 1000);
 
 function presentLead(lead: StoredLead, withContacts: boolean, origin: string) {
   const { contacts, ...rest } = lead;

@@ -137,6 +137,8 @@ export interface EmulatorOptions {
   /** The account's time zone (`GET /api/v4/account?with=datetime_settings`). */
   timeZone?: string;
   strict?: Partial<Strictness>;
+  /** amoCRM's clock (ms since the epoch): a simulation runs the account in virtual time. */
+  clock?: () => number;
 }
 
 export interface LoggedRequest {
@@ -190,7 +192,9 @@ const oauthProblem = (status: number, hint: string, title = 'Некоррект�
 });
 
 export class AmoCrmEmulator {
-  readonly options: Required<Omit<EmulatorOptions, 'port' | 'seed' | 'host' | 'strict'>>;
+  readonly options: Required<Omit<EmulatorOptions, 'port' | 'seed' | 'host' | 'strict' | 'clock'>>;
+  /** amoCRM's clock, ms. */
+  readonly clock: () => number;
   strict: Strictness;
   /**
    * What the client sent that amoCRM refuses or punishes, whatever the switches say: a negative
@@ -244,6 +248,7 @@ export class AmoCrmEmulator {
       timeZone: options.timeZone ?? 'Europe/Moscow',
     };
     this.strict = { ...STRICT, ...options.strict };
+    this.clock = options.clock ?? (() => Date.now());
     this.port = options.port ?? 0;
     this.host = options.host ?? '127.0.0.1';
     this.random = mulberry32(options.seed ?? 1);
@@ -254,6 +259,7 @@ export class AmoCrmEmulator {
       (id) => this.contacts.has(id),
       this.breaches,
       () => this.strict,
+      () => Math.floor(this.clock() / 1000),
     );
   }
 
@@ -305,7 +311,7 @@ export class AmoCrmEmulator {
   /** A fresh authorization code, as amoCRM shows on the integration's page (valid 20 minutes). */
   issueCode(ttlSeconds = 20 * 60): string {
     const code = `def${randomBytes(24).toString('hex')}`;
-    this.codes.set(code, { expiresAt: Date.now() + ttlSeconds * 1000, used: false });
+    this.codes.set(code, { expiresAt: this.clock() + ttlSeconds * 1000, used: false });
     return code;
   }
 
@@ -400,8 +406,8 @@ export class AmoCrmEmulator {
   }
 
   private touch(contact: StoredContact): void {
-    contact.updated_at = Math.floor(Date.now() / 1000);
-    this.writtenAt.set(contact.id, Date.now());
+    contact.updated_at = Math.floor(this.clock() / 1000);
+    this.writtenAt.set(contact.id, this.clock());
   }
 
   contactsWithField(fieldId: number, value: string): StoredContact[] {
@@ -418,7 +424,7 @@ export class AmoCrmEmulator {
 
   // ── HTTP ───────────────────────────────────────────────────────────────────────────────────
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const arrived = Date.now();
+    const arrived = this.clock();
     const url = new URL(request.url ?? '/', 'http://emulator');
     const method = request.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -558,6 +564,8 @@ export class AmoCrmEmulator {
     headers: Record<string, string> = {},
   ) {
     if (response.headersSent || response.destroyed) return;
+    // amoCRM's own clock in the Date header (Node would stamp the machine's).
+    headers = { date: new Date(this.clock()).toUTCString(), ...headers };
     if (status === 204) {
       response.writeHead(204, headers);
       response.end();
@@ -573,7 +581,7 @@ export class AmoCrmEmulator {
     const token = /^Bearer (.+)$/.exec(header)?.[1];
     if (token && this.longLived.has(token)) return;
     const expiresAt = token ? this.accessTokens.get(token) : undefined;
-    if (expiresAt === undefined || expiresAt <= Date.now()) {
+    if (expiresAt === undefined || expiresAt <= this.clock()) {
       throw new HttpError(401, problem(401, expiresAt === undefined ? 'Invalid token' : 'Token has expired'));
     }
   }
@@ -609,7 +617,7 @@ export class AmoCrmEmulator {
       const code = this.codes.get(String(grant.code));
       if (!code || code.used)
         throw new HttpError(400, oauthProblem(400, 'Authorization code has been revoked'));
-      if (code.expiresAt <= Date.now())
+      if (code.expiresAt <= this.clock())
         throw new HttpError(400, oauthProblem(400, 'Authorization code has expired'));
       code.used = true;
       return this.issuePair();
@@ -618,7 +626,7 @@ export class AmoCrmEmulator {
       this.tokenCalls.refresh_token += 1;
       const entry = this.refreshTokens.get(String(grant.refresh_token));
       if (!entry || entry.used) throw new HttpError(401, oauthProblem(401, 'Token has been revoked'));
-      if (entry.expiresAt <= Date.now()) throw new HttpError(401, oauthProblem(401, 'Token has expired'));
+      if (entry.expiresAt <= this.clock()) throw new HttpError(401, oauthProblem(401, 'Token has expired'));
       entry.used = true;
       return this.issuePair();
     }
@@ -628,14 +636,14 @@ export class AmoCrmEmulator {
   private issuePair() {
     const access = `acc_${randomBytes(24).toString('hex')}`;
     const refresh = `ref_${randomBytes(24).toString('hex')}`;
-    this.accessTokens.set(access, Date.now() + this.options.accessTokenSeconds * 1000);
-    this.refreshTokens.set(refresh, { expiresAt: Date.now() + 90 * 86_400_000, used: false });
+    this.accessTokens.set(access, this.clock() + this.options.accessTokenSeconds * 1000);
+    this.refreshTokens.set(refresh, { expiresAt: this.clock() + 90 * 86_400_000, used: false });
     return {
       token_type: 'Bearer',
       expires_in: this.options.accessTokenSeconds,
       access_token: access,
       refresh_token: refresh,
-      server_time: Math.floor(Date.now() / 1000),
+      server_time: Math.floor(this.clock() / 1000),
     };
   }
 
@@ -728,7 +736,7 @@ export class AmoCrmEmulator {
     if (ids.length > 0 && this.strict.honourIdFilter) {
       matches = ids.map((id) => this.contacts.get(id)).filter((c): c is StoredContact => c !== undefined);
     } else if (query) {
-      const visibleBefore = Date.now() - this.strict.searchLagMs;
+      const visibleBefore = this.clock() - this.strict.searchLagMs;
       matches = [...this.contacts.values()].filter(
         (contact) =>
           (this.writtenAt.get(contact.id) ?? 0) <= visibleBefore &&
@@ -852,7 +860,7 @@ export class AmoCrmEmulator {
   }
 
   private createContact(item: Record<string, unknown>): StoredContact {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock() / 1000);
     const contact: StoredContact = {
       id: this.nextContactId++,
       name: String(item.name ?? ''),
@@ -867,7 +875,7 @@ export class AmoCrmEmulator {
     };
     applyFieldValues(contact, item.custom_fields_values, this.fields, this.strict.uncheckedCheckboxAbsent);
     this.contacts.set(contact.id, contact);
-    this.writtenAt.set(contact.id, Date.now());
+    this.writtenAt.set(contact.id, this.clock());
     return contact;
   }
 

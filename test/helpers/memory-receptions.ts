@@ -68,7 +68,7 @@ export class MemoryReceptions implements ReceptionSource {
     return row ? this.full(row) : undefined;
   }
 
-  private full(row: Reception): ReceptionRow {
+  full(row: Reception): ReceptionRow {
     const visits = [...this.rows.values()].filter((other) => other.PatientId === row.PatientId);
     return {
       PlanEnd: new Date(row.PlanStart.getTime() + 1_800_000),

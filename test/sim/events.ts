@@ -1,0 +1,67 @@
+import { Random } from './random.ts';
+
+/**
+ * What can happen in a history, with its weight. Each event carries the random numbers it needs,
+ * drawn when the history is generated: replaying a list of events (or a shrunk part of it) needs
+ * no generator, and an event that names "a patient" names one by a fraction of those that exist
+ * then, so it still means something when earlier events were shrunk away.
+ */
+export const WEIGHTS = {
+  // IDENT
+  newPatient: 6,
+  editPatient: 8,
+  removePhone: 2,
+  deletePatient: 1,
+  mergePatients: 1,
+  bookVisit: 5,
+  moveVisit: 1,
+  cancelVisit: 2,
+  undoCancel: 1,
+  endVisit: 3,
+  deleteVisit: 1,
+  // managers in amoCRM
+  managerEdit: 3,
+  managerAddPhone: 2,
+  managerDelete: 1,
+  managerMerge: 1,
+  managerMoveDeal: 2,
+  managerCloseDeal: 1,
+  managerDeleteDeal: 1,
+  // amoCRM's faults, armed for what follows
+  faultApplied5xx: 2,
+  faultLostAnswer: 2,
+  faultDelayedApply: 2,
+  fault429: 1,
+  faultListingLag: 1,
+  faultDateSkew: 1,
+  // the process and its clock
+  runIncremental: 10,
+  runDeep: 3,
+  kill: 4,
+  snapshotState: 1,
+  restoreState: 1,
+  clockStep: 2,
+  timePasses: 4,
+} as const;
+
+export type EventKind = keyof typeof WEIGHTS;
+
+export interface SimEvent {
+  kind: EventKind;
+  /** Uniform numbers in [0, 1) the event reads in its own way. */
+  r: number[];
+}
+
+export function generateHistory(seed: number, steps: number): SimEvent[] {
+  const random = new Random(seed);
+  const events: SimEvent[] = [];
+  for (let step = 0; step < steps; step += 1) {
+    const kind = random.weighted(WEIGHTS);
+    events.push({ kind, r: Array.from({ length: 5 }, () => random.next()) });
+  }
+  return events;
+}
+
+export function describe(event: SimEvent): string {
+  return `${event.kind}(${event.r.map((value) => value.toFixed(3)).join(',')})`;
+}

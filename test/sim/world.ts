@@ -1,0 +1,726 @@
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type AmoClient, createAmoClient } from '../../src/amocrm/client.ts';
+import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
+import { AmoCrmEmulator, type StoredContact } from '../../src/emulator/server.ts';
+import { LOST, WON } from '../../src/emulator/leads.ts';
+import { createMissingFields } from '../../src/fields/ensure-fields.ts';
+import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import {
+  identFieldId,
+  resolveFieldList,
+  resolveFields,
+  type ResolvedMap,
+} from '../../src/mapping/catalogue.ts';
+import { createDealMapper, type DealMapper, type ResolvedDealMap } from '../../src/mapping/deal-mapper.ts';
+import { createMapper, type Mapper } from '../../src/mapping/mapper.ts';
+import { resolvePipelines } from '../../src/mapping/pipelines.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { dealRunFor, syncRunFor } from '../../src/sync/context.ts';
+import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
+import { shippedDealMap } from '../helpers/deal-map.ts';
+import { shippedMap } from '../helpers/map.ts';
+import { MemoryReceptions } from '../helpers/memory-receptions.ts';
+import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { compareWithSource } from '../helpers/sync-stack.ts';
+import { RealDate, type SimClock } from './clock.ts';
+import type { SimEvent } from './events.ts';
+import { CALM, FrontDoor } from './front-door.ts';
+
+const ZONE = 'Europe/Moscow';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The sync's request timeout here: a silent answer is a kill, never a wait. */
+const TIMEOUT_MS = 600_000;
+/** How long a run may take in real time before the history counts it as hung. */
+const HANG_MS = 60_000;
+
+export interface Violation {
+  property: string;
+  detail: string;
+}
+
+export interface HistoryCounts {
+  duplicates: number;
+  missing: number;
+  wrong: number;
+  deals: { duplicates: number; missing: number; wrongStage: number };
+  maxRequestsPerSecond: number;
+  requests: number;
+  patients: number;
+  runs: number;
+  kills: number;
+}
+
+interface Life {
+  n: number;
+  client: AmoClient;
+  store: StateStore;
+  resolved: ResolvedMap;
+  mapper: Mapper;
+  deals: { resolved: ResolvedDealMap; mapper: DealMapper };
+  dead: boolean;
+}
+
+/**
+ * One clinic, its amoCRM account and the sync's state folder, in virtual time: the real engine
+ * (map, state store, client, pace) against the emulator behind a front door that judges the pace
+ * and breaks things. Events change the world; `quiesce` turns the faults off, lets the sync settle
+ * with one incremental run and one deep sync, and checks what must hold.
+ */
+export class World {
+  readonly clock: SimClock;
+  readonly violations: Violation[] = [];
+  private readonly rps: number;
+  private emulator!: AmoCrmEmulator;
+  private door!: FrontDoor;
+  private patients!: MemorySource;
+  private receptions!: MemoryReceptions;
+  private stateDir!: string;
+  private snapshotDir: string | undefined;
+  private limiter!: RateLimiter;
+  private life: Life | undefined;
+  private lives = 0;
+  private nextPatientId = 1;
+  private nextReceptionId = 1;
+  private readonly token = `sim_${Math.random().toString(36).slice(2)}`;
+  private killedLife: ((life: number) => void) | undefined;
+  /** Phones a manager typed into a contact: they must stay (digits, by contact). */
+  private readonly managerPhones = new Map<number, Set<string>>();
+  /** Receptions whose deal a manager moved or closed: its stage is the manager's. */
+  private readonly managerDeals = new Set<number>();
+  /** IDENT patients that are gone (deleted or merged away): their contacts may stay. */
+  private readonly gonePatients = new Set<string>();
+  private readonly filterIgnored: boolean;
+  runs = 0;
+  kills = 0;
+  private startedAt = 0;
+
+  constructor(clock: SimClock, options: { rps: number; patients: number; filterIgnored: boolean }) {
+    this.clock = clock;
+    this.rps = options.rps;
+    this.filterIgnored = options.filterIgnored;
+    this.nextPatientId = options.patients + 1;
+  }
+
+  async open(initialPatients: number): Promise<void> {
+    this.emulator = await new AmoCrmEmulator({
+      clock: () => this.clock.trueNow(),
+      // The pace is judged at the front door; amoCRM's own 429s would only hide a breach.
+      rateLimit: 1_000,
+      blockAfterViolations: Number.MAX_SAFE_INTEGER,
+      strict: { honourIdFilter: !this.filterIgnored },
+    }).start();
+    this.emulator.addLongLivedToken(this.token);
+    this.door = await new FrontDoor(this.clock, () => this.emulator.baseUrl).start();
+    this.door.onKill((life) => this.killedLife?.(life));
+    this.patients = new MemorySource([], this.identNow());
+    this.receptions = new MemoryReceptions(this.patients);
+    for (let id = 1; id <= initialPatients; id += 1) {
+      this.patients.put(syntheticPatient(id, this.identTick()));
+      if (id % 2 === 0) this.book(id, (id % 10) - 3);
+    }
+    this.stateDir = tempDir('ident-sim-');
+    // One pace for every life of the state folder, as the pace file gives a restarted process.
+    this.limiter = new RateLimiter(this.rps, this.clock);
+    await this.startLife(true);
+  }
+
+  async close(): Promise<void> {
+    if (this.life && !this.life.dead) this.life.store.close();
+    await this.door.stop();
+    await this.emulator.stop();
+    rmSync(this.stateDir, { recursive: true, force: true });
+    if (this.snapshotDir) rmSync(this.snapshotDir, { recursive: true, force: true });
+  }
+
+  counts(): Omit<HistoryCounts, 'duplicates' | 'missing' | 'wrong' | 'deals'> {
+    return {
+      maxRequestsPerSecond: this.maxPerSecond(),
+      requests: this.door.arrivals.length,
+      patients: this.patients.rows.size,
+      runs: this.runs,
+      kills: this.kills,
+    };
+  }
+
+  // ── the sync's lives ──────────────────────────────────────────────────────────────────────
+  private async startLife(first = false): Promise<void> {
+    this.lives += 1;
+    const baseUrl = this.door.newLife(this.lives);
+    const client = createAmoClient(
+      longLivedConfig(baseUrl, this.token, { timeoutMs: TIMEOUT_MS, rateLimitRps: this.rps }),
+      this.stateDir,
+      silentLogger(),
+      { limiter: this.limiter, clock: this.clock, retryBaseMs: 1000, rateLimitBaseMs: 2000 },
+    );
+    const store = new StateStore(this.stateDir);
+    const map = shippedMap();
+    const dealMap = shippedDealMap();
+    // The first life does what `fields --create --pipelines` does; later ones only read, as the daemon.
+    const fields = await createMissingFields(map, client.fields);
+    const dealFields = await createMissingFields(dealMap, client.leadFields, 'deal');
+    if (first) await createMissingPipelines(dealMap, client.pipelines);
+    const resolved = resolveFields(map, fields.catalogue);
+    const dealResolved: ResolvedDealMap = {
+      map: dealMap,
+      fields: resolveFieldList(dealMap.fields, dealFields.catalogue, 'deal'),
+      pipelines: resolvePipelines(dealMap, await client.pipelines.list()),
+    };
+    this.life = {
+      n: this.lives,
+      client,
+      store,
+      resolved,
+      mapper: createMapper(resolved, { timeZone: ZONE, now: () => new Date() }),
+      deals: {
+        resolved: dealResolved,
+        mapper: createDealMapper(dealResolved, { timeZone: ZONE, now: () => new Date() }),
+      },
+      dead: false,
+    };
+  }
+
+  /** One run of the sync (contacts, then deals), or its death where the front door kills it. */
+  async run(kind: 'incremental' | 'deep'): Promise<'ok' | 'failed' | 'killed'> {
+    if (!this.life || this.life.dead) await this.startLife();
+    const life = this.life!;
+    this.runs += 1;
+    const work = this.runOnce(life, kind);
+    work.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      work,
+      new Promise<'killed'>((resolve) => {
+        this.killedLife = (n) => {
+          if (n === life.n) resolve('killed');
+        };
+      }),
+      new Promise<'hung'>((resolve) => {
+        timer = setTimeout(() => resolve('hung'), HANG_MS);
+      }),
+    ]).catch((error: unknown) => {
+      this.violations.push({ property: 'run threw', detail: String((error as Error)?.stack ?? error) });
+      return 'failed' as const;
+    });
+    clearTimeout(timer);
+    this.killedLife = undefined;
+    if (outcome === 'hung') {
+      this.violations.push({ property: 'run hung', detail: `a ${kind} run did not end` });
+      this.die(life);
+      return 'failed';
+    }
+    if (outcome === 'killed') {
+      this.kills += 1;
+      this.die(life);
+    }
+    return outcome;
+  }
+
+  private async runOnce(life: Life, kind: 'incremental' | 'deep'): Promise<'ok' | 'failed'> {
+    const logger = silentLogger();
+    const contacts = (request: Parameters<ReturnType<typeof syncRunFor>['run']>[0]) =>
+      syncRunFor(
+        {
+          source: this.patients,
+          mapper: life.mapper,
+          resolved: life.resolved,
+          client: life.client,
+          store: life.store,
+          logger,
+          timeZone: ZONE,
+        },
+        { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 1e12 },
+      ).run(request);
+    const result = await contacts({ kind });
+    if (result.outcome !== 'ok') return 'failed';
+    const deals = await dealRunFor(
+      {
+        client: life.client,
+        deals: { source: this.receptions, resolved: life.deals.resolved, mapper: life.deals.mapper },
+        store: life.store,
+        logger,
+        timeZone: ZONE,
+        now: () => this.patients.now(),
+        ensureContact: async (patientId) => {
+          const single = await contacts({ kind: 'single', patientId });
+          return single.outcome === 'ok' ? life.store.link(patientId)?.contactId : undefined;
+        },
+      },
+      { batchSize: 50, overlapSeconds: 300, daysBack: 3650 },
+    ).run({ kind });
+    return deals.outcome === 'ok' ? 'ok' : 'failed';
+  }
+
+  /** The process is gone: whatever it still holds can change nothing (its store is closed). */
+  private die(life: Life): void {
+    life.dead = true;
+    try {
+      life.store.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  // ── events ────────────────────────────────────────────────────────────────────────────────
+  async apply(event: SimEvent): Promise<void> {
+    const [a = 0, b = 0, c = 0, d = 0] = event.r;
+    // Time passes between events: seconds to a few minutes.
+    this.clock.advance(Math.floor(5_000 + d * 175_000));
+    switch (event.kind) {
+      case 'newPatient': {
+        const count = 1 + Math.floor(a * 3);
+        for (let index = 0; index < count; index += 1) {
+          const id = this.nextPatientId++;
+          this.patients.put(syntheticPatient(id, this.identTick()));
+        }
+        return;
+      }
+      case 'editPatient': {
+        const id = this.somePatient(a);
+        if (id === undefined) return;
+        const row = this.patients.rows.get(id)!;
+        const edits: Record<string, unknown>[] = [
+          { Name: `${String(row.Name)}а`.slice(0, 30) },
+          { Email: `p${id}.${Math.floor(b * 1000)}@example.ru` },
+          { Comment: `Правка ${Math.floor(b * 1000)}` },
+          { MobilePhone: `+7 9${String(100_000_000 + Math.floor(b * 899_999_999)).slice(0, 9)}` },
+          { VisitSum: Math.floor(b * 100_000) },
+          { City: b < 0.5 ? 'Пермь' : null },
+        ];
+        this.touchPatient(id, edits[Math.floor(c * edits.length)]!);
+        return;
+      }
+      case 'removePhone': {
+        const id = this.somePatient(a);
+        if (id !== undefined)
+          this.touchPatient(id, b < 0.5 ? { MobilePhone: null } : { MobilePhone: null, Phone: null });
+        return;
+      }
+      case 'deletePatient': {
+        const id = this.somePatient(a);
+        if (id === undefined) return;
+        this.patients.remove(id);
+        this.gonePatients.add(id);
+        for (const reception of [...this.receptions.rows.values()])
+          if (String(reception.PatientId) === id) this.receptions.rows.delete(reception.ReceptionId);
+        return;
+      }
+      case 'mergePatients': {
+        const keep = this.somePatient(a);
+        const gone = this.somePatient(b);
+        if (keep === undefined || gone === undefined || keep === gone) return;
+        this.identNow();
+        for (const reception of [...this.receptions.rows.values()])
+          if (String(reception.PatientId) === gone)
+            this.receptions.touch(reception.ReceptionId, { PatientId: Number(keep) });
+        this.patients.remove(gone);
+        this.gonePatients.add(gone);
+        this.touchPatient(keep, { Comment: `Объединён с ${gone}` });
+        return;
+      }
+      case 'bookVisit': {
+        const id = this.somePatient(a);
+        if (id !== undefined) this.book(Number(id), Math.floor(b * 20) - 5);
+        return;
+      }
+      case 'moveVisit': {
+        const visit = this.someVisit(a);
+        const to = this.somePatient(b);
+        if (visit !== undefined && to !== undefined) this.touchVisit(visit, { PatientId: Number(to) });
+        return;
+      }
+      case 'cancelVisit': {
+        const visit = this.someVisit(a);
+        if (visit !== undefined) this.touchVisit(visit, { CanceledAt: this.identNow() });
+        return;
+      }
+      case 'undoCancel': {
+        const visit = this.someVisit(a, (row) => !!row.CanceledAt);
+        if (visit !== undefined) this.touchVisit(visit, { CanceledAt: null });
+        return;
+      }
+      case 'endVisit': {
+        const visit = this.someVisit(a, (row) => !row.CanceledAt && !row.EndedAt);
+        if (visit === undefined) return;
+        const at = this.identNow();
+        this.touchVisit(visit, { ArrivedAt: at, EndedAt: at, Sum: 1000 + Math.floor(b * 20_000) });
+        return;
+      }
+      case 'deleteVisit': {
+        const visit = this.someVisit(a);
+        if (visit !== undefined) this.receptions.rows.delete(visit);
+        return;
+      }
+      case 'managerEdit': {
+        const contact = this.someContact(a);
+        if (!contact) return;
+        this.emulator.editContact(contact.id, (stored) => {
+          if (b < 0.5) stored.name = `${stored.name} (менеджер)`;
+          else {
+            // A field a person can edit: never the api-only IDENT id.
+            const editable = (stored.custom_fields_values ?? []).filter(
+              (field) =>
+                field.field_type === 'text' &&
+                field.values[0] &&
+                !this.emulator.fields.get(field.field_id)?.is_api_only,
+            );
+            const field = editable[Math.floor(c * editable.length)];
+            if (field) field.values[0]!.value = `правка ${Math.floor(c * 100)}`;
+          }
+        });
+        return;
+      }
+      case 'managerAddPhone': {
+        const contact = this.someContact(a);
+        if (!contact) return;
+        const phone = `+7999${String(1_000_000 + Math.floor(b * 8_999_999))}`;
+        this.emulator.editContact(contact.id, (stored) => {
+          const values = stored.custom_fields_values ?? (stored.custom_fields_values = []);
+          let field = values.find((item) => item.field_code === 'PHONE');
+          if (!field) {
+            const known = [...this.emulator.fields.values()].find((item) => item.code === 'PHONE')!;
+            field = {
+              field_id: known.id,
+              field_name: known.name,
+              field_code: 'PHONE',
+              field_type: 'multitext',
+              values: [],
+            };
+            values.push(field);
+          }
+          field.values.push({ value: phone, enum_code: 'WORK' } as (typeof field.values)[number]);
+        });
+        const set = this.managerPhones.get(contact.id) ?? new Set<string>();
+        set.add(digits(phone));
+        this.managerPhones.set(contact.id, set);
+        return;
+      }
+      case 'managerDelete': {
+        const contact = this.someContact(a);
+        if (!contact) return;
+        this.emulator.deleteContact(contact.id);
+        this.managerPhones.delete(contact.id);
+        return;
+      }
+      case 'managerMerge': {
+        const keep = this.someContact(a);
+        const gone = this.someContact(b);
+        if (!keep || !gone || keep.id === gone.id) return;
+        this.emulator.mergeContacts(keep.id, gone.id);
+        const moved = this.managerPhones.get(gone.id);
+        this.managerPhones.delete(gone.id);
+        if (moved)
+          this.managerPhones.set(keep.id, new Set([...(this.managerPhones.get(keep.id) ?? []), ...moved]));
+        return;
+      }
+      case 'managerMoveDeal': {
+        const deal = this.someDeal(a);
+        if (!deal) return;
+        const pipeline = this.emulator.deals.pipelines.get(deal.lead.pipeline_id)!;
+        const open = pipeline.statuses.filter(
+          (status) => status.id !== WON && status.id !== LOST && status.type !== 1,
+        );
+        if (open.length === 0) return;
+        this.emulator.deals.move(deal.lead.id, open[Math.floor(b * open.length)]!.id);
+        this.managerDeals.add(deal.receptionId);
+        return;
+      }
+      case 'managerCloseDeal': {
+        const deal = this.someDeal(a);
+        if (!deal) return;
+        this.emulator.deals.move(deal.lead.id, b < 0.5 ? WON : LOST);
+        this.managerDeals.add(deal.receptionId);
+        return;
+      }
+      case 'managerDeleteDeal': {
+        const deal = this.someDeal(a);
+        if (deal) this.emulator.deals.delete(deal.lead.id);
+        return;
+      }
+      case 'faultApplied5xx':
+        this.door.armed.applied5xx += 1;
+        return;
+      case 'faultLostAnswer':
+        this.door.armed.lostAnswer += 1;
+        return;
+      case 'faultDelayedApply':
+        // amoCRM applies a create 1.2 s to 3 min after it arrived, the client long gone.
+        this.door.armed.delayedApplyMs = Math.floor(1_200 + a * 178_800);
+        return;
+      case 'fault429':
+        this.door.armed.tooMany += 1 + Math.floor(a * 6);
+        return;
+      case 'faultListingLag':
+        this.door.armed.listingLagMs = Math.floor(a * 10 * MINUTE);
+        return;
+      case 'faultDateSkew':
+        this.door.armed.dateSkewMs = Math.floor((a * 2 - 1) * 2 * MINUTE);
+        return;
+      case 'runIncremental':
+        await this.run('incremental');
+        return;
+      case 'runDeep':
+        await this.run('deep');
+        return;
+      case 'kill': {
+        const mode = b < 0.34 ? 'before' : b < 0.67 ? 'applied' : 'delayed';
+        this.door.armed.killAfter = {
+          requests: 1 + Math.floor(a * 25),
+          mode,
+          delayMs: Math.floor(1_200 + c * 178_800),
+        };
+        await this.run(c < 0.8 ? 'incremental' : 'deep');
+        this.door.armed.killAfter = undefined;
+        // Restarted at once, or after up to an hour.
+        if (this.life?.dead) {
+          if (d >= 0.5) this.clock.advance(Math.floor((d - 0.5) * 2 * HOUR));
+          await this.startLife();
+        }
+        return;
+      }
+      case 'snapshotState': {
+        if (!this.life || this.life.dead) return;
+        this.snapshotDir ??= tempDir('ident-sim-snap-');
+        rmSync(this.snapshotDir, { recursive: true, force: true });
+        mkdirSync(this.snapshotDir, { recursive: true });
+        for (const file of readdirSync(this.stateDir))
+          if (file.startsWith('state.sqlite'))
+            cpSync(join(this.stateDir, file), join(this.snapshotDir, file));
+        return;
+      }
+      case 'restoreState': {
+        if (!this.snapshotDir) return;
+        if (this.life && !this.life.dead) this.die(this.life);
+        for (const file of readdirSync(this.stateDir))
+          if (file.startsWith('state.sqlite')) rmSync(join(this.stateDir, file));
+        for (const file of readdirSync(this.snapshotDir))
+          cpSync(join(this.snapshotDir, file), join(this.stateDir, file));
+        await this.startLife();
+        return;
+      }
+      case 'clockStep': {
+        // The machine's clock steps forward or back by a minute to half a day (NTP, a VM restored).
+        const size = Math.floor(MINUTE + a * 12 * HOUR);
+        this.clock.wallOffset += b < 0.5 ? -size : size;
+        return;
+      }
+      case 'timePasses':
+        this.clock.advance(Math.floor(a * 6 * HOUR));
+        return;
+    }
+  }
+
+  // ── the end of a history ──────────────────────────────────────────────────────────────────
+  /** Faults off, the delayed writes landed, one incremental run and one deep sync; then the properties. */
+  async quiesce(): Promise<HistoryCounts> {
+    this.door.armed = { ...CALM };
+    this.clock.advance(15 * MINUTE);
+    await this.door.settle(true);
+    const incremental = await this.run('incremental');
+    const deep = await this.run('deep');
+    if (incremental !== 'ok' || deep !== 'ok')
+      this.violations.push({
+        property: 'quiet runs succeed',
+        detail: `incremental ${incremental}, deep ${deep}`,
+      });
+    const contacts = await this.checkContacts();
+    const deals = this.checkDeals();
+    const writesBefore = this.door.arrivals.filter((arrival) => arrival.write).length;
+    this.clock.advance(MINUTE);
+    await this.run('deep');
+    const writes = this.door.arrivals.filter((arrival) => arrival.write).length - writesBefore;
+    if (writes > 0)
+      this.violations.push({
+        property: 'a second deep sync writes nothing',
+        detail: `${writes} write requests`,
+      });
+    const max = this.maxPerSecond();
+    if (max > this.rps)
+      this.violations.push({
+        property: `at most ${this.rps} requests in any second`,
+        detail: `${max} at arrival`,
+      });
+    const deletes = this.door.arrivals.filter((arrival) => arrival.method === 'DELETE').length;
+    if (deletes > 0)
+      this.violations.push({ property: 'nothing deleted', detail: `${deletes} DELETE requests` });
+    return { ...this.counts(), ...contacts, deals };
+  }
+
+  private async checkContacts(): Promise<{ duplicates: number; missing: number; wrong: number }> {
+    const life = this.life!;
+    const comparison = await compareWithSource(this.emulator, this.patients, life);
+    const identField = identFieldId(life.resolved);
+    let extra = 0;
+    for (const contact of this.emulator.contacts.values()) {
+      const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
+        ?.value;
+      if (id !== undefined && !this.patients.rows.has(String(id)) && !this.gonePatients.has(String(id)))
+        extra += 1;
+    }
+    const { duplicates, missing, wrong } = comparison;
+    if (duplicates > 0)
+      this.violations.push({ property: 'one contact per patient', detail: `${duplicates} duplicates` });
+    if (missing > 0)
+      this.violations.push({ property: 'every patient has a contact', detail: `${missing} missing` });
+    if (wrong > 0)
+      this.violations.push({ property: "contacts carry the map's values", detail: `${wrong} wrong` });
+    if (extra > 0)
+      this.violations.push({ property: 'no contact of a patient IDENT never had', detail: `${extra}` });
+    let lostPhones = 0;
+    for (const [contactId, phones] of this.managerPhones) {
+      const contact = this.emulator.contacts.get(contactId);
+      if (!contact) continue;
+      const held = new Set(phonesOf(contact).map(digits));
+      for (const phone of phones) if (!held.has(phone)) lostPhones += 1;
+    }
+    if (lostPhones > 0)
+      this.violations.push({ property: "a manager's phones stay", detail: `${lostPhones} phones gone` });
+    const breaches = this.emulator.breaches.length;
+    if (breaches > 0)
+      this.violations.push({
+        property: 'nothing amoCRM punishes is sent',
+        detail: this.emulator.breaches.slice(0, 3).join('; '),
+      });
+    return { duplicates, missing, wrong };
+  }
+
+  private checkDeals(): HistoryCounts['deals'] {
+    const life = this.life!;
+    const fieldId = life.deals.resolved.fields.find((field) => field.spec.key === 'reception_id')!.fieldId;
+    const byReception = new Map<number, { pipeline_id: number; status_id: number }[]>();
+    for (const lead of this.emulator.deals.leads.values()) {
+      if (lead.is_deleted) continue;
+      const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
+      if (value === undefined) continue;
+      const list = byReception.get(Number(value)) ?? [];
+      list.push(lead);
+      byReception.set(Number(value), list);
+    }
+    const result = { duplicates: 0, missing: 0, wrongStage: 0 };
+    for (const row of this.receptions.rows.values()) {
+      const reception = (
+        this.receptions as unknown as { full(row: unknown): Parameters<DealMapper>[0] }
+      ).full(row);
+      const outcome = life.deals.mapper(reception);
+      if (!outcome.ok) continue;
+      const deals = byReception.get(row.ReceptionId) ?? [];
+      if (deals.length === 0) {
+        result.missing += 1;
+        continue;
+      }
+      result.duplicates += deals.length - 1;
+      const deal = deals[0]!;
+      const { placement } = outcome.deal;
+      if (deal.pipeline_id === placement.pipelineId && deal.status_id === placement.stage.id) continue;
+      if (this.managerDeals.has(row.ReceptionId)) continue;
+      // Stages move only forward and a closed deal stays closed (README, the deal rules).
+      if (deal.status_id === WON || deal.status_id === LOST) continue;
+      if (
+        deal.pipeline_id === placement.pipelineId &&
+        this.rank(deal) > this.rank({ ...deal, status_id: placement.stage.id })
+      )
+        continue;
+      result.wrongStage += 1;
+    }
+    if (result.duplicates > 0)
+      this.violations.push({ property: 'one deal per visit', detail: `${result.duplicates} duplicates` });
+    if (result.missing > 0)
+      this.violations.push({ property: 'every visit has a deal', detail: `${result.missing} missing` });
+    if (result.wrongStage > 0)
+      this.violations.push({
+        property: 'deals in the stage the rules give',
+        detail: `${result.wrongStage} wrong`,
+      });
+    return result;
+  }
+
+  private rank(deal: { pipeline_id: number; status_id: number }): number {
+    const status = this.emulator.deals.status(deal.pipeline_id, deal.status_id);
+    return status?.sort ?? -1;
+  }
+
+  private maxPerSecond(): number {
+    let max = 0;
+    let first = 0;
+    const arrivals = this.door.arrivals;
+    for (let index = 0; index < arrivals.length; index += 1) {
+      while (arrivals[index]!.t - arrivals[first]!.t >= 1000) first += 1;
+      max = Math.max(max, index - first + 1);
+    }
+    return max;
+  }
+
+  // ── IDENT ─────────────────────────────────────────────────────────────────────────────────
+  /** IDENT's clock is the database server's: the true time, never stepped with the sync's machine. */
+  private identNow(): Date {
+    const at = Math.max(this.patients?.clock.getTime() ?? 0, this.clock.trueNow());
+    if (this.patients) this.patients.clock = new RealDate(at);
+    return new RealDate(at);
+  }
+
+  private identTick(): Date {
+    this.identNow();
+    return this.patients.tick(10);
+  }
+
+  private touchPatient(id: string, changes: Record<string, unknown>): void {
+    this.identNow();
+    this.patients.touch(id, changes);
+  }
+
+  private touchVisit(id: number, changes: Record<string, unknown>): void {
+    this.identNow();
+    this.receptions.touch(id, changes);
+  }
+
+  private book(patientId: number, dayOffset: number): void {
+    this.identNow();
+    const start = Math.floor((this.clock.trueNow() + dayOffset * 24 * HOUR) / (30 * MINUTE)) * 30 * MINUTE;
+    this.receptions.put({
+      ReceptionId: this.nextReceptionId++,
+      PatientId: patientId,
+      PlanStart: new RealDate(start),
+    });
+  }
+
+  private somePatient(fraction: number): string | undefined {
+    const ids = [...this.patients.rows.keys()];
+    return ids.length === 0 ? undefined : ids[Math.floor(fraction * ids.length)];
+  }
+
+  private someVisit(
+    fraction: number,
+    keep: (row: { CanceledAt?: Date | null; EndedAt?: Date | null }) => boolean = () => true,
+  ): number | undefined {
+    const ids = [...this.receptions.rows.values()].filter(keep).map((row) => row.ReceptionId);
+    return ids.length === 0 ? undefined : ids[Math.floor(fraction * ids.length)];
+  }
+
+  private someContact(fraction: number): StoredContact | undefined {
+    const list = [...this.emulator.contacts.values()];
+    return list.length === 0 ? undefined : list[Math.floor(fraction * list.length)];
+  }
+
+  private someDeal(fraction: number) {
+    if (!this.life) return undefined;
+    const fieldId = this.life.deals.resolved.fields.find(
+      (field) => field.spec.key === 'reception_id',
+    )!.fieldId;
+    const list = [...this.emulator.deals.leads.values()].flatMap((lead) => {
+      const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
+      return value === undefined || lead.is_deleted ? [] : [{ lead, receptionId: Number(value) }];
+    });
+    return list.length === 0 ? undefined : list[Math.floor(fraction * list.length)];
+  }
+}
+
+function phonesOf(contact: StoredContact): string[] {
+  const field = contact.custom_fields_values?.find((item) => item.field_code === 'PHONE');
+  return (field?.values ?? []).map((value) => String(value.value));
+}
+
+function digits(phone: string): string {
+  return phone.replace(/\D/g, '').replace(/^8(\d{10})$/, '7$1');
+}
