@@ -27,6 +27,10 @@ export const WEIGHTS = {
   managerMoveDeal: 2,
   managerCloseDeal: 1,
   managerDeleteDeal: 1,
+  managerCreatesContact: 2,
+  // an admin in amoCRM
+  adminRemovesOption: 1,
+  adminRestoresOption: 1,
   // amoCRM's faults, armed for what follows
   faultApplied5xx: 2,
   faultLostAnswer: 2,
