@@ -5,7 +5,8 @@ import type { PatientSource } from '../ident/patient-source.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/mapper.ts';
-import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
+import type { Link, RunCounts, RunKind, RunOutcome, StandingRefusals, StateStore } from '../state/store.ts';
+import { type Clock, systemClock } from '../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
 import { emailsOf, phonesOf } from './multitext.ts';
 import { recordFindings } from './reconcile.ts';
@@ -36,6 +37,20 @@ export interface SyncOptions {
   progressEveryMs?: number;
   /** Asked before each row: true ends the run after the batches in flight (graceful shutdown). */
   shouldStop?: () => boolean;
+  /** The wall clock refusals are stamped and weighed by (a simulation's virtual time). */
+  clock?: Pick<Clock, 'now'>;
+}
+
+/**
+ * A deep sync sends a refused value again when it was last tried this long ago: with deep syncs at
+ * 08:00 and 20:00, once a day (the morning's refusals come due the next morning, not that evening).
+ * An admin who fixes the field in amoCRM (adds the option, widens the type) gets the value within a day.
+ */
+export const REFUSAL_RETRY_MS = 20 * 3600_000;
+
+/** Whether a deep sync sends a patient's refused values again (the refusal then excuses no drift). */
+export function refusalDue(refusals: StandingRefusals, now: number): boolean {
+  return now - refusals.triedAt.getTime() >= REFUSAL_RETRY_MS;
 }
 
 export type SyncRequest = { kind: 'incremental' } | { kind: 'deep' } | { kind: 'single'; patientId: string };
@@ -102,7 +117,7 @@ export class SyncRun implements WriteReport {
 
   constructor(deps: SyncDeps, options: SyncOptions) {
     this.deps = deps;
-    this.options = { dryRun: false, maxInFlight: 3, progressEveryMs: 5000, ...options };
+    this.options = { dryRun: false, maxInFlight: 3, progressEveryMs: 5000, clock: systemClock, ...options };
   }
 
   async run(request: SyncRequest): Promise<SyncResult> {
@@ -121,7 +136,7 @@ export class SyncRun implements WriteReport {
     logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
     this.writer = new BatchWriter(
-      { contacts, store, refresher, resolved, logger },
+      { contacts, store, refresher, resolved, logger, clock: this.options.clock },
       { batchSize: this.options.batchSize, maxInFlight: this.options.maxInFlight, dryRun },
       this,
     );
@@ -252,7 +267,8 @@ export class SyncRun implements WriteReport {
     // Deep syncs compare each linked contact with the mirror, read in full at the start of the run.
     const deep = this.kind === 'deep';
     const held = deep ? store.mirror.get([...links.values()].map((link) => link.contactId)) : undefined;
-    const refused = deep ? store.refusalHashes(ids) : undefined;
+    const refused = deep ? store.standingRefusals(ids) : undefined;
+    const now = this.options.clock.now();
     for (const outcome of outcomes) {
       if (this.stopping()) return;
       const link = outcome.ok ? links.get(outcome.contact.patientId) : undefined;
@@ -261,7 +277,7 @@ export class SyncRun implements WriteReport {
         failedBefore: outcome.ok && failed.has(outcome.contact.patientId),
         drift:
           held && link
-            ? { row: held.get(link.contactId), refusedAt: refused!.get(link.patientId) }
+            ? { row: held.get(link.contactId), refusedAt: excusedAt(refused!.get(link.patientId), now) }
             : undefined,
       });
     }
@@ -445,6 +461,15 @@ export class SyncRun implements WriteReport {
       'sync progress',
     );
   }
+}
+
+/**
+ * The hash at which a patient's refusals excuse the values amoCRM lacks; none when a refusal is
+ * due to be tried again, so the deep sync sends the patient (one field of one patient if refused again).
+ */
+function excusedAt(refusals: StandingRefusals | undefined, now: number): string | undefined {
+  if (!refusals || refusalDue(refusals, now)) return undefined;
+  return refusals.hash;
 }
 
 /** "000123" and "123" are one patient, as the mapper reads ids. */
