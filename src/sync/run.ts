@@ -5,11 +5,12 @@ import type { PatientSource } from '../ident/patient-source.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/mapper.ts';
-import type { Link, RunCounts, RunKind, RunOutcome, StandingRefusals, StateStore } from '../state/store.ts';
+import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
 import { emailsOf, phonesOf } from './multitext.ts';
 import { recordFindings } from './reconcile.ts';
+import { excusedAt } from './refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
 import { RunScratch } from './scratch.ts';
 import { BatchWriter, type WriteReport } from './write.ts';
@@ -39,18 +40,6 @@ export interface SyncOptions {
   shouldStop?: () => boolean;
   /** The wall clock refusals are stamped and weighed by (a simulation's virtual time). */
   clock?: Pick<Clock, 'now'>;
-}
-
-/**
- * A deep sync sends a refused value again when it was last tried this long ago: with deep syncs at
- * 08:00 and 20:00, once a day (the morning's refusals come due the next morning, not that evening).
- * An admin who fixes the field in amoCRM (adds the option, widens the type) gets the value within a day.
- */
-export const REFUSAL_RETRY_MS = 20 * 3600_000;
-
-/** Whether a deep sync sends a patient's refused values again (the refusal then excuses no drift). */
-export function refusalDue(refusals: StandingRefusals, now: number): boolean {
-  return now - refusals.triedAt.getTime() >= REFUSAL_RETRY_MS;
 }
 
 export type SyncRequest = { kind: 'incremental' } | { kind: 'deep' } | { kind: 'single'; patientId: string };
@@ -461,15 +450,6 @@ export class SyncRun implements WriteReport {
       'sync progress',
     );
   }
-}
-
-/**
- * The hash at which a patient's refusals excuse the values amoCRM lacks; none when a refusal is
- * due to be tried again, so the deep sync sends the patient (one field of one patient if refused again).
- */
-function excusedAt(refusals: StandingRefusals | undefined, now: number): string | undefined {
-  if (!refusals || refusalDue(refusals, now)) return undefined;
-  return refusals.hash;
 }
 
 /** "000123" and "123" are one patient, as the mapper reads ids. */

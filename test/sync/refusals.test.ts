@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import type { Mapper } from '../../src/mapping/mapper.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
+import { dealStack } from '../helpers/deal-stack.ts';
+import { MemoryReceptions } from '../helpers/memory-receptions.ts';
 import { MemorySource, syntheticPatient, syntheticPatients, T0 } from '../helpers/memory-source.ts';
 import { syncStack, type SyncStack } from '../helpers/sync-stack.ts';
 
@@ -159,6 +161,74 @@ describe('refused values stand until they land, and a deep sync tries them again
       const writes = emulator.writeRequests().length;
       await stack.run({ kind: 'deep' }, { clock });
       assert.equal(emulator.writeRequests().length, writes, 'the second deep sync of the day writes nothing');
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
+
+describe('refused deal values', () => {
+  it('H6b: a deal value refused once arrives after an admin fixes the field, by a deep sync a day on; a placement kept by hand ends no refusal', async () => {
+    const emulator = await startEmulator();
+    try {
+      const clock = testClock();
+      const patients = new MemorySource([syntheticPatient(1, T0)]);
+      const receptions = new MemoryReceptions(patients, [
+        {
+          ReceptionId: 12,
+          PatientId: 1,
+          PlanStart: new Date(T0.getTime() + 5 * 24 * HOUR),
+          Doctor: 'Зубов Пётр Ильич',
+        },
+      ]);
+      const stack = await dealStack(emulator, patients, receptions);
+      // An admin set the doctor field up as a number: amoCRM refuses the text.
+      const doctorId = stack.dealResolved.fields.find((field) => field.spec.key === 'doctor')!.fieldId;
+      emulator.deals.fields.get(doctorId)!.type = 'numeric';
+      const first = await stack.both('incremental', { clock });
+      assert.equal(first.created, 1);
+      assert.equal(first.failed, 0);
+      const refused = () => stack.store.deals.refusals(100).map((refusal) => refusal.field);
+      assert.deepEqual(refused(), ['doctor']);
+      const link = stack.store.deals.links(['12']).get('12')!;
+
+      // A save of the link that writes nothing (the placement a manager chose is kept) ends no refusal.
+      stack.store.deals.saveLinks([{ ...link, state: 'arrived', landed: [] }], new Date(clock.at));
+      stack.store.deals.saveLinks([{ ...link }], new Date(clock.at));
+      assert.deepEqual(refused(), [], 'a save without `landed` (everything landed) ends them, as before');
+      stack.store.deals.saveLinks(
+        [{ ...link, refused: [{ field: 'doctor', detail: 'InvalidType' }] }],
+        new Date(clock.at),
+      );
+      stack.store.deals.saveLinks([{ ...link, state: 'arrived', landed: [] }], new Date(clock.at + HOUR));
+      assert.deepEqual(refused(), ['doctor']);
+      stack.store.deals.saveLinks([{ ...link, landed: [] }], new Date(clock.at));
+
+      // The admin fixes the field. Twelve hours on: not tried again yet.
+      emulator.deals.fields.get(doctorId)!.type = 'text';
+      clock.at += 12 * HOUR;
+      let writes = emulator.writeRequests().length;
+      await stack.both('deep', { clock });
+      assert.equal(emulator.writeRequests().length, writes, 'not tried twice within a day');
+      assert.deepEqual(refused(), ['doctor']);
+
+      clock.at += 12 * HOUR;
+      const deep = await stack.both('deep', { clock });
+      assert.equal(deep.outcome, 'ok', deep.error?.message);
+      assert.equal(deep.repaired, 1);
+      assert.deepEqual(refused(), [], 'the refusal ended when the value landed');
+      const lead = emulator.deals.leads.get(link.leadId)!;
+      assert.deepEqual(
+        lead.custom_fields_values
+          ?.find((field) => field.field_id === doctorId)
+          ?.values.map((value) => value.value),
+        ['Зубов Пётр Ильич'],
+      );
+
+      clock.at += 12 * HOUR;
+      writes = emulator.writeRequests().length;
+      await stack.both('deep', { clock });
+      assert.equal(emulator.writeRequests().length, writes, 'in step: nothing written');
     } finally {
       await emulator.stop();
     }
