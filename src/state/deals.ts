@@ -340,6 +340,14 @@ export class DealStore {
   }
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────
+  /** These receptions' deals hold every value of the map after all (a deep sync saw it): their refusals end. */
+  endRefusals(receptionIds: readonly string[]): void {
+    if (receptionIds.length === 0) return;
+    this.sql('DELETE FROM deal_refusals WHERE reception_id IN (SELECT value FROM json_each(?))').run(
+      JSON.stringify(receptionIds),
+    );
+  }
+
   /** The standing refusals of these receptions: the hash they stand at and their oldest last try. */
   standingRefusals(receptionIds: readonly string[]): Map<string, StandingRefusals> {
     const found = new Map<string, StandingRefusals>();

@@ -496,6 +496,14 @@ export class StateStore {
   }
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────
+  /** These patients' contacts hold every value of the map after all (a deep sync saw it): their refusals end. */
+  endRefusals(patientIds: readonly string[]): void {
+    if (patientIds.length === 0) return;
+    this.sql('DELETE FROM field_refusals WHERE patient_id IN (SELECT value FROM json_each(?))').run(
+      JSON.stringify(patientIds),
+    );
+  }
+
   /** The standing refusals of these patients: the hash they stand at and their oldest last try. */
   standingRefusals(patientIds: readonly string[]): Map<string, StandingRefusals> {
     const found = new Map<string, StandingRefusals>();

@@ -9,7 +9,7 @@ import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/
 import { type Clock, systemClock } from '../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
 import { emailsOf, phonesOf } from './multitext.ts';
-import { recordFindings } from './reconcile.ts';
+import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from './refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
 import { RunScratch } from './scratch.ts';
@@ -258,9 +258,15 @@ export class SyncRun implements WriteReport {
     const held = deep ? store.mirror.get([...links.values()].map((link) => link.contactId)) : undefined;
     const refused = deep ? store.standingRefusals(ids) : undefined;
     const now = this.options.clock.now();
+    // A refused value the contact holds after all (a manager typed it, or a write landed whose link
+    // save a crash lost): the refusal ends, as the value is there.
+    const inPlace: string[] = [];
     for (const outcome of outcomes) {
       if (this.stopping()) return;
       const link = outcome.ok ? links.get(outcome.contact.patientId) : undefined;
+      const row = link && held?.get(link.contactId);
+      if (outcome.ok && link && row && refused?.has(link.patientId) && !drifted(row, outcome.contact))
+        inPlace.push(link.patientId);
       await this.handleOutcome(outcome, {
         link,
         failedBefore: outcome.ok && failed.has(outcome.contact.patientId),
@@ -270,6 +276,7 @@ export class SyncRun implements WriteReport {
             : undefined,
       });
     }
+    if (!this.options.dryRun) store.endRefusals(inPlace);
     await this.matchAgain();
   }
 

@@ -362,7 +362,14 @@ export class BatchWriter {
       const match = /^custom_fields_values\.(\d+)(?:\.|$)/.exec(problem.path.trim());
       return match ? Number(match[1]) : undefined;
     };
-    const clearing = problems.filter((problem) => isClear(customs[indexOf(problem) ?? -1]));
+    if (!customs.some(isClear)) return undefined;
+    // A problem naming the clear, or naming no value at all (`custom_fields_values`, ''), which
+    // could be about the clear: the other spelling is tried once before the item is failed.
+    const clearing = problems.filter((problem) => {
+      const index = indexOf(problem);
+      if (index !== undefined) return isClear(customs[index]);
+      return /^(custom_fields_values)?$/.test(problem.path.trim());
+    });
     if (clearing.length === 0) return undefined;
     const sent: ClearForm = customs.find(isClear)!.values === null ? 'null' : 'empty-list';
     const other: ClearForm = sent === 'null' ? 'empty-list' : 'null';

@@ -167,6 +167,40 @@ describe('refused values stand until they land, and a deep sync tries them again
   });
 });
 
+describe('refused values and crashes', () => {
+  it('H6: a retry amoCRM took whose link save a kill lost ends its refusal at the next deep sync, without writing', async () => {
+    const emulator = await startEmulator();
+    try {
+      const clock = testClock();
+      const source = new MemorySource([
+        { ...syntheticPatient(9701, T0), MobilePhone: '89160000701', Phone: null },
+      ]);
+      const stack = await syncStack(emulator, source);
+      withUnknownPhoneEnum(stack, ['9701']);
+      await stack.run({ kind: 'incremental' }, { clock });
+      addPhoneEnum(emulator);
+      clock.at += 24 * HOUR;
+      // The process dies after amoCRM applied the retry, before the link and refusal are saved.
+      const save = stack.store.saveLinks.bind(stack.store);
+      stack.store.saveLinks = () => {
+        stack.store.saveLinks = save;
+        throw new Error('killed');
+      };
+      assert.equal((await stack.run({ kind: 'deep' }, { clock })).outcome, 'failed');
+      assert.deepEqual(refusedFields(stack, '9701'), ['PHONE']);
+
+      clock.at += HOUR;
+      const writes = emulator.writeRequests().length;
+      const next = await stack.run({ kind: 'deep' }, { clock });
+      assert.equal(next.outcome, 'ok', next.error?.message);
+      assert.equal(emulator.writeRequests().length, writes, 'the number is there: nothing to send');
+      assert.deepEqual(refusedFields(stack, '9701'), [], 'nor a refusal to list');
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
+
 describe('refused deal values', () => {
   it('H6b: a deal value refused once arrives after an admin fixes the field, by a deep sync a day on; a placement kept by hand ends no refusal', async () => {
     const emulator = await startEmulator();

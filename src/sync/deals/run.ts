@@ -275,6 +275,12 @@ export class DealRun implements DealWriteReport {
     const refused =
       this.kind === 'deep' ? store.deals.standingRefusals(deals.map((deal) => deal.receptionId)) : undefined;
     const now = (this.options.clock ?? systemClock).now();
+    // A refused value the deal holds after all (a write landed whose link save a crash lost): it ends.
+    const inPlace = deals.filter((deal) => {
+      const leadId = links.get(deal.receptionId)?.leadId;
+      return refused?.has(deal.receptionId) && leadId !== undefined && held.get(leadId)?.hash === deal.hash;
+    });
+    if (!this.options.dryRun) store.deals.endRefusals(inPlace.map((deal) => deal.receptionId));
     for (const outcome of outcomes) {
       if (this.stopping()) return;
       const deal = this.accept(outcome);
