@@ -81,6 +81,12 @@ export interface Strictness {
   honourIdFilter: boolean;
   /** Every API request is answered 402 (the account is not paid). */
   paymentRequired: boolean;
+  /**
+   * How a PATCH clears PHONE or EMAIL, which no amoCRM document states: the official PHP library
+   * clears any field with `values: null` (NullCustomFieldValueCollection); whether `values: []`
+   * does too is unknown. The form named here clears the list; the other is refused (400).
+   */
+  multitextClear: 'null' | 'empty-list';
 }
 
 export const STRICT: Strictness = {
@@ -96,6 +102,7 @@ export const STRICT: Strictness = {
   honourOrder: true,
   honourIdFilter: true,
   paymentRequired: false,
+  multitextClear: 'null',
 };
 
 /** Keys amoCRM knows in a contact written through the API. */
@@ -198,7 +205,8 @@ export class AmoCrmEmulator {
   strict: Strictness;
   /**
    * What the client sent that amoCRM refuses or punishes, whatever the switches say: a negative
-   * date timestamp, a PHONE/EMAIL `values: null` (erases a manager's numbers), more than 50 items.
+   * date timestamp, a PHONE/EMAIL cleared while it held a value a manager added (erases their
+   * numbers), more than 50 items.
    * Tests assert it stays empty.
    */
   readonly breaches: string[] = [];
@@ -207,6 +215,8 @@ export class AmoCrmEmulator {
   /** One-shot answers for the next requests of a method (tests that break exactly one request). */
   private readonly scripted: { method: string; status: number; applied: boolean }[] = [];
   readonly contacts = new Map<number, StoredContact>();
+  /** PHONE and EMAIL values a manager typed (seeded, edited, merged in by hand), by contact. */
+  private readonly byHand = new Map<number, Set<string>>();
   readonly fields = new Map<number, EmulatedField>();
   /** Deals, pipelines and deal fields. */
   readonly deals: LeadBook;
@@ -366,12 +376,15 @@ export class AmoCrmEmulator {
   seedContact(body: Record<string, unknown>): StoredContact {
     const errors = this.validateContact(body, 'create');
     if (errors.length > 0) throw new Error(`invalid seed contact: ${JSON.stringify(errors)}`);
-    return this.createContact(body);
+    const contact = this.createContact(body);
+    this.byHand.set(contact.id, multitextValues(contact));
+    return contact;
   }
 
   /** A manager deletes a contact in the interface. */
   deleteContact(id: number): boolean {
     this.writtenAt.delete(id);
+    this.byHand.delete(id);
     return this.contacts.delete(id);
   }
 
@@ -393,6 +406,8 @@ export class AmoCrmEmulator {
       }
     }
     survivor.custom_fields_values = [...fields.values()];
+    this.byHand.set(keep, new Set([...(this.byHand.get(keep) ?? []), ...(this.byHand.get(gone) ?? [])]));
+    this.byHand.delete(gone);
     this.touch(survivor);
     this.deleteContact(gone);
   }
@@ -401,7 +416,11 @@ export class AmoCrmEmulator {
   editContact(id: number, apply: (contact: StoredContact) => void): void {
     const contact = this.contacts.get(id);
     if (!contact) throw new Error(`no contact ${id}`);
+    const before = multitextValues(contact);
     apply(contact);
+    const typed = this.byHand.get(id) ?? new Set<string>();
+    for (const value of multitextValues(contact)) if (!before.has(value)) typed.add(value);
+    this.byHand.set(id, typed);
     this.touch(contact);
   }
 
@@ -808,20 +827,26 @@ export class AmoCrmEmulator {
     ];
   }
 
-  /** `values: null` on PHONE or EMAIL clears the list, a manager's numbers included: a client breach. */
+  /**
+   * A PHONE or EMAIL cleared (`values: null` or `[]`) while the contact holds a value a manager
+   * typed: their numbers are erased, a client breach. Clearing values only the API wrote is fine.
+   */
   private noteNullMultitext(body: unknown[]): void {
     for (const item of body) {
-      const values = (item as { custom_fields_values?: unknown }).custom_fields_values;
-      if (!Array.isArray(values)) continue;
+      const { id, custom_fields_values: values } = item as { id?: unknown; custom_fields_values?: unknown };
+      if (!Array.isArray(values) || typeof id !== 'number') continue;
+      const contact = this.contacts.get(id);
+      const typed = this.byHand.get(id);
+      if (!contact || !typed) continue;
       for (const entry of values as { field_id?: number; field_code?: string; values?: unknown }[]) {
         const field =
           entry.field_code ??
           (entry.field_id === undefined ? undefined : this.fields.get(entry.field_id)?.code);
-        if (
-          (field === 'PHONE' || field === 'EMAIL') &&
-          (entry.values === null || (Array.isArray(entry.values) && entry.values.length === 0))
-        )
-          this.breaches.push(`${field} sent as ${JSON.stringify(entry.values)}`);
+        if (field !== 'PHONE' && field !== 'EMAIL') continue;
+        if (!(entry.values === null || (Array.isArray(entry.values) && entry.values.length === 0))) continue;
+        const held = (contact.custom_fields_values ?? []).find((stored) => stored.field_code === field);
+        if (held?.values.some((value) => typed.has(String(value.value))))
+          this.breaches.push(`${field} sent as ${JSON.stringify(entry.values)}, erasing a manager's value`);
       }
     }
   }
@@ -852,6 +877,7 @@ export class AmoCrmEmulator {
     const byCode = new Map([...this.fields.values()].filter((f) => f.code).map((f) => [f.code!, f]));
     const fieldErrors = validateCustomFieldValues(item.custom_fields_values, this.fields, byCode, {
       refuseNegativeDates: this.strict.refuseNegativeDates,
+      multitextClear: this.strict.multitextClear,
     });
     for (const error of fieldErrors)
       if (error.detail === NEGATIVE_DATE) this.breaches.push(`negative date at ${error.path}`);
@@ -1119,6 +1145,15 @@ ${rows}</table></body></html>`;
         return this.send(response, 404, problem(404, `no admin route ${method} ${path}`));
     }
   }
+}
+
+/** The PHONE and EMAIL values a contact holds, as typed. */
+function multitextValues(contact: StoredContact): Set<string> {
+  return new Set(
+    (contact.custom_fields_values ?? [])
+      .filter((field) => field.field_type === 'multitext')
+      .flatMap((field) => field.values.map((value) => String(value.value))),
+  );
 }
 
 function searchText(contact: StoredContact, asStored: boolean): string {

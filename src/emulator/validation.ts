@@ -25,7 +25,9 @@ export function validateCustomFieldValues(
   raw: unknown,
   fields: ReadonlyMap<number, EmulatedField>,
   fieldsByCode: ReadonlyMap<string, EmulatedField>,
-  options: { refuseNegativeDates: boolean } = { refuseNegativeDates: true },
+  options: { refuseNegativeDates: boolean; multitextClear?: 'null' | 'empty-list' } = {
+    refuseNegativeDates: true,
+  },
 ): ValidationError[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
@@ -58,6 +60,21 @@ export function validateCustomFieldValues(
         detail: 'The value you selected is not a valid choice.',
       });
       return;
+    }
+    // PHONE and EMAIL are cleared in one of two spellings (which one amoCRM takes is unknown).
+    if (field.type === 'multitext' && options.multitextClear !== undefined) {
+      if (item.values === null && options.multitextClear !== 'null') {
+        errors.push({
+          code: 'InvalidType',
+          path: `${path}.values`,
+          detail: 'This value should be of type array.',
+        });
+        return;
+      }
+      if (Array.isArray(item.values) && item.values.length === 0 && options.multitextClear !== 'empty-list') {
+        errors.push({ code: 'NotBlank', path: `${path}.values`, detail: 'This value should not be blank.' });
+        return;
+      }
     }
     if (item.values === null) return;
     if (!Array.isArray(item.values)) {

@@ -322,7 +322,8 @@ export function toCreatePayload(document: ContactDocument): ContactCreate {
  * removed in IDENT is removed in amoCRM too. Standard text fields are sent as they are ("" clears
  * a first or last name); numbers and dates are never sent as "". PHONE and EMAIL go only when
  * given: amoCRM replaces such a field's whole list, so the caller merges it with what the contact
- * holds (`sync/multitext.ts`), and an empty list is never sent (it would erase a manager's numbers).
+ * holds (`sync/multitext.ts`); an empty list is never given here (the writer adds a clear itself,
+ * only where every value was the sync's).
  */
 export function toUpdatePayload(
   document: ContactDocument,

@@ -1,7 +1,7 @@
 import type { PipelineRole } from '../mapping/deal-map.ts';
 import { FailureTable, type FailureRow } from './failure-table.ts';
 import type { Sql, Transaction } from './mirror-table.ts';
-import type { Checkpoint } from './store.ts';
+import type { Checkpoint, StandingRefusals } from './store.ts';
 
 /** What the state knows of a reception's deal: what was last sent, and where the sync last put it. */
 export interface DealLink {
@@ -19,8 +19,13 @@ export interface DealLink {
 }
 
 export interface SavedDealLink extends DealLink {
-  /** Fields amoCRM refused in this write (they replace what was recorded before). */
+  /** Fields amoCRM refused in this write (recorded, or their last try moved). */
   refused?: readonly { field: string; detail: string }[];
+  /**
+   * Fields this write put into amoCRM: their refusals end, the others stand (at the new hash).
+   * Absent: every field landed (a create, or a deal found holding the reception's data).
+   */
+  landed?: readonly string[];
 }
 
 export interface DealPending extends Omit<DealLink, 'leadId'> {
@@ -38,7 +43,10 @@ export interface DealRefusal {
   receptionId: string;
   field: string;
   detail: string;
+  /** When amoCRM first refused it. */
   at: string;
+  /** When it was last sent (and refused): a deep sync tries it again once a day. */
+  triedAt: string;
 }
 
 /** The last deal run's counts, for `status`. */
@@ -139,6 +147,12 @@ export class DealStore {
 
   createSchema(exec: (script: string) => void): void {
     exec(SCHEMA);
+    // Added after the first release: when each refusal was last tried.
+    const columns = this.sql('PRAGMA table_info(deal_refusals)').all() as { name: string }[];
+    if (!columns.some((column) => column.name === 'tried_at')) {
+      exec('ALTER TABLE deal_refusals ADD COLUMN tried_at TEXT');
+      exec('UPDATE deal_refusals SET tried_at = at WHERE tried_at IS NULL');
+    }
   }
 
   // ── checkpoint and last run ────────────────────────────────────────────────────────────────
@@ -191,8 +205,11 @@ export class DealStore {
       );
       const clearPending = this.sql('DELETE FROM deal_pending WHERE reception_id = ?');
       const clearRefusals = this.sql('DELETE FROM deal_refusals WHERE reception_id = ?');
+      const clearRefusal = this.sql('DELETE FROM deal_refusals WHERE reception_id = ? AND field_key = ?');
+      const restamp = this.sql('UPDATE deal_refusals SET hash = ? WHERE reception_id = ?');
       const addRefusal = this.sql(
-        'INSERT INTO deal_refusals (reception_id, field_key, detail, hash, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, at = excluded.at',
+        `INSERT INTO deal_refusals (reception_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
       );
       const when = at.toISOString();
       for (const link of links) {
@@ -208,9 +225,20 @@ export class DealStore {
           when,
         );
         clearPending.run(link.receptionId);
-        clearRefusals.run(link.receptionId);
+        if (link.landed === undefined) clearRefusals.run(link.receptionId);
+        else {
+          for (const field of link.landed) clearRefusal.run(link.receptionId, field);
+          restamp.run(link.hash, link.receptionId);
+        }
         for (const refused of link.refused ?? [])
-          addRefusal.run(link.receptionId, refused.field, refused.detail.slice(0, 500), link.hash, when);
+          addRefusal.run(
+            link.receptionId,
+            refused.field,
+            refused.detail.slice(0, 500),
+            link.hash,
+            when,
+            when,
+          );
       }
       this.failureTable.clear(links.map((link) => link.receptionId));
     });
@@ -312,14 +340,23 @@ export class DealStore {
   }
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────
-  /** Receptions of these whose refused fields were recorded at this content hash: hash by reception. */
-  refusalHashes(receptionIds: readonly string[]): Map<string, string> {
-    const found = new Map<string, string>();
+  /** These receptions' deals hold every value of the map after all (a deep sync saw it): their refusals end. */
+  endRefusals(receptionIds: readonly string[]): void {
+    if (receptionIds.length === 0) return;
+    this.sql('DELETE FROM deal_refusals WHERE reception_id IN (SELECT value FROM json_each(?))').run(
+      JSON.stringify(receptionIds),
+    );
+  }
+
+  /** The standing refusals of these receptions: the hash they stand at and their oldest last try. */
+  standingRefusals(receptionIds: readonly string[]): Map<string, StandingRefusals> {
+    const found = new Map<string, StandingRefusals>();
     if (receptionIds.length === 0) return found;
     const rows = this.sql(
-      'SELECT DISTINCT reception_id, hash FROM deal_refusals WHERE reception_id IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify(receptionIds)) as { reception_id: string; hash: string }[];
-    for (const row of rows) found.set(row.reception_id, row.hash);
+      `SELECT reception_id, MIN(hash) AS hash, MIN(COALESCE(tried_at, at)) AS tried_at FROM deal_refusals
+       WHERE reception_id IN (SELECT value FROM json_each(?)) GROUP BY reception_id`,
+    ).all(JSON.stringify(receptionIds)) as { reception_id: string; hash: string; tried_at: string }[];
+    for (const row of rows) found.set(row.reception_id, { hash: row.hash, triedAt: new Date(row.tried_at) });
     return found;
   }
 
@@ -331,8 +368,15 @@ export class DealStore {
         field_key: string;
         detail: string;
         at: string;
+        tried_at?: string | null;
       }[]
-    ).map((row) => ({ receptionId: row.reception_id, field: row.field_key, detail: row.detail, at: row.at }));
+    ).map((row) => ({
+      receptionId: row.reception_id,
+      field: row.field_key,
+      detail: row.detail,
+      at: row.at,
+      triedAt: row.tried_at ?? row.at,
+    }));
   }
 
   refusalCount(): number {

@@ -48,19 +48,40 @@ export interface Link {
   ownedEmails: string[];
 }
 
-/** A value amoCRM refused: the rest of the contact was written without it. */
+/**
+ * A value amoCRM refused: the rest of the contact was written without it. It stands until a write
+ * carrying that field lands (IDENT's value, or its removal, taken by amoCRM).
+ */
 export interface FieldRefusal {
   patientId: string;
   field: string;
   detail: string;
-  /** The patient's content hash when it was refused: it is not sent again until IDENT changes. */
+  /**
+   * The patient's content hash the refusal stands at (it follows the link): a deep sync does not
+   * count the missing value as drift, except when the refusal is due to be tried again.
+   */
   hash: string;
+  /** When amoCRM first refused it. */
   at: string;
+  /** When it was last sent (and refused): a deep sync tries it again once a day. */
+  triedAt: string;
 }
 
 export interface SavedLink extends Link {
-  /** Fields amoCRM refused in this write (they replace what was recorded before). */
+  /** Fields amoCRM refused in this write (recorded, or their last try moved). */
   refused?: readonly { field: string; detail: string }[];
+  /**
+   * Fields this write put into amoCRM: their refusals end, and the others stand. Absent: every
+   * field landed (a create, or a contact found holding the patient's data), so none stands.
+   */
+  landed?: readonly string[];
+}
+
+/** A patient's standing refusals, as a deep sync weighs them. */
+export interface StandingRefusals {
+  hash: string;
+  /** The oldest last try among them. */
+  triedAt: Date;
 }
 
 export interface Failure {
@@ -159,6 +180,12 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'pending_creates', column: 'known_max_id', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
   { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  {
+    table: 'field_refusals',
+    column: 'tried_at',
+    definition: 'TEXT',
+    fill: 'UPDATE field_refusals SET tried_at = at WHERE tried_at IS NULL',
+  },
 ];
 
 const INDEXES = `
@@ -307,7 +334,8 @@ export class StateStore {
 
   /**
    * Stores what amoCRM now holds for these patients, with their refused fields; their pending
-   * creates and failures end in the same transaction.
+   * creates and failures end in the same transaction. A refusal ends only when its field landed
+   * (`landed`); one the write did not settle stands, at the link's new hash.
    */
   saveLinks(links: readonly SavedLink[], at = new Date()): void {
     if (links.length === 0) return;
@@ -322,8 +350,11 @@ export class StateStore {
       const clearPending = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
       const clearFailure = this.sql('DELETE FROM failures WHERE patient_id = ?');
       const clearRefusals = this.sql('DELETE FROM field_refusals WHERE patient_id = ?');
+      const clearRefusal = this.sql('DELETE FROM field_refusals WHERE patient_id = ? AND field_key = ?');
+      const restamp = this.sql('UPDATE field_refusals SET hash = ? WHERE patient_id = ?');
       const addRefusal = this.sql(
-        'INSERT INTO field_refusals (patient_id, field_key, detail, hash, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, at = excluded.at',
+        `INSERT INTO field_refusals (patient_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
       );
       const when = at.toISOString();
       for (const link of links) {
@@ -339,9 +370,13 @@ export class StateStore {
         );
         clearPending.run(link.patientId);
         clearFailure.run(link.patientId);
-        clearRefusals.run(link.patientId);
+        if (link.landed === undefined) clearRefusals.run(link.patientId);
+        else {
+          for (const field of link.landed) clearRefusal.run(link.patientId, field);
+          restamp.run(link.hash, link.patientId);
+        }
         for (const refused of link.refused ?? [])
-          addRefusal.run(link.patientId, refused.field, refused.detail.slice(0, 500), link.hash, when);
+          addRefusal.run(link.patientId, refused.field, refused.detail.slice(0, 500), link.hash, when, when);
       }
     });
   }
@@ -461,14 +496,23 @@ export class StateStore {
   }
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────
-  /** Patients of these whose refused fields were recorded at this content hash: hash by patient. */
-  refusalHashes(patientIds: readonly string[]): Map<string, string> {
-    const found = new Map<string, string>();
+  /** These patients' contacts hold every value of the map after all (a deep sync saw it): their refusals end. */
+  endRefusals(patientIds: readonly string[]): void {
+    if (patientIds.length === 0) return;
+    this.sql('DELETE FROM field_refusals WHERE patient_id IN (SELECT value FROM json_each(?))').run(
+      JSON.stringify(patientIds),
+    );
+  }
+
+  /** The standing refusals of these patients: the hash they stand at and their oldest last try. */
+  standingRefusals(patientIds: readonly string[]): Map<string, StandingRefusals> {
+    const found = new Map<string, StandingRefusals>();
     if (patientIds.length === 0) return found;
     const rows = this.sql(
-      'SELECT DISTINCT patient_id, hash FROM field_refusals WHERE patient_id IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify(patientIds)) as { patient_id: string; hash: string }[];
-    for (const row of rows) found.set(row.patient_id, row.hash);
+      `SELECT patient_id, MIN(hash) AS hash, MIN(COALESCE(tried_at, at)) AS tried_at FROM field_refusals
+       WHERE patient_id IN (SELECT value FROM json_each(?)) GROUP BY patient_id`,
+    ).all(JSON.stringify(patientIds)) as { patient_id: string; hash: string; tried_at: string }[];
+    for (const row of rows) found.set(row.patient_id, { hash: row.hash, triedAt: new Date(row.tried_at) });
     return found;
   }
 
@@ -480,6 +524,7 @@ export class StateStore {
         detail: string;
         hash: string;
         at: string;
+        tried_at: string | null;
       }[]
     ).map((row) => ({
       patientId: row.patient_id,
@@ -487,6 +532,7 @@ export class StateStore {
       detail: row.detail,
       hash: row.hash,
       at: row.at,
+      triedAt: row.tried_at ?? row.at,
     }));
   }
 

@@ -8,7 +8,8 @@ import { normalisePhone } from '../mapping/transforms/phone.ts';
  * current values). So the sync owns only the values it wrote: on update it sends what the contact
  * holds now, minus the values it wrote earlier that IDENT no longer has, plus IDENT's values —
  * compared by normalised number or address, so "8 (916) 123-45-67" typed by a manager and
- * +79161234567 from IDENT are one number.
+ * +79161234567 from IDENT are one number. When that leaves nothing — every value the contact held
+ * was the sync's and IDENT has none — the field is cleared (`clears`); a manager's value never is.
  */
 
 export type MultitextKind = 'phone' | 'email';
@@ -32,8 +33,11 @@ export interface Merge {
   changed: boolean;
   /** IDENT's values the sync now owns: those it added or owned before (never a manager's). */
   owned: string[];
-  /** The merge would empty the list: amoCRM is not sent an empty list (the values stay). */
-  wouldEmpty: boolean;
+  /**
+   * The list ends empty and every value it held was the sync's (IDENT removed them all): the field
+   * is cleared. `values` is then empty; how a clear is spelt is the writer's business.
+   */
+  clears: boolean;
 }
 
 /**
@@ -73,7 +77,7 @@ export function mergeMultitext(
     values,
     changed: added.length > 0 || removedHeld > 0,
     owned: [...identValues].filter((value) => ownedBefore.has(value) || addedValues.has(value)),
-    wouldEmpty: values.length === 0 && removedHeld > 0,
+    clears: values.length === 0 && removedHeld > 0,
   };
 }
 

@@ -13,7 +13,8 @@ import type { RunScratch } from './scratch.ts';
  * - carrying another patient's IDENT id → the link is dropped and the patient matched again;
  * - edited by hand in a mapped field, or missing one of IDENT's phones or e-mails → written again,
  *   with only the contacts that differ (an unchanged, untouched clinic costs no write).
- * A field amoCRM refused is not resent until the patient changes in IDENT.
+ * A field amoCRM refused is not resent until the patient changes in IDENT, or until the refusal was
+ * last tried a day ago (`refusals.ts`: then the contact is sent again, once a day).
  * It also reports IDENT ids carried by several contacts, and contacts of patients no longer in IDENT.
  */
 export type LinkedCheck = 'in step' | 'drifted' | 'missing' | 'foreign';

@@ -1,5 +1,6 @@
 import type { ValidationProblem } from '../amocrm/errors.ts';
 import type { CustomFieldValueOut } from '../amocrm/types.ts';
+import type { StandingRefusals } from '../state/store.ts';
 
 /**
  * How a refused write is narrowed down, for contacts and deals alike. amoCRM's 400 names the item
@@ -88,4 +89,25 @@ export function withoutRefusedValues<Body extends { custom_fields_values?: Custo
   const next: Body = { ...body, custom_fields_values: customs.filter((_, index) => !dropIndexes.has(index)) };
   for (const key of dropKeys) delete (next as Record<string, unknown>)[key];
   return { body: next, refused };
+}
+
+/**
+ * A deep sync sends a refused value again when it was last tried this long ago: with deep syncs at
+ * 08:00 and 20:00, once a day (the morning's refusals come due the next morning, not that evening).
+ * An admin who fixes the field in amoCRM (adds the option, widens the type) gets the value within a day.
+ */
+export const REFUSAL_RETRY_MS = 20 * 3600_000;
+
+/** Whether a deep sync sends a patient's refused values again (the refusal then excuses no drift). */
+export function refusalDue(refusals: StandingRefusals, now: number): boolean {
+  return now - refusals.triedAt.getTime() >= REFUSAL_RETRY_MS;
+}
+
+/**
+ * The hash at which an entity's refusals excuse the values amoCRM lacks; none when a refusal is
+ * due to be tried again, so the deep sync sends it (one field of one patient or deal if refused again).
+ */
+export function excusedAt(refusals: StandingRefusals | undefined, now: number): string | undefined {
+  if (!refusals || refusalDue(refusals, now)) return undefined;
+  return refusals.hash;
 }

@@ -6,9 +6,11 @@ import type { Logger } from '../logging/logger.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/mapper.ts';
 import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
+import { type Clock, systemClock } from '../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
 import { emailsOf, phonesOf } from './multitext.ts';
-import { recordFindings } from './reconcile.ts';
+import { drifted, recordFindings } from './reconcile.ts';
+import { excusedAt } from './refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
 import { RunScratch } from './scratch.ts';
 import { BatchWriter, type WriteReport } from './write.ts';
@@ -36,6 +38,8 @@ export interface SyncOptions {
   progressEveryMs?: number;
   /** Asked before each row: true ends the run after the batches in flight (graceful shutdown). */
   shouldStop?: () => boolean;
+  /** The wall clock refusals are stamped and weighed by (a simulation's virtual time). */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export type SyncRequest = { kind: 'incremental' } | { kind: 'deep' } | { kind: 'single'; patientId: string };
@@ -102,7 +106,7 @@ export class SyncRun implements WriteReport {
 
   constructor(deps: SyncDeps, options: SyncOptions) {
     this.deps = deps;
-    this.options = { dryRun: false, maxInFlight: 3, progressEveryMs: 5000, ...options };
+    this.options = { dryRun: false, maxInFlight: 3, progressEveryMs: 5000, clock: systemClock, ...options };
   }
 
   async run(request: SyncRequest): Promise<SyncResult> {
@@ -121,7 +125,7 @@ export class SyncRun implements WriteReport {
     logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
     this.writer = new BatchWriter(
-      { contacts, store, refresher, resolved, logger },
+      { contacts, store, refresher, resolved, logger, clock: this.options.clock },
       { batchSize: this.options.batchSize, maxInFlight: this.options.maxInFlight, dryRun },
       this,
     );
@@ -252,19 +256,27 @@ export class SyncRun implements WriteReport {
     // Deep syncs compare each linked contact with the mirror, read in full at the start of the run.
     const deep = this.kind === 'deep';
     const held = deep ? store.mirror.get([...links.values()].map((link) => link.contactId)) : undefined;
-    const refused = deep ? store.refusalHashes(ids) : undefined;
+    const refused = deep ? store.standingRefusals(ids) : undefined;
+    const now = this.options.clock.now();
+    // A refused value the contact holds after all (a manager typed it, or a write landed whose link
+    // save a crash lost): the refusal ends, as the value is there.
+    const inPlace: string[] = [];
     for (const outcome of outcomes) {
       if (this.stopping()) return;
       const link = outcome.ok ? links.get(outcome.contact.patientId) : undefined;
+      const row = link && held?.get(link.contactId);
+      if (outcome.ok && link && row && refused?.has(link.patientId) && !drifted(row, outcome.contact))
+        inPlace.push(link.patientId);
       await this.handleOutcome(outcome, {
         link,
         failedBefore: outcome.ok && failed.has(outcome.contact.patientId),
         drift:
           held && link
-            ? { row: held.get(link.contactId), refusedAt: refused!.get(link.patientId) }
+            ? { row: held.get(link.contactId), refusedAt: excusedAt(refused!.get(link.patientId), now) }
             : undefined,
       });
     }
+    if (!this.options.dryRun) store.endRefusals(inPlace);
     await this.matchAgain();
   }
 

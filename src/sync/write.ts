@@ -2,6 +2,7 @@ import { type BatchItem, type ContactsApi, heldValues } from '../amocrm/contacts
 import type { ValidationProblem } from '../amocrm/errors.ts';
 import type { Contact, ContactCreate, ContactUpdate, CustomFieldValueOut } from '../amocrm/types.ts';
 import type { Logger } from '../logging/logger.ts';
+import { type Clock, systemClock } from '../support/clock.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping/mapper.ts';
 import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';
@@ -49,7 +50,18 @@ export interface WriterDeps {
   refresher: MirrorRefresher;
   resolved: ResolvedMap;
   logger: Logger;
+  /** When links and refusals are stamped (a refusal's last try decides when it is tried again). */
+  clock?: Pick<Clock, 'now'>;
 }
+
+/**
+ * How a PATCH clears PHONE or EMAIL. The official PHP library clears any field with `values: null`
+ * (NullCustomFieldValueCollection; amocrm-api-php #585); no document says whether amoCRM also takes
+ * `values: []` for a multitext, nor whether it takes null there. So null is sent first; a refusal
+ * naming the cleared field makes the writer send `[]` instead, and the account's answer is kept.
+ */
+export type ClearForm = 'null' | 'empty-list';
+const CLEAR_FORM_KEY = 'multitext_clear_form';
 
 export interface WriterOptions {
   batchSize: number;
@@ -69,6 +81,13 @@ interface Prepared<Body> {
   /** The contact's normalised values after the write, where the writer knows them. */
   mirrorPhones?: string[];
   mirrorEmails?: string[];
+  /**
+   * Whether the contact holds all of IDENT's phones / e-mails once this write lands (it sends them,
+   * or the contact was read or mirrored holding them): a refusal of PHONE / EMAIL then ends.
+   */
+  multitextLands?: { phone: boolean; email: boolean };
+  /** The clear of PHONE/EMAIL was refused in one spelling and is sent in the other. */
+  clearFormSwitched?: boolean;
 }
 
 /** Refusal rounds and halvings one batch may go through before its remaining items are failed. */
@@ -89,6 +108,8 @@ export class BatchWriter {
   private readonly creates: MappedContact[] = [];
   private readonly inFlight: InFlight;
   private readonly fieldKeys: Map<number, string>;
+  private readonly clock: Pick<Clock, 'now'>;
+  private clearForm: ClearForm;
 
   constructor(deps: WriterDeps, options: WriterOptions, report: WriteReport) {
     this.deps = deps;
@@ -96,6 +117,12 @@ export class BatchWriter {
     this.report = report;
     this.fieldKeys = new Map(deps.resolved.fields.map((field) => [field.fieldId, field.spec.key]));
     this.inFlight = new InFlight(options.maxInFlight);
+    this.clock = deps.clock ?? systemClock;
+    this.clearForm = deps.store.getMeta(CLEAR_FORM_KEY) === 'empty-list' ? 'empty-list' : 'null';
+  }
+
+  private now(): Date {
+    return new Date(this.clock.now());
   }
 
   /** The first error a batch threw (403, a lost update answer…): the run stops with it. */
@@ -218,33 +245,43 @@ export class BatchWriter {
       const ours = kind === 'phone' ? mapped.document.phones : mapped.document.emails;
       const ownedBefore = ownedOf(kind, item);
       merged[kind] = mergeMultitext(kind, heldValues(contact, { code: codeOf(kind) }), ours, ownedBefore);
-      if (merged[kind].wouldEmpty) {
-        this.deps.logger.info(
+      if (merged[kind].clears) {
+        this.deps.logger.debug(
           { patientId: mapped.patientId, field: codeOf(kind) },
-          'IDENT no longer has the last value the sync wrote here; it stays, as amoCRM is never sent an empty list',
+          'IDENT no longer has any of the values the sync wrote here, and nobody else added one: the field is cleared',
         );
       }
     }
     const send = (merge: Merge | undefined) =>
-      merge && merge.changed && !merge.wouldEmpty ? merge.values : undefined;
+      merge && merge.changed && !merge.clears ? merge.values : undefined;
     const after = (kind: MultitextKind, merge: Merge | undefined) =>
       merge && contact
-        ? (send(merge) ?? heldValues(contact, { code: codeOf(kind) })).map((value) =>
+        ? (merge.changed ? merge.values : heldValues(contact, { code: codeOf(kind) })).map((value) =>
             normaliseValue(kind, String(value.value ?? '')),
           )
         : undefined;
     const owned = (kind: MultitextKind, merge: Merge | undefined) =>
       merge
-        ? merge.wouldEmpty
-          ? []
-          : merge.owned
+        ? merge.owned
         : keptOwned(ownedOf(kind, item), kind === 'phone' ? phonesOf(mapped) : emailsOf(mapped));
+    // Merged: the list sent holds IDENT's values, or the contact as read already did. Not merged:
+    // only a deep sync's mirror says whether the contact holds them.
+    const lands = (kind: MultitextKind, merge: Merge | undefined) => {
+      if (merge) return true;
+      const held = item.held ? (kind === 'phone' ? item.held.phones : item.held.emails) : undefined;
+      return held !== undefined && holdsAll(held, kind === 'phone' ? phonesOf(mapped) : emailsOf(mapped));
+    };
+    const body = toUpdatePayload(mapped.document, item.contactId, {
+      phones: send(merged.phone),
+      emails: send(merged.email),
+    });
+    const clears = (['phone', 'email'] as const)
+      .filter((kind) => merged[kind]?.clears)
+      .map((kind) => ({ field_code: codeOf(kind), values: this.clearForm === 'null' ? null : [] }));
+    if (clears.length > 0) body.custom_fields_values = [...clears, ...(body.custom_fields_values ?? [])];
     return {
       requestId: `u${mapped.patientId}`,
-      body: toUpdatePayload(mapped.document, item.contactId, {
-        phones: send(merged.phone),
-        emails: send(merged.email),
-      }),
+      body,
       mapped,
       update: item,
       link: {
@@ -258,6 +295,7 @@ export class BatchWriter {
       refused: [],
       mirrorPhones: after('phone', merged.phone),
       mirrorEmails: after('email', merged.email),
+      multitextLands: { phone: lands('phone', merged.phone), email: lands('email', merged.email) },
     };
   }
 
@@ -278,7 +316,14 @@ export class BatchWriter {
             next.push(item);
             continue;
           }
-          const repaired = this.withoutRefused(item, problems);
+          const switched = this.otherClearForm(item, problems);
+          if (switched && switched.rest.length === 0) {
+            next.push(switched.item);
+            continue;
+          }
+          const repaired = switched
+            ? this.withoutRefused(switched.item, switched.rest)
+            : this.withoutRefused(item, problems);
           if (repaired === 'gone') await this.gone(item.mapped, item.update!.contactId);
           else if (typeof repaired === 'string') this.fail(item, repaired);
           else next.push(repaired);
@@ -298,8 +343,61 @@ export class BatchWriter {
     this.fail(item, `amoCRM refused the update: ${describe(outcome)}`);
   }
 
+  /**
+   * A refusal naming a PHONE/EMAIL clear: amoCRM does not take this spelling of a clear, so the item
+   * goes again with the other (once per item), and the account's answer is kept for later clears.
+   * `rest`: the problems about other values, handled as refusals.
+   */
+  private otherClearForm(
+    item: Prepared<ContactUpdate>,
+    problems: readonly ValidationProblem[],
+  ): { item: Prepared<ContactUpdate>; rest: ValidationProblem[] } | undefined {
+    if (item.clearFormSwitched) return undefined;
+    const customs = item.body.custom_fields_values ?? [];
+    const isClear = (entry: CustomFieldValueOut | undefined) =>
+      entry !== undefined &&
+      (entry.field_code === 'PHONE' || entry.field_code === 'EMAIL') &&
+      (entry.values === null || entry.values.length === 0);
+    const indexOf = (problem: ValidationProblem) => {
+      const match = /^custom_fields_values\.(\d+)(?:\.|$)/.exec(problem.path.trim());
+      return match ? Number(match[1]) : undefined;
+    };
+    if (!customs.some(isClear)) return undefined;
+    // A problem naming the clear, or naming no value at all (`custom_fields_values`, ''), which
+    // could be about the clear: the other spelling is tried once before the item is failed.
+    const clearing = problems.filter((problem) => {
+      const index = indexOf(problem);
+      if (index !== undefined) return isClear(customs[index]);
+      return /^(custom_fields_values)?$/.test(problem.path.trim());
+    });
+    if (clearing.length === 0) return undefined;
+    const sent: ClearForm = customs.find(isClear)!.values === null ? 'null' : 'empty-list';
+    const other: ClearForm = sent === 'null' ? 'empty-list' : 'null';
+    if (this.clearForm !== other) {
+      this.clearForm = other;
+      this.deps.store.setMeta(CLEAR_FORM_KEY, other);
+      this.deps.logger.info(
+        { refused: sent, next: other },
+        'amoCRM refused this spelling of a PHONE/EMAIL clear; the other is used',
+      );
+    }
+    const body: ContactUpdate = {
+      ...item.body,
+      custom_fields_values: customs.map((entry) =>
+        isClear(entry) ? { ...entry, values: other === 'null' ? null : [] } : entry,
+      ),
+    };
+    return {
+      item: { ...item, body, clearFormSwitched: true },
+      rest: problems.filter((problem) => !clearing.includes(problem)),
+    };
+  }
+
   private updated(items: readonly Prepared<ContactUpdate>[]): void {
-    this.deps.store.saveLinks(items.map((item) => savedLink(item, item.update!.contactId)));
+    this.deps.store.saveLinks(
+      items.map((item) => this.savedLink(item, item.update!.contactId)),
+      this.now(),
+    );
     this.deps.store.mirror.recordWrites(
       items.map((item) => {
         const written = refusedMultitext(item);
@@ -439,7 +537,10 @@ export class BatchWriter {
 
   private created(done: readonly { item: Prepared<ContactCreate>; contactId: number }[]): void {
     if (done.length === 0) return;
-    this.deps.store.saveLinks(done.map(({ item, contactId }) => savedLink(item, contactId)));
+    this.deps.store.saveLinks(
+      done.map(({ item, contactId }) => this.savedLink(item, contactId)),
+      this.now(),
+    );
     this.deps.store.mirror.recordWrites(
       done.map(({ item, contactId }) => {
         const refused = refusedMultitext(item);
@@ -476,6 +577,35 @@ export class BatchWriter {
     return { ...item, body: result.body, refused: [...item.refused, ...result.refused] };
   }
 
+  /**
+   * The link a write leaves, with its refused fields and the fields that landed (their earlier
+   * refusals end; others stand). A refused PHONE or EMAIL was not written: the sync owns there only
+   * what it owned before (IDENT's list counts as sent, so it is tried again when IDENT's values
+   * change, or by a deep sync once a day). A create lands every field it did not have refused.
+   */
+  private savedLink(item: Prepared<ContactCreate | ContactUpdate>, contactId: number): SavedLink {
+    const refused = refusedMultitext(item);
+    const before = item.update?.link;
+    const landed = item.update
+      ? [
+          ...(item.body.custom_fields_values ?? [])
+            .map((entry) => this.keyOf(entry))
+            .filter((key) => key !== 'PHONE' && key !== 'EMAIL'),
+          ...(['first_name', 'last_name'] as const).filter((key) => key in item.body),
+          ...(item.multitextLands?.phone && !refused.phone ? ['PHONE'] : []),
+          ...(item.multitextLands?.email && !refused.email ? ['EMAIL'] : []),
+        ]
+      : undefined;
+    return {
+      ...item.link,
+      contactId,
+      refused: item.refused,
+      ...(landed ? { landed } : {}),
+      ...(refused.phone ? { ownedPhones: before?.ownedPhones ?? [] } : {}),
+      ...(refused.email ? { ownedEmails: before?.ownedEmails ?? [] } : {}),
+    };
+  }
+
   private keyOf(entry: CustomFieldValueOut): string {
     if (entry.field_code) return entry.field_code;
     return this.fieldKeys.get(entry.field_id ?? -1) ?? `field ${entry.field_id}`;
@@ -503,23 +633,6 @@ const refusedMultitext = (item: Prepared<unknown>) => ({
   phone: item.refused.some((refused) => refused.field === 'PHONE'),
   email: item.refused.some((refused) => refused.field === 'EMAIL'),
 });
-
-/**
- * The link a write leaves, with its refused fields. A refused PHONE or EMAIL was not written: the
- * sync owns there only what it owned before (IDENT's list counts as sent, so it is tried again when
- * IDENT's values change, not on every run).
- */
-function savedLink(item: Prepared<unknown>, contactId: number): SavedLink {
-  const refused = refusedMultitext(item);
-  const before = item.update?.link;
-  return {
-    ...item.link,
-    contactId,
-    refused: item.refused,
-    ...(refused.phone ? { ownedPhones: before?.ownedPhones ?? [] } : {}),
-    ...(refused.email ? { ownedEmails: before?.ownedEmails ?? [] } : {}),
-  };
-}
 
 const asBatchItem = <Body>(item: Prepared<Body>): BatchItem<Body> => ({
   requestId: item.requestId,

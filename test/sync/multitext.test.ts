@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mergeMultitext } from '../../src/sync/multitext.ts';
-import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
+import type { AmoCrmEmulator, Strictness } from '../../src/emulator/server.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
 import { assertConverged, syncStack } from '../helpers/sync-stack.ts';
@@ -39,7 +39,14 @@ describe('PHONE and EMAIL: the sync owns only the values it wrote', () => {
       false,
     );
     const last = mergeMultitext('email', [{ value: 'a@b.ru' }], [], ['a@b.ru']);
-    assert.equal(last.wouldEmpty, true, 'an empty list is never sent');
+    assert.equal(last.clears, true, 'the last value, the sync own, is cleared');
+    assert.deepEqual(last.owned, []);
+    const managers = mergeMultitext('email', [{ value: 'a@b.ru' }, { value: 'm@b.ru' }], [], ['a@b.ru']);
+    assert.equal(managers.clears, false, "a manager's value keeps the list");
+    assert.deepEqual(
+      managers.values.map((value) => value.value),
+      ['m@b.ru'],
+    );
   });
 
   describe('against the emulator', () => {
@@ -172,5 +179,79 @@ describe('PHONE and EMAIL: the sync owns only the values it wrote', () => {
       const again = await stack.run({ kind: 'deep' });
       assert.equal(again.repaired, 0, 'repaired once, then in step');
     });
+  });
+
+  // How amoCRM clears a multitext is undocumented: the official library clears with `values: null`;
+  // `[]` may be the form an account takes instead. Each switch answers one way; both must converge.
+  for (const form of ['null', 'empty-list'] as const satisfies Strictness['multitextClear'][]) {
+    it(`H5: a patient's only phone and e-mail, removed in IDENT, are cleared in amoCRM (the sync owned them; amoCRM clears with ${form})`, async () => {
+      const emulator = await startEmulator({ strict: { multitextClear: form } });
+      try {
+        const source = new MemorySource([
+          {
+            ...syntheticPatient(9401, T0),
+            MobilePhone: '89160000401',
+            Phone: null,
+            Email: 'p401@example.ru',
+          },
+          { ...syntheticPatient(9402, T0), MobilePhone: '89160000402', Phone: null, Email: null },
+        ]);
+        const stack = await syncStack(emulator, source);
+        await stack.run();
+        const first = stack.store.link('9401')!.contactId;
+        const second = stack.store.link('9402')!.contactId;
+        assert.deepEqual(values(emulator, first, 'PHONE'), ['+79160000401']);
+
+        source.touch(9401, { MobilePhone: null, Email: null });
+        const cleared = await stack.run();
+        assert.equal(cleared.outcome, 'ok', cleared.error?.message);
+        assert.equal(cleared.updated, 1);
+        assert.equal(cleared.failed, 0);
+        assert.deepEqual(values(emulator, first, 'PHONE'), [], 'the phone IDENT removed is gone');
+        assert.deepEqual(values(emulator, first, 'EMAIL'), [], 'the e-mail IDENT removed is gone');
+        assert.deepEqual(stack.store.link('9401')!.ownedPhones, []);
+        assert.equal(stack.store.fieldRefusalCount(), 0, 'a spelling amoCRM refused is no refused value');
+
+        // The account's answer is kept: the next clear is sent in the form it takes, at once.
+        const writes = emulator.writeRequests().length;
+        source.touch(9402, { MobilePhone: null });
+        await stack.run();
+        assert.deepEqual(values(emulator, second, 'PHONE'), []);
+        assert.equal(emulator.writeRequests().length, writes + 1, 'one PATCH, nothing refused');
+
+        const deep = await stack.run({ kind: 'deep' });
+        assert.equal(deep.updated + deep.repaired + deep.created, 0, 'a deep sync afterwards writes nothing');
+        await assertConverged(emulator, source, stack);
+      } finally {
+        await emulator.stop();
+      }
+    });
+  }
+
+  it("H5: a phone a manager added stays when IDENT removes the patient's only phone; the sync's goes", async () => {
+    const emulator = await startEmulator();
+    try {
+      const source = new MemorySource([
+        { ...syntheticPatient(9411, T0), MobilePhone: '89160000411', Phone: null, Email: null },
+      ]);
+      const stack = await syncStack(emulator, source);
+      await stack.run();
+      const contactId = stack.store.link('9411')!.contactId;
+      emulator.editContact(contactId, (contact) => {
+        contact
+          .custom_fields_values!.find((field) => field.field_code === 'PHONE')!
+          .values.push({
+            value: '+7 343 000-04-11',
+            enum_code: 'WORK',
+          });
+      });
+      source.touch(9411, { MobilePhone: null });
+      assert.equal((await stack.run()).updated, 1);
+      assert.deepEqual(values(emulator, contactId, 'PHONE'), ['+7 343 000-04-11']);
+      assert.deepEqual(emulator.breaches, [], "a manager's number is never cleared");
+      await assertConverged(emulator, source, stack);
+    } finally {
+      await emulator.stop();
+    }
   });
 });

@@ -13,7 +13,9 @@ import type {
 import type { DealLink } from '../../state/deals.ts';
 import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { StateStore } from '../../state/store.ts';
+import { excusedAt } from '../refusals.ts';
 import { RunScratch } from '../scratch.ts';
+import { type Clock, systemClock } from '../../support/clock.ts';
 import { leadRefresher } from './lead-form.ts';
 import { decideStage, type StageDecision } from './placement.ts';
 import { type DealAction, DealWriter, type DealWriteReport } from './write.ts';
@@ -45,6 +47,8 @@ export interface DealSyncOptions {
   dryRun?: boolean;
   maxInFlight?: number;
   shouldStop?: () => boolean;
+  /** The wall clock refusals are stamped and weighed by (a simulation's virtual time). */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export type DealRequest =
@@ -134,7 +138,7 @@ export class DealRun implements DealWriteReport {
     logger.info({ kind: this.kind, dryRun: this.options.dryRun }, 'deal sync started');
     const refresher = leadRefresher(leads, store.leadMirror, { resolved, timeZone }, logger);
     this.writer = new DealWriter(
-      { leads, store, refresher, resolved, logger },
+      { leads, store, refresher, resolved, logger, clock: this.options.clock },
       {
         batchSize: this.options.batchSize,
         maxInFlight: this.options.maxInFlight,
@@ -269,7 +273,14 @@ export class DealRun implements DealWriteReport {
     const failedBefore = store.deals.failedAmong(deals.map((deal) => deal.receptionId));
     const held = store.leadMirror.get([...links.values()].map((link) => link.leadId));
     const refused =
-      this.kind === 'deep' ? store.deals.refusalHashes(deals.map((deal) => deal.receptionId)) : undefined;
+      this.kind === 'deep' ? store.deals.standingRefusals(deals.map((deal) => deal.receptionId)) : undefined;
+    const now = (this.options.clock ?? systemClock).now();
+    // A refused value the deal holds after all (a write landed whose link save a crash lost): it ends.
+    const inPlace = deals.filter((deal) => {
+      const leadId = links.get(deal.receptionId)?.leadId;
+      return refused?.has(deal.receptionId) && leadId !== undefined && held.get(leadId)?.hash === deal.hash;
+    });
+    if (!this.options.dryRun) store.deals.endRefusals(inPlace.map((deal) => deal.receptionId));
     for (const outcome of outcomes) {
       if (this.stopping()) return;
       const deal = this.accept(outcome);
@@ -282,7 +293,7 @@ export class DealRun implements DealWriteReport {
       else
         await this.handleLinked(deal, link, held.get(link.leadId), contactId, {
           failedBefore: failedBefore.has(deal.receptionId),
-          refusedAt: refused?.get(deal.receptionId),
+          refusedAt: excusedAt(refused?.get(deal.receptionId), now),
         });
     }
   }
@@ -384,6 +395,8 @@ export class DealRun implements DealWriteReport {
         role: deal.placement.role,
         pipelineId: stage.after.pipelineId,
         statusId: stage.after.statusId,
+        // Nothing was written: every refusal stands.
+        landed: [],
       },
     ]);
   }

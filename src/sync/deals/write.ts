@@ -3,6 +3,7 @@ import type { BatchItem } from '../../amocrm/entities.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 import type { Lead, LeadCreate, LeadUpdate } from '../../amocrm/types.ts';
 import type { Logger } from '../../logging/logger.ts';
+import { type Clock, systemClock } from '../../support/clock.ts';
 import {
   type MappedDeal,
   type ResolvedDealMap,
@@ -62,6 +63,14 @@ interface Prepared<Body> {
   refused: Refused[];
 }
 
+/** The fields a deal write carried, by key: their earlier refusals end once amoCRM takes it. */
+function landedOf(body: LeadCreate | LeadUpdate, keyOf: (fieldId: number | undefined) => string): string[] {
+  return [
+    ...(body.custom_fields_values ?? []).map((entry) => keyOf(entry.field_id)),
+    ...('price' in body ? ['price'] : []),
+  ];
+}
+
 /** Refusal rounds and halvings one batch may go through before its remaining items are failed. */
 const MAX_ROUNDS = 12;
 
@@ -78,6 +87,8 @@ export class DealWriter {
     refresher: ListingRefresher<Lead>;
     resolved: ResolvedDealMap;
     logger: Logger;
+    /** When links and refusals are stamped (a refusal's last try decides when it is tried again). */
+    clock?: Pick<Clock, 'now'>;
   };
   private readonly options: { batchSize: number; dryRun: boolean };
   private readonly report: DealWriteReport;
@@ -305,8 +316,18 @@ export class DealWriter {
   /** Links and the mirror after a write amoCRM took, in one transaction each. */
   private written(done: readonly { item: Prepared<unknown>; leadId: number }[]): void {
     if (done.length === 0) return;
+    const keyOf = (fieldId: number | undefined) => this.fieldKeys.get(fieldId ?? -1) ?? `field ${fieldId}`;
     this.deps.store.deals.saveLinks(
-      done.map(({ item, leadId }) => ({ ...linkOf(item), leadId, refused: item.refused })),
+      done.map(({ item, leadId }) => ({
+        ...linkOf(item),
+        leadId,
+        refused: item.refused,
+        // An update ends the refusals of what it carried; a create, all (a new deal).
+        ...(item.action === 'created'
+          ? {}
+          : { landed: landedOf(item.body as LeadCreate | LeadUpdate, keyOf) }),
+      })),
+      new Date((this.deps.clock ?? systemClock).now()),
     );
     this.deps.store.leadMirror.recordWrites(
       done.map(({ item, leadId }) => ({
