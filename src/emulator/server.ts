@@ -40,6 +40,12 @@ export interface Faults {
   appliedServerErrorRate: number;
   /** Retry-After (seconds) sent with injected 429s; absent when undefined. */
   retryAfterSeconds: number | undefined;
+  /**
+   * Share of creates (POST contacts or leads) applied only 0.4–1 × `delayedApplyMs` after they
+   * arrived, then answered: a client that gave up or died meanwhile finds them later (issue 18, hole 1).
+   */
+  delayedApplyRate: number;
+  delayedApplyMs: number;
 }
 
 export const NO_FAULTS: Faults = {
@@ -50,7 +56,22 @@ export const NO_FAULTS: Faults = {
   tooManyRate: 0,
   appliedServerErrorRate: 0,
   retryAfterSeconds: undefined,
+  delayedApplyRate: 0,
+  delayedApplyMs: 0,
 };
+
+/** A scripted answer to the next request of a method (see `scriptFault`). */
+export type ScriptedFault =
+  | { method: string; status: number; applied?: boolean }
+  | {
+      method: 'POST' | 'post';
+      applyAfterMs: number;
+      drop?: boolean;
+      path?: '/api/v4/contacts' | '/api/v4/leads';
+    };
+
+/** Creates of these paths can be applied late. */
+const CREATE_PATHS = new Set(['/api/v4/contacts', '/api/v4/leads']);
 
 /**
  * Where amoCRM is stricter or odder than a naive server: each behind a switch, on by default where
@@ -213,7 +234,16 @@ export class AmoCrmEmulator {
   /** When each contact was last written (ms), for the search lag. */
   private readonly writtenAt = new Map<number, number>();
   /** One-shot answers for the next requests of a method (tests that break exactly one request). */
-  private readonly scripted: { method: string; status: number; applied: boolean }[] = [];
+  private readonly scripted: {
+    method: string;
+    status: number;
+    applied: boolean;
+    applyAfterMs?: number;
+    drop?: boolean;
+    path?: string;
+  }[] = [];
+  /** Creates received but not applied yet (a delayed apply): each applies itself when its time comes. */
+  private readonly delayed = new Set<{ timer: NodeJS.Timeout; apply: () => void }>();
   readonly contacts = new Map<number, StoredContact>();
   /** PHONE and EMAIL values a manager typed (seeded, edited, merged in by hand), by contact. */
   private readonly byHand = new Map<number, Set<string>>();
@@ -291,6 +321,8 @@ export class AmoCrmEmulator {
   }
 
   async stop(): Promise<void> {
+    for (const entry of this.delayed) clearTimeout(entry.timer);
+    this.delayed.clear();
     if (!this.server) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -300,14 +332,43 @@ export class AmoCrmEmulator {
   // ── test controls ──────────────────────────────────────────────────────────────────────────
   /**
    * The next `method` API request is answered `status` (5xx, 4xx); `applied`: after the write
-   * was carried out (the answer is lost), else without processing it.
+   * was carried out (the answer is lost), else without processing it. With `applyAfterMs`, the
+   * next create (POST contacts or leads) is applied only that long after it arrived, then
+   * answered — or, with `drop`, its connection is dropped at once and it is applied later all the
+   * same; `path` narrows it to contacts or leads. `applyDelayedNow` applies such writes early (a
+   * test's manual release).
    */
-  scriptFault(fault: { method: string; status: number; applied?: boolean }): void {
-    this.scripted.push({
-      method: fault.method.toUpperCase(),
-      status: fault.status,
-      applied: fault.applied ?? false,
-    });
+  scriptFault(fault: ScriptedFault): void {
+    if ('applyAfterMs' in fault)
+      this.scripted.push({
+        method: 'POST',
+        status: 0,
+        applied: true,
+        applyAfterMs: fault.applyAfterMs,
+        drop: fault.drop ?? false,
+        path: fault.path,
+      });
+    else
+      this.scripted.push({
+        method: fault.method.toUpperCase(),
+        status: fault.status,
+        applied: fault.applied ?? false,
+      });
+  }
+
+  /** Creates received and not applied yet (delayed apply). */
+  get delayedWrites(): number {
+    return this.delayed.size;
+  }
+
+  /** Applies every create still waiting for its delay now; returns how many. */
+  applyDelayedNow(): number {
+    const waiting = [...this.delayed];
+    for (const entry of waiting) {
+      clearTimeout(entry.timer);
+      entry.apply();
+    }
+    return waiting.length;
   }
 
   setFaults(faults: Partial<Faults>): void {
@@ -505,13 +566,31 @@ export class AmoCrmEmulator {
         detail: 'Account is not paid',
       });
     }
-    const scripted = this.scripted.findIndex((entry) => entry.method === method && path.startsWith('/api/'));
+    const scripted = this.scripted.findIndex(
+      (entry) =>
+        entry.method === method &&
+        (entry.applyAfterMs === undefined
+          ? path.startsWith('/api/')
+          : CREATE_PATHS.has(path) && (entry.path === undefined || entry.path === path)),
+    );
     const script = scripted >= 0 ? this.scripted.splice(scripted, 1)[0] : undefined;
     if (script && !script.applied) {
       log.fault = `scripted ${script.status}`;
       return respond(script.status, problem(script.status, 'Scripted failure'));
     }
-    const fault = script ? 'applied 5xx' : this.pickFault(write);
+    if (script?.applyAfterMs !== undefined)
+      return this.applyLater(
+        request,
+        response,
+        log,
+        { method, path, url, body },
+        { applyAfterMs: script.applyAfterMs, drop: script.drop },
+      );
+    const fault = script ? 'applied 5xx' : this.pickFault(write, method === 'POST' && CREATE_PATHS.has(path));
+    if (fault === 'delayed apply') {
+      const ms = Math.round(this.faults.delayedApplyMs * (0.4 + 0.6 * this.random()));
+      return this.applyLater(request, response, log, { method, path, url, body }, { applyAfterMs: ms });
+    }
     if (fault) log.fault = fault;
     if (fault === 'drop') {
       log.status = -1;
@@ -553,6 +632,55 @@ export class AmoCrmEmulator {
     respond(status, payload);
   }
 
+  /**
+   * A create applied `applyAfterMs` after it arrived, whatever became of its connection, then
+   * answered if the client still waits; with `drop`, the connection is dropped at once.
+   */
+  private async applyLater(
+    request: IncomingMessage,
+    response: ServerResponse,
+    log: LoggedRequest,
+    call: { method: string; path: string; url: URL; body: unknown },
+    delay: { applyAfterMs: number; drop?: boolean },
+  ): Promise<void> {
+    log.fault = `applied after ${delay.applyAfterMs} ms${delay.drop ? ', connection dropped' : ''}`;
+    try {
+      this.authorize(request);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      log.status = error.status;
+      return this.send(response, error.status, error.body);
+    }
+    const origin = request.headers.host ? `http://${request.headers.host}` : this.baseUrl;
+    if (delay.drop) {
+      log.status = -1;
+      request.socket.destroy();
+    }
+    const [status, payload] = await new Promise<[number, unknown]>((resolve) => {
+      const entry = {
+        timer: setTimeout(() => entry.apply(), delay.applyAfterMs),
+        apply: () => {
+          this.delayed.delete(entry);
+          this.origin = origin;
+          try {
+            resolve(this.route(call.method, call.path, call.url, call.body));
+          } catch (error) {
+            if (!(error instanceof HttpError)) throw error;
+            resolve([error.status, error.body]);
+          }
+        },
+      };
+      this.delayed.add(entry);
+    });
+    if (delay.drop) return;
+    if (response.destroyed || request.socket.destroyed) {
+      log.status = -2;
+      return;
+    }
+    log.status = status;
+    this.send(response, status, payload);
+  }
+
   private admitByRate(now: number): boolean {
     this.recent.push(now);
     while (this.recent.length > 0 && this.recent[0]! <= now - 1000) this.recent.shift();
@@ -560,9 +688,13 @@ export class AmoCrmEmulator {
     return this.recent.length <= this.options.rateLimit;
   }
 
-  private pickFault(write: boolean): 'drop' | '5xx' | 'slow' | '429' | 'applied 5xx' | undefined {
+  private pickFault(
+    write: boolean,
+    create: boolean,
+  ): 'drop' | '5xx' | 'slow' | '429' | 'applied 5xx' | 'delayed apply' | undefined {
     const f = this.faults;
     const roll = this.random();
+    if (create && f.delayedApplyRate > 0 && this.random() < f.delayedApplyRate) return 'delayed apply';
     if (write && f.appliedServerErrorRate > 0 && this.random() < f.appliedServerErrorRate)
       return 'applied 5xx';
     let edge = f.dropRate;
@@ -1122,6 +1254,11 @@ ${rows}</table></body></html>`;
       case 'POST /__emulator/faults':
         this.setFaults(args as Partial<Faults>);
         return ok(this.faults);
+      case 'POST /__emulator/script-fault':
+        this.scriptFault(args as unknown as ScriptedFault);
+        return ok({ scripted: this.scripted.length });
+      case 'POST /__emulator/apply-delayed':
+        return ok({ applied: this.applyDelayedNow() });
       case 'POST /__emulator/strict':
         this.strict = { ...STRICT, ...(args as Partial<Strictness>) };
         return ok(this.strict);

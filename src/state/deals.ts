@@ -2,6 +2,7 @@ import type { PipelineRole } from '../mapping/deal-map.ts';
 import { FailureTable, type FailureRow } from './failure-table.ts';
 import type { Sql, Transaction } from './mirror-table.ts';
 import type { Checkpoint, StandingRefusals } from './store.ts';
+import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 /** What the state knows of a reception's deal: what was last sent, and where the sync last put it. */
 export interface DealLink {
@@ -33,6 +34,8 @@ export interface DealPending extends Omit<DealLink, 'leadId'> {
   /** The highest deal id known before the create was sent: the new deal's id is above it. */
   knownMaxId: number;
   createdAt: string;
+  /** When the create was sent (wall and monotonic clocks): it is not called lost before amoCRM had time. */
+  sent: SentStamp;
 }
 
 export interface DealFailure extends Omit<FailureRow, 'key'> {
@@ -148,11 +151,18 @@ export class DealStore {
   createSchema(exec: (script: string) => void): void {
     exec(SCHEMA);
     // Added after the first release: when each refusal was last tried.
-    const columns = this.sql('PRAGMA table_info(deal_refusals)').all() as { name: string }[];
-    if (!columns.some((column) => column.name === 'tried_at')) {
+    const refusalColumns = this.sql('PRAGMA table_info(deal_refusals)').all() as { name: string }[];
+    if (!refusalColumns.some((column) => column.name === 'tried_at')) {
       exec('ALTER TABLE deal_refusals ADD COLUMN tried_at TEXT');
       exec('UPDATE deal_refusals SET tried_at = at WHERE tried_at IS NULL');
     }
+    // Added after the first release with deals: an existing state folder carries on.
+    const columns = new Set(
+      (this.sql('PRAGMA table_info(deal_pending)').all() as { name: string }[]).map((column) => column.name),
+    );
+    if (!columns.has('sent_monotonic')) exec('ALTER TABLE deal_pending ADD COLUMN sent_monotonic INTEGER');
+    if (!columns.has('sent_boot'))
+      exec("ALTER TABLE deal_pending ADD COLUMN sent_boot TEXT NOT NULL DEFAULT ''");
   }
 
   // ── checkpoint and last run ────────────────────────────────────────────────────────────────
@@ -253,16 +263,20 @@ export class DealStore {
   }
 
   // ── pending creates ────────────────────────────────────────────────────────────────────────
-  /** Written before a create request is sent: after a crash these are looked up, never blindly created again. */
-  addPending(entries: readonly Omit<DealPending, 'createdAt'>[], at = new Date()): void {
+  /**
+   * Written before a create request is sent, with when it is sent: after a crash these are looked
+   * up, never blindly created again.
+   */
+  addPending(entries: readonly Omit<DealPending, 'createdAt' | 'sent'>[], sent: SentStamp): void {
     if (entries.length === 0) return;
     this.transaction(() => {
       const insert = this.sql(
-        `INSERT INTO deal_pending (reception_id, patient_id, request_id, hash, state, role, pipeline_id, status_id, known_max_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO deal_pending (reception_id, patient_id, request_id, hash, state, role, pipeline_id, status_id, known_max_id, created_at, sent_monotonic, sent_boot)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (reception_id) DO UPDATE SET patient_id = excluded.patient_id, request_id = excluded.request_id,
            hash = excluded.hash, state = excluded.state, role = excluded.role, pipeline_id = excluded.pipeline_id,
-           status_id = excluded.status_id, known_max_id = excluded.known_max_id, created_at = excluded.created_at`,
+           status_id = excluded.status_id, known_max_id = excluded.known_max_id, created_at = excluded.created_at,
+           sent_monotonic = excluded.sent_monotonic, sent_boot = excluded.sent_boot`,
       );
       for (const entry of entries)
         insert.run(
@@ -275,8 +289,22 @@ export class DealStore {
           entry.pipelineId,
           entry.statusId,
           entry.knownMaxId,
-          at.toISOString(),
+          new Date(sent.sentAt).toISOString(),
+          sent.monotonic ?? null,
+          sent.boot,
         );
+    });
+  }
+
+  /** A new sent time for pending creates whose stamp could not be trusted (or that were sent again), in one transaction. */
+  restampPending(entries: readonly { receptionId: string; sent: SentStamp }[]): void {
+    if (entries.length === 0) return;
+    this.transaction(() => {
+      const update = this.sql(
+        'UPDATE deal_pending SET created_at = ?, sent_monotonic = ?, sent_boot = ? WHERE reception_id = ?',
+      );
+      for (const { receptionId, sent } of entries)
+        update.run(new Date(sent.sentAt).toISOString(), sent.monotonic ?? null, sent.boot, receptionId);
     });
   }
 
@@ -287,12 +315,19 @@ export class DealStore {
       ? this.sql('SELECT * FROM deal_pending ORDER BY created_at LIMIT ?').all(options.limit ?? 10_000)
       : this.sql('SELECT * FROM deal_pending WHERE reception_id = ?').all(
           options.receptionId,
-        )) as unknown as (LinkColumns & { request_id: string; known_max_id: number; created_at: string })[];
+        )) as unknown as (LinkColumns & {
+      request_id: string;
+      known_max_id: number;
+      created_at: string;
+      sent_monotonic: number | null;
+      sent_boot: string;
+    })[];
     return rows.map((row) => ({
       ...placementOf(row),
       requestId: row.request_id,
       knownMaxId: row.known_max_id,
       createdAt: row.created_at,
+      sent: sentStampOf(row),
     }));
   }
 

@@ -5,6 +5,7 @@ import { DealStore } from './deals.ts';
 import { FailureTable } from './failure-table.ts';
 import { LeadMirror } from './lead-mirror.ts';
 import { ContactMirror } from './mirror.ts';
+import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 export { retryDelayMinutes } from './failure-table.ts';
 
@@ -102,6 +103,8 @@ export interface Pending {
   /** The highest contact id known before the create was sent: the new contact's id is above it. */
   knownMaxId: number;
   createdAt: string;
+  /** When the create was sent (wall and monotonic clocks): it is not called lost before amoCRM had time. */
+  sent: SentStamp;
 }
 
 export interface Checkpoint {
@@ -178,6 +181,8 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'pending_creates', column: 'phones', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'pending_creates', column: 'emails', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'pending_creates', column: 'known_max_id', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'pending_creates', column: 'sent_monotonic', definition: 'INTEGER' },
+  { table: 'pending_creates', column: 'sent_boot', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
   { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
   {
@@ -400,27 +405,45 @@ export class StateStore {
   }
 
   // ── pending creates ────────────────────────────────────────────────────────────────────────
-  /** Written before a create request is sent: after a crash these are looked up, never blindly created again. */
-  addPending(entries: readonly Omit<Pending, 'createdAt'>[], at = new Date()): void {
+  /**
+   * Written before a create request is sent, with when it is sent: after a crash these are looked
+   * up, never blindly created again.
+   */
+  addPending(entries: readonly Omit<Pending, 'createdAt' | 'sent'>[], sent: SentStamp): void {
     if (entries.length === 0) return;
     this.transaction(() => {
       const insert = this.sql(
-        `INSERT INTO pending_creates (patient_id, request_id, hash, created_at, phones, emails, known_max_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO pending_creates (patient_id, request_id, hash, created_at, phones, emails, known_max_id, sent_monotonic, sent_boot)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (patient_id) DO UPDATE SET request_id = excluded.request_id, hash = excluded.hash,
            created_at = excluded.created_at, phones = excluded.phones, emails = excluded.emails,
-           known_max_id = excluded.known_max_id`,
+           known_max_id = excluded.known_max_id, sent_monotonic = excluded.sent_monotonic,
+           sent_boot = excluded.sent_boot`,
       );
       for (const entry of entries)
         insert.run(
           entry.patientId,
           entry.requestId,
           entry.hash,
-          at.toISOString(),
+          new Date(sent.sentAt).toISOString(),
           text(entry.phones),
           text(entry.emails),
           entry.knownMaxId,
+          sent.monotonic ?? null,
+          sent.boot,
         );
+    });
+  }
+
+  /** A new sent time for pending creates whose stamp could not be trusted (or that were sent again), in one transaction. */
+  restampPending(entries: readonly { patientId: string; sent: SentStamp }[]): void {
+    if (entries.length === 0) return;
+    this.transaction(() => {
+      const update = this.sql(
+        'UPDATE pending_creates SET created_at = ?, sent_monotonic = ?, sent_boot = ? WHERE patient_id = ?',
+      );
+      for (const { patientId, sent } of entries)
+        update.run(new Date(sent.sentAt).toISOString(), sent.monotonic ?? null, sent.boot, patientId);
     });
   }
 
@@ -438,6 +461,8 @@ export class StateStore {
       emails: string;
       known_max_id: number;
       created_at: string;
+      sent_monotonic: number | null;
+      sent_boot: string;
     }[];
     return rows.map((row) => ({
       patientId: row.patient_id,
@@ -447,6 +472,7 @@ export class StateStore {
       emails: list(row.emails),
       knownMaxId: row.known_max_id,
       createdAt: row.created_at,
+      sent: sentStampOf(row),
     }));
   }
 

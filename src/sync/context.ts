@@ -23,6 +23,7 @@ import { PipelinesNotReadyError, resolvePipelines } from '../mapping/pipelines.t
 import type { ContactMap } from '../mapping/schema.ts';
 import { createMapper, type Mapper } from '../mapping/mapper.ts';
 import { StateStore } from '../state/store.ts';
+import type { Clock } from '../support/clock.ts';
 import { DealRun, type DealSyncOptions, type DealSyncResult } from './deals/run.ts';
 import { type SyncOptions, type SyncResult, SyncRun } from './run.ts';
 
@@ -111,10 +112,12 @@ export function syncRunFor(
   parts: Pick<SyncContext, 'client' | 'source' | 'resolved' | 'mapper' | 'store'> & {
     logger: Logger;
     timeZone: string;
+    clock?: Clock;
+    boot?: string;
   },
   options: SyncOptions,
 ): SyncRun {
-  const { client, source, resolved, mapper, store, logger, timeZone } = parts;
+  const { client, source, resolved, mapper, store, logger, timeZone, clock, boot } = parts;
   return new SyncRun(
     {
       source,
@@ -125,6 +128,8 @@ export function syncRunFor(
       store,
       logger,
       requestCount: () => client.http.stats.requests,
+      clock,
+      boot,
     },
     options,
   );
@@ -221,6 +226,7 @@ export async function openSyncContext(
           batchSize: config.amocrm.batchSize,
           overlapSeconds: config.sync.overlapSeconds,
           daysBack: config.sync.receptionsDaysBack,
+          requestTimeoutMs: config.amocrm.timeoutMs,
           ...options,
         },
       );
@@ -237,6 +243,7 @@ export async function openSyncContext(
           batchSize: config.amocrm.batchSize,
           matchByPhone: config.sync.matchByPhone,
           overlapSeconds: config.sync.overlapSeconds,
+          requestTimeoutMs: config.amocrm.timeoutMs,
           ...options,
         },
       );
@@ -259,6 +266,8 @@ export function dealRunFor(
     timeZone: string;
     now: () => Promise<{ at: Date }>;
     ensureContact?: (patientId: string) => Promise<number | undefined>;
+    clock?: Clock;
+    boot?: string;
   },
   options: DealSyncOptions,
 ): DealRun {
@@ -275,6 +284,8 @@ export function dealRunFor(
       requestCount: () => client.http.stats.requests,
       now: parts.now,
       ensureContact: parts.ensureContact,
+      clock: parts.clock,
+      boot: parts.boot,
     },
     options,
   );

@@ -8,6 +8,7 @@ import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/m
 import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, PENDING_MARGIN_MS, systemBootId } from './pending-age.ts';
 import { emailsOf, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from './refusals.ts';
@@ -26,6 +27,10 @@ export interface SyncDeps {
   logger: Logger;
   /** amoCRM requests sent so far by this process (for the run's count). */
   requestCount: () => number;
+  /** Wall and monotonic time (a simulation steps them); the system's by default. */
+  clock?: Clock;
+  /** The boot the monotonic clock belongs to (`systemBootId()` by default). */
+  boot?: string;
 }
 
 export interface SyncOptions {
@@ -38,8 +43,12 @@ export interface SyncOptions {
   progressEveryMs?: number;
   /** Asked before each row: true ends the run after the batches in flight (graceful shutdown). */
   shouldStop?: () => boolean;
-  /** The wall clock refusals are stamped and weighed by (a simulation's virtual time). */
-  clock?: Pick<Clock, 'now'>;
+  /**
+   * The client's request timeout (AMOCRM_TIMEOUT_SECONDS): a create not seen in amoCRM is called
+   * lost only once it was sent longer ago than this plus `pendingMarginMs`.
+   */
+  requestTimeoutMs?: number;
+  pendingMarginMs?: number;
 }
 
 export type SyncRequest = { kind: 'incremental' } | { kind: 'deep' } | { kind: 'single'; patientId: string };
@@ -52,6 +61,11 @@ export interface SyncResult extends RunCounts {
   durationMs: number;
   duplicates: number;
   orphans: number;
+  /**
+   * Patients whose create is sent but not seen in amoCRM yet (an answer lost now, or a create an
+   * earlier run sent that amoCRM may still apply): neither created nor failed; a later run settles them.
+   */
+  pending: number;
   /** For a single patient: what happened to it. */
   patient?: {
     patientId: string;
@@ -63,7 +77,15 @@ export interface SyncResult extends RunCounts {
 }
 
 export type PatientAction =
-  'unchanged' | 'created' | 'updated' | 'linked' | 'repaired' | 'failed' | 'uncertain' | 'not found';
+  | 'unchanged'
+  | 'created'
+  | 'updated'
+  | 'linked'
+  | 'repaired'
+  | 'failed'
+  | 'uncertain'
+  | 'pending'
+  | 'not found';
 
 /** Rows mapped and looked up in the state together: one query per chunk instead of one per row. */
 const LOOKUP_CHUNK = 250;
@@ -89,6 +111,11 @@ export class SyncRun implements WriteReport {
   private readonly deps: SyncDeps;
   private readonly options: Required<Omit<SyncOptions, 'shouldStop'>> & Pick<SyncOptions, 'shouldStop'>;
   private counts = emptyCounts();
+  private pending = 0;
+  /** Patients whose create an earlier run sent and amoCRM may still apply: not touched by this run. */
+  private waiting = new Set<string>();
+  /** Patients whose earlier create was found and linked: read again, as IDENT may have changed since. */
+  private confirmedEarlier: string[] = [];
   private writer!: BatchWriter;
   private scratch!: RunScratch;
   private kind: RunKind = 'incremental';
@@ -106,7 +133,14 @@ export class SyncRun implements WriteReport {
 
   constructor(deps: SyncDeps, options: SyncOptions) {
     this.deps = deps;
-    this.options = { dryRun: false, maxInFlight: 3, progressEveryMs: 5000, clock: systemClock, ...options };
+    this.options = {
+      dryRun: false,
+      maxInFlight: 3,
+      progressEveryMs: 5000,
+      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+      pendingMarginMs: PENDING_MARGIN_MS,
+      ...options,
+    };
   }
 
   async run(request: SyncRequest): Promise<SyncResult> {
@@ -125,8 +159,20 @@ export class SyncRun implements WriteReport {
     logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
     this.writer = new BatchWriter(
-      { contacts, store, refresher, resolved, logger, clock: this.options.clock },
-      { batchSize: this.options.batchSize, maxInFlight: this.options.maxInFlight, dryRun },
+      {
+        contacts,
+        store,
+        refresher,
+        resolved,
+        logger,
+        time: { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() },
+      },
+      {
+        batchSize: this.options.batchSize,
+        maxInFlight: this.options.maxInFlight,
+        dryRun,
+        pendingWaitMs: this.options.requestTimeoutMs + this.options.pendingMarginMs,
+      },
       this,
     );
     try {
@@ -141,8 +187,21 @@ export class SyncRun implements WriteReport {
             ? store.pending({ patientId: normaliseId(request.patientId) })
             : store.pending();
         const settled = await this.writer.confirmPending(pending);
-        this.counts.linked += settled.confirmed;
-        if (pending.length > 0) logger.info({ ...settled }, 'creates left by an earlier run settled');
+        this.counts.linked += settled.confirmed.length;
+        this.confirmedEarlier = settled.confirmed;
+        this.waiting = new Set(settled.waiting);
+        this.pending += settled.waiting.length;
+        if (pending.length > 0)
+          logger.info(
+            {
+              confirmed: settled.confirmed.length,
+              missing: settled.missing,
+              waiting: settled.waiting.length,
+            },
+            settled.waiting.length > 0
+              ? 'creates left by an earlier run settled; amoCRM may still apply the ones waiting, so they stay pending'
+              : 'creates left by an earlier run settled',
+          );
       }
       await this.consume(this.rowsFor(request));
       if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
@@ -174,7 +233,7 @@ export class SyncRun implements WriteReport {
     this.counts.requests = this.deps.requestCount() - requestsAtStart;
     store.finishRun(runId, outcome, this.counts, error?.message);
     const durationMs = Date.now() - this.startedAt;
-    const summary = { kind: this.kind, outcome, ...this.counts, durationMs, dryRun };
+    const summary = { kind: this.kind, outcome, ...this.counts, pending: this.pending, durationMs, dryRun };
     if (outcome === 'failed') logger.error({ ...summary, err: error }, 'sync failed');
     else logger.info(summary, outcome === 'stopped' ? 'sync stopped' : 'sync finished');
     return {
@@ -186,6 +245,7 @@ export class SyncRun implements WriteReport {
       ...this.counts,
       duplicates: findings.duplicates || this.duplicatesNoted.size,
       orphans: findings.orphans,
+      pending: this.pending,
       patient: this.patientResult,
     };
   }
@@ -223,9 +283,14 @@ export class SyncRun implements WriteReport {
     );
   }
 
-  /** Patients that failed before, when their retry is due (creates amoCRM never got are due at once). */
+  /**
+   * Patients that failed before, when their retry is due (creates amoCRM never got are due at
+   * once), and those whose earlier create was only now found.
+   */
   private async recheckFailed(): Promise<void> {
-    const due = this.deps.store.failuresDue().filter((id) => !this.scratch.wasSeen(id));
+    const due = [...new Set([...this.confirmedEarlier, ...this.deps.store.failuresDue()])].filter(
+      (id) => !this.scratch.wasSeen(id),
+    );
     for (const patientId of due) {
       if (this.stopping()) return;
       const row = await this.deps.source.one(patientId);
@@ -257,7 +322,7 @@ export class SyncRun implements WriteReport {
     const deep = this.kind === 'deep';
     const held = deep ? store.mirror.get([...links.values()].map((link) => link.contactId)) : undefined;
     const refused = deep ? store.standingRefusals(ids) : undefined;
-    const now = this.options.clock.now();
+    const now = (this.deps.clock ?? systemClock).now();
     // A refused value the contact holds after all (a manager typed it, or a write landed whose link
     // save a crash lost): the refusal ends, as the value is there.
     const inPlace: string[] = [];
@@ -286,6 +351,13 @@ export class SyncRun implements WriteReport {
   ): Promise<void> {
     this.counts.read += 1;
     this.reportProgress();
+    const patientId = outcome.ok ? outcome.contact.patientId : outcome.patientId;
+    if (patientId !== undefined && this.waiting.has(patientId)) {
+      // Its create may still land: neither sent again nor failed (that would end the pending entry).
+      if (this.scratch.markSeen(patientId))
+        this.stillPending(patientId, outcome.ok ? outcome.contact : undefined);
+      return;
+    }
     if (!outcome.ok) {
       if (outcome.patientId === undefined) {
         // Without an id the row can be neither linked nor fetched again: counted and logged only.
@@ -406,12 +478,17 @@ export class SyncRun implements WriteReport {
   }
 
   uncertain(mapped: MappedContact): void {
-    this.counts.failed += 1;
+    this.pending += 1;
     this.setPatient(mapped, 'uncertain', undefined);
     this.deps.logger.warn(
       { patientId: mapped.patientId },
       'create not confirmed by amoCRM yet; the next run looks for it before sending anything',
     );
+  }
+
+  /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */
+  private stillPending(patientId: string, mapped: MappedContact | undefined): void {
+    this.patientResult = { patientId, action: 'pending', ...(mapped ? { mapped } : {}) };
   }
 
   carriers(patientId: string, contactIds: readonly number[]): void {

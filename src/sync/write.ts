@@ -8,6 +8,7 @@ import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping
 import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';
 import type { MirrorRefresher } from './mirror-refresh.ts';
 import { InFlight } from './in-flight.ts';
+import { judgePending, type PendingClock, type SentStamp, stampOf } from './pending-age.ts';
 import { describe, inHalves, problemsByItem, refusal, withoutRefusedValues } from './refusals.ts';
 import {
   emailsOf,
@@ -50,8 +51,8 @@ export interface WriterDeps {
   refresher: MirrorRefresher;
   resolved: ResolvedMap;
   logger: Logger;
-  /** When links and refusals are stamped (a refusal's last try decides when it is tried again). */
-  clock?: Pick<Clock, 'now'>;
+  /** Stamps creates when sent and judges how old pending ones are. */
+  time: PendingClock;
 }
 
 /**
@@ -68,6 +69,18 @@ export interface WriterOptions {
   /** Batches sent at once: hides amoCRM's latency while the rate limiter keeps the pace. */
   maxInFlight: number;
   dryRun: boolean;
+  /** How long after it was sent a create not seen in amoCRM counts as lost (request timeout + margin). */
+  pendingWaitMs: number;
+}
+
+/** What became of the creates an earlier run left pending. */
+export interface PendingSettled {
+  /** Found in amoCRM and linked. */
+  confirmed: string[];
+  /** Old enough and still not listed: due now, sent again. */
+  missing: number;
+  /** Not listed yet, but amoCRM may still apply them: left pending, not sent again. */
+  waiting: string[];
 }
 
 /** A write ready to send, with what the state records once amoCRM has it. */
@@ -117,7 +130,7 @@ export class BatchWriter {
     this.report = report;
     this.fieldKeys = new Map(deps.resolved.fields.map((field) => [field.fieldId, field.spec.key]));
     this.inFlight = new InFlight(options.maxInFlight);
-    this.clock = deps.clock ?? systemClock;
+    this.clock = deps.time.clock;
     this.clearForm = deps.store.getMeta(CLEAR_FORM_KEY) === 'empty-list' ? 'empty-list' : 'null';
   }
 
@@ -165,23 +178,37 @@ export class BatchWriter {
 
   // ── creates left by an earlier run ─────────────────────────────────────────────────────────
   /**
-   * Creates an earlier run sent without learning their fate: found in amoCRM → linked; not there →
-   * a failure due now, in the same transaction that ends the pending entry, so the patient is read
-   * and sent again in this run or, if it ends first, the next.
+   * Creates an earlier run sent without learning their fate: found in amoCRM → linked. Not there
+   * → lost only when amoCRM has had time to apply it (sent longer ago than the request timeout
+   * plus a margin, judged before the listing that proves it absent begins): then a failure due
+   * now, in the same transaction that ends the pending entry, so the patient is read and sent
+   * again in this run or, if it ends first, the next. A younger one stays pending, untouched.
    */
-  async confirmPending(pending: readonly Pending[]): Promise<{ confirmed: number; missing: number }> {
-    if (pending.length === 0) return { confirmed: 0, missing: 0 };
+  async confirmPending(pending: readonly Pending[]): Promise<PendingSettled> {
+    if (pending.length === 0) return { confirmed: [], missing: 0, waiting: [] };
+    const old = new Set<string>();
+    const restamp: { patientId: string; sent: SentStamp }[] = [];
+    for (const entry of pending) {
+      const age = judgePending(entry.sent, this.deps.time, this.options.pendingWaitMs);
+      if (age.old) old.add(entry.patientId);
+      if (age.restamp) restamp.push({ patientId: entry.patientId, sent: age.restamp });
+    }
+    this.deps.store.restampPending(restamp);
+    // Begun after the ages were judged: what it does not list had had its time.
     await this.deps.refresher.newestAbove(Math.min(...pending.map((entry) => entry.knownMaxId)));
     const found: SavedLink[] = [];
     const missing: { patientId: string; reason: string; dueNow: boolean }[] = [];
+    const waiting: string[] = [];
     for (const entry of pending) {
       const carriers = this.deps.store.mirror.byIdent(entry.patientId);
       if (carriers.length === 0) {
-        missing.push({
-          patientId: entry.patientId,
-          reason: 'a create sent earlier never reached amoCRM; it is sent again',
-          dueNow: true,
-        });
+        if (!old.has(entry.patientId)) waiting.push(entry.patientId);
+        else
+          missing.push({
+            patientId: entry.patientId,
+            reason: 'a create sent earlier never reached amoCRM; it is sent again',
+            dueNow: true,
+          });
         continue;
       }
       this.report.carriers(
@@ -200,7 +227,7 @@ export class BatchWriter {
     }
     this.deps.store.saveLinks(found);
     this.deps.store.recordFailures(missing);
-    return { confirmed: found.length, missing: missing.length };
+    return { confirmed: found.map((link) => link.patientId), missing: missing.length, waiting };
   }
 
   // ── updates ────────────────────────────────────────────────────────────────────────────────
@@ -463,6 +490,7 @@ export class BatchWriter {
         emails: item.link.emails,
         knownMaxId,
       })),
+      stampOf(this.deps.time),
     );
     await this.post(items, knownMaxId, 0);
   }
@@ -470,6 +498,11 @@ export class BatchWriter {
   private async post(items: Prepared<ContactCreate>[], knownMaxId: number, round: number): Promise<void> {
     if (items.length === 0) return;
     if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the new contact');
+    // Sent again (without a refused value, or in halves): their wait counts from now.
+    if (round > 0) {
+      const sent = stampOf(this.deps.time);
+      this.deps.store.restampPending(items.map((item) => ({ patientId: item.mapped.patientId, sent })));
+    }
     const outcome = await this.deps.contacts.write('post', items.map(asBatchItem));
     if (outcome.kind === 'stored') {
       const stored = items.filter((item) => outcome.ids.has(item.requestId));

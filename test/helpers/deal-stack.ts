@@ -12,6 +12,7 @@ import type { AmoClient } from '../../src/amocrm/client.ts';
 import type { ReceptionSource } from '../../src/ident/reception-source.ts';
 import type { MemorySource } from './memory-source.ts';
 import { NOW, type SyncStack, syncStack } from './sync-stack.ts';
+import type { TestClock } from './test-clock.ts';
 
 export interface DealStack extends SyncStack {
   dealResolved: ResolvedDealMap;
@@ -25,7 +26,7 @@ export async function dealStack(
   emulator: AmoCrmEmulator,
   patients: MemorySource,
   receptions: ReceptionSource,
-  options: { stateDir?: string; client?: AmoClient } = {},
+  options: { stateDir?: string; client?: AmoClient; clock?: TestClock } = {},
 ): Promise<DealStack> {
   const contacts = await syncStack(emulator, patients, options);
   const map = shippedDealMap();
@@ -49,6 +50,7 @@ export async function dealStack(
           logger,
           timeZone: 'Europe/Moscow',
           now: () => patients.now(),
+          clock: contacts.clock,
           ensureContact: async (patientId) => {
             const result = await contacts.run({ kind: 'single', patientId });
             return result.outcome === 'ok' ? contacts.store.link(patientId)?.contactId : undefined;

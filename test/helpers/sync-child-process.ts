@@ -9,7 +9,15 @@ export interface SyncChildRun {
   signal: NodeJS.Signals | null;
   /** The child ended by the signal this helper sent. */
   killed: boolean;
-  result?: { outcome: string; created: number; linked: number; failed: number };
+  result?: {
+    outcome: string;
+    created: number;
+    linked: number;
+    failed: number;
+    pending: number;
+    dealsCreated?: number;
+    dealsPending?: number;
+  };
   stderr: string;
 }
 

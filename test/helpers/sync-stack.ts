@@ -14,6 +14,7 @@ import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { longLivedClient, tempDir } from './amocrm.ts';
 import { shippedMap } from './map.ts';
 import type { MemorySource } from './memory-source.ts';
+import { TestClock } from './test-clock.ts';
 
 export const NOW = new Date('2026-11-22T09:00:00Z');
 
@@ -23,6 +24,8 @@ export interface SyncStack {
   mapper: Mapper;
   stateDir: string;
   store: StateStore;
+  /** The engine's clock: `advance` it past a pending create's wait to let a run resend it. */
+  clock: TestClock;
   run(request?: SyncRequest, options?: Partial<SyncOptions>, logger?: Logger): Promise<SyncResult>;
 }
 
@@ -30,7 +33,7 @@ export interface SyncStack {
 export async function syncStack(
   emulator: AmoCrmEmulator,
   source: MemorySource,
-  options: { stateDir?: string; client?: AmoClient } = {},
+  options: { stateDir?: string; client?: AmoClient; clock?: TestClock } = {},
 ): Promise<SyncStack> {
   const client = options.client ?? longLivedClient(emulator);
   const map = shippedMap();
@@ -45,9 +48,19 @@ export async function syncStack(
     mapper,
     stateDir,
     store,
+    clock: options.clock ?? new TestClock(),
     run(request = { kind: 'incremental' }, overrides = {}, logger = silentLogger()) {
       return syncRunFor(
-        { source, mapper: stack.mapper, resolved, client, store, logger, timeZone: 'Europe/Moscow' },
+        {
+          source,
+          mapper: stack.mapper,
+          resolved,
+          client,
+          store,
+          logger,
+          timeZone: 'Europe/Moscow',
+          clock: stack.clock,
+        },
         { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 60_000, ...overrides },
       ).run(request);
     },

@@ -35,6 +35,9 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
   const filterIgnored = random.chance(0.3);
   const events = generateHistory(random.int(0, 2 ** 31), options.steps);
   const kept = options.only ? [...options.only] : events.map((_, index) => index);
+  // The engine's jitter too comes from the history's seed: a replay takes the same path.
+  const jitter = new Random(seed ^ 0x5bd1e995);
+  Math.random = () => jitter.next();
   const clock = new SimClock(EPOCH);
   installWallClock(clock);
   const world = new World(clock, { rps: options.rps, patients: initialPatients, filterIgnored });

@@ -35,6 +35,10 @@ describe('durability: kill -9, SIGTERM, faults', () => {
     const restarted = await runSyncChild(env);
     assert.equal(restarted.code, 0);
     assert.equal(restarted.result!.outcome, 'ok');
+    // Creates the kill stopped before they left stay pending until amoCRM has had time: a later run sends them.
+    const later = await runSyncChild({ ...env, CLOCK_ELAPSED_MS: String(10 * 60_000) });
+    assert.equal(later.result!.outcome, 'ok');
+    assert.equal(later.result!.pending, 0);
     const source = new MemorySource(patients(count));
     const stack = await syncStack(emulator, source, { stateDir: tempDir() });
     await assertConverged(emulator, source, stack);

@@ -7,14 +7,9 @@ import { dealStack } from '../helpers/deal-stack.ts';
 import { MemoryReceptions } from '../helpers/memory-receptions.ts';
 import { MemorySource, syntheticPatient, syntheticPatients, T0 } from '../helpers/memory-source.ts';
 import { syncStack, type SyncStack } from '../helpers/sync-stack.ts';
+import { TestClock } from '../helpers/test-clock.ts';
 
 const HOUR = 3600_000;
-
-/** A wall clock the test moves: refusals are stamped and weighed by it, never by real time. */
-function testClock(start = Date.parse('2026-11-22T08:00:00Z')) {
-  const clock = { at: start, now: () => clock.at };
-  return clock;
-}
 
 const phonesOf = (emulator: AmoCrmEmulator, contactId: number) =>
   (emulator.contacts.get(contactId)!.custom_fields_values ?? [])
@@ -51,19 +46,19 @@ describe('refused values stand until they land, and a deep sync tries them again
   it('H6a: a standing refusal survives an unrelated update of the patient while amoCRM still lacks the value', async () => {
     const emulator = await startEmulator();
     try {
-      const clock = testClock();
+      const clock = new TestClock({ base: Date.parse('2026-11-22T08:00:00Z') });
       const source = new MemorySource([
         { ...syntheticPatient(9501, T0), MobilePhone: '89160000501', Phone: null },
       ]);
-      const stack = await syncStack(emulator, source);
+      const stack = await syncStack(emulator, source, { clock });
       withUnknownPhoneEnum(stack, ['9501']);
-      assert.equal((await stack.run({ kind: 'incremental' }, { clock })).created, 1);
+      assert.equal((await stack.run({ kind: 'incremental' })).created, 1);
       assert.deepEqual(refusedFields(stack, '9501'), ['PHONE']);
       const contactId = stack.store.link('9501')!.contactId;
 
-      clock.at += HOUR;
+      clock.advance(HOUR);
       source.touch(9501, { City: 'Тверь' });
-      const update = await stack.run({ kind: 'incremental' }, { clock });
+      const update = await stack.run({ kind: 'incremental' });
       assert.equal(update.updated, 1);
       assert.deepEqual(phonesOf(emulator, contactId), [], 'amoCRM still lacks the number');
       assert.deepEqual(refusedFields(stack, '9501'), ['PHONE'], '`status` still lists the refusal');
@@ -71,9 +66,9 @@ describe('refused values stand until they land, and a deep sync tries them again
       assert.equal(refusal!.hash, stack.store.link('9501')!.hash, 'it stands at the content last sent');
 
       // A deep sync within the day neither resends it nor counts the missing number as drift.
-      clock.at += HOUR;
+      clock.advance(HOUR);
       const writes = emulator.writeRequests().length;
-      await stack.run({ kind: 'deep' }, { clock });
+      await stack.run({ kind: 'deep' });
       assert.equal(emulator.writeRequests().length, writes);
     } finally {
       await emulator.stop();
@@ -83,26 +78,26 @@ describe('refused values stand until they land, and a deep sync tries them again
   it('H6b: a value refused once arrives after an admin fixes the field, by the next deep sync a day on; never twice a day', async () => {
     const emulator = await startEmulator();
     try {
-      const clock = testClock();
+      const clock = new TestClock({ base: Date.parse('2026-11-22T08:00:00Z') });
       const source = new MemorySource([
         { ...syntheticPatient(9511, T0), MobilePhone: '89160000511', Phone: null },
       ]);
-      const stack = await syncStack(emulator, source);
+      const stack = await syncStack(emulator, source, { clock });
       withUnknownPhoneEnum(stack, ['9511']);
-      await stack.run({ kind: 'incremental' }, { clock });
+      await stack.run({ kind: 'incremental' });
       const contactId = stack.store.link('9511')!.contactId;
       assert.deepEqual(refusedFields(stack, '9511'), ['PHONE']);
 
       addPhoneEnum(emulator);
       // The evening's deep sync, 12 hours on: not yet (at most once a day per refusal).
-      clock.at += 12 * HOUR;
+      clock.advance(12 * HOUR);
       let writes = emulator.writeRequests().length;
-      await stack.run({ kind: 'deep' }, { clock });
+      await stack.run({ kind: 'deep' });
       assert.equal(emulator.writeRequests().length, writes, 'not tried twice within a day');
 
       // The next morning's: tried again, and it lands.
-      clock.at += 12 * HOUR;
-      const deep = await stack.run({ kind: 'deep' }, { clock });
+      clock.advance(12 * HOUR);
+      const deep = await stack.run({ kind: 'deep' });
       assert.equal(deep.outcome, 'ok', deep.error?.message);
       assert.equal(deep.repaired, 1);
       assert.deepEqual(phonesOf(emulator, contactId), ['+79160000511']);
@@ -110,9 +105,9 @@ describe('refused values stand until they land, and a deep sync tries them again
       assert.deepEqual(stack.store.link('9511')!.ownedPhones, ['+79160000511']);
 
       // In step now: the next deep sync writes nothing.
-      clock.at += 12 * HOUR;
+      clock.advance(12 * HOUR);
       writes = emulator.writeRequests().length;
-      const again = await stack.run({ kind: 'deep' }, { clock });
+      const again = await stack.run({ kind: 'deep' });
       assert.equal(again.repaired + again.updated, 0);
       assert.equal(emulator.writeRequests().length, writes);
     } finally {
@@ -123,15 +118,15 @@ describe('refused values stand until they land, and a deep sync tries them again
   it('H6b: a retry refused again costs that field of that patient, never the batch, and waits another day', async () => {
     const emulator = await startEmulator();
     try {
-      const clock = testClock();
+      const clock = new TestClock({ base: Date.parse('2026-11-22T08:00:00Z') });
       const rows = syntheticPatients(50, 9600).map((row) => ({
         ...row,
         MobilePhone: '8916000' + row.PatientId,
       }));
       const source = new MemorySource(rows);
-      const stack = await syncStack(emulator, source);
+      const stack = await syncStack(emulator, source, { clock });
       withUnknownPhoneEnum(stack, ['9620']);
-      const first = await stack.run({ kind: 'incremental' }, { clock });
+      const first = await stack.run({ kind: 'incremental' });
       assert.equal(first.created, 50);
       assert.equal(first.failed, 0);
       assert.deepEqual(refusedFields(stack, '9620'), ['PHONE']);
@@ -144,22 +139,22 @@ describe('refused values stand until they land, and a deep sync tries them again
           contact.first_name = 'Изменено';
         });
       }
-      clock.at += 24 * HOUR;
-      const deep = await stack.run({ kind: 'deep' }, { clock });
+      clock.advance(24 * HOUR);
+      const deep = await stack.run({ kind: 'deep' });
       assert.equal(deep.outcome, 'ok', deep.error?.message);
       assert.equal(deep.repaired, 50);
       assert.equal(deep.failed, 0);
       const [refusal] = stack.store.fieldRefusals(100).filter((entry) => entry.patientId === '9620');
       assert.equal(refusal?.field, 'PHONE');
-      assert.equal(refusal.triedAt, new Date(clock.at).toISOString(), 'its last try moved');
+      assert.equal(refusal.triedAt, new Date(clock.now()).toISOString(), 'its last try moved');
       for (const row of rows) {
         const contact = emulator.contacts.get(stack.store.link(String(row.PatientId))!.contactId)!;
         assert.notEqual(contact.first_name, 'Изменено');
       }
 
-      clock.at += 12 * HOUR;
+      clock.advance(12 * HOUR);
       const writes = emulator.writeRequests().length;
-      await stack.run({ kind: 'deep' }, { clock });
+      await stack.run({ kind: 'deep' });
       assert.equal(emulator.writeRequests().length, writes, 'the second deep sync of the day writes nothing');
     } finally {
       await emulator.stop();
@@ -171,27 +166,27 @@ describe('refused values and crashes', () => {
   it('H6: a retry amoCRM took whose link save a kill lost ends its refusal at the next deep sync, without writing', async () => {
     const emulator = await startEmulator();
     try {
-      const clock = testClock();
+      const clock = new TestClock({ base: Date.parse('2026-11-22T08:00:00Z') });
       const source = new MemorySource([
         { ...syntheticPatient(9701, T0), MobilePhone: '89160000701', Phone: null },
       ]);
-      const stack = await syncStack(emulator, source);
+      const stack = await syncStack(emulator, source, { clock });
       withUnknownPhoneEnum(stack, ['9701']);
-      await stack.run({ kind: 'incremental' }, { clock });
+      await stack.run({ kind: 'incremental' });
       addPhoneEnum(emulator);
-      clock.at += 24 * HOUR;
+      clock.advance(24 * HOUR);
       // The process dies after amoCRM applied the retry, before the link and refusal are saved.
       const save = stack.store.saveLinks.bind(stack.store);
       stack.store.saveLinks = () => {
         stack.store.saveLinks = save;
         throw new Error('killed');
       };
-      assert.equal((await stack.run({ kind: 'deep' }, { clock })).outcome, 'failed');
+      assert.equal((await stack.run({ kind: 'deep' })).outcome, 'failed');
       assert.deepEqual(refusedFields(stack, '9701'), ['PHONE']);
 
-      clock.at += HOUR;
+      clock.advance(HOUR);
       const writes = emulator.writeRequests().length;
-      const next = await stack.run({ kind: 'deep' }, { clock });
+      const next = await stack.run({ kind: 'deep' });
       assert.equal(next.outcome, 'ok', next.error?.message);
       assert.equal(emulator.writeRequests().length, writes, 'the number is there: nothing to send');
       assert.deepEqual(refusedFields(stack, '9701'), [], 'nor a refusal to list');
@@ -205,7 +200,7 @@ describe('refused deal values', () => {
   it('H6b: a deal value refused once arrives after an admin fixes the field, by a deep sync a day on; a placement kept by hand ends no refusal', async () => {
     const emulator = await startEmulator();
     try {
-      const clock = testClock();
+      const clock = new TestClock({ base: Date.parse('2026-11-22T08:00:00Z') });
       const patients = new MemorySource([syntheticPatient(1, T0)]);
       const receptions = new MemoryReceptions(patients, [
         {
@@ -215,11 +210,11 @@ describe('refused deal values', () => {
           Doctor: 'Зубов Пётр Ильич',
         },
       ]);
-      const stack = await dealStack(emulator, patients, receptions);
+      const stack = await dealStack(emulator, patients, receptions, { clock });
       // An admin set the doctor field up as a number: amoCRM refuses the text.
       const doctorId = stack.dealResolved.fields.find((field) => field.spec.key === 'doctor')!.fieldId;
       emulator.deals.fields.get(doctorId)!.type = 'numeric';
-      const first = await stack.both('incremental', { clock });
+      const first = await stack.both('incremental');
       assert.equal(first.created, 1);
       assert.equal(first.failed, 0);
       const refused = () => stack.store.deals.refusals(100).map((refusal) => refusal.field);
@@ -227,27 +222,27 @@ describe('refused deal values', () => {
       const link = stack.store.deals.links(['12']).get('12')!;
 
       // A save of the link that writes nothing (the placement a manager chose is kept) ends no refusal.
-      stack.store.deals.saveLinks([{ ...link, state: 'arrived', landed: [] }], new Date(clock.at));
-      stack.store.deals.saveLinks([{ ...link }], new Date(clock.at));
+      stack.store.deals.saveLinks([{ ...link, state: 'arrived', landed: [] }], new Date(clock.now()));
+      stack.store.deals.saveLinks([{ ...link }], new Date(clock.now()));
       assert.deepEqual(refused(), [], 'a save without `landed` (everything landed) ends them, as before');
       stack.store.deals.saveLinks(
         [{ ...link, refused: [{ field: 'doctor', detail: 'InvalidType' }] }],
-        new Date(clock.at),
+        new Date(clock.now()),
       );
-      stack.store.deals.saveLinks([{ ...link, state: 'arrived', landed: [] }], new Date(clock.at + HOUR));
+      stack.store.deals.saveLinks([{ ...link, state: 'arrived', landed: [] }], new Date(clock.now() + HOUR));
       assert.deepEqual(refused(), ['doctor']);
-      stack.store.deals.saveLinks([{ ...link, landed: [] }], new Date(clock.at));
+      stack.store.deals.saveLinks([{ ...link, landed: [] }], new Date(clock.now()));
 
       // The admin fixes the field. Twelve hours on: not tried again yet.
       emulator.deals.fields.get(doctorId)!.type = 'text';
-      clock.at += 12 * HOUR;
+      clock.advance(12 * HOUR);
       let writes = emulator.writeRequests().length;
-      await stack.both('deep', { clock });
+      await stack.both('deep');
       assert.equal(emulator.writeRequests().length, writes, 'not tried twice within a day');
       assert.deepEqual(refused(), ['doctor']);
 
-      clock.at += 12 * HOUR;
-      const deep = await stack.both('deep', { clock });
+      clock.advance(12 * HOUR);
+      const deep = await stack.both('deep');
       assert.equal(deep.outcome, 'ok', deep.error?.message);
       assert.equal(deep.repaired, 1);
       assert.deepEqual(refused(), [], 'the refusal ended when the value landed');
@@ -259,9 +254,9 @@ describe('refused deal values', () => {
         ['Зубов Пётр Ильич'],
       );
 
-      clock.at += 12 * HOUR;
+      clock.advance(12 * HOUR);
       writes = emulator.writeRequests().length;
-      await stack.both('deep', { clock });
+      await stack.both('deep');
       assert.equal(emulator.writeRequests().length, writes, 'in step: nothing written');
     } finally {
       await emulator.stop();

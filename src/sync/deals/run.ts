@@ -14,8 +14,9 @@ import type { DealLink } from '../../state/deals.ts';
 import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { StateStore } from '../../state/store.ts';
 import { excusedAt } from '../refusals.ts';
-import { RunScratch } from '../scratch.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, PENDING_MARGIN_MS, systemBootId } from '../pending-age.ts';
+import { RunScratch } from '../scratch.ts';
 import { leadRefresher } from './lead-form.ts';
 import { decideStage, type StageDecision } from './placement.ts';
 import { type DealAction, DealWriter, type DealWriteReport } from './write.ts';
@@ -37,6 +38,10 @@ export interface DealSyncDeps {
    * undefined when the patient could not be synced.
    */
   ensureContact?: (patientId: string) => Promise<number | undefined>;
+  /** Wall and monotonic time (a simulation steps them); the system's by default. */
+  clock?: Clock;
+  /** The boot the monotonic clock belongs to (`systemBootId()` by default). */
+  boot?: string;
 }
 
 export interface DealSyncOptions {
@@ -47,8 +52,9 @@ export interface DealSyncOptions {
   dryRun?: boolean;
   maxInFlight?: number;
   shouldStop?: () => boolean;
-  /** The wall clock refusals are stamped and weighed by (a simulation's virtual time). */
-  clock?: Pick<Clock, 'now'>;
+  /** The client's request timeout: a create not seen is lost only once older than this plus `pendingMarginMs`. */
+  requestTimeoutMs?: number;
+  pendingMarginMs?: number;
 }
 
 export type DealRequest =
@@ -74,11 +80,13 @@ export interface DealSyncResult extends DealCounts {
   durationMs: number;
   /** Receptions carried by more than one deal (seen by deep syncs). */
   duplicates: number;
+  /** Receptions whose deal create is sent but not seen in amoCRM yet: neither created nor failed. */
+  pending: number;
   /** For a single reception: what happened to it. */
   reception?: {
     receptionId: string;
     leadId?: number;
-    action: DealAction | 'unchanged' | 'failed' | 'uncertain' | 'not found';
+    action: DealAction | 'unchanged' | 'failed' | 'uncertain' | 'pending' | 'not found';
     reason?: string;
     mapped?: MappedDeal;
     stage?: StageDecision;
@@ -98,7 +106,12 @@ const CLOSED = [WON_STATUS_ID, LOST_STATUS_ID];
  */
 export class DealRun implements DealWriteReport {
   private readonly deps: DealSyncDeps;
-  private readonly options: DealSyncOptions & { dryRun: boolean; maxInFlight: number };
+  private readonly options: DealSyncOptions & {
+    dryRun: boolean;
+    maxInFlight: number;
+    requestTimeoutMs: number;
+    pendingMarginMs: number;
+  };
   private counts: DealCounts = {
     read: 0,
     unchanged: 0,
@@ -110,6 +123,11 @@ export class DealRun implements DealWriteReport {
     failed: 0,
     requests: 0,
   };
+  private pending = 0;
+  /** Receptions whose deal create an earlier run sent and amoCRM may still apply: not touched by this run. */
+  private waiting = new Set<string>();
+  /** Receptions whose earlier create was found and linked: read again, as IDENT may have changed since. */
+  private confirmedEarlier: string[] = [];
   private writer!: DealWriter;
   private scratch!: RunScratch;
   private kind: DealRunKind = 'incremental';
@@ -122,7 +140,13 @@ export class DealRun implements DealWriteReport {
 
   constructor(deps: DealSyncDeps, options: DealSyncOptions) {
     this.deps = deps;
-    this.options = { dryRun: false, maxInFlight: 3, ...options };
+    this.options = {
+      dryRun: false,
+      maxInFlight: 3,
+      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+      pendingMarginMs: PENDING_MARGIN_MS,
+      ...options,
+    };
   }
 
   async run(request: DealRequest): Promise<DealSyncResult> {
@@ -138,11 +162,19 @@ export class DealRun implements DealWriteReport {
     logger.info({ kind: this.kind, dryRun: this.options.dryRun }, 'deal sync started');
     const refresher = leadRefresher(leads, store.leadMirror, { resolved, timeZone }, logger);
     this.writer = new DealWriter(
-      { leads, store, refresher, resolved, logger, clock: this.options.clock },
+      {
+        leads,
+        store,
+        refresher,
+        resolved,
+        logger,
+        time: { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() },
+      },
       {
         batchSize: this.options.batchSize,
         maxInFlight: this.options.maxInFlight,
         dryRun: this.options.dryRun,
+        pendingWaitMs: this.options.requestTimeoutMs + this.options.pendingMarginMs,
       },
       this,
     );
@@ -157,8 +189,21 @@ export class DealRun implements DealWriteReport {
             ? store.deals.pending({ receptionId: request.receptionId.trim() })
             : store.deals.pending();
         const settled = await this.writer.confirmPending(pending);
-        this.counts.linked += settled.confirmed;
-        if (pending.length > 0) logger.info(settled, 'deal creates left by an earlier run settled');
+        this.counts.linked += settled.confirmed.length;
+        this.confirmedEarlier = settled.confirmed;
+        this.waiting = new Set(settled.waiting);
+        this.pending += settled.waiting.length;
+        if (pending.length > 0)
+          logger.info(
+            {
+              confirmed: settled.confirmed.length,
+              missing: settled.missing,
+              waiting: settled.waiting.length,
+            },
+            settled.waiting.length > 0
+              ? 'deal creates left by an earlier run settled; amoCRM may still apply the ones waiting, so they stay pending'
+              : 'deal creates left by an earlier run settled',
+          );
       }
       await this.consume(this.rowsFor(request, checkpoint?.at, windowStart));
       if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
@@ -194,7 +239,14 @@ export class DealRun implements DealWriteReport {
         outcome,
         ...this.counts,
       });
-    const summary = { kind: this.kind, outcome, ...this.counts, durationMs, dryRun: this.options.dryRun };
+    const summary = {
+      kind: this.kind,
+      outcome,
+      ...this.counts,
+      pending: this.pending,
+      durationMs,
+      dryRun: this.options.dryRun,
+    };
     if (outcome === 'failed') logger.error({ ...summary, err: error }, 'deal sync failed');
     else logger.info(summary, outcome === 'stopped' ? 'deal sync stopped' : 'deal sync finished');
     return {
@@ -204,6 +256,7 @@ export class DealRun implements DealWriteReport {
       durationMs,
       ...this.counts,
       duplicates,
+      pending: this.pending,
       reception: this.result,
     };
   }
@@ -244,8 +297,11 @@ export class DealRun implements DealWriteReport {
     );
   }
 
+  /** Receptions whose retry is due, and those whose earlier create was only now found. */
   private async recheckFailed(): Promise<void> {
-    const due = this.deps.store.deals.failuresDue().filter((id) => !this.scratch.wasSeen(id));
+    const due = [...new Set([...this.confirmedEarlier, ...this.deps.store.deals.failuresDue()])].filter(
+      (id) => !this.scratch.wasSeen(id),
+    );
     for (const receptionId of due) {
       if (this.stopping()) return;
       const row = await this.deps.source.one(receptionId);
@@ -274,7 +330,7 @@ export class DealRun implements DealWriteReport {
     const held = store.leadMirror.get([...links.values()].map((link) => link.leadId));
     const refused =
       this.kind === 'deep' ? store.deals.standingRefusals(deals.map((deal) => deal.receptionId)) : undefined;
-    const now = (this.options.clock ?? systemClock).now();
+    const now = (this.deps.clock ?? systemClock).now();
     // A refused value the deal holds after all (a write landed whose link save a crash lost): it ends.
     const inPlace = deals.filter((deal) => {
       const leadId = links.get(deal.receptionId)?.leadId;
@@ -301,6 +357,13 @@ export class DealRun implements DealWriteReport {
   /** A mapped reception this run has not handled yet; a failure is recorded for one that did not map. */
   private accept(outcome: DealOutcome): MappedDeal | undefined {
     this.counts.read += 1;
+    const receptionId = outcome.ok ? outcome.deal.receptionId : outcome.receptionId;
+    if (receptionId !== undefined && this.waiting.has(receptionId)) {
+      // Its create may still land: neither sent again nor failed (that would end the pending entry).
+      if (this.scratch.markSeen(receptionId) && outcome.ok)
+        this.setResult(outcome.deal, 'pending', undefined);
+      return undefined;
+    }
     if (!outcome.ok) {
       if (outcome.receptionId === undefined) {
         this.counts.failed += 1;
@@ -496,7 +559,7 @@ export class DealRun implements DealWriteReport {
   }
 
   uncertain(deal: MappedDeal): void {
-    this.counts.failed += 1;
+    this.pending += 1;
     this.setResult(deal, 'uncertain', undefined);
     this.deps.logger.warn(
       { receptionId: deal.receptionId },

@@ -14,6 +14,7 @@ import type { DealPending, SavedDealLink } from '../../state/deals.ts';
 import type { StateStore } from '../../state/store.ts';
 import { InFlight } from '../in-flight.ts';
 import type { ListingRefresher } from '../listing-refresh.ts';
+import { judgePending, type PendingClock, type SentStamp, stampOf } from '../pending-age.ts';
 import {
   describe,
   inHalves,
@@ -87,10 +88,10 @@ export class DealWriter {
     refresher: ListingRefresher<Lead>;
     resolved: ResolvedDealMap;
     logger: Logger;
-    /** When links and refusals are stamped (a refusal's last try decides when it is tried again). */
-    clock?: Pick<Clock, 'now'>;
+    /** Stamps creates when sent and judges how old pending ones are. */
+    time: PendingClock;
   };
-  private readonly options: { batchSize: number; dryRun: boolean };
+  private readonly options: { batchSize: number; dryRun: boolean; pendingWaitMs: number };
   private readonly report: DealWriteReport;
   private readonly updates: DealUpdateItem[] = [];
   private readonly creates: DealCreateItem[] = [];
@@ -99,7 +100,7 @@ export class DealWriter {
 
   constructor(
     deps: DealWriter['deps'],
-    options: { batchSize: number; maxInFlight: number; dryRun: boolean },
+    options: { batchSize: number; maxInFlight: number; dryRun: boolean; pendingWaitMs: number },
     report: DealWriteReport,
   ) {
     this.deps = deps;
@@ -138,30 +139,52 @@ export class DealWriter {
   }
 
   /**
-   * Creates an earlier run sent without learning their fate: found in amoCRM → linked; not there →
-   * due now, in the same transaction that ends the pending entry.
+   * Creates an earlier run sent without learning their fate: found in amoCRM → linked; not there
+   * and sent longer ago than the request timeout plus a margin (judged before the listing that
+   * proves it absent begins) → due now, in the same transaction that ends the pending entry; a
+   * younger one stays pending, as amoCRM may still apply it.
    */
-  async confirmPending(pending: readonly DealPending[]): Promise<{ confirmed: number; missing: number }> {
-    if (pending.length === 0) return { confirmed: 0, missing: 0 };
+  async confirmPending(
+    pending: readonly DealPending[],
+  ): Promise<{ confirmed: string[]; missing: number; waiting: string[] }> {
+    if (pending.length === 0) return { confirmed: [], missing: 0, waiting: [] };
+    const old = new Set<string>();
+    const restamp: { receptionId: string; sent: SentStamp }[] = [];
+    for (const entry of pending) {
+      const age = judgePending(entry.sent, this.deps.time, this.options.pendingWaitMs);
+      if (age.old) old.add(entry.receptionId);
+      if (age.restamp) restamp.push({ receptionId: entry.receptionId, sent: age.restamp });
+    }
+    this.deps.store.deals.restampPending(restamp);
+    // Begun after the ages were judged: what it does not list had had its time.
     await this.deps.refresher.newestAbove(Math.min(...pending.map((entry) => entry.knownMaxId)));
     const found: SavedDealLink[] = [];
     const missing: { receptionId: string; reason: string; dueNow: boolean }[] = [];
+    const waiting: string[] = [];
     for (const entry of pending) {
       const carrier = this.deps.store.leadMirror.byReception(entry.receptionId)[0];
       if (!carrier) {
-        missing.push({
-          receptionId: entry.receptionId,
-          reason: 'a deal create sent earlier never reached amoCRM; it is sent again',
-          dueNow: true,
-        });
+        if (!old.has(entry.receptionId)) waiting.push(entry.receptionId);
+        else
+          missing.push({
+            receptionId: entry.receptionId,
+            reason: 'a deal create sent earlier never reached amoCRM; it is sent again',
+            dueNow: true,
+          });
         continue;
       }
-      const { requestId: _requestId, knownMaxId: _knownMaxId, createdAt: _createdAt, ...link } = entry;
+      const {
+        requestId: _requestId,
+        knownMaxId: _knownMaxId,
+        createdAt: _createdAt,
+        sent: _sent,
+        ...link
+      } = entry;
       found.push({ ...link, leadId: carrier.leadId });
     }
     this.deps.store.deals.saveLinks(found);
     this.deps.store.deals.recordFailures(missing);
-    return { confirmed: found.length, missing: missing.length };
+    return { confirmed: found.map((link) => link.receptionId), missing: missing.length, waiting };
   }
 
   // ── updates ────────────────────────────────────────────────────────────────────────────────
@@ -248,6 +271,7 @@ export class DealWriter {
     // Written before the request: after a crash or a lost answer these are looked up, not created again.
     this.deps.store.deals.addPending(
       items.map((item) => ({ ...linkOf(item), requestId: item.requestId, knownMaxId })),
+      stampOf(this.deps.time),
     );
     await this.post(items, knownMaxId, 0);
   }
@@ -255,6 +279,13 @@ export class DealWriter {
   private async post(items: Prepared<LeadCreate>[], knownMaxId: number, round: number): Promise<void> {
     if (items.length === 0) return;
     if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the new deal');
+    // Sent again (without a refused value, or in halves): their wait counts from now.
+    if (round > 0) {
+      const sent = stampOf(this.deps.time);
+      this.deps.store.deals.restampPending(
+        items.map((item) => ({ receptionId: item.deal.receptionId, sent })),
+      );
+    }
     const outcome = await this.deps.leads.write('post', items.map(asBatchItem));
     if (outcome.kind === 'stored') {
       this.written(
@@ -327,7 +358,7 @@ export class DealWriter {
           ? {}
           : { landed: landedOf(item.body as LeadCreate | LeadUpdate, keyOf) }),
       })),
-      new Date((this.deps.clock ?? systemClock).now()),
+      new Date(this.deps.time.clock.now()),
     );
     this.deps.store.leadMirror.recordWrites(
       done.map(({ item, leadId }) => ({
