@@ -1,5 +1,6 @@
 import { AmoCrmError, AmoValidationError, type ValidationProblem } from './errors.ts';
 import type { AmoHttp } from './http.ts';
+import { type IdFilterMemory, memoryIdFilter } from './id-filter.ts';
 
 export interface BatchItem<T> {
   requestId: string;
@@ -35,6 +36,12 @@ interface WriteResponse {
 }
 
 export const PAGE_LIMIT = 250;
+/**
+ * At most this many ids in one URL (`filter[id][]=…`, about 3 KB): 250 made ~7.6 KB, near common
+ * 8 KB limits, and amoCRM's own limit is undocumented (../shared/reference/amocrm-api.md, "Facts
+ * added in the third review").
+ */
+export const MAX_IDS_PER_REQUEST = 100;
 /** amoCRM's own library and others send at most 50 entities per write request. */
 export const MAX_BATCH = 50;
 
@@ -61,18 +68,21 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
   readonly kind: EntityKind;
   readonly batchSize: number;
   private readonly readParams: Record<string, string>;
+  private readonly idFilter: IdFilterMemory;
 
   constructor(
     http: AmoHttp,
     kind: EntityKind,
     batchSize = MAX_BATCH,
     readParams: Record<string, string> = {},
+    idFilter: IdFilterMemory = memoryIdFilter(),
   ) {
     if (batchSize > MAX_BATCH) throw new RangeError(`at most ${MAX_BATCH} ${kind} per request`);
     this.http = http;
     this.kind = kind;
     this.batchSize = batchSize;
     this.readParams = readParams;
+    this.idFilter = idFilter;
   }
 
   private get path(): string {
@@ -115,25 +125,47 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
   }
 
   /**
-   * These entities as amoCRM holds them now (`filter[id][]`, 250 per request); one deleted or
-   * merged away is simply not there. On an account where amoCRM ignores the filter (it answers
-   * with entities nobody asked for), each is read on its own instead.
+   * These entities as amoCRM holds them now (`filter[id][]`, ≤ 100 ids a request); one deleted or
+   * merged away is simply not there. `filter[id]` is part of amoCRM's paid API filtering: where an
+   * account lacks it the filter is ignored and the whole account is listed (amocrm-api-php #614,
+   * #71; ../shared/reference/amocrm-api.md, "Facts added in the third review"). So the listing
+   * stops at the first entity nobody asked for, the ids asked are read one by one
+   * (`GET /{entity}/{id}`, 204 when missing), and the client remembers that the filter is off.
    */
   async getByIds(ids: readonly number[]): Promise<Entity[]> {
     const found: Entity[] = [];
-    for (let start = 0; start < ids.length; start += PAGE_LIMIT) {
-      const slice = ids.slice(start, start + PAGE_LIMIT);
-      const wanted = new Set(slice);
-      const page: Entity[] = [];
-      for await (const entities of this.pages({ 'filter[id]': slice.map(String) })) page.push(...entities);
-      if (page.every((entity) => wanted.has(entity.id))) {
-        found.push(...page);
+    const unique = [...new Set(ids)];
+    for (let start = 0; start < unique.length; start += MAX_IDS_PER_REQUEST) {
+      const slice = unique.slice(start, start + MAX_IDS_PER_REQUEST);
+      if (this.idFilter.ignored()) {
+        found.push(...(await this.eachOnItsOwn(slice)));
         continue;
       }
-      for (const id of slice) {
-        const one = await this.getOne(id);
-        if (one) found.push(one);
+      const wanted = new Set(slice);
+      const listed: Entity[] = [];
+      let foreign = false;
+      for await (const entities of this.pages({ 'filter[id]': slice.map(String) })) {
+        for (const entity of entities) {
+          if (wanted.has(entity.id)) listed.push(entity);
+          else foreign = true;
+        }
+        // Leaving the loop ends the listing: no further page is asked for.
+        if (foreign) break;
       }
+      found.push(...listed);
+      if (!foreign) continue;
+      this.idFilter.noteIgnored();
+      const have = new Set(listed.map((entity) => entity.id));
+      found.push(...(await this.eachOnItsOwn(slice.filter((id) => !have.has(id)))));
+    }
+    return found;
+  }
+
+  private async eachOnItsOwn(ids: readonly number[]): Promise<Entity[]> {
+    const found: Entity[] = [];
+    for (const id of ids) {
+      const one = await this.getOne(id);
+      if (one) found.push(one);
     }
     return found;
   }
