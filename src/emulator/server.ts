@@ -81,6 +81,12 @@ export interface Strictness {
   honourIdFilter: boolean;
   /** Every API request is answered 402 (the account is not paid). */
   paymentRequired: boolean;
+  /**
+   * 403s other than the rate-limit block (amoCRM's error reference: code 113; "нет прав"):
+   * 'ip': every API request, the account's IP whitelist lacks the caller; 'rights': writes to
+   * pipelines, stages and custom fields, which only an admin may make.
+   */
+  forbidden: 'none' | 'ip' | 'rights';
 }
 
 export const STRICT: Strictness = {
@@ -96,6 +102,7 @@ export const STRICT: Strictness = {
   honourOrder: true,
   honourIdFilter: true,
   paymentRequired: false,
+  forbidden: 'none',
 };
 
 /** Keys amoCRM knows in a contact written through the API. */
@@ -480,6 +487,24 @@ export class AmoCrmEmulator {
         detail: 'Account is not paid',
       });
     }
+    if (this.strict.forbidden === 'ip' && path.startsWith('/api/')) {
+      // The shape amoCRM's older API used for its auth errors (code 113); [assume] for v4.
+      return respond(403, {
+        response: {
+          error: 'Доступ к данному аккаунту запрещён с Вашего IP адреса',
+          error_code: '113',
+          ip: request.socket.remoteAddress ?? '',
+          domain: 'emulator.amocrm.ru',
+          server_time: Math.floor(now / 1000),
+        },
+      });
+    }
+    if (
+      this.strict.forbidden === 'rights' &&
+      write &&
+      /^\/api\/v4\/(leads\/pipelines|(contacts|leads)\/custom_fields)/.test(path)
+    )
+      return respond(403, problem(403, 'Access denied'));
     const scripted = this.scripted.findIndex((entry) => entry.method === method && path.startsWith('/api/'));
     const script = scripted >= 0 ? this.scripted.splice(scripted, 1)[0] : undefined;
     if (script && !script.applied) {
