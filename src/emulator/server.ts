@@ -205,6 +205,11 @@ export class AmoCrmEmulator {
    * Tests assert it stays empty.
    */
   readonly breaches: string[] = [];
+  /**
+   * How values of numeric custom fields arrived in writes: amoCRM documents them as strings
+   * ("1.5") and reads them back so; both are accepted, tests check the client sends strings.
+   */
+  readonly numericSent = { strings: 0, numbers: 0 };
   /** When each contact was last written (ms), for the search lag. */
   private readonly writtenAt = new Map<number, number>();
   /** One-shot answers for the next requests of a method (tests that break exactly one request). */
@@ -710,6 +715,8 @@ export class AmoCrmEmulator {
     const statusesMatch = /^\/api\/v4\/leads\/pipelines\/(\d+)\/statuses$/.exec(path);
     if (statusesMatch && method === 'POST')
       return this.deals.addStatuses(Number(statusesMatch[1]), body, this.origin);
+    if ((path === '/api/v4/leads' || path === '/api/v4/contacts') && method !== 'GET')
+      this.noteNumericForms(body, path === '/api/v4/leads' ? 'leads' : 'contacts');
     if (path === '/api/v4/leads') {
       if (method === 'GET') return this.deals.list(url, this.origin);
       if (method === 'POST') return this.deals.write(body, 'create', this.origin);
@@ -823,6 +830,21 @@ export class AmoCrmEmulator {
       200,
       { _links: { self: { href: `${this.origin}/api/v4/contacts` } }, _embedded: { contacts: results } },
     ];
+  }
+
+  private noteNumericForms(body: unknown, entity: FieldEntity): void {
+    if (!Array.isArray(body)) return;
+    const fields = this.catalogue(entity);
+    for (const item of body as { custom_fields_values?: unknown }[]) {
+      if (!Array.isArray(item?.custom_fields_values)) continue;
+      for (const entry of item.custom_fields_values as { field_id?: number; values?: unknown }[]) {
+        if (entry.field_id === undefined || fields.get(entry.field_id)?.type !== 'numeric') continue;
+        for (const value of Array.isArray(entry.values) ? (entry.values as { value?: unknown }[]) : []) {
+          if (typeof value.value === 'string') this.numericSent.strings += 1;
+          else if (typeof value.value === 'number') this.numericSent.numbers += 1;
+        }
+      }
+    }
   }
 
   /** `values: null` on PHONE or EMAIL clears the list, a manager's numbers included: a client breach. */
