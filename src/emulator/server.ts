@@ -87,6 +87,11 @@ export interface Strictness {
    * pipelines, stages and custom fields, which only an admin may make.
    */
   forbidden: 'none' | 'ip' | 'rights';
+  /**
+   * Milliseconds the `Date` header runs ahead (+) or behind (−) the clock that stamps
+   * `updated_at`: a client must not take its watermark from it (issue 18, hole 2).
+   */
+  dateSkewMs: number;
 }
 
 export const STRICT: Strictness = {
@@ -103,6 +108,7 @@ export const STRICT: Strictness = {
   honourIdFilter: true,
   paymentRequired: false,
   forbidden: 'none',
+  dateSkewMs: 0,
 };
 
 /** Keys amoCRM knows in a contact written through the API. */
@@ -588,6 +594,8 @@ export class AmoCrmEmulator {
     headers: Record<string, string> = {},
   ) {
     if (response.headersSent || response.destroyed) return;
+    if (this.strict.dateSkewMs !== 0)
+      headers = { date: new Date(Date.now() + this.strict.dateSkewMs).toUTCString(), ...headers };
     if (status === 204) {
       response.writeHead(204, headers);
       response.end();
