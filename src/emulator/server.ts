@@ -226,6 +226,11 @@ export class AmoCrmEmulator {
   readonly deals: LeadBook;
   readonly requests: LoggedRequest[] = [];
   faults: Faults = { ...NO_FAULTS };
+  /**
+   * Called before a contact or deal list request is answered (tests: a manager deletes a contact
+   * between two pages of a listing).
+   */
+  onList: ((entity: FieldEntity, url: URL) => void) | undefined;
   blocked = false;
   violations = 0;
   /** The most requests seen in any one-second window (all received API and OAuth requests). */
@@ -725,6 +730,8 @@ export class AmoCrmEmulator {
       return this.deals.addStatuses(Number(statusesMatch[1]), body, this.origin);
     if ((path === '/api/v4/leads' || path === '/api/v4/contacts') && method !== 'GET')
       this.noteNumericForms(body, path === '/api/v4/leads' ? 'leads' : 'contacts');
+    if ((path === '/api/v4/leads' || path === '/api/v4/contacts') && method === 'GET')
+      this.onList?.(path === '/api/v4/leads' ? 'leads' : 'contacts', url);
     if (path === '/api/v4/leads') {
       if (method === 'GET') return this.deals.list(url, this.origin);
       if (method === 'POST') return this.deals.write(body, 'create', this.origin);

@@ -95,7 +95,8 @@ export class ListingRefresher<Entity extends ListedEntity> {
     // and changed before the last page is stamped below it.
     const newestBefore = await this.newestStamp(generation);
     let read = 0;
-    for await (const page of this.api.pages({ 'order[id]': 'asc' })) {
+    // Overlapping windows: a deletion during the listing cannot hide an entity (hole 9).
+    for await (const page of this.api.everyEntity()) {
       this.store(page, generation);
       read += page.length;
     }
