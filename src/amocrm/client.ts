@@ -4,6 +4,7 @@ import type { Logger } from '../logging/logger.ts';
 import { ContactsApi } from './contacts.ts';
 import { CustomFieldsApi } from './custom-fields.ts';
 import { AmoHttp, type TokenProvider } from './http.ts';
+import { StoredIdFilter } from './id-filter.ts';
 import { LeadsApi } from './leads.ts';
 import { OAuthEndpoint } from './oauth.ts';
 import { PipelinesApi } from './pipelines.ts';
@@ -106,11 +107,13 @@ export function createAmoClient(
     tokenExpiresAt = () => oauth.expiresAt();
   }
   http.useTokens(tokens);
+  // Whether amoCRM ignores filter[id] is a trait of the account, shared by contacts and deals.
+  const idFilter = new StoredIdFilter(stateDir, baseUrl);
   return {
     http,
-    contacts: new ContactsApi(http, config.batchSize),
+    contacts: new ContactsApi(http, config.batchSize, idFilter),
     fields: new CustomFieldsApi(http),
-    leads: new LeadsApi(http, config.batchSize),
+    leads: new LeadsApi(http, config.batchSize, idFilter),
     leadFields: new CustomFieldsApi(http, 'leads'),
     pipelines: new PipelinesApi(http),
     tokens,
@@ -120,9 +123,12 @@ export function createAmoClient(
         id: number;
         name: string;
         subdomain: string;
+        is_api_filter_enabled?: boolean;
         _embedded?: { datetime_settings?: { timezone?: string } };
       }>('/api/v4/account', { with: 'datetime_settings' });
       const { id, name, subdomain } = response.data;
+      if (typeof response.data.is_api_filter_enabled === 'boolean')
+        idFilter.noteAccountFlag(response.data.is_api_filter_enabled);
       return {
         id,
         name,

@@ -1,5 +1,6 @@
 import { EntitiesApi, MAX_BATCH } from './entities.ts';
 import type { AmoHttp } from './http.ts';
+import type { IdFilterMemory } from './id-filter.ts';
 import type { Contact, ContactCreate, ContactUpdate } from './types.ts';
 
 export {
@@ -8,6 +9,7 @@ export {
   heldValues,
   type ListingClock,
   MAX_BATCH,
+  MAX_IDS_PER_REQUEST,
   PAGE_LIMIT,
   UnorderedListingError,
   type WriteOutcome,
@@ -15,7 +17,7 @@ export {
 
 /** Contacts: one write request at a time, reads by id, and listings in pages of 250. */
 export class ContactsApi extends EntitiesApi<Contact, ContactCreate, ContactUpdate> {
-  constructor(http: AmoHttp, batchSize = MAX_BATCH) {
-    super(http, 'contacts', batchSize);
+  constructor(http: AmoHttp, batchSize = MAX_BATCH, idFilter?: IdFilterMemory) {
+    super(http, 'contacts', batchSize, {}, idFilter);
   }
 }

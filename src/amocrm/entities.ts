@@ -1,5 +1,6 @@
 import { AmoCrmError, AmoValidationError, type ValidationProblem } from './errors.ts';
 import type { AmoHttp } from './http.ts';
+import { type IdFilterMemory, memoryIdFilter } from './id-filter.ts';
 
 export interface BatchItem<T> {
   requestId: string;
@@ -35,6 +36,12 @@ interface WriteResponse {
 }
 
 export const PAGE_LIMIT = 250;
+/**
+ * At most this many ids in one URL (`filter[id][]=…`, about 3 KB): 250 made ~7.6 KB, near common
+ * 8 KB limits, and amoCRM's own limit is undocumented (../shared/reference/amocrm-api.md, "Facts
+ * added in the third review").
+ */
+export const MAX_IDS_PER_REQUEST = 100;
 /** amoCRM's own library and others send at most 50 entities per write request. */
 export const MAX_BATCH = 50;
 
@@ -61,18 +68,21 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
   readonly kind: EntityKind;
   readonly batchSize: number;
   private readonly readParams: Record<string, string>;
+  private readonly idFilter: IdFilterMemory;
 
   constructor(
     http: AmoHttp,
     kind: EntityKind,
     batchSize = MAX_BATCH,
     readParams: Record<string, string> = {},
+    idFilter: IdFilterMemory = memoryIdFilter(),
   ) {
     if (batchSize > MAX_BATCH) throw new RangeError(`at most ${MAX_BATCH} ${kind} per request`);
     this.http = http;
     this.kind = kind;
     this.batchSize = batchSize;
     this.readParams = readParams;
+    this.idFilter = idFilter;
   }
 
   private get path(): string {
@@ -115,25 +125,47 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
   }
 
   /**
-   * These entities as amoCRM holds them now (`filter[id][]`, 250 per request); one deleted or
-   * merged away is simply not there. On an account where amoCRM ignores the filter (it answers
-   * with entities nobody asked for), each is read on its own instead.
+   * These entities as amoCRM holds them now (`filter[id][]`, ≤ 100 ids a request); one deleted or
+   * merged away is simply not there. `filter[id]` is part of amoCRM's paid API filtering: where an
+   * account lacks it the filter is ignored and the whole account is listed (amocrm-api-php #614,
+   * #71; ../shared/reference/amocrm-api.md, "Facts added in the third review"). So the listing
+   * stops at the first entity nobody asked for, the ids asked are read one by one
+   * (`GET /{entity}/{id}`, 204 when missing), and the client remembers that the filter is off.
    */
   async getByIds(ids: readonly number[]): Promise<Entity[]> {
     const found: Entity[] = [];
-    for (let start = 0; start < ids.length; start += PAGE_LIMIT) {
-      const slice = ids.slice(start, start + PAGE_LIMIT);
-      const wanted = new Set(slice);
-      const page: Entity[] = [];
-      for await (const entities of this.pages({ 'filter[id]': slice.map(String) })) page.push(...entities);
-      if (page.every((entity) => wanted.has(entity.id))) {
-        found.push(...page);
+    const unique = [...new Set(ids)];
+    for (let start = 0; start < unique.length; start += MAX_IDS_PER_REQUEST) {
+      const slice = unique.slice(start, start + MAX_IDS_PER_REQUEST);
+      if (this.idFilter.ignored()) {
+        found.push(...(await this.eachOnItsOwn(slice)));
         continue;
       }
-      for (const id of slice) {
-        const one = await this.getOne(id);
-        if (one) found.push(one);
+      const wanted = new Set(slice);
+      const listed: Entity[] = [];
+      let foreign = false;
+      for await (const entities of this.pages({ 'filter[id]': slice.map(String) })) {
+        for (const entity of entities) {
+          if (wanted.has(entity.id)) listed.push(entity);
+          else foreign = true;
+        }
+        // Leaving the loop ends the listing: no further page is asked for.
+        if (foreign) break;
       }
+      found.push(...listed);
+      if (!foreign) continue;
+      this.idFilter.noteIgnored();
+      const have = new Set(listed.map((entity) => entity.id));
+      found.push(...(await this.eachOnItsOwn(slice.filter((id) => !have.has(id)))));
+    }
+    return found;
+  }
+
+  private async eachOnItsOwn(ids: readonly number[]): Promise<Entity[]> {
+    const found: Entity[] = [];
+    for (const id of ids) {
+      const one = await this.getOne(id);
+      if (one) found.push(one);
     }
     return found;
   }
@@ -172,6 +204,73 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
   }
 
   /**
+   * Every entity, by id ascending, in windows that overlap: immune to deletions during the
+   * listing. With plain offset pages, an entity deleted from a page already read moves every later
+   * one a place forward, and the first of the next page is never listed (issue 18, hole 9).
+   * amoCRM pages by `page` and `limit` only (no cursor every account honours: filters may be
+   * ignored), so each window is a `limit` (≤ 250) and `page` whose offset starts 1–25 entities
+   * before the end of what was read. A window that holds the last entity read (or one before it)
+   * continues the listing without a gap; one that does not shows that something before it was
+   * deleted, and windows further back are read until one does. Creations get the highest ids and
+   * land at the end, so they shift nothing. Each entity is yielded once.
+   */
+  async *everyEntity(): AsyncGenerator<Entity[]> {
+    const seen = new Set<number>();
+    let frontier: number | undefined;
+    let end = 0;
+    for (;;) {
+      const window = end === 0 ? { limit: PAGE_LIMIT, page: 1, start: 0 } : nextWindow(end);
+      const answer = await this.window({ 'order[id]': 'asc' }, window.limit, window.page);
+      const fresh = answer.entities.filter((entity) => !seen.has(entity.id));
+      for (const entity of fresh) seen.add(entity.id);
+      if (fresh.length > 0) yield fresh;
+      if (answer.entities.length < window.limit && answer.more) {
+        // amoCRM gave fewer than asked yet has more: its pages are not ours; follow its links.
+        for await (const page of this.pages({ 'order[id]': 'asc' })) {
+          const rest = page.filter((entity) => !seen.has(entity.id));
+          for (const entity of rest) seen.add(entity.id);
+          if (rest.length > 0) yield rest;
+        }
+        return;
+      }
+      const first = answer.entities[0];
+      const covers =
+        window.start === 0 ||
+        (frontier !== undefined &&
+          first !== undefined &&
+          (first.id <= frontier || answer.entities.some((entity) => entity.id === frontier)));
+      if (!covers) {
+        // Something before this window was deleted since the last one: look further back.
+        end = Math.max(0, window.start - (PAGE_LIMIT - WINDOW_OVERLAP));
+        continue;
+      }
+      if (answer.entities.length === 0) return;
+      frontier = answer.entities.at(-1)!.id;
+      end = window.start + answer.entities.length;
+      if (answer.entities.length < window.limit) return;
+    }
+  }
+
+  /** One list request at `page` of `limit`: its entities, and whether amoCRM links a next page. */
+  private async window(
+    params: Record<string, string>,
+    limit: number,
+    page: number,
+  ): Promise<{ entities: Entity[]; more: boolean }> {
+    const response = await this.http.get<EntityPage<Entity>>(this.path, {
+      ...this.readParams,
+      ...params,
+      limit,
+      page,
+    });
+    if (response.status === 204 || !response.data) return { entities: [], more: false };
+    return {
+      entities: response.data._embedded?.[this.kind] ?? [],
+      more: Boolean(response.data._links?.next?.href),
+    };
+  }
+
+  /**
    * All entities, a page (≤ 250) at a time; an empty account is a 204 and yields nothing. `seen`
    * receives amoCRM's clock (the first answer's Date header) when the listing began.
    */
@@ -207,6 +306,25 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
       query = Object.fromEntries(groupParams(url.searchParams));
     }
   }
+}
+
+/** At most this many entities read again by each window of a complete listing (at least one). */
+export const WINDOW_OVERLAP = 25;
+
+/**
+ * The next window of a complete listing once `end` entities were read: the `limit` (≤ 250) and
+ * `page` whose offset, (page − 1) × limit, lies 1–25 entities before `end` and whose window
+ * reaches furthest. Over 100 000 entities this costs about 8 % more requests than plain pages.
+ */
+export function nextWindow(end: number): { limit: number; page: number; start: number } {
+  if (end <= 0) return { limit: PAGE_LIMIT, page: 1, start: 0 };
+  let best = { limit: 1, page: end, start: end - 1 };
+  for (let limit = PAGE_LIMIT; limit >= 2; limit--) {
+    const start = Math.floor((end - 1) / limit) * limit;
+    if (end - start > WINDOW_OVERLAP || start + limit <= end) continue;
+    if (start + limit > best.start + best.limit) best = { limit, page: start / limit + 1, start };
+  }
+  return best;
 }
 
 function groupParams(params: URLSearchParams): [string, string | string[]][] {

@@ -10,8 +10,8 @@ import { silentLogger } from '../logging/logger.ts';
 import {
   AmoCrmError,
   AmoValidationError,
-  blockedError,
   describeProblem,
+  forbiddenError,
   parseValidationErrors,
 } from './errors.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -113,7 +113,15 @@ export class AmoHttp {
       (response) => this.count(response),
       (error: AxiosError) => {
         if (error.response) this.count(error.response);
-        if (error.response?.status === 403) this.limiter.block(blockedError(403));
+        if (error.response?.status === 403) {
+          // The block and an IP whitelist stop every request; missing rights only this one.
+          const forbidden = forbiddenError(
+            parseBody(error.response.data),
+            error.config?.method,
+            error.config?.url,
+          );
+          if (forbidden.kind === 'blocked') this.limiter.block(forbidden);
+        }
         return Promise.reject(error);
       },
     );
@@ -253,6 +261,7 @@ export class AmoHttp {
       const problems = parseValidationErrors(body);
       if (problems) throw new AmoValidationError(problems, status);
     }
+    if (status === 403) throw forbiddenError(body, method, config?.url);
     if (status === 402) {
       throw new AmoCrmError(
         'payment',

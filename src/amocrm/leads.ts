@@ -1,5 +1,6 @@
 import { EntitiesApi, MAX_BATCH } from './entities.ts';
 import type { AmoHttp } from './http.ts';
+import type { IdFilterMemory } from './id-filter.ts';
 import type { Lead, LeadCreate, LeadUpdate } from './types.ts';
 
 /**
@@ -7,8 +8,8 @@ import type { Lead, LeadCreate, LeadUpdate } from './types.ts';
  * is linked to (the official library lists `contacts` among LeadModel::getAvailableWith).
  */
 export class LeadsApi extends EntitiesApi<Lead, LeadCreate, LeadUpdate> {
-  constructor(http: AmoHttp, batchSize = MAX_BATCH) {
-    super(http, 'leads', batchSize, { with: 'contacts' });
+  constructor(http: AmoHttp, batchSize = MAX_BATCH, idFilter?: IdFilterMemory) {
+    super(http, 'leads', batchSize, { with: 'contacts' }, idFilter);
   }
 }
 

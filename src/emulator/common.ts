@@ -13,7 +13,14 @@ export class HttpError extends Error {
 }
 
 export const problem = (status: number, detail: string, extra: Record<string, unknown> = {}) => ({
-  title: status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request',
+  title:
+    status === 401
+      ? 'Unauthorized'
+      : status === 403
+        ? 'Forbidden'
+        : status === 404
+          ? 'Not Found'
+          : 'Bad Request',
   type: `https://httpstatus.es/${status}`,
   status,
   detail,

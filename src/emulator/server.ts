@@ -108,6 +108,17 @@ export interface Strictness {
    * does too is unknown. The form named here clears the list; the other is refused (400).
    */
   multitextClear: 'null' | 'empty-list';
+  /**
+   * 403s other than the rate-limit block (amoCRM's error reference: code 113; "нет прав"):
+   * 'ip': every API request, the account's IP whitelist lacks the caller; 'rights': writes to
+   * pipelines, stages and custom fields, which only an admin may make.
+   */
+  forbidden: 'none' | 'ip' | 'rights';
+  /**
+   * Milliseconds the `Date` header runs ahead (+) or behind (−) the clock that stamps
+   * `updated_at`: a client must not take its watermark from it (issue 18, hole 2).
+   */
+  dateSkewMs: number;
 }
 
 export const STRICT: Strictness = {
@@ -124,6 +135,8 @@ export const STRICT: Strictness = {
   honourIdFilter: true,
   paymentRequired: false,
   multitextClear: 'null',
+  forbidden: 'none',
+  dateSkewMs: 0,
 };
 
 /** Keys amoCRM knows in a contact written through the API. */
@@ -231,6 +244,11 @@ export class AmoCrmEmulator {
    * Tests assert it stays empty.
    */
   readonly breaches: string[] = [];
+  /**
+   * How values of numeric custom fields arrived in writes: amoCRM documents them as strings
+   * ("1.5") and reads them back so; both are accepted, tests check the client sends strings.
+   */
+  readonly numericSent = { strings: 0, numbers: 0 };
   /** When each contact was last written (ms), for the search lag. */
   private readonly writtenAt = new Map<number, number>();
   /** One-shot answers for the next requests of a method (tests that break exactly one request). */
@@ -252,6 +270,11 @@ export class AmoCrmEmulator {
   readonly deals: LeadBook;
   readonly requests: LoggedRequest[] = [];
   faults: Faults = { ...NO_FAULTS };
+  /**
+   * Called before a contact or deal list request is answered (tests: a manager deletes a contact
+   * between two pages of a listing).
+   */
+  onList: ((entity: FieldEntity, url: URL) => void) | undefined;
   blocked = false;
   violations = 0;
   /** The most requests seen in any one-second window (all received API and OAuth requests). */
@@ -566,6 +589,24 @@ export class AmoCrmEmulator {
         detail: 'Account is not paid',
       });
     }
+    if (this.strict.forbidden === 'ip' && path.startsWith('/api/')) {
+      // The shape amoCRM's older API used for its auth errors (code 113); [assume] for v4.
+      return respond(403, {
+        response: {
+          error: 'Доступ к данному аккаунту запрещён с Вашего IP адреса',
+          error_code: '113',
+          ip: request.socket.remoteAddress ?? '',
+          domain: 'emulator.amocrm.ru',
+          server_time: Math.floor(now / 1000),
+        },
+      });
+    }
+    if (
+      this.strict.forbidden === 'rights' &&
+      write &&
+      /^\/api\/v4\/(leads\/pipelines|(contacts|leads)\/custom_fields)/.test(path)
+    )
+      return respond(403, problem(403, 'Access denied'));
     const scripted = this.scripted.findIndex(
       (entry) =>
         entry.method === method &&
@@ -715,8 +756,8 @@ export class AmoCrmEmulator {
     headers: Record<string, string> = {},
   ) {
     if (response.headersSent || response.destroyed) return;
-    // amoCRM's own clock in the Date header (Node would stamp the machine's).
-    headers = { date: new Date(this.clock()).toUTCString(), ...headers };
+    // amoCRM's own clock in the Date header (Node would stamp the machine's); a switch skews it.
+    headers = { date: new Date(this.clock() + this.strict.dateSkewMs).toUTCString(), ...headers };
     if (status === 204) {
       response.writeHead(204, headers);
       response.end();
@@ -844,6 +885,10 @@ export class AmoCrmEmulator {
     const statusesMatch = /^\/api\/v4\/leads\/pipelines\/(\d+)\/statuses$/.exec(path);
     if (statusesMatch && method === 'POST')
       return this.deals.addStatuses(Number(statusesMatch[1]), body, this.origin);
+    if ((path === '/api/v4/leads' || path === '/api/v4/contacts') && method !== 'GET')
+      this.noteNumericForms(body, path === '/api/v4/leads' ? 'leads' : 'contacts');
+    if ((path === '/api/v4/leads' || path === '/api/v4/contacts') && method === 'GET')
+      this.onList?.(path === '/api/v4/leads' ? 'leads' : 'contacts', url);
     if (path === '/api/v4/leads') {
       if (method === 'GET') return this.deals.list(url, this.origin);
       if (method === 'POST') return this.deals.write(body, 'create', this.origin);
@@ -957,6 +1002,21 @@ export class AmoCrmEmulator {
       200,
       { _links: { self: { href: `${this.origin}/api/v4/contacts` } }, _embedded: { contacts: results } },
     ];
+  }
+
+  private noteNumericForms(body: unknown, entity: FieldEntity): void {
+    if (!Array.isArray(body)) return;
+    const fields = this.catalogue(entity);
+    for (const item of body as { custom_fields_values?: unknown }[]) {
+      if (!Array.isArray(item?.custom_fields_values)) continue;
+      for (const entry of item.custom_fields_values as { field_id?: number; values?: unknown }[]) {
+        if (entry.field_id === undefined || fields.get(entry.field_id)?.type !== 'numeric') continue;
+        for (const value of Array.isArray(entry.values) ? (entry.values as { value?: unknown }[]) : []) {
+          if (typeof value.value === 'string') this.numericSent.strings += 1;
+          else if (typeof value.value === 'number') this.numericSent.numbers += 1;
+        }
+      }
+    }
   }
 
   /**

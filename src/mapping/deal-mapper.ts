@@ -1,8 +1,9 @@
-import type { CustomFieldValueOut, LeadCreate, LeadUpdate } from '../amocrm/types.ts';
+import type { LeadCreate, LeadUpdate } from '../amocrm/types.ts';
 import type { ResolvedField } from './catalogue.ts';
 import type { DealMap, PipelineRole } from './deal-map.ts';
 import { hashParts } from './hash.ts';
 import {
+  fieldValuesOut,
   type DocumentValue,
   documentFields,
   type FieldNote,
@@ -130,9 +131,7 @@ function priceOf(map: DealMap, row: ReceptionRow, notes: FieldNote[]): number {
   return made.kind === 'value' ? Math.max(0, Math.round(made.value)) : 0;
 }
 
-function valuesOut(item: DocumentValue): CustomFieldValueOut['values'] {
-  return [typeof item === 'object' ? { enum_id: item.enum_id } : { value: item }];
-}
+const valuesOut = fieldValuesOut;
 
 /** A new deal, linked to its contact in the same request, in its pipeline and stage. */
 export function toLeadCreate(deal: MappedDeal, contactId: number): LeadCreate {

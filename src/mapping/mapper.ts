@@ -294,8 +294,24 @@ function multitext(
   return out;
 }
 
-function fieldValuesOut(item: DocumentValue): CustomFieldValueOut['values'] {
-  return [typeof item === 'object' ? { enum_id: item.enum_id } : { value: item }];
+/**
+ * One custom field value as sent. Numbers go as strings ("1.5"): amoCRM documents numeric values
+ * as strings and reads them back so (../shared/reference/amocrm-api.md, "Facts added in the third
+ * review"). The document keeps the number; reading back (`mapping/compare.ts`) turns "1.5" into
+ * 1.5 again, so both hash alike and a noop sync writes nothing.
+ */
+export function fieldValuesOut(item: DocumentValue): CustomFieldValueOut['values'] {
+  if (typeof item === 'object') return [{ enum_id: item.enum_id }];
+  return [{ value: typeof item === 'number' ? numberText(item) : item }];
+}
+
+/** A number as amoCRM's numeric fields take it: plain decimal notation, never "1e+21" or "-0". */
+export function numberText(number: number): string {
+  if (Object.is(number, -0)) return '0';
+  const text = String(number);
+  return /e/i.test(text)
+    ? number.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 })
+    : text;
 }
 
 /**

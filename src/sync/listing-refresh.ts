@@ -1,20 +1,16 @@
-import {
-  type EntitiesApi,
-  type ListedEntity,
-  type ListingClock,
-  UnorderedListingError,
-} from '../amocrm/entities.ts';
+import { type EntitiesApi, type ListedEntity, UnorderedListingError } from '../amocrm/entities.ts';
 import { hash } from 'node:crypto';
 import type { Logger } from '../logging/logger.ts';
 import type { ResolvedField } from '../mapping/catalogue.ts';
 import type { MirrorTable } from '../state/mirror-table.ts';
 
 /**
- * The watermark is amoCRM's own clock when the last listing began (its Date header), less this
- * margin: an entity stamped just before that moment but committed after it, or stamped by a server
- * whose clock runs a little behind, is read again by the next refresh. Entities stamped earlier
- * were visible to that listing. One amoCRM makes visible later still waits for the next deep
- * sync, which reads everything.
+ * The watermark comes from data actually read: the newest `updated_at` amoCRM listed, less this
+ * margin (an entity stamped just before it but committed after the listing, or stamped by a server
+ * whose clock runs a little behind, is read again by the next refresh). Never from amoCRM's `Date`
+ * header: that clock can run ahead of the one stamping `updated_at` (issue 18, hole 2), and a
+ * watermark ahead of the stamps skips what was never read. A listing that read nothing keeps the
+ * watermark it had. One entity amoCRM makes visible later still waits for the next deep sync.
  */
 export const WATERMARK_OVERLAP_SECONDS = 10;
 
@@ -94,13 +90,15 @@ export class ListingRefresher<Entity extends ListedEntity> {
     // Recorded first: rows a listing interrupted by a crash had marked cannot pass as seen by the next.
     const generation = before.generation + 1;
     this.mirror.setState({ generation });
+    // Where amoCRM's updated_at clock stood as the listing began: anything changed later carries
+    // a newer stamp. The newest stamp of the listing itself would not do: an entity listed early
+    // and changed before the last page is stamped below it.
+    const newestBefore = await this.newestStamp(generation);
     let read = 0;
-    let newest = 0;
-    const clock: ListingClock = {};
-    for await (const page of this.api.pages({ 'order[id]': 'asc' }, clock)) {
+    // Overlapping windows: a deletion during the listing cannot hide an entity (hole 9).
+    for await (const page of this.api.everyEntity()) {
       this.store(page, generation);
       read += page.length;
-      for (const entity of page) newest = Math.max(newest, entity.updated_at ?? 0);
     }
     let removed = 0;
     for (;;) {
@@ -116,7 +114,7 @@ export class ListingRefresher<Entity extends ListedEntity> {
     this.mirror.setState({
       fullAt: new Date().toISOString(),
       // Entities changed while the listing ran are read again by the next incremental refresh.
-      watermark: (clock.serverTime ?? newest) - WATERMARK_OVERLAP_SECONDS,
+      watermark: newestBefore === undefined ? before.watermark : newestBefore - WATERMARK_OVERLAP_SECONDS,
       form: this.fingerprint,
     });
     this.logger.info(
@@ -129,17 +127,15 @@ export class ListingRefresher<Entity extends ListedEntity> {
   async sinceWatermark(): Promise<RefreshReport> {
     const state = this.mirror.state();
     let read = 0;
-    let newest = 0;
-    const clock: ListingClock = {};
+    let newest: number | undefined;
     try {
       for await (const page of this.api.newestFirst(
         'updated_at',
         (seen) => (seen.at(-1)?.updated_at ?? 0) < state.watermark,
-        clock,
       )) {
         this.store(page, state.generation);
         read += page.length;
-        for (const entity of page) newest = Math.max(newest, entity.updated_at ?? 0);
+        for (const entity of page) newest = Math.max(newest ?? 0, entity.updated_at ?? 0);
       }
     } catch (error) {
       if (!(error instanceof UnorderedListingError)) throw error;
@@ -149,10 +145,26 @@ export class ListingRefresher<Entity extends ListedEntity> {
       );
       return { kind: 'skipped', read, removed: 0 };
     }
-    // Without amoCRM's clock, the newest stamp read stands in for it.
-    const next = (clock.serverTime ?? newest) - WATERMARK_OVERLAP_SECONDS;
-    this.mirror.setState({ watermark: Math.max(state.watermark, next) });
+    // Nothing listed (an empty account): the watermark stays where it was.
+    if (newest !== undefined)
+      this.mirror.setState({ watermark: Math.max(state.watermark, newest - WATERMARK_OVERLAP_SECONDS) });
     return { kind: 'since watermark', read, removed: 0 };
+  }
+
+  /**
+   * The newest `updated_at` amoCRM holds now (one request, its page stored into the mirror);
+   * undefined when the account is empty or amoCRM does not sort by updated_at here.
+   */
+  private async newestStamp(generation: number): Promise<number | undefined> {
+    try {
+      for await (const page of this.api.newestFirst('updated_at', () => true)) {
+        this.store(page, generation);
+        return Math.max(...page.map((entity) => entity.updated_at ?? 0));
+      }
+    } catch (error) {
+      if (!(error instanceof UnorderedListingError)) throw error;
+    }
+    return undefined;
   }
 
   /**

@@ -85,12 +85,16 @@ export async function oauthClient(
   return { client, stateDir, store };
 }
 
-export function longLivedClient(emulator: AmoCrmEmulator, overrides: Partial<AmoCrmConfig> = {}): AmoClient {
+export function longLivedClient(
+  emulator: AmoCrmEmulator,
+  overrides: Partial<AmoCrmConfig> = {},
+  stateDir = tempDir(),
+): AmoClient {
   const token = `llt_${Math.random().toString(36).slice(2)}${Date.now()}`;
   emulator.addLongLivedToken(token);
   return createAmoClient(
     amoConfig(emulator, { longLivedToken: token, ...overrides }),
-    tempDir(),
+    stateDir,
     silentLogger(),
     fastTuning(emulator),
   );
