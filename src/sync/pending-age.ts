@@ -5,11 +5,15 @@ import type { Clock } from '../support/clock.ts';
 export type { SentStamp };
 
 /**
- * How long amoCRM may still apply a create after the client gave up on it, beyond the client's
- * own request timeout (AMOCRM_TIMEOUT_SECONDS). amoCRM documents none; the proxy that showed the
- * hole applied creates 1.2–3 s after they arrived.
+ * How long amoCRM may still apply a create after the client gave up on it, or still leave it out of
+ * its listings, beyond the client's own request timeout (AMOCRM_TIMEOUT_SECONDS). amoCRM documents
+ * neither: the proxy that showed the hole applied creates 1.2–3 s after they arrived, and its
+ * search is known to lag by minutes (reference, "search lag"). Resending too early makes a
+ * duplicate a person must merge; resending late only delays one patient whose create truly never
+ * arrived. So the margin is long: 15 minutes (the simulation applies creates up to 3 minutes late
+ * and lags listings up to 10).
  */
-export const PENDING_MARGIN_MS = 30_000;
+export const PENDING_MARGIN_MS = 15 * 60_000;
 
 /** The config's AMOCRM_TIMEOUT_SECONDS default, for runs not told the client's timeout. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;

@@ -33,8 +33,8 @@ import { CALM, FrontDoor } from './front-door.ts';
 const ZONE = 'Europe/Moscow';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-/** The sync's request timeout here: a silent answer is a kill, never a wait. */
-const TIMEOUT_MS = 600_000;
+/** The sync's request timeout (the default): a pending create is judged lost only after it and a margin. */
+const TIMEOUT_MS = 30_000;
 /** How long a run may take in real time before the history counts it as hung. */
 const HANG_MS = 60_000;
 
@@ -238,8 +238,16 @@ export class World {
           store: life.store,
           logger,
           timeZone: ZONE,
+          clock: this.clock,
+          boot: 'sim',
         },
-        { batchSize: 50, matchByPhone: true, overlapSeconds: 300, progressEveryMs: 1e12 },
+        {
+          batchSize: 50,
+          matchByPhone: true,
+          overlapSeconds: 300,
+          progressEveryMs: 1e12,
+          requestTimeoutMs: TIMEOUT_MS,
+        },
       ).run(request);
     const result = await contacts({ kind });
     if (result.outcome !== 'ok') return 'failed';
@@ -251,12 +259,14 @@ export class World {
         logger,
         timeZone: ZONE,
         now: () => this.patients.now(),
+        clock: this.clock,
+        boot: 'sim',
         ensureContact: async (patientId) => {
           const single = await contacts({ kind: 'single', patientId });
           return single.outcome === 'ok' ? life.store.link(patientId)?.contactId : undefined;
         },
       },
-      { batchSize: 50, overlapSeconds: 300, daysBack: 3650 },
+      { batchSize: 50, overlapSeconds: 300, daysBack: 3650, requestTimeoutMs: TIMEOUT_MS },
     ).run({ kind });
     return deals.outcome === 'ok' ? 'ok' : 'failed';
   }
@@ -456,7 +466,12 @@ export class World {
         // A person calls before their first visit: a manager types their name and mobile; IDENT
         // gets them later (the next new patient).
         const row = syntheticPatient(this.nextPatientId, this.identNow());
-        const mobile = typeof row.MobilePhone === 'string' ? row.MobilePhone : undefined;
+        // Typed cleanly by the manager: the first number of IDENT's cell, +7 and ten digits.
+        const first =
+          typeof row.MobilePhone === 'string'
+            ? /(?:\+?7|8)?[\s(-]*(\d{3})[\s)-]*(\d{3})[\s-]*(\d{2})[\s-]*(\d{2})/.exec(row.MobilePhone)
+            : null;
+        const mobile = first ? `+7${first.slice(1).join('')}` : undefined;
         if (!mobile || this.managerContacts.has(String(row.PatientId))) return;
         const phoneField = [...this.emulator.fields.values()].find((item) => item.code === 'PHONE')!;
         const contact = this.emulator.seedContact({
@@ -551,7 +566,8 @@ export class World {
   /** Faults off, the delayed writes landed, one incremental run and one deep sync; then the properties. */
   async quiesce(): Promise<HistoryCounts> {
     this.door.armed = { ...CALM };
-    this.clock.advance(15 * MINUTE);
+    // Longer than a pending create's wait (the request timeout plus 15 minutes).
+    this.clock.advance(20 * MINUTE);
     await this.door.settle(true);
     const quietFrom = this.clock.monotonic();
     const incremental = await this.run('incremental');
