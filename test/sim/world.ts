@@ -100,6 +100,10 @@ export class World {
   private readonly mergedInto = new Set<number>();
   /** The 'Пол' option an admin removed ('Женский'), while it is missing. */
   private optionRemoved = false;
+  /** Every phone IDENT ever gave a patient (digits): after a state restored from an older copy,
+   * what the sync wrote in the lost time is no longer known as its own and stays, as a manager's would. */
+  private readonly phonesEver = new Map<string, Set<string>>();
+  private restored = false;
   private readonly filterIgnored: boolean;
   runs = 0;
   kills = 0;
@@ -195,6 +199,13 @@ export class World {
     if (!this.life || this.life.dead) await this.startLife();
     const life = this.life!;
     this.runs += 1;
+    for (const [patientId, row] of this.patients.rows) {
+      const outcome = life.mapper(row);
+      if (!outcome.ok) continue;
+      const ever = this.phonesEver.get(patientId) ?? new Set<string>();
+      for (const phone of phonesOfDocument(outcome.contact.document)) ever.add(digits(phone));
+      this.phonesEver.set(patientId, ever);
+    }
     const work = this.runOnce(life, kind);
     work.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -545,6 +556,7 @@ export class World {
         if (this.life && !this.life.dead) this.die(this.life);
         for (const file of readdirSync(this.stateDir))
           if (file.startsWith('state.sqlite')) rmSync(join(this.stateDir, file));
+        this.restored = true;
         for (const file of readdirSync(this.snapshotDir))
           cpSync(join(this.snapshotDir, file), join(this.stateDir, file));
         await this.startLife();
@@ -673,6 +685,7 @@ export class World {
         ]);
         if (this.managerContacts.get(patientId) === contact.id)
           for (const phone of phonesOf(contact)) allowed.add(digits(phone));
+        if (this.restored) for (const phone of this.phonesEver.get(patientId) ?? []) allowed.add(phone);
         for (const phone of phonesOf(contact)) if (!allowed.has(digits(phone))) stalePhones += 1;
       }
       const theirs = mirrorRowOf(JSON.parse(JSON.stringify(contact)), {
@@ -680,9 +693,10 @@ export class World {
         timeZone: ZONE,
       });
       if (!drifted(theirs, outcome.contact)) continue;
-      const blocked = this.optionRemoved && row.Sex === 2;
-      if (blocked && !refused.has(patientId)) unlisted += 1;
-      if (!blocked) undelivered += 1;
+      // A refusal is listed until the value lands, and tried again once a day (README, refusals).
+      if (refused.has(patientId)) continue;
+      if (this.optionRemoved && row.Sex === 2) unlisted += 1;
+      else undelivered += 1;
     }
     if (stalePhones > 0)
       this.violations.push({
