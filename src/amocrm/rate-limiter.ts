@@ -11,6 +11,13 @@ import { LocalPace, MAX_PAUSE_MS, type PaceBook } from './shared-pace.ts';
 export const ARRIVAL_MARGIN_MS = 40;
 /** No window of this length holds more than `rate` departures. */
 export const PACE_WINDOW_MS = 1000 + ARRIVAL_MARGIN_MS;
+/**
+ * Consecutive requests leave at least this share of their even spacing apart. Seven sent at once
+ * would queue at amoCRM's door, and the last of them would be counted later than they left —
+ * bunched with the next second's. Half the spacing still lets the pace catch up after a late timer;
+ * the window, not this gap, is what holds the limit.
+ */
+const MIN_GAP_SHARE = 0.5;
 
 // The pace halves at most once per SLOW_DOWN_MS (a burst of 429s is one signal, not many) and
 // climbs back by half after each RECOVERY_MS without a 429.
@@ -59,7 +66,8 @@ export class RateLimiter {
       this.recover();
       // A fractional pace (3.5 after a halving) allows its whole part per window.
       const limit = Math.max(1, Math.floor(this.rate));
-      const wait = this.book.depart(() => this.clock.monotonic(), limit, PACE_WINDOW_MS);
+      const gap = (PACE_WINDOW_MS / limit) * MIN_GAP_SHARE;
+      const wait = this.book.depart(() => this.clock.monotonic(), limit, PACE_WINDOW_MS, gap);
       if (wait <= 0) return;
       await this.clock.sleep(wait);
     }

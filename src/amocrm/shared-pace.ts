@@ -14,12 +14,13 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
  */
 export interface PaceBook {
   /**
-   * Under one lock: reads the time with `now`; when no pause is on and fewer than `limit`
-   * departures fall in the last `windowMs`, records a departure at that time and returns 0;
+   * Under one lock: reads the time with `now`; when no pause is on, fewer than `limit`
+   * departures fall in the last `windowMs` and the last left at least `gapMs` ago, records a
+   * departure at that time and returns 0;
    * otherwise returns how many ms to wait before asking again (the answer is a floor, not a slot:
    * the caller asks again with the time it actually wakes at).
    */
-  depart(now: () => number, limit: number, windowMs: number): number;
+  depart(now: () => number, limit: number, windowMs: number, gapMs?: number): number;
   /** Nobody departs before `until`. */
   pauseUntil(until: number, now: number): void;
 }
@@ -40,10 +41,15 @@ function decide(
   now: number,
   limit: number,
   windowMs: number,
+  gapMs: number,
 ): { wait: number; departures: number[]; pausedUntil: number } {
   const kept = departures.filter((at) => at > now - windowMs && at <= now + FUTURE_TOLERANCE_MS);
   const pause = validPause(pausedUntil, now);
   if (pause > now) return { wait: pause - now, departures: kept, pausedUntil: pause };
+  const last = kept.at(-1);
+  if (last !== undefined && now < last + gapMs) {
+    return { wait: Math.max(1, last + gapMs - now), departures: kept, pausedUntil: pause };
+  }
   if (kept.length < limit) return { wait: 0, departures: [...kept, now], pausedUntil: pause };
   // The departure that must leave the window before one more fits in it.
   const leaving = kept[kept.length - limit]!;
@@ -54,8 +60,8 @@ export class LocalPace implements PaceBook {
   private departures: number[] = [];
   private pausedUntil = 0;
 
-  depart(now: () => number, limit: number, windowMs: number): number {
-    const outcome = decide(this.departures, this.pausedUntil, now(), limit, windowMs);
+  depart(now: () => number, limit: number, windowMs: number, gapMs = 0): number {
+    const outcome = decide(this.departures, this.pausedUntil, now(), limit, windowMs, gapMs);
     this.departures = outcome.departures;
     this.pausedUntil = outcome.pausedUntil;
     return outcome.wait;
@@ -98,13 +104,13 @@ export class SharedPace implements PaceBook {
     };
   }
 
-  depart(now: () => number, limit: number, windowMs: number): number {
+  depart(now: () => number, limit: number, windowMs: number, gapMs = 0): number {
     return this.locked(() => {
       // Read under the lock: a wait for it must not make the departure look older than it is.
       const at = now();
       const s = this.statements;
       const stored = (s.departures.all() as { at: number }[]).map((row) => row.at);
-      const outcome = decide(stored, this.pause(), at, limit, windowMs);
+      const outcome = decide(stored, this.pause(), at, limit, windowMs, gapMs);
       s.forget.run(at - windowMs, at + FUTURE_TOLERANCE_MS);
       if (outcome.wait === 0) s.add.run(at);
       s.writePause.run(outcome.pausedUntil);

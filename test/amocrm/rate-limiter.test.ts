@@ -69,6 +69,10 @@ describe('the pace holds at arrival (hole 4)', () => {
         busiest(stamps, PACE_WINDOW_MS) <= 7,
         `seed ${seed}: ${busiest(stamps, PACE_WINDOW_MS)} departures`,
       );
+      // Never a burst: requests queued at amoCRM's door would be counted later than they left.
+      const sorted = [...stamps].sort((x, y) => x - y);
+      const closest = Math.min(...sorted.slice(1).map((at, index) => at - sorted[index]!));
+      assert.ok(closest >= PACE_WINDOW_MS / 7 / 2 - 1, `seed ${seed}: two requests ${closest} ms apart`);
       // Late timers cost time; they never buy a faster pace. And the pace is kept, not lost.
       const seconds = (clock.monotonic() - started) / 1000;
       assert.ok(seconds < (300 / 7) * (PACE_WINDOW_MS / 1000) + 5, `seed ${seed}: ${seconds} s for 300`);
@@ -151,6 +155,6 @@ describe('the pace survives clock steps and reboots (hole 3)', () => {
       })(),
       60_000,
     );
-    assert.equal(clock.monotonic(), started, 'seven requests left at once');
+    assert.ok(clock.monotonic() - started < PACE_WINDOW_MS, 'seven requests left within one window');
   });
 });
