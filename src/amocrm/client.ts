@@ -8,9 +8,9 @@ import { StoredIdFilter } from './id-filter.ts';
 import { LeadsApi } from './leads.ts';
 import { OAuthEndpoint } from './oauth.ts';
 import { PipelinesApi } from './pipelines.ts';
-import type { Clock } from '../support/clock.ts';
-import { RateLimiter, systemClock } from './rate-limiter.ts';
-import { SharedSlots } from './shared-pace.ts';
+import { type Clock, systemClock } from '../support/clock.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { SharedPace } from './shared-pace.ts';
 import { TokenStore } from './token-store.ts';
 import { LongLivedToken, OAuthTokens } from './tokens.ts';
 
@@ -47,7 +47,7 @@ const hostOf = (url: string) => new URL(url).host.toLowerCase();
 
 /** One pace for every process of this state folder: a daemon and a one-off command together stay within the limit. */
 export const sharedLimiter = (rateLimitRps: number, stateDir: string) =>
-  new RateLimiter(rateLimitRps, systemClock, new SharedSlots(stateDir));
+  new RateLimiter(rateLimitRps, systemClock, new SharedPace(stateDir));
 
 /**
  * The amoCRM client for the configured account: a long-lived token when one is set, otherwise the

@@ -174,7 +174,8 @@ export const environmentSchema = z.object({
           .gt(0, { error: 'expected a number of requests per second above 0 and at most 7' })
           .max(7, { error: 'amoCRM allows at most 7 requests per second; expected a number up to 7' }),
       )
-      .default(6),
+      // amoCRM's limit: the pace holds it at arrival (a sliding window with a margin), so no reserve is kept.
+      .default(7),
   ),
 
   STATE_DIR: z.preprocess(blankToUndefined, z.string().default('./state')),

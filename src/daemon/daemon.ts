@@ -3,6 +3,7 @@ import { AmoCrmError } from '../amocrm/errors.ts';
 import { type Config, ConfigError } from '../config/config.ts';
 import { ActionableError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Clock } from '../support/clock.ts';
 import { MapFileError } from '../mapping/load-map.ts';
 import { withRunLock } from '../state/locks.ts';
 import { FieldsSetupError, openSyncContext, type SyncContext } from '../sync/context.ts';
@@ -17,6 +18,8 @@ export interface DaemonOptions {
   /** Builds the sync parts; tests pass their own source and client. */
   openContext?: () => Promise<SyncContext>;
   createTask?: CreateTask;
+  /** The schedule's clock and its watchdog's (a simulation passes virtual time). */
+  clock?: Clock;
   /** Serve health on a free port even though HEALTH_PORT=0 (tests). */
   anyHealthPort?: boolean;
   /** First and largest wait between start-up attempts. */
@@ -125,6 +128,7 @@ export class Daemon {
     this.setHealth(true, 'running');
     const store = this.context.store;
     this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask, {
+      clock: this.options.clock,
       history: {
         lastSuccess: () => {
           const fullRead = store.getMeta('full_read_at');

@@ -531,6 +531,10 @@ export class AmoCrmEmulator {
     const url = new URL(request.url ?? '/', 'http://emulator');
     const method = request.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    // Counted as amoCRM counts: at arrival (before the body is read, so in the order requests
+    // came), in a sliding second on a clock no wall-clock step moves.
+    const counted = !path.startsWith('/__emulator') && !(path === '/' && method === 'GET');
+    const withinRate = counted ? this.admitByRate(performance.now()) : true;
     const body = await readBody(request);
 
     if (path.startsWith('/__emulator')) return this.handleAdmin(method, path, body, response, url);
@@ -565,7 +569,7 @@ export class AmoCrmEmulator {
       );
       return;
     }
-    if (!this.admitByRate(now)) {
+    if (!withinRate) {
       this.violations += 1;
       if (this.violations >= this.options.blockAfterViolations) this.blocked = true;
       return respond(429, problem(429, 'Too Many Requests', { title: 'Too Many Requests' }));

@@ -1,13 +1,17 @@
 /**
  * `npm run bench -- [--patients N] [--receptions M] [--scenarios initial,noop,incremental,idle,naive]
- *                   [--json] [--amocrm-url URL --token TOKEN] [--unpaced]`
+ *                   [--json] [--amocrm-url URL --token TOKEN] [--emulator-url URL [--token TOKEN]]
+ *                   [--rate-limit R] [--unpaced]`
  *
  * N synthetic patients through the real engine, map, client and state store to an
  * amoCRM-compatible server (the project's emulator in a process of its own by default), with the
  * 7 requests/s limit enforced by that server. With --receptions M, M synthetic receptions of those
  * patients become deals after the contacts in the initial and noop scenarios, and every reception
  * is checked for exactly one deal in the pipeline and stage the deal map gives. Prints a table per
- * scenario and, with --json, one JSON object as the last line of stdout.
+ * scenario and, with --json, one JSON object as the last line of stdout. --emulator-url uses an
+ * emulator started separately (`npm run emulator`, its long-lived token by --token, default the
+ * spawned one's); against an emulator the 429s it answered and the most requests it saw arrive in
+ * any one second are printed too.
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -80,9 +84,10 @@ const { values } = parseArgs({
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     json: { type: 'boolean', default: false },
     'amocrm-url': { type: 'string' },
+    'emulator-url': { type: 'string' },
     token: { type: 'string' },
     'naive-sample': { type: 'string', default: '300' },
-    'rate-limit': { type: 'string', default: '6' },
+    'rate-limit': { type: 'string', default: '7' },
     // Profiling only: no pace on either side, so the sync's own CPU shows without the wait.
     unpaced: { type: 'boolean', default: false },
   },
@@ -135,9 +140,13 @@ async function measure(
 const round = (value: number) => Math.round(value * 100) / 100;
 
 async function main() {
-  const emulator = values['amocrm-url'] ? undefined : await startEmulatorProcess({ unpaced: values.unpaced });
-  const url = values['amocrm-url'] ?? emulator!.url;
-  const token = values.token ?? emulator!.token;
+  const external = values['amocrm-url'] ?? values['emulator-url'];
+  const emulator = external ? undefined : await startEmulatorProcess({ unpaced: values.unpaced });
+  const url = (external ?? emulator!.url).replace(/\/+$/, '');
+  const token = values.token ?? emulator?.token ?? 'bench-long-lived-token';
+  const emulatorUrl = values['amocrm-url'] ? undefined : url;
+  // The server's own count starts with this bench.
+  if (emulatorUrl) await fetch(`${emulatorUrl}/__emulator/reset-counters`, { method: 'POST' });
   const stateDir = tempDir('ident-sync-bench-');
   const client = createAmoClient(
     longLivedConfig(url, token, { timeoutMs: 60_000, rateLimitRps: Number(values['rate-limit']) }),
@@ -279,13 +288,23 @@ async function main() {
       }
     }
     store.close();
-    report(results, url);
+    report(results, url, emulatorUrl ? await serverCounts(emulatorUrl) : undefined);
   } finally {
     emulator?.stop();
   }
 }
 
-function report(results: Measurement[], url: string) {
+/** What the emulator saw: 429s it answered, and the most requests that arrived in any one second (sliding). */
+async function serverCounts(url: string): Promise<ServerCounts> {
+  const state = (await (await fetch(`${url}/__emulator/state`)).json()) as ServerCounts;
+  return { requests429: state.requests429, maxRequestsInAnySecond: state.maxRequestsInAnySecond };
+}
+interface ServerCounts {
+  requests429: number;
+  maxRequestsInAnySecond: number;
+}
+
+function report(results: Measurement[], url: string, server: ServerCounts | undefined) {
   const rate = Number(values['rate-limit']);
   const ceiling = rate * 50;
   process.stdout.write(
@@ -358,9 +377,14 @@ function report(results: Measurement[], url: string) {
       )}\n`,
     );
   }
+  if (server) {
+    process.stdout.write(
+      `\nthe emulator saw: ${server.requests429} answers 429, at most ${server.maxRequestsInAnySecond} requests arriving in any one second\n`,
+    );
+  }
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ scenarios: results.map(({ created: _c, updated: _u, unchanged: _n, repaired: _r, dealSeconds: _d, dealRequests: _q, ...rest }) => rest) })}\n`,
+      `${JSON.stringify({ server, scenarios: results.map(({ created: _c, updated: _u, unchanged: _n, repaired: _r, dealSeconds: _d, dealRequests: _q, ...rest }) => rest) })}\n`,
     );
   }
 }

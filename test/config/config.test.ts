@@ -31,7 +31,7 @@ describe('configuration', () => {
       receptionsDaysBack: 90,
     });
     assert.equal(config.amocrm.batchSize, 50);
-    assert.equal(config.amocrm.rateLimitRps, 6);
+    assert.equal(config.amocrm.rateLimitRps, 7);
     assert.equal(config.amocrm.redirectUri, 'http://localhost:8080/callback');
     assert.equal(config.database, undefined);
     assert.equal(config.log.level, 'info');

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import cron from 'node-cron';
 import type { SyncConfig } from '../../src/config/config.ts';
 import { createLogger, silentLogger } from '../../src/logging/logger.ts';
+import type { Clock } from '../../src/support/clock.ts';
 import {
   type CreateTask,
   cronExpressions,
@@ -95,6 +96,12 @@ describe('schedule', () => {
 
 describe('deep syncs that were missed', () => {
   const moscow = (iso: string) => new Date(`${iso}+03:00`);
+  /** Time standing still at `at`: the watchdog never wakes. */
+  const stoppedClock = (at: Date): Clock => ({
+    now: () => at.getTime(),
+    monotonic: () => 0,
+    sleep: () => new Promise<void>(() => undefined),
+  });
 
   it('finds the latest 08:00 / 20:00 slot on the clinic clock', () => {
     assert.deepEqual(
@@ -129,7 +136,7 @@ describe('deep syncs that were missed', () => {
         silentLogger(),
         () => ({ start() {}, destroy() {}, getNextRun: () => null }),
         {
-          now: () => moscow('2026-11-22T09:30:00'),
+          clock: stoppedClock(moscow('2026-11-22T09:30:00')),
           history: {
             lastSuccess: () => (success ? moscow(success) : undefined),
             lastAttempt: () => (attempt ? moscow(attempt) : undefined),
@@ -151,7 +158,7 @@ describe('deep syncs that were missed', () => {
       silentLogger(),
       () => ({ start() {}, destroy() {}, getNextRun: () => null }),
       {
-        now: () => moscow('2026-11-22T09:30:00'),
+        clock: stoppedClock(moscow('2026-11-22T09:30:00')),
         history: { lastSuccess: () => undefined, lastAttempt: () => undefined, fresh: () => true },
       },
     );
