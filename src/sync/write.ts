@@ -2,7 +2,7 @@ import { type BatchItem, type ContactsApi, heldValues } from '../amocrm/contacts
 import type { ValidationProblem } from '../amocrm/errors.ts';
 import type { Contact, ContactCreate, ContactUpdate, CustomFieldValueOut } from '../amocrm/types.ts';
 import type { Logger } from '../logging/logger.ts';
-import { type Clock, systemClock } from '../support/clock.ts';
+import type { Clock } from '../support/clock.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
 import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping/mapper.ts';
 import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';

@@ -115,6 +115,14 @@ export class FrontDoor {
     }
   }
 
+  /** When the next delayed write is due (monotonic ms), if any. */
+  nextDue(): number | undefined {
+    return this.held.reduce<number | undefined>(
+      (min, held) => (min === undefined || held.due < min ? held.due : min),
+      undefined,
+    );
+  }
+
   get pendingApplies(): number {
     return this.held.length;
   }

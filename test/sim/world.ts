@@ -296,7 +296,7 @@ export class World {
   async apply(event: SimEvent): Promise<void> {
     const [a = 0, b = 0, c = 0, d = 0] = event.r;
     // Time passes between events: seconds to a few minutes.
-    this.clock.advance(Math.floor(5_000 + d * 175_000));
+    await this.passTime(Math.floor(5_000 + d * 175_000));
     switch (event.kind) {
       case 'newPatient': {
         const count = 1 + Math.floor(a * 3);
@@ -536,7 +536,7 @@ export class World {
         this.door.armed.killAfter = undefined;
         // Restarted at once, or after up to an hour.
         if (this.life?.dead) {
-          if (d >= 0.5) this.clock.advance(Math.floor((d - 0.5) * 2 * HOUR));
+          if (d >= 0.5) await this.passTime(Math.floor((d - 0.5) * 2 * HOUR));
           await this.startLife();
         }
         return;
@@ -569,9 +569,19 @@ export class World {
         return;
       }
       case 'timePasses':
-        this.clock.advance(Math.floor(a * 6 * HOUR));
+        await this.passTime(Math.floor(a * 6 * HOUR));
         return;
     }
+  }
+
+  /** Time passes; amoCRM applies each delayed write when its moment comes, not later. */
+  private async passTime(ms: number): Promise<void> {
+    const end = this.clock.monotonic() + ms;
+    for (let due = this.door.nextDue(); due !== undefined && due <= end; due = this.door.nextDue()) {
+      this.clock.advance(due - this.clock.monotonic());
+      await this.door.settle();
+    }
+    this.clock.advance(end - this.clock.monotonic());
   }
 
   // ── the end of a history ──────────────────────────────────────────────────────────────────
@@ -579,7 +589,7 @@ export class World {
   async quiesce(): Promise<HistoryCounts> {
     this.door.armed = { ...CALM };
     // Longer than a pending create's wait (the request timeout plus 15 minutes).
-    this.clock.advance(20 * MINUTE);
+    await this.passTime(20 * MINUTE);
     await this.door.settle(true);
     const quietFrom = this.clock.monotonic();
     const incremental = await this.run('incremental');
@@ -827,6 +837,8 @@ export class World {
   }
 
   private touchPatient(id: string, changes: Record<string, unknown>): void {
+    // The person's evidence (name, phone) may no longer be what the manager typed.
+    this.managerContacts.delete(id);
     this.identNow();
     this.patients.touch(id, changes);
   }

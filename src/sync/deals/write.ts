@@ -3,7 +3,6 @@ import type { BatchItem } from '../../amocrm/entities.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 import type { Lead, LeadCreate, LeadUpdate } from '../../amocrm/types.ts';
 import type { Logger } from '../../logging/logger.ts';
-import { type Clock, systemClock } from '../../support/clock.ts';
 import {
   type MappedDeal,
   type ResolvedDealMap,
