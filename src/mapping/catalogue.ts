@@ -149,7 +149,10 @@ export function resolveFieldList(
   owner: FieldOwner,
 ): ResolvedField[] {
   const checks = checkFields({ fields: specs }, catalogue, owner);
-  if (checks.some((check) => check.status !== 'ok')) throw new FieldsNotReadyError(checks, owner);
+  // A missing option is not a missing field: only the patients with that choice lose it, each
+  // listed as refused (the mapper sends it by its label), and `fields` still reports it.
+  const usable = (check: FieldCheck) => check.status === 'ok' || check.status === 'missing enum values';
+  if (!checks.every(usable)) throw new FieldsNotReadyError(checks, owner);
   return checks.map((check) => {
     const found = check.found!;
     const enumIds = new Map<string, number>();

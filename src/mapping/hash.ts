@@ -26,7 +26,9 @@ export function hashParts(
     fields.map((field) => [
       field.field_id,
       field.value !== null && typeof field.value === 'object'
-        ? { enum_id: (field.value as { enum_id: number }).enum_id }
+        ? 'label' in field.value
+          ? { label: (field.value as { label: string }).label }
+          : { enum_id: (field.value as { enum_id: number }).enum_id }
         : field.value,
     ]),
   ]);

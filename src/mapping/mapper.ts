@@ -17,7 +17,13 @@ import { toText } from './transforms/text.ts';
 
 export type PatientRow = Readonly<Record<string, unknown>>;
 
-export type DocumentValue = FieldScalar | { enum_id: number };
+/**
+ * A select's choice is sent by its option id; `{ label }` when the account has no option of that
+ * name (an admin removed it): then amoCRM takes it by its text if the option came back under a new
+ * id, and refuses it otherwise (one field of one patient, listed), instead of the field being
+ * emptied or the run stopped.
+ */
+export type DocumentValue = FieldScalar | { enum_id: number } | { label: string };
 
 /** The contact as the map makes it, independent of create or update: the thing that is hashed. */
 export interface ContactDocument {
@@ -181,8 +187,7 @@ function enumValue(field: ResolvedField, row: PatientRow): Transformed<DocumentV
   }
   if (label === undefined) return empty(note);
   const enumId = field.enumIds.get(label);
-  // resolveFields guarantees every choice has an id; this guards a map edited at run time.
-  if (enumId === undefined) return empty(`choice "${label}" has no enum id`);
+  if (enumId === undefined) return value({ label }, note ?? 'no such option in amoCRM');
   return value({ enum_id: enumId }, note);
 }
 
@@ -301,8 +306,14 @@ function multitext(
  * 1.5 again, so both hash alike and a noop sync writes nothing.
  */
 export function fieldValuesOut(item: DocumentValue): CustomFieldValueOut['values'] {
-  if (typeof item === 'object') return [{ enum_id: item.enum_id }];
+  if (typeof item === 'object')
+    return 'label' in item ? [{ value: item.label }] : [{ enum_id: item.enum_id }];
   return [{ value: typeof item === 'number' ? numberText(item) : item }];
+}
+
+/** A select's value as a person reads it in `test`: the option id, or the label sent without one. */
+export function optionText(value: { enum_id: number } | { label: string }): string {
+  return 'label' in value ? `"${value.label}" (no such option in amoCRM)` : `enum ${value.enum_id}`;
 }
 
 /** A number as amoCRM's numeric fields take it: plain decimal notation, never "1e+21" or "-0". */

@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.ts';
 import {
   FieldsNotReadyError,
   resolveFieldList,
+  type ResolvedField,
   type ResolvedMap,
   resolveFields,
 } from '../mapping/catalogue.ts';
@@ -173,6 +174,9 @@ export async function openSyncContext(
     source?: PatientSource;
     receptions?: ReceptionSource;
     store?: StateStore;
+    /** The engine's time (a simulation's virtual clock); the system's by default. */
+    clock?: Clock;
+    boot?: string;
   } = {},
 ): Promise<SyncContext> {
   // A run's scratch file goes to the state folder, writable by contract even in a read-only
@@ -182,18 +186,20 @@ export async function openSyncContext(
   const { map, files } = loadMapAndSql(config);
   const dealFiles = config.sync.receptions ? loadDealMapAndSql(config) : undefined;
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
-  const resolved = await resolveMapAgainstAccount(map, client);
-  const resolvedDeals = dealFiles ? await resolveDealMapAgainstAccount(dealFiles.map, client) : undefined;
+  let resolved = await resolveMapAgainstAccount(map, client);
+  let resolvedDeals = dealFiles ? await resolveDealMapAgainstAccount(dealFiles.map, client) : undefined;
+  const { clock, boot } = parts;
+  warnMissingOptions([...resolved.fields, ...(resolvedDeals?.fields ?? [])], logger);
   const zoneWarning = zoneMismatch((await client.account()).timeZone, config.sync.timeZone);
   if (zoneWarning) logger.warn(zoneWarning);
   const timeZone = config.sync.timeZone;
-  const mapper = createMapper(resolved, { timeZone });
+  let mapper = createMapper(resolved, { timeZone });
   const ident = parts.source
     ? { patients: parts.source, receptions: parts.receptions }
     : await openIdent(config, files, map, dealFiles, logger);
   const source = ident.patients;
   const store = parts.store ?? new StateStore(config.stateDir);
-  const deals: DealParts | undefined =
+  let deals: DealParts | undefined =
     resolvedDeals && ident.receptions
       ? {
           source: ident.receptions,
@@ -211,6 +217,7 @@ export async function openSyncContext(
     store,
     deals,
     newDealRun(options = {}) {
+      const deals = context.deals;
       if (!deals) throw new Error('receptions are not synced (SYNC_RECEPTIONS=false)');
       return dealRunFor(
         {
@@ -221,6 +228,8 @@ export async function openSyncContext(
           timeZone,
           now: () => source.now(),
           ensureContact: ensureContactOf(context),
+          clock,
+          boot,
         },
         {
           batchSize: config.amocrm.batchSize,
@@ -232,13 +241,24 @@ export async function openSyncContext(
       );
     },
     async syncAll(kind, options = {}) {
+      if (kind === 'deep') await rereadAccount();
       const contacts: FullSyncResult = await context.newRun(options).run({ kind });
       if (!deals || contacts.outcome !== 'ok') return contacts;
       return { ...contacts, deals: await context.newDealRun(options).run({ kind }) };
     },
     newRun(options = {}) {
       return syncRunFor(
-        { client, source, resolved, mapper, store, logger, timeZone: config.sync.timeZone },
+        {
+          client,
+          source,
+          resolved: context.resolved,
+          mapper: context.mapper,
+          store,
+          logger,
+          timeZone: config.sync.timeZone,
+          clock,
+          boot,
+        },
         {
           batchSize: config.amocrm.batchSize,
           matchByPhone: config.sync.matchByPhone,
@@ -253,7 +273,54 @@ export async function openSyncContext(
       store.close();
     },
   };
+  /**
+   * Each deep sync reads the account's fields and pipelines again (three requests, twice a day): an
+   * option an admin added back, a field re-created or a stage added later gets its new id here, so
+   * a refused value can land at its daily retry without a restart. A field gone stops the run
+   * with the same sentence as at start.
+   */
+  const rereadAccount = async () => {
+    const fresh = await resolveMapAgainstAccount(map, client);
+    if (idsOf(fresh.fields) !== idsOf(resolved.fields)) {
+      resolved = fresh;
+      mapper = createMapper(resolved, { timeZone });
+      context.resolved = resolved;
+      context.mapper = mapper;
+      logger.info('the amoCRM contact fields changed since the last read; using their new ids');
+      warnMissingOptions(resolved.fields, logger);
+    }
+    if (dealFiles && deals) {
+      const freshDeals = await resolveDealMapAgainstAccount(dealFiles.map, client);
+      if (
+        idsOf(freshDeals.fields) + JSON.stringify(freshDeals.pipelines) !==
+        idsOf(resolvedDeals!.fields) + JSON.stringify(resolvedDeals!.pipelines)
+      ) {
+        resolvedDeals = freshDeals;
+        deals = { ...deals, resolved: freshDeals, mapper: createDealMapper(freshDeals, { timeZone }) };
+        context.deals = deals;
+        logger.info('the amoCRM deal fields or pipelines changed since the last read; using their new ids');
+      }
+    }
+  };
   return context;
+}
+
+/** An option the map needs but the account lacks costs its patients that field: say so once a read. */
+function warnMissingOptions(fields: readonly ResolvedField[], logger: Logger): void {
+  for (const field of fields) {
+    const missing = (field.spec.choices ?? []).filter((choice) => !field.enumIds.has(choice));
+    if (missing.length > 0)
+      logger.warn(
+        `the amoCRM field "${field.spec.name}" lacks the options ${missing.join(', ')}: those values are listed as refused until \`ident-sync fields --create\` adds them`,
+      );
+  }
+}
+
+/** What a resolved field list means to amoCRM: field ids, types and option ids, in map order. */
+function idsOf(
+  fields: readonly { fieldId: number; amoType: string; enumIds: ReadonlyMap<string, number> }[],
+): string {
+  return JSON.stringify(fields.map((field) => [field.fieldId, field.amoType, [...field.enumIds]]));
 }
 
 /** A deal run over these parts. */

@@ -1,23 +1,18 @@
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AmoClient, createAmoClient } from '../../src/amocrm/client.ts';
+import { createAmoClient } from '../../src/amocrm/client.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { AmoCrmEmulator, type StoredContact } from '../../src/emulator/server.ts';
 import { LOST, WON } from '../../src/emulator/leads.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
-import {
-  identFieldId,
-  resolveFieldList,
-  resolveFields,
-  type ResolvedMap,
-} from '../../src/mapping/catalogue.ts';
-import { createDealMapper, type DealMapper, type ResolvedDealMap } from '../../src/mapping/deal-mapper.ts';
-import { type ContactDocument, createMapper, type Mapper } from '../../src/mapping/mapper.ts';
-import { resolvePipelines } from '../../src/mapping/pipelines.ts';
+import { identFieldId } from '../../src/mapping/catalogue.ts';
+import type { DealMapper } from '../../src/mapping/deal-mapper.ts';
+import type { ContactDocument } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { dealRunFor, syncRunFor } from '../../src/sync/context.ts';
+import { openSyncContext, type SyncContext } from '../../src/sync/context.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
 import { shippedMap } from '../helpers/map.ts';
@@ -57,11 +52,7 @@ export interface HistoryCounts {
 
 interface Life {
   n: number;
-  client: AmoClient;
-  store: StateStore;
-  resolved: ResolvedMap;
-  mapper: Mapper;
-  deals: { resolved: ResolvedDealMap; mapper: DealMapper };
+  context: SyncContext;
   dead: boolean;
 }
 
@@ -140,7 +131,7 @@ export class World {
   }
 
   async close(): Promise<void> {
-    if (this.life && !this.life.dead) this.life.store.close();
+    if (this.life && !this.life.dead) this.life.context.store.close();
     await this.door.stop();
     await this.emulator.stop();
     rmSync(this.stateDir, { recursive: true, force: true });
@@ -167,31 +158,35 @@ export class World {
       silentLogger(),
       { limiter: this.limiter, clock: this.clock, retryBaseMs: 1000, rateLimitBaseMs: 2000 },
     );
-    const store = new StateStore(this.stateDir);
-    const map = shippedMap();
-    const dealMap = shippedDealMap();
-    // The first life does what `fields --create --pipelines` does; later ones only read, as the daemon.
-    const fields = await createMissingFields(map, client.fields);
-    const dealFields = await createMissingFields(dealMap, client.leadFields, 'deal');
-    if (first) await createMissingPipelines(dealMap, client.pipelines);
-    const resolved = resolveFields(map, fields.catalogue);
-    const dealResolved: ResolvedDealMap = {
-      map: dealMap,
-      fields: resolveFieldList(dealMap.fields, dealFields.catalogue, 'deal'),
-      pipelines: resolvePipelines(dealMap, await client.pipelines.list()),
-    };
-    this.life = {
-      n: this.lives,
-      client,
-      store,
-      resolved,
-      mapper: createMapper(resolved, { timeZone: ZONE, now: () => new Date() }),
-      deals: {
-        resolved: dealResolved,
-        mapper: createDealMapper(dealResolved, { timeZone: ZONE, now: () => new Date() }),
+    if (first) {
+      // What `ident-sync fields --create --pipelines` does before the daemon starts.
+      await createMissingFields(shippedMap(), client.fields);
+      await createMissingFields(shippedDealMap(), client.leadFields, 'deal');
+      await createMissingPipelines(shippedDealMap(), client.pipelines);
+    }
+    const config = loadConfig(
+      {
+        AMOCRM_BASE_URL: baseUrl,
+        AMOCRM_LONG_LIVED_TOKEN: this.token,
+        STATE_DIR: this.stateDir,
+        SYNC_RECEPTIONS: 'true',
+        RECEPTIONS_DAYS_BACK: '3650',
+        RATE_LIMIT_RPS: String(this.rps),
+        AMOCRM_TIMEOUT_SECONDS: String(TIMEOUT_MS / 1000),
       },
-      dead: false,
-    };
+      ['amocrm'],
+    );
+    // The daemon's own wiring: one context a life, its deep syncs re-reading the account.
+    delete process.env.SQLITE_TMPDIR;
+    const context = await openSyncContext(config, silentLogger(), {
+      client,
+      source: this.patients,
+      receptions: this.receptions,
+      store: new StateStore(this.stateDir),
+      clock: this.clock,
+      boot: 'sim',
+    });
+    this.life = { n: this.lives, context, dead: false };
   }
 
   /** One run of the sync (contacts, then deals), or its death where the front door kills it. */
@@ -200,7 +195,7 @@ export class World {
     const life = this.life!;
     this.runs += 1;
     for (const [patientId, row] of this.patients.rows) {
-      const outcome = life.mapper(row);
+      const outcome = life.context.mapper(row);
       if (!outcome.ok) continue;
       const ever = this.phonesEver.get(patientId) ?? new Set<string>();
       for (const phone of phonesOfDocument(outcome.contact.document)) ever.add(digits(phone));
@@ -238,55 +233,15 @@ export class World {
   }
 
   private async runOnce(life: Life, kind: 'incremental' | 'deep'): Promise<'ok' | 'failed'> {
-    const logger = silentLogger();
-    const contacts = (request: Parameters<ReturnType<typeof syncRunFor>['run']>[0]) =>
-      syncRunFor(
-        {
-          source: this.patients,
-          mapper: life.mapper,
-          resolved: life.resolved,
-          client: life.client,
-          store: life.store,
-          logger,
-          timeZone: ZONE,
-          clock: this.clock,
-          boot: 'sim',
-        },
-        {
-          batchSize: 50,
-          matchByPhone: true,
-          overlapSeconds: 300,
-          progressEveryMs: 1e12,
-          requestTimeoutMs: TIMEOUT_MS,
-        },
-      ).run(request);
-    const result = await contacts({ kind });
-    if (result.outcome !== 'ok') return 'failed';
-    const deals = await dealRunFor(
-      {
-        client: life.client,
-        deals: { source: this.receptions, resolved: life.deals.resolved, mapper: life.deals.mapper },
-        store: life.store,
-        logger,
-        timeZone: ZONE,
-        now: () => this.patients.now(),
-        clock: this.clock,
-        boot: 'sim',
-        ensureContact: async (patientId) => {
-          const single = await contacts({ kind: 'single', patientId });
-          return single.outcome === 'ok' ? life.store.link(patientId)?.contactId : undefined;
-        },
-      },
-      { batchSize: 50, overlapSeconds: 300, daysBack: 3650, requestTimeoutMs: TIMEOUT_MS },
-    ).run({ kind });
-    return deals.outcome === 'ok' ? 'ok' : 'failed';
+    const result = await life.context.syncAll(kind);
+    return result.outcome === 'ok' && (!result.deals || result.deals.outcome === 'ok') ? 'ok' : 'failed';
   }
 
   /** The process is gone: whatever it still holds can change nothing (its store is closed). */
   private die(life: Life): void {
     life.dead = true;
     try {
-      life.store.close();
+      life.context.store.close();
     } catch {
       // already closed
     }
@@ -608,6 +563,7 @@ export class World {
       });
     const contacts = await this.checkContacts();
     const deals = this.checkDeals();
+    await this.checkRefusalsLand();
     const writesBefore = this.door.arrivals.filter((arrival) => arrival.write).length;
     this.clock.advance(MINUTE);
     await this.run('deep');
@@ -631,8 +587,8 @@ export class World {
 
   private async checkContacts(): Promise<{ duplicates: number; missing: number; wrong: number }> {
     const life = this.life!;
-    const comparison = await compareWithSource(this.emulator, this.patients, life);
-    const identField = identFieldId(life.resolved);
+    const comparison = await compareWithSource(this.emulator, this.patients, life.context);
+    const identField = identFieldId(life.context.resolved);
     let extra = 0;
     for (const contact of this.emulator.contacts.values()) {
       const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
@@ -673,20 +629,20 @@ export class World {
    */
   private checkPeople(): number {
     const life = this.life!;
-    const identField = identFieldId(life.resolved);
+    const identField = identFieldId(life.context.resolved);
     const carriers = new Map<string, StoredContact>();
     for (const contact of this.emulator.contacts.values()) {
       const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
         ?.value;
       if (id !== undefined && !carriers.has(String(id))) carriers.set(String(id), contact);
     }
-    const refused = new Set(life.store.fieldRefusals(100_000).map((refusal) => refusal.patientId));
+    const refused = new Set(life.context.store.fieldRefusals(100_000).map((refusal) => refusal.patientId));
     let stalePhones = 0;
     let unlisted = 0;
     let undelivered = 0;
     for (const [patientId, row] of this.patients.rows) {
       const contact = carriers.get(patientId);
-      const outcome = life.mapper(row);
+      const outcome = life.context.mapper(row);
       if (!contact || !outcome.ok) continue;
       if (!this.mergedInto.has(contact.id)) {
         const allowed = new Set([
@@ -699,7 +655,7 @@ export class World {
         for (const phone of phonesOf(contact)) if (!allowed.has(digits(phone))) stalePhones += 1;
       }
       const theirs = mirrorRowOf(JSON.parse(JSON.stringify(contact)), {
-        resolved: life.resolved,
+        resolved: life.context.resolved,
         timeZone: ZONE,
       });
       if (!drifted(theirs, outcome.contact)) continue;
@@ -736,6 +692,23 @@ export class World {
     return undelivered;
   }
 
+  /**
+   * Once amoCRM takes a refused value again (the admin restored the option), the next deep sync a
+   * day on delivers it: nothing stays refused for ever.
+   */
+  private async checkRefusalsLand(): Promise<void> {
+    if (this.optionRemoved) return;
+    if (this.life!.context.store.fieldRefusals(1).length === 0) return;
+    await this.passTime(21 * HOUR);
+    if ((await this.run('deep')) !== 'ok') return;
+    const standing = this.life!.context.store.fieldRefusals(100_000);
+    if (standing.length > 0)
+      this.violations.push({
+        property: 'a value amoCRM accepts again lands within a day',
+        detail: `${standing.length} refusals stand (${standing[0]!.field}: ${standing[0]!.detail.slice(0, 80)})`,
+      });
+  }
+
   private forgetManagerContact(contactId: number): void {
     for (const [patientId, id] of this.managerContacts)
       if (id === contactId) this.managerContacts.delete(patientId);
@@ -759,7 +732,9 @@ export class World {
 
   private checkDeals(): HistoryCounts['deals'] {
     const life = this.life!;
-    const fieldId = life.deals.resolved.fields.find((field) => field.spec.key === 'reception_id')!.fieldId;
+    const fieldId = life.context.deals!.resolved.fields.find(
+      (field) => field.spec.key === 'reception_id',
+    )!.fieldId;
     const byReception = new Map<number, { pipeline_id: number; status_id: number }[]>();
     for (const lead of this.emulator.deals.leads.values()) {
       if (lead.is_deleted) continue;
@@ -774,7 +749,7 @@ export class World {
       const reception = (
         this.receptions as unknown as { full(row: unknown): Parameters<DealMapper>[0] }
       ).full(row);
-      const outcome = life.deals.mapper(reception);
+      const outcome = life.context.deals!.mapper(reception);
       if (!outcome.ok) continue;
       const deals = byReception.get(row.ReceptionId) ?? [];
       if (deals.length === 0) {
@@ -878,7 +853,7 @@ export class World {
 
   private someDeal(fraction: number) {
     if (!this.life) return undefined;
-    const fieldId = this.life.deals.resolved.fields.find(
+    const fieldId = this.life.context.deals!.resolved.fields.find(
       (field) => field.spec.key === 'reception_id',
     )!.fieldId;
     const list = [...this.emulator.deals.leads.values()].flatMap((lead) => {

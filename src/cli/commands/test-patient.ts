@@ -1,3 +1,4 @@
+import { optionText } from '../../mapping/mapper.ts';
 import type { Command } from 'commander';
 import { ActionableError } from '../../errors.ts';
 import { differences, documentFromContact } from '../../mapping/compare.ts';
@@ -204,7 +205,7 @@ export function documentRows(
     ...document.fields.map((field) => [
       names.get(field.key) ?? field.key,
       typeof field.value === 'object' && field.value !== null
-        ? shown(field.key, `enum ${field.value.enum_id}`)
+        ? shown(field.key, optionText(field.value))
         : shown(field.key, field.value),
     ]),
   ];

@@ -1,3 +1,4 @@
+import { optionText } from '../../mapping/mapper.ts';
 import { ActionableError } from '../../errors.ts';
 import type { Logger } from '../../logging/logger.ts';
 import { documentFromLead } from '../../mapping/compare.ts';
@@ -166,7 +167,7 @@ function dealRows(
       names.get(field.key) ?? field.key,
       shown(
         field.key,
-        typeof field.value === 'object' && field.value !== null ? `enum ${field.value.enum_id}` : field.value,
+        typeof field.value === 'object' && field.value !== null ? optionText(field.value) : field.value,
       ),
     ]),
   ];
