@@ -95,16 +95,23 @@ export class AmoHttp {
       responseType: 'text',
       transitional: { clarifyTimeoutError: true },
       maxRedirects: 0,
+      // The pace is taken as the very last step before Node's http module writes the request:
+      // whatever the interceptors, token refreshes or a busy event loop cost comes before the
+      // departure is stamped, never between the stamp and the wire (amoCRM counts arrivals).
+      adapter: async (config) => {
+        await this.limiter.acquire();
+        this.stats.requests += 1;
+        if (config.method !== 'get') this.stats.writeRequests += 1;
+        return send(config);
+      },
     });
+    const send = axios.getAdapter(['http']);
 
     this.axios.interceptors.request.use(async (config: AmoRequestConfig) => {
       if (config.amoAuth && this.tokens) {
         config.amoToken = await this.tokens.accessToken();
         config.headers.set('authorization', `Bearer ${config.amoToken}`);
       }
-      await this.limiter.acquire();
-      this.stats.requests += 1;
-      if (config.method !== 'get') this.stats.writeRequests += 1;
       return config;
     });
 

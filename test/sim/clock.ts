@@ -29,10 +29,18 @@ export class SimClock implements Clock {
     return this.t;
   }
 
+  /**
+   * Requests that left the sync but have not reached amoCRM's door yet: time must not jump while
+   * one is on the wire, or it would arrive "later" than it left by the length of someone's sleep.
+   */
+  inFlight = 0;
+
   /** Time passes at once; concurrent sleepers wake at the later of their targets, not the sum. */
   async sleep(ms: number): Promise<void> {
     const target = this.t + Math.max(0, ms);
-    await new Promise((resolve) => setImmediate(resolve));
+    const started = performance.now();
+    do await new Promise((resolve) => setImmediate(resolve));
+    while (this.inFlight > 0 && performance.now() - started < 50);
     this.t = Math.max(this.t, target);
   }
 

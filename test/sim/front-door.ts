@@ -131,6 +131,7 @@ export class FrontDoor {
     request: IncomingMessage,
     response: import('node:http').ServerResponse,
   ): Promise<void> {
+    this.clock.inFlight = Math.max(0, this.clock.inFlight - 1);
     const body = await readAll(request);
     const match = /^\/life\/(\d+)(\/.*)$/.exec(request.url ?? '');
     const life = match ? Number(match[1]) : -1;

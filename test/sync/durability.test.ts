@@ -1,3 +1,4 @@
+import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
@@ -36,7 +37,7 @@ describe('durability: kill -9, SIGTERM, faults', () => {
     assert.equal(restarted.code, 0);
     assert.equal(restarted.result!.outcome, 'ok');
     // Creates the kill stopped before they left stay pending until amoCRM has had time: a later run sends them.
-    const later = await runSyncChild({ ...env, CLOCK_ELAPSED_MS: String(10 * 60_000) });
+    const later = await runSyncChild({ ...env, CLOCK_ELAPSED_MS: String(PAST_PENDING_WAIT_MS) });
     assert.equal(later.result!.outcome, 'ok');
     assert.equal(later.result!.pending, 0);
     const source = new MemorySource(patients(count));

@@ -7,7 +7,12 @@ import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { judgePending, type SentStamp } from '../../src/sync/pending-age.ts';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  judgePending,
+  PENDING_MARGIN_MS,
+  type SentStamp,
+} from '../../src/sync/pending-age.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { dealStack } from '../helpers/deal-stack.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
@@ -17,8 +22,8 @@ import { runSyncChild, syncChildEnv } from '../helpers/sync-child-process.ts';
 import { assertConverged, syncStack } from '../helpers/sync-stack.ts';
 import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
 
-/** The wait of a pending create in the in-process stacks: their default 30 s timeout plus the 30 s margin. */
-const WAIT_MS = 60_000;
+/** The wait of a pending create in the in-process stacks: their default 30 s timeout plus the margin. */
+const WAIT_MS = DEFAULT_REQUEST_TIMEOUT_MS + PENDING_MARGIN_MS;
 
 const createPosts = (emulator: AmoCrmEmulator, path: string) =>
   emulator.requests.filter((request) => request.method === 'POST' && request.path === path).length;
