@@ -241,7 +241,15 @@ export async function openSyncContext(
       );
     },
     async syncAll(kind, options = {}) {
-      if (kind === 'deep') await rereadAccount();
+      if (kind === 'deep')
+        await rereadAccount().catch((error: unknown) => {
+          // A field gone stops us as at start; amoCRM unavailable only means the ids read before stand.
+          if (error instanceof FieldsSetupError || error instanceof DealSetupError) throw error;
+          logger.warn(
+            { err: error },
+            'could not read the amoCRM fields again; the deep sync uses those read before',
+          );
+        });
       const contacts: FullSyncResult = await context.newRun(options).run({ kind });
       if (!deals || contacts.outcome !== 'ok') return contacts;
       return { ...contacts, deals: await context.newDealRun(options).run({ kind }) };

@@ -3,6 +3,7 @@
  * answers lost after amoCRM stored the deals. Each ends by comparing amoCRM's deals and contacts
  * with the source: one deal per reception, in its pipeline and stage, none extra.
  */
+import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { GeneratedReceptions } from '../../src/demo/receptions.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
@@ -58,7 +59,10 @@ export async function dealKillTrial(
     let runs = 1;
     for (; runs < 4; runs++) {
       await sleep(1100);
-      await completedOrKilled(runSyncChild(env));
+      // The first restart comes at once; later ones after a pending create's wait, as a daemon's would.
+      await completedOrKilled(
+        runSyncChild({ ...env, CLOCK_ELAPSED_MS: String((runs - 1) * PAST_PENDING_WAIT_MS) }),
+      );
       if ((await compareDeals(emulator, receptions, token)).missing === 0) break;
     }
     const comparison = sumOf(

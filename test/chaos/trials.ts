@@ -2,6 +2,7 @@
  * Chaos trials: each breaks a sync in one way, lets it run again until it converges, and compares
  * amoCRM's final state with the map of the source (duplicates / missing / wrong must all be 0).
  */
+import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { OAuthEndpoint } from '../../src/amocrm/oauth.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
@@ -47,7 +48,10 @@ export async function killTrial(index: number, count: number, random: () => numb
     let runs = 1;
     for (; runs < 4; runs++) {
       await sleep(1100);
-      await completedOrKilled(runSyncChild(env));
+      // The first restart comes at once; later ones after a pending create's wait, as a daemon's would.
+      await completedOrKilled(
+        runSyncChild({ ...env, CLOCK_ELAPSED_MS: String((runs - 1) * PAST_PENDING_WAIT_MS) }),
+      );
       const comparison = await compare(emulator, new MemorySource(patients(count)), token);
       if (comparison.missing === 0) break;
     }

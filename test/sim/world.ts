@@ -716,10 +716,18 @@ export class World {
    */
   private async checkRefusalsLand(): Promise<void> {
     if (this.optionRemoved) return;
-    if (this.life!.context.store.fieldRefusals(1).length === 0) return;
+    if (
+      !this.life!.context.store.fieldRefusals(100_000).some((refusal) =>
+        this.patients.rows.has(refusal.patientId),
+      )
+    )
+      return;
     await this.passTime(21 * HOUR);
     if ((await this.run('deep')) !== 'ok') return;
-    const standing = this.life!.context.store.fieldRefusals(100_000);
+    // Patients gone from IDENT keep what was recorded of them (never synced again): not counted.
+    const standing = this.life!.context.store.fieldRefusals(100_000).filter((refusal) =>
+      this.patients.rows.has(refusal.patientId),
+    );
     if (standing.length > 0)
       this.violations.push({
         property: 'a value amoCRM accepts again lands within a day',
