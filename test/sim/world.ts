@@ -486,9 +486,15 @@ export class World {
       case 'fault429':
         this.door.armed.tooMany += 1 + Math.floor(a * 6);
         return;
-      case 'faultListingLag':
+      case 'faultListingLag': {
         this.door.armed.listingLagMs = Math.floor(a * 10 * MINUTE);
+        // Contacts typed within the lag are invisible to the sync for now: no promise about them.
+        const cutoff = (this.clock.trueNow() - this.door.armed.listingLagMs) / 1000;
+        for (const [patientId, contactId] of this.managerContacts)
+          if ((this.emulator.contacts.get(contactId)?.created_at ?? 0) > cutoff)
+            this.managerContacts.delete(patientId);
         return;
+      }
       case 'faultDateSkew':
         this.door.armed.dateSkewMs = Math.floor((a * 2 - 1) * 2 * MINUTE);
         return;
