@@ -5,6 +5,8 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import axiosRetry from 'axios-retry';
+import http, { type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import https from 'node:https';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
 import {
@@ -14,7 +16,7 @@ import {
   describeProblem,
   parseValidationErrors,
 } from './errors.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { Departure, RateLimiter } from './rate-limiter.ts';
 
 /** Supplies bearer tokens; `refreshAfterRejection` runs when amoCRM answered 401 to `used`. */
 export interface TokenProvider {
@@ -63,6 +65,15 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | undefi
   return Number.isNaN(date) ? undefined : Math.min(300_000, Math.max(0, date - now));
 }
 
+/** node's http or https, telling the pace when the request's last byte was handed to the system. */
+const leavingTransport = (departure: Departure) => ({
+  request(options: RequestOptions, onResponse: (response: IncomingMessage) => void): ClientRequest {
+    const request = (options.protocol === 'https:' ? https : http).request(options, onResponse);
+    request.once('finish', () => departure.left());
+    return request;
+  },
+});
+
 /**
  * The transport to one amoCRM account: every request waits for the shared rate limiter, carries
  * a bearer token, and is retried only where retrying cannot do harm.
@@ -97,7 +108,7 @@ export class AmoHttp {
         config.amoToken = await this.tokens.accessToken();
         config.headers.set('authorization', `Bearer ${config.amoToken}`);
       }
-      await this.limiter.acquire();
+      config.transport = leavingTransport(await this.limiter.acquire());
       this.stats.requests += 1;
       if (config.method !== 'get') this.stats.writeRequests += 1;
       return config;
