@@ -65,10 +65,18 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | undefi
   return Number.isNaN(date) ? undefined : Math.min(300_000, Math.max(0, date - now));
 }
 
-/** node's http or https, telling the pace when the request's last byte was handed to the system. */
-const leavingTransport = (departure: Departure) => ({
+/**
+ * node's http or https, telling the pace when the request's last byte was handed to the system.
+ * The timeout is node's own from the start (axios arms its connect timer only for its built-in
+ * transport), so a connection that never opens still times out.
+ */
+const leavingTransport = (departure: Departure, timeoutMs: number | undefined) => ({
   request(options: RequestOptions, onResponse: (response: IncomingMessage) => void): ClientRequest {
-    const request = (options.protocol === 'https:' ? https : http).request(options, onResponse);
+    const timeout = timeoutMs && timeoutMs > 0 ? { timeout: timeoutMs } : {};
+    const request = (options.protocol === 'https:' ? https : http).request(
+      { ...options, ...timeout },
+      onResponse,
+    );
     request.once('finish', () => departure.left());
     return request;
   },
@@ -108,7 +116,7 @@ export class AmoHttp {
         config.amoToken = await this.tokens.accessToken();
         config.headers.set('authorization', `Bearer ${config.amoToken}`);
       }
-      config.transport = leavingTransport(await this.limiter.acquire());
+      config.transport = leavingTransport(await this.limiter.acquire(), config.timeout);
       this.stats.requests += 1;
       if (config.method !== 'get') this.stats.writeRequests += 1;
       return config;
