@@ -5,6 +5,8 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import axiosRetry from 'axios-retry';
+import http, { type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import https from 'node:https';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
 import {
@@ -14,7 +16,7 @@ import {
   forbiddenError,
   parseValidationErrors,
 } from './errors.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { Departure, RateLimiter } from './rate-limiter.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
 
 /** Supplies bearer tokens; `refreshAfterRejection` runs when amoCRM answered 401 to `used`. */
@@ -67,6 +69,23 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | undefi
 }
 
 /**
+ * node's http or https, telling the pace when the request's last byte was handed to the system.
+ * The timeout is node's own from the start (axios arms its connect timer only for its built-in
+ * transport), so a connection that never opens still times out.
+ */
+const leavingTransport = (departure: Departure, timeoutMs: number | undefined) => ({
+  request(options: RequestOptions, onResponse: (response: IncomingMessage) => void): ClientRequest {
+    const timeout = timeoutMs && timeoutMs > 0 ? { timeout: timeoutMs } : {};
+    const request = (options.protocol === 'https:' ? https : http).request(
+      { ...options, ...timeout },
+      onResponse,
+    );
+    request.once('finish', () => departure.left());
+    return request;
+  },
+});
+
+/**
  * The transport to one amoCRM account: every request waits for the shared rate limiter, carries
  * a bearer token, and is retried only where retrying cannot do harm.
  */
@@ -99,7 +118,7 @@ export class AmoHttp {
       // whatever the interceptors, token refreshes or a busy event loop cost comes before the
       // departure is stamped, never between the stamp and the wire (amoCRM counts arrivals).
       adapter: async (config) => {
-        await this.limiter.acquire();
+        config.transport = leavingTransport(await this.limiter.acquire(), config.timeout);
         this.stats.requests += 1;
         if (config.method !== 'get') this.stats.writeRequests += 1;
         return send(config);

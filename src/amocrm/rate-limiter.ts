@@ -19,6 +19,12 @@ export const PACE_WINDOW_MS = 1000 + ARRIVAL_MARGIN_MS;
  */
 const MIN_GAP_SHARE = 0.5;
 
+/** A request let through: `left()` says when it really left. */
+export interface Departure {
+  left(): void;
+}
+export const NO_DEPARTURE: Departure = { left: () => undefined };
+
 // The pace halves at most once per SLOW_DOWN_MS (a burst of 429s is one signal, not many) and
 // climbs back by half after each RECOVERY_MS without a 429.
 const SLOW_DOWN_MS = 5_000;
@@ -59,16 +65,21 @@ export class RateLimiter {
     return this.blockedBy;
   }
 
-  /** Waits for this caller's turn; rejects at once, and for ever, after a block. */
-  async acquire(): Promise<void> {
+  /**
+   * Waits for this caller's turn; rejects at once, and for ever, after a block. The request is
+   * counted from now; `left()` moves it to the moment it really left, once its last byte is handed
+   * to the system (a new connection, or a busy event loop, may hold it a while). The gap between
+   * requests gives that correction time to land before anybody else decides.
+   */
+  async acquire(): Promise<Departure> {
     for (;;) {
       if (this.blockedBy) throw this.blockedBy;
       this.recover();
       // A fractional pace (3.5 after a halving) allows its whole part per window.
       const limit = Math.max(1, Math.floor(this.rate));
       const gap = (PACE_WINDOW_MS / limit) * MIN_GAP_SHARE;
-      const wait = this.book.depart(() => this.clock.monotonic(), limit, PACE_WINDOW_MS, gap);
-      if (wait <= 0) return;
+      const { wait, id } = this.book.depart(() => this.clock.monotonic(), limit, PACE_WINDOW_MS, gap);
+      if (id !== undefined) return { left: () => this.book.restamp(id, this.clock.monotonic()) };
       await this.clock.sleep(wait);
     }
   }

@@ -16,13 +16,20 @@ export interface PaceBook {
   /**
    * Under one lock: reads the time with `now`; when no pause is on, fewer than `limit`
    * departures fall in the last `windowMs` and the last left at least `gapMs` ago, records a
-   * departure at that time and returns 0;
-   * otherwise returns how many ms to wait before asking again (the answer is a floor, not a slot:
-   * the caller asks again with the time it actually wakes at).
+   * departure at that time and returns `wait: 0` with its id; otherwise how many ms to wait before
+   * asking again (a floor, not a slot: the caller asks again with the time it actually wakes at).
    */
-  depart(now: () => number, limit: number, windowMs: number, gapMs?: number): number;
+  depart(now: () => number, limit: number, windowMs: number, gapMs?: number): Departed;
+  /** The request of departure `id` really left at `at`, later than it was stamped: it counts from then. */
+  restamp(id: number, at: number): void;
   /** Nobody departs before `until`. */
   pauseUntil(until: number, now: number): void;
+}
+
+export interface Departed {
+  wait: number;
+  /** Set when the caller may go (`wait` 0). */
+  id?: number;
 }
 
 /** A departure this far ahead of now cannot be ours: it was stamped before a reboot. */
@@ -34,37 +41,47 @@ export const MAX_PAUSE_MS = 300_000;
 const validPause = (until: number, now: number) =>
   until > now + MAX_PAUSE_MS + FUTURE_TOLERANCE_MS ? 0 : until;
 
-/** The one rule both books apply to what they hold: departures sorted, oldest first. */
-function decide(
+/** The one rule both books apply: `departures` are those in the window, oldest first. How long to wait. */
+function waitFor(
   departures: readonly number[],
   pausedUntil: number,
   now: number,
   limit: number,
   windowMs: number,
   gapMs: number,
-): { wait: number; departures: number[]; pausedUntil: number } {
-  const kept = departures.filter((at) => at > now - windowMs && at <= now + FUTURE_TOLERANCE_MS);
-  const pause = validPause(pausedUntil, now);
-  if (pause > now) return { wait: pause - now, departures: kept, pausedUntil: pause };
-  const last = kept.at(-1);
-  if (last !== undefined && now < last + gapMs) {
-    return { wait: Math.max(1, last + gapMs - now), departures: kept, pausedUntil: pause };
-  }
-  if (kept.length < limit) return { wait: 0, departures: [...kept, now], pausedUntil: pause };
+): number {
+  if (pausedUntil > now) return pausedUntil - now;
+  const last = departures.at(-1);
+  if (last !== undefined && now < last + gapMs) return Math.max(1, last + gapMs - now);
+  if (departures.length < limit) return 0;
   // The departure that must leave the window before one more fits in it.
-  const leaving = kept[kept.length - limit]!;
-  return { wait: Math.max(1, leaving + windowMs - now), departures: kept, pausedUntil: pause };
+  return Math.max(1, departures[departures.length - limit]! + windowMs - now);
 }
 
+/** Departures that still count at `now`: inside the window, and none stamped in another boot. */
+const counts = (at: number, now: number, windowMs: number) =>
+  at > now - windowMs && at <= now + FUTURE_TOLERANCE_MS;
+
 export class LocalPace implements PaceBook {
-  private departures: number[] = [];
+  private readonly departures = new Map<number, number>();
+  private lastId = 0;
   private pausedUntil = 0;
 
-  depart(now: () => number, limit: number, windowMs: number, gapMs = 0): number {
-    const outcome = decide(this.departures, this.pausedUntil, now(), limit, windowMs, gapMs);
-    this.departures = outcome.departures;
-    this.pausedUntil = outcome.pausedUntil;
-    return outcome.wait;
+  depart(now: () => number, limit: number, windowMs: number, gapMs = 0): Departed {
+    const at = now();
+    for (const [id, stamp] of this.departures) if (!counts(stamp, at, windowMs)) this.departures.delete(id);
+    this.pausedUntil = validPause(this.pausedUntil, at);
+    const inWindow = [...this.departures.values()].sort((x, y) => x - y);
+    const wait = waitFor(inWindow, this.pausedUntil, at, limit, windowMs, gapMs);
+    if (wait > 0) return { wait };
+    this.lastId += 1;
+    this.departures.set(this.lastId, at);
+    return { wait: 0, id: this.lastId };
+  }
+
+  restamp(id: number, at: number): void {
+    const stamp = this.departures.get(id);
+    if (stamp !== undefined && at > stamp) this.departures.set(id, at);
   }
 
   pauseUntil(until: number, now: number): void {
@@ -77,7 +94,7 @@ export const PACE_FILE = 'amocrm-pace.sqlite';
 export class SharedPace implements PaceBook {
   private readonly db: DatabaseSync;
   private readonly statements: Record<
-    'departures' | 'forget' | 'add' | 'readPause' | 'writePause',
+    'departures' | 'forget' | 'add' | 'restamp' | 'readPause' | 'writePause',
     StatementSync
   >;
 
@@ -99,23 +116,29 @@ export class SharedPace implements PaceBook {
       departures: this.db.prepare('SELECT at FROM departures ORDER BY at'),
       forget: this.db.prepare('DELETE FROM departures WHERE at <= ? OR at > ?'),
       add: this.db.prepare('INSERT INTO departures (at) VALUES (?)'),
+      restamp: this.db.prepare('UPDATE departures SET at = max(at, ?) WHERE rowid = ?'),
       readPause: this.db.prepare('SELECT until FROM pause WHERE id = 1'),
       writePause: this.db.prepare('UPDATE pause SET until = ? WHERE id = 1'),
     };
   }
 
-  depart(now: () => number, limit: number, windowMs: number, gapMs = 0): number {
+  depart(now: () => number, limit: number, windowMs: number, gapMs = 0): Departed {
     return this.locked(() => {
       // Read under the lock: a wait for it must not make the departure look older than it is.
       const at = now();
       const s = this.statements;
-      const stored = (s.departures.all() as { at: number }[]).map((row) => row.at);
-      const outcome = decide(stored, this.pause(), at, limit, windowMs, gapMs);
       s.forget.run(at - windowMs, at + FUTURE_TOLERANCE_MS);
-      if (outcome.wait === 0) s.add.run(at);
-      s.writePause.run(outcome.pausedUntil);
-      return outcome.wait;
+      const inWindow = (s.departures.all() as { at: number }[]).map((row) => row.at);
+      const pausedUntil = validPause(this.pause(), at);
+      const wait = waitFor(inWindow, pausedUntil, at, limit, windowMs, gapMs);
+      if (wait > 0) return { wait };
+      return { wait: 0, id: Number(s.add.run(at).lastInsertRowid) };
     });
+  }
+
+  restamp(id: number, at: number): void {
+    // One statement: atomic without a transaction of its own.
+    this.statements.restamp.run(at, id);
   }
 
   pauseUntil(until: number, now: number): void {

@@ -91,6 +91,31 @@ describe('the pace holds at arrival (hole 4)', () => {
     assert.ok(busiest(stamps, PACE_WINDOW_MS) <= 7, `${busiest(stamps, PACE_WINDOW_MS)} in one window`);
   });
 
+  it('a request held after its turn (a new connection, a busy event loop) counts from when it really left', async () => {
+    for (const book of [undefined, new SharedPace(tempDir())]) {
+      const clock = new VirtualClock();
+      const limiter = new RateLimiter(7, clock, book);
+      const first = await clock.run(limiter.acquire());
+      const stamped = clock.monotonic();
+      const others = (async () => {
+        const stamps: number[] = [];
+        for (let index = 0; index < 7; index++) {
+          await limiter.acquire();
+          stamps.push(clock.monotonic());
+        }
+        return stamps;
+      })();
+      // The first request's bytes leave 60 ms after its turn, before the next one's turn comes.
+      await clock.advance(60);
+      first.left();
+      const stamps = await clock.run(others);
+      assert.ok(
+        stamps[6]! >= stamped + 60 + PACE_WINDOW_MS,
+        `the 8th left ${stamps[6]! - stamped} ms after the first was let through`,
+      );
+    }
+  });
+
   it('a 429 seen by one process pauses the other and halves its own pace', async () => {
     const dir = tempDir();
     const clock = new VirtualClock();

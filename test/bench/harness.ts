@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AmoClient } from '../../src/amocrm/client.ts';
-import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
+import { type Departure, NO_DEPARTURE, RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { DEFAULT_DEAL_MAPPING_FILE, DEFAULT_MAPPING_FILE } from '../../src/config/config.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
@@ -64,8 +64,9 @@ export async function startEmulatorProcess(options: { unpaced?: boolean } = {}):
 
 /** A limiter that never waits (unpaced runs); it still reacts to 429 and 403 like the real one. */
 export class UnpacedLimiter extends RateLimiter {
-  override async acquire(): Promise<void> {
+  override async acquire(): Promise<Departure> {
     if (this.blocked) throw this.blocked;
+    return NO_DEPARTURE;
   }
 }
 

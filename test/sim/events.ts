@@ -27,7 +27,7 @@ export const WEIGHTS = {
   managerMoveDeal: 2,
   managerCloseDeal: 1,
   managerDeleteDeal: 1,
-  managerCreatesContact: 2,
+  managerCreatesContact: 3,
   // an admin in amoCRM
   adminRemovesOption: 1,
   adminRestoresOption: 1,
@@ -37,7 +37,7 @@ export const WEIGHTS = {
   faultDelayedApply: 2,
   fault429: 1,
   faultListingLag: 1,
-  faultDateSkew: 1,
+  faultDateSkew: 2,
   // the process and its clock
   runIncremental: 10,
   runDeep: 3,

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAmoClient } from '../../src/amocrm/client.ts';
-import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
+import { type Departure, RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { AmoCrmEmulator, type StoredContact } from '../../src/emulator/server.ts';
 import { LOST, WON } from '../../src/emulator/leads.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
@@ -31,7 +31,7 @@ const HOUR = 60 * MINUTE;
 /** The sync's request timeout (the default): a pending create is judged lost only after it and a margin. */
 const TIMEOUT_MS = 30_000;
 /** How long a run may take in real time before the history counts it as hung. */
-const HANG_MS = 60_000;
+const HANG_MS = 20_000;
 
 export interface Violation {
   property: string;
@@ -71,9 +71,10 @@ class DepartureCounter extends RateLimiter {
     this.sim = clock;
   }
 
-  override async acquire(): Promise<void> {
-    await super.acquire();
+  override async acquire(): Promise<Departure> {
+    const departure = await super.acquire();
     this.sim.inFlight += 1;
+    return departure;
   }
 }
 
@@ -265,8 +266,9 @@ export class World {
   // ── events ────────────────────────────────────────────────────────────────────────────────
   async apply(event: SimEvent): Promise<void> {
     const [a = 0, b = 0, c = 0, d = 0] = event.r;
-    // Time passes between events: seconds to a few minutes.
-    await this.passTime(Math.floor(5_000 + d * 175_000));
+    // Time passes between events: seconds to a few minutes, mostly short (a manager's edit right
+    // after a run's listing is where watermarks and lags bite).
+    await this.passTime(Math.floor(5_000 + d ** 3 * 175_000));
     switch (event.kind) {
       case 'newPatient': {
         const count = 1 + Math.floor(a * 3);
