@@ -342,6 +342,17 @@ export class StateStore {
    * creates and failures end in the same transaction. A refusal ends only when its field landed
    * (`landed`); one the write did not settle stands, at the link's new hash.
    */
+  /** Marks values as the sync's before a write that may land without its answer (one transaction). */
+  widenOwned(
+    entries: readonly { patientId: string; phones: readonly string[]; emails: readonly string[] }[],
+  ): void {
+    if (entries.length === 0) return;
+    const update = this.sql('UPDATE links SET owned_phones = ?, owned_emails = ? WHERE patient_id = ?');
+    this.transaction(() => {
+      for (const entry of entries) update.run(text(entry.phones), text(entry.emails), entry.patientId);
+    });
+  }
+
   saveLinks(links: readonly SavedLink[], at = new Date()): void {
     if (links.length === 0) return;
     this.transaction(() => {

@@ -262,6 +262,22 @@ export class BatchWriter {
       }
       ready.push(this.prepareUpdate(item, need, contact));
     }
+    // Owned before sent: a kill after amoCRM applied the PATCH but before the link is saved must not
+    // leave the values just written looking like a manager's (kept for ever once IDENT drops them).
+    // Owning a value that never landed costs nothing: there is nothing of it to remove.
+    this.deps.store.widenOwned(
+      ready.flatMap((prepared) =>
+        prepared.update?.link
+          ? [
+              {
+                patientId: prepared.mapped.patientId,
+                phones: union(prepared.update.link.ownedPhones, prepared.link.ownedPhones),
+                emails: union(prepared.update.link.ownedEmails, prepared.link.ownedEmails),
+              },
+            ]
+          : [],
+      ),
+    );
     await this.patch(ready, 0);
   }
 
@@ -680,6 +696,8 @@ const asBatchItem = <Body>(item: Prepared<Body>): BatchItem<Body> => ({
 const codeOf = (kind: MultitextKind) => (kind === 'phone' ? 'PHONE' : 'EMAIL');
 
 const actionOf = (item: UpdateItem) => (item.repair ? 'repaired' : item.linking ? 'linked' : 'updated');
+
+const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];
 
 function ownedOf(kind: MultitextKind, item: UpdateItem): string[] {
   if (item.link) return kind === 'phone' ? item.link.ownedPhones : item.link.ownedEmails;

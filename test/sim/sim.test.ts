@@ -30,6 +30,12 @@ const REGRESSIONS: { hole: string; seed: number; history: number; only?: number[
     history: 6,
     only: [0, 1, 2],
   },
+  {
+    hole: 'a PATCH amoCRM applied before a kill leaves no phone IDENT later drops',
+    seed: 90210,
+    history: 201,
+    only: [21, 22, 26, 32],
+  },
 ];
 
 async function holds(seed: number, history: number, only?: number[]): Promise<void> {
