@@ -105,6 +105,8 @@ export class World {
   private readonly managerContacts = new Map<string, number>();
   /** People a manager typed a contact for (once each: two would be a family on one number). */
   private readonly typedFor = new Set<string>();
+  /** The number a manager typed into such a contact, by contact. */
+  private readonly typedPhones = new Map<number, string>();
   /** Contacts a manager merged into: they hold other people's phones, owned by nobody. */
   private readonly mergedInto = new Set<number>();
   /** The 'Пол' option an admin removed ('Женский'), while it is missing. */
@@ -470,7 +472,9 @@ export class World {
         // While listings lag, the sync cannot see a contact typed minutes ago: then two contacts
         // are the documented outcome, not a breach (README, "Matching").
         if (this.door.armed.listingLagMs === 0) this.managerContacts.set(String(row.PatientId), contact.id);
-        this.managerPhones.set(contact.id, new Set([digits(mobile)]));
+        // The number is the manager's and IDENT's at once: it may stay or go when IDENT drops it
+        // (a contact re-linked after a kill counts what it carries as the sync's), never a breach.
+        this.typedPhones.set(contact.id, digits(mobile));
         return;
       }
       case 'adminRemovesOption':
@@ -685,8 +689,8 @@ export class World {
           ...phonesOfDocument(outcome.contact.document).map(digits),
           ...(this.managerPhones.get(contact.id) ?? []),
         ]);
-        if (this.managerContacts.get(patientId) === contact.id)
-          for (const phone of phonesOf(contact)) allowed.add(digits(phone));
+        const typed = this.typedPhones.get(contact.id);
+        if (typed) allowed.add(typed);
         if (this.restored) for (const phone of this.phonesEver.get(patientId) ?? []) allowed.add(phone);
         for (const phone of phonesOf(contact)) if (!allowed.has(digits(phone))) stalePhones += 1;
       }
