@@ -210,9 +210,24 @@ export class World {
     this.life = { n: this.lives, context, dead: false };
   }
 
+  /**
+   * A process start: it reads the account's fields first, and a start amoCRM keeps answering 429
+   * fails as the daemon would; the container restarts it a minute later.
+   */
+  private async restart(): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.startLife();
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await this.passTime(MINUTE);
+      }
+    }
+  }
+
   /** One run of the sync (contacts, then deals), or its death where the front door kills it. */
   async run(kind: 'incremental' | 'deep'): Promise<'ok' | 'failed' | 'killed'> {
-    if (!this.life || this.life.dead) await this.startLife();
+    if (!this.life || this.life.dead) await this.restart();
     const life = this.life!;
     this.runs += 1;
     for (const [patientId, row] of this.patients.rows) {
@@ -250,6 +265,7 @@ export class World {
       this.kills += 1;
       this.die(life);
     }
+    if (outcome === 'ok' && this.optionRemoved) this.checkRefusalsListed(life);
     return outcome;
   }
 
@@ -527,7 +543,7 @@ export class World {
         // Restarted at once, or after up to an hour.
         if (this.life?.dead) {
           if (d >= 0.5) await this.passTime(Math.floor((d - 0.5) * 2 * HOUR));
-          await this.startLife();
+          await this.restart();
         }
         return;
       }
@@ -544,6 +560,8 @@ export class World {
       case 'restoreState': {
         if (!this.snapshotDir) return;
         if (this.life && !this.life.dead) this.die(this.life);
+        // Restoring a copy takes minutes: what amoCRM was still applying has landed by then.
+        await this.passTime(10 * MINUTE);
         for (const file of readdirSync(this.stateDir))
           if (file.startsWith('state.sqlite')) rmSync(join(this.stateDir, file));
         this.restored = true;
@@ -554,7 +572,7 @@ export class World {
         this.noLagAfterRestore = true;
         for (const file of readdirSync(this.snapshotDir))
           cpSync(join(this.snapshotDir, file), join(this.stateDir, file));
-        await this.startLife();
+        await this.restart();
         return;
       }
       case 'clockStep': {
@@ -754,6 +772,31 @@ export class World {
       this.violations.push({
         property: 'a value amoCRM accepts again lands within a day',
         detail: `${standing.length} refusals stand (${standing[0]!.field}: ${standing[0]!.detail.slice(0, 80)})`,
+      });
+  }
+
+  /**
+   * After every run while an option is missing: a patient whose contact lacks that choice is listed
+   * as refused (`status` must not forget a refusal because something else of the patient changed).
+   */
+  private checkRefusalsListed(life: Life): void {
+    const identField = identFieldId(life.context.resolved);
+    const sexField = [...this.emulator.fields.values()].find((field) => field.name === 'Пол');
+    if (!sexField) return;
+    const refused = new Set(life.context.store.fieldRefusals(100_000).map((refusal) => refusal.patientId));
+    let unlisted = 0;
+    for (const contact of this.emulator.contacts.values()) {
+      const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
+        ?.value;
+      if (id === undefined || this.patients.rows.get(String(id))?.Sex !== 2) continue;
+      const held = contact.custom_fields_values?.find((field) => field.field_id === sexField.id)?.values[0];
+      if (held && String(held.value) === 'Женский') continue;
+      if (!refused.has(String(id))) unlisted += 1;
+    }
+    if (unlisted > 0)
+      this.violations.push({
+        property: 'a refused value is listed until it lands',
+        detail: `${unlisted} patients`,
       });
   }
 
