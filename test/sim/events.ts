@@ -28,6 +28,7 @@ export const WEIGHTS = {
   managerCloseDeal: 1,
   managerDeleteDeal: 1,
   managerCreatesContact: 3,
+  managerTypesDuringRun: 2,
   // an admin in amoCRM
   adminRemovesOption: 1,
   adminRestoresOption: 1,

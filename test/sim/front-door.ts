@@ -36,6 +36,8 @@ export interface Armed {
   dateSkewMs: number;
   /** Kill the sync when its life sends this many more requests: the last one as `mode` says. */
   killAfter: { requests: number; mode: KillMode; delayMs: number } | undefined;
+  /** Something a person does in amoCRM when the sync's life sends this many more requests. */
+  during: { requests: number; action: () => void } | undefined;
 }
 
 export const CALM: Armed = {
@@ -46,6 +48,7 @@ export const CALM: Armed = {
   listingLagMs: 0,
   dateSkewMs: 0,
   killAfter: undefined,
+  during: undefined,
 };
 
 interface Held {
@@ -148,6 +151,11 @@ export class FrontDoor {
     const headers = forwardable(request.headers);
     const armed = this.armed;
 
+    if (armed.during && --armed.during.requests <= 0) {
+      const { action } = armed.during;
+      armed.during = undefined;
+      action();
+    }
     if (armed.killAfter && --armed.killAfter.requests <= 0) {
       const { mode, delayMs } = armed.killAfter;
       armed.killAfter = undefined;

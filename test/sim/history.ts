@@ -22,6 +22,14 @@ export interface HistoryOptions {
   rps: number;
   /** Play only these indices of the generated events. */
   only?: readonly number[];
+  /** A history written out instead of generated (the regressions of `npm test`). */
+  script?: Script;
+}
+
+export interface Script {
+  patients: number;
+  filterIgnored: boolean;
+  events: SimEvent[];
 }
 
 // 2026-11-20 07:00 UTC, a Friday morning before the 08:00 deep sync in Moscow.
@@ -31,9 +39,11 @@ const EPOCH = Date.UTC(2026, 10, 20, 7, 0);
 export async function runHistory(options: HistoryOptions): Promise<HistoryResult> {
   const seed = historySeed(options.seed, options.history);
   const random = new Random(seed);
-  const initialPatients = random.int(3, 25);
-  const filterIgnored = random.chance(0.3);
-  const events = generateHistory(random.int(0, 2 ** 31), options.steps);
+  // One clinic in ten fills more than a page of amoCRM's lists (250): where paging bites.
+  let initialPatients = random.chance(0.1) ? random.int(260, 320) : random.int(3, 25);
+  let filterIgnored = random.chance(0.3);
+  let events = generateHistory(random.int(0, 2 ** 31), options.steps);
+  if (options.script) ({ patients: initialPatients, filterIgnored, events } = options.script);
   const kept = options.only ? [...options.only] : events.map((_, index) => index);
   // The engine's jitter too comes from the history's seed: a replay takes the same path.
   const jitter = new Random(seed ^ 0x5bd1e995);

@@ -230,6 +230,7 @@ export class World {
     if (!this.life || this.life.dead) await this.restart();
     const life = this.life!;
     this.runs += 1;
+    const startedAt = this.clock.monotonic();
     for (const [patientId, row] of this.patients.rows) {
       const outcome = life.context.mapper(row);
       if (!outcome.ok) continue;
@@ -266,6 +267,13 @@ export class World {
       this.die(life);
     }
     if (outcome === 'ok' && this.optionRemoved) this.checkRefusalsListed(life);
+    // A few hundred requests and some 429 pauses: minutes of amoCRM's pace, never a clock step's size.
+    const minutes = (this.clock.monotonic() - startedAt) / MINUTE;
+    if (minutes > 30)
+      this.violations.push({
+        property: 'a run takes minutes, not hours',
+        detail: `${minutes.toFixed(0)} minutes`,
+      });
     return outcome;
   }
 
@@ -466,33 +474,21 @@ export class World {
         if (deal) this.emulator.deals.delete(deal.lead.id);
         return;
       }
-      case 'managerCreatesContact': {
-        // A person calls before their first visit: a manager types their name and mobile; IDENT
-        // gets them later (the next new patient).
-        const row = syntheticPatient(this.nextPatientId, this.identNow());
-        // Typed cleanly by the manager: the first number of IDENT's cell, +7 and ten digits.
-        const first =
-          typeof row.MobilePhone === 'string'
-            ? /(?:\+?7|8)?[\s(-]*(\d{3})[\s)-]*(\d{3})[\s-]*(\d{2})[\s-]*(\d{2})/.exec(row.MobilePhone)
-            : null;
-        const mobile = first ? `+7${first.slice(1).join('')}` : undefined;
-        if (!mobile || this.typedFor.has(String(row.PatientId))) return;
-        this.typedFor.add(String(row.PatientId));
-        const phoneField = [...this.emulator.fields.values()].find((item) => item.code === 'PHONE')!;
-        const contact = this.emulator.seedContact({
-          name: `${String(row.Name)} ${String(row.Surname)}`,
-          first_name: String(row.Name),
-          last_name: String(row.Surname),
-          custom_fields_values: [{ field_id: phoneField.id, values: [{ value: mobile, enum_code: 'MOB' }] }],
-        });
-        // While listings lag, the sync cannot see a contact typed minutes ago: then two contacts
-        // are the documented outcome, not a breach (README, "Matching").
-        if (this.door.armed.listingLagMs === 0) this.managerContacts.set(String(row.PatientId), contact.id);
-        // The number is the manager's and IDENT's at once: it may stay or go when IDENT drops it
-        // (a contact re-linked after a kill counts what it carries as the sync's), never a breach.
-        this.typedPhones.set(contact.id, digits(mobile));
+      case 'managerCreatesContact':
+        this.typeContact();
         return;
-      }
+      case 'managerTypesDuringRun':
+        // While the sync is writing, a manager types a caller who is then registered in IDENT.
+        this.door.armed.during = {
+          requests: 1 + Math.floor(a * 12),
+          action: () => {
+            this.typeContact();
+            if (b < 0.7) this.patients.put(syntheticPatient(this.nextPatientId++, this.identTick()));
+          },
+        };
+        await this.run(c < 0.8 ? 'incremental' : 'deep');
+        this.door.armed.during = undefined;
+        return;
       case 'adminRemovesOption':
         this.setOption(false);
         return;
@@ -585,6 +581,34 @@ export class World {
         await this.passTime(Math.floor(a * 6 * HOUR));
         return;
     }
+  }
+
+  /**
+   * A person calls before their first visit: a manager types their name and mobile (cleanly: +7
+   * and ten digits); IDENT gets them later, as the next new patient.
+   */
+  private typeContact(): void {
+    const row = syntheticPatient(this.nextPatientId, this.identNow());
+    const first =
+      typeof row.MobilePhone === 'string'
+        ? /(?:\+?7|8)?[\s(-]*(\d{3})[\s)-]*(\d{3})[\s-]*(\d{2})[\s-]*(\d{2})/.exec(row.MobilePhone)
+        : null;
+    const mobile = first ? `+7${first.slice(1).join('')}` : undefined;
+    if (!mobile || this.typedFor.has(String(row.PatientId))) return;
+    this.typedFor.add(String(row.PatientId));
+    const phoneField = [...this.emulator.fields.values()].find((item) => item.code === 'PHONE')!;
+    const contact = this.emulator.seedContact({
+      name: `${String(row.Name)} ${String(row.Surname)}`,
+      first_name: String(row.Name),
+      last_name: String(row.Surname),
+      custom_fields_values: [{ field_id: phoneField.id, values: [{ value: mobile, enum_code: 'MOB' }] }],
+    });
+    // While listings lag, the sync cannot see a contact typed minutes ago: then two contacts are
+    // the documented outcome, not a breach (README, "Matching").
+    if (this.door.armed.listingLagMs === 0) this.managerContacts.set(String(row.PatientId), contact.id);
+    // The number is the manager's and IDENT's at once: it may stay or go when IDENT drops it (a
+    // contact re-linked after a kill counts what it carries as the sync's), never a breach.
+    this.typedPhones.set(contact.id, digits(mobile));
   }
 
   /** Time passes; amoCRM applies each delayed write when its moment comes, not later. */
