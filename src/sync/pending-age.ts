@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { SentStamp } from '../state/sent-stamp.ts';
+import type { Logger } from '../logging/logger.ts';
 import type { Clock } from '../support/clock.ts';
 
 export type { SentStamp };
@@ -78,4 +79,18 @@ export function systemBootId(): string {
     }
   }
   return bootId;
+}
+
+/** One log line for pending creates an earlier run left, once settled (contacts and deals alike). */
+export function logSettled(
+  logger: Logger,
+  noun: 'creates' | 'deal creates',
+  settled: { confirmed: readonly unknown[]; missing: number; waiting: readonly unknown[] },
+): void {
+  logger.info(
+    { confirmed: settled.confirmed.length, missing: settled.missing, waiting: settled.waiting.length },
+    settled.waiting.length > 0
+      ? `${noun} left by an earlier run settled; amoCRM may still apply the ones waiting, so they stay pending`
+      : `${noun} left by an earlier run settled`,
+  );
 }

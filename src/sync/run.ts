@@ -8,7 +8,7 @@ import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/m
 import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, PENDING_MARGIN_MS, systemBootId } from './pending-age.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from './pending-age.ts';
 import { emailsOf, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from './refusals.ts';
@@ -191,17 +191,7 @@ export class SyncRun implements WriteReport {
         this.confirmedEarlier = settled.confirmed;
         this.waiting = new Set(settled.waiting);
         this.pending += settled.waiting.length;
-        if (pending.length > 0)
-          logger.info(
-            {
-              confirmed: settled.confirmed.length,
-              missing: settled.missing,
-              waiting: settled.waiting.length,
-            },
-            settled.waiting.length > 0
-              ? 'creates left by an earlier run settled; amoCRM may still apply the ones waiting, so they stay pending'
-              : 'creates left by an earlier run settled',
-          );
+        if (pending.length > 0) logSettled(logger, 'creates', settled);
       }
       await this.consume(this.rowsFor(request));
       if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();

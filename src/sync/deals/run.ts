@@ -15,7 +15,7 @@ import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { StateStore } from '../../state/store.ts';
 import { excusedAt } from '../refusals.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, PENDING_MARGIN_MS, systemBootId } from '../pending-age.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from '../pending-age.ts';
 import { RunScratch } from '../scratch.ts';
 import { leadRefresher } from './lead-form.ts';
 import { decideStage, type StageDecision } from './placement.ts';
@@ -193,17 +193,7 @@ export class DealRun implements DealWriteReport {
         this.confirmedEarlier = settled.confirmed;
         this.waiting = new Set(settled.waiting);
         this.pending += settled.waiting.length;
-        if (pending.length > 0)
-          logger.info(
-            {
-              confirmed: settled.confirmed.length,
-              missing: settled.missing,
-              waiting: settled.waiting.length,
-            },
-            settled.waiting.length > 0
-              ? 'deal creates left by an earlier run settled; amoCRM may still apply the ones waiting, so they stay pending'
-              : 'deal creates left by an earlier run settled',
-          );
+        if (pending.length > 0) logSettled(logger, 'deal creates', settled);
       }
       await this.consume(this.rowsFor(request, checkpoint?.at, windowStart));
       if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
