@@ -12,6 +12,7 @@ import {
   validationFailure,
 } from './common.ts';
 import { LeadBook } from './leads.ts';
+import { mulberry32 } from '../support/random.ts';
 import {
   type EmulatedField,
   NEGATIVE_DATE,
@@ -1383,15 +1384,4 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   } catch {
     return undefined;
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }

@@ -6,29 +6,8 @@ import { ARRIVAL_MARGIN_MS, PACE_WINDOW_MS, RateLimiter } from '../../src/amocrm
 import { PACE_FILE, SharedPace } from '../../src/amocrm/shared-pace.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { VirtualClock } from '../helpers/virtual-clock.ts';
-
-/** A small seeded generator: the same "random" lateness on every machine and every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The most stamps in any window of `windowMs` (half-open: [start, start + windowMs)). */
-const busiest = (stamps: number[], windowMs: number) => {
-  const sorted = [...stamps].sort((a, b) => a - b);
-  let most = 0;
-  for (let first = 0, last = 0; last < sorted.length; last++) {
-    while (sorted[last]! - sorted[first]! >= windowMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-};
+import { busiest } from '../helpers/windows.ts';
+import { mulberry32 } from '../../src/support/random.ts';
 
 /** `callers` loops of `each` acquires on their limiters; the virtual moments each acquire returned. */
 async function departures(
@@ -52,7 +31,7 @@ async function departures(
 describe('the pace holds at arrival (hole 4)', () => {
   it('hole 4: never more than 7 requests in any second at arrival, however late the timers fire', async () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      const random = seeded(seed);
+      const random = mulberry32(seed);
       const clock = new VirtualClock();
       // A busy machine: one timer in four fires up to 400 ms late.
       clock.lateness = () => (random() < 0.25 ? random() * 400 : 0);
@@ -81,7 +60,7 @@ describe('the pace holds at arrival (hole 4)', () => {
 
   it('two processes on one state folder stay within 7 in any second together, with late timers', async () => {
     const dir = tempDir();
-    const random = seeded(42);
+    const random = mulberry32(42);
     const clock = new VirtualClock();
     clock.lateness = () => (random() < 0.3 ? random() * 300 : 0);
     const limiters = [0, 1].map(() => new RateLimiter(7, clock, new SharedPace(dir)));

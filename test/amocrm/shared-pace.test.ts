@@ -10,12 +10,7 @@ import { runCli } from '../helpers/cli.ts';
 import { runSyncChild, syncChildEnv } from '../helpers/sync-child-process.ts';
 import { preparedEmulator } from '../chaos/trial-kit.ts';
 import { VirtualClock } from '../helpers/virtual-clock.ts';
-
-const busiest = (starts: number[], windowMs: number) =>
-  Math.max(
-    0,
-    ...starts.map((start) => starts.filter((other) => other >= start && other < start + windowMs).length),
-  );
+import { busiest } from '../helpers/windows.ts';
 
 describe('processes sharing a state folder share one pace', () => {
   it('two limiters on one state folder keep one pace together', async () => {

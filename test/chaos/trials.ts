@@ -2,6 +2,7 @@
  * Chaos trials: each breaks a sync in one way, lets it run again until it converges, and compares
  * amoCRM's final state with the map of the source (duplicates / missing / wrong must all be 0).
  */
+import { mulberry32 } from '../../src/support/random.ts';
 import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { OAuthEndpoint } from '../../src/amocrm/oauth.ts';
@@ -245,15 +246,8 @@ export async function runChaos(
   plan: ChaosPlan,
   onResult: (result: TrialResult) => void = () => undefined,
 ): Promise<TrialResult[]> {
-  // mulberry32: kill moments spread evenly, reproducible from the seed.
-  let state = plan.seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  // Kill moments spread evenly, reproducible from the seed.
+  const random = mulberry32(plan.seed);
   const jobs: (() => Promise<TrialResult>)[] = [];
   for (let index = 0; index < plan.killTrials; index++) {
     const draw = random();

@@ -1,23 +1,15 @@
+import { syncConfig } from '../helpers/sync-config.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { SharedPace } from '../../src/amocrm/shared-pace.ts';
-import type { SyncConfig } from '../../src/config/config.ts';
 import { type CreateTask, type ScheduledKind, Scheduler, WATCHDOG_MS } from '../../src/daemon/schedule.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { VirtualClock } from '../helpers/virtual-clock.ts';
 import { virtualCron } from '../helpers/virtual-cron.ts';
 
-const sync: SyncConfig = {
-  intervalMinutes: 2,
-  deepSyncHours: [8, 20],
-  timeZone: 'Europe/Moscow',
-  overlapSeconds: 300,
-  matchByPhone: true,
-  receptions: false,
-  receptionsDaysBack: 90,
-};
+const sync = syncConfig();
 const moscow = (iso: string) => new Date(`${iso}+03:00`).getTime();
 
 /**

@@ -1,7 +1,7 @@
+import { syncConfig } from '../helpers/sync-config.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import cron from 'node-cron';
-import type { SyncConfig } from '../../src/config/config.ts';
 import { createLogger, silentLogger } from '../../src/logging/logger.ts';
 import type { Clock } from '../../src/support/clock.ts';
 import {
@@ -12,16 +12,7 @@ import {
   Scheduler,
 } from '../../src/daemon/schedule.ts';
 
-const sync = (overrides: Partial<SyncConfig> = {}): SyncConfig => ({
-  intervalMinutes: 2,
-  deepSyncHours: [8, 20],
-  timeZone: 'Europe/Moscow',
-  overlapSeconds: 300,
-  matchByPhone: true,
-  receptions: false,
-  receptionsDaysBack: 90,
-  ...overrides,
-});
+const sync = syncConfig;
 
 describe('schedule', () => {
   it('builds the cron expressions from the settings', () => {

@@ -24,6 +24,7 @@ import { drifted } from '../../src/sync/reconcile.ts';
 import { RealDate, type SimClock } from './clock.ts';
 import type { SimEvent } from './events.ts';
 import { CALM, FrontDoor } from './front-door.ts';
+import { busiest } from '../helpers/windows.ts';
 
 const ZONE = 'Europe/Moscow';
 const MINUTE = 60_000;
@@ -903,14 +904,10 @@ export class World {
   }
 
   private maxPerSecond(): number {
-    let max = 0;
-    let first = 0;
-    const arrivals = this.door.arrivals;
-    for (let index = 0; index < arrivals.length; index += 1) {
-      while (arrivals[index]!.t - arrivals[first]!.t >= 1000) first += 1;
-      max = Math.max(max, index - first + 1);
-    }
-    return max;
+    return busiest(
+      this.door.arrivals.map((arrival) => arrival.t),
+      1000,
+    );
   }
 
   // ── IDENT ─────────────────────────────────────────────────────────────────────────────────
