@@ -131,6 +131,7 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
    * #71; ../shared/reference/amocrm-api.md, "Facts added in the third review"). So the listing
    * stops at the first entity nobody asked for, the ids asked are read one by one
    * (`GET /{entity}/{id}`, 204 when missing), and the client remembers that the filter is off.
+   * Ids a filtered list leaves out are read one by one too before they are called missing.
    */
   async getByIds(ids: readonly number[]): Promise<Entity[]> {
     const found: Entity[] = [];
@@ -153,8 +154,9 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
         if (foreign) break;
       }
       found.push(...listed);
-      if (!foreign) continue;
-      this.idFilter.noteIgnored();
+      if (foreign) this.idFilter.noteIgnored();
+      // A list may lag behind writes (amoCRM documents no bound): an id it left out is missing
+      // only when its own address says so. Deletions are rare, so this costs little.
       const have = new Set(listed.map((entity) => entity.id));
       found.push(...(await this.eachOnItsOwn(slice.filter((id) => !have.has(id)))));
     }

@@ -107,14 +107,7 @@ export class ListingRefresher<Entity extends ListedEntity> {
       const found = await this.api.getByIds(unseen);
       this.store(found, generation);
       const present = new Set(found.map((entity) => entity.id));
-      // A list (filtered by id or not) may lag behind writes; a contact is gone only when its own
-      // address says so (GET /{id} answers 204). Deletions are rare, so this costs little.
-      const gone: number[] = [];
-      for (const id of unseen.filter((candidate) => !present.has(candidate))) {
-        const alive = await this.api.getOne(id);
-        if (alive) this.store([alive], generation);
-        else gone.push(id);
-      }
+      const gone = unseen.filter((id) => !present.has(id));
       this.mirror.remove(gone);
       removed += gone.length;
     }

@@ -247,11 +247,6 @@ export class BatchWriter {
     const held = new Map<number, Contact>();
     if (toRead.length > 0)
       for (const contact of await this.deps.contacts.getByIds(toRead)) held.set(contact.id, contact);
-    // A list may lag behind writes: a contact it leaves out is gone only when its own address says so.
-    for (const id of toRead.filter((id) => !held.has(id))) {
-      const contact = await this.deps.contacts.getOne(id);
-      if (contact) held.set(id, contact);
-    }
     const ready: Prepared<ContactUpdate>[] = [];
     for (const [index, item] of batch.entries()) {
       const need = needs[index]!;

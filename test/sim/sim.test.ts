@@ -60,6 +60,20 @@ const REGRESSIONS: { hole: string; script: Script }[] = [
     },
   },
   {
+    hole: 'found by the simulation: a contact a lagging list leaves out is not taken for deleted',
+    script: {
+      patients: 12,
+      filterIgnored: false,
+      events: [
+        at('faultListingLag', 0.8),
+        at('runDeep'),
+        at('editPatient', 0.1, 0.5, 0.2),
+        at('editPatient', 0.6, 0.5, 0.2),
+        at('runDeep'),
+      ],
+    },
+  },
+  {
     hole: '6b: a value amoCRM takes again lands within a day',
     script: {
       patients: 12,
