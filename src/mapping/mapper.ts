@@ -19,9 +19,11 @@ export type PatientRow = Readonly<Record<string, unknown>>;
 
 /**
  * A select's choice is sent by its option id; `{ label }` when the account has no option of that
- * name (an admin removed it): then amoCRM takes it by its text if the option came back under a new
- * id, and refuses it otherwise (one field of one patient, listed), instead of the field being
- * emptied or the run stopped.
+ * name (an admin removed it), sent as `{"value": label}`, which amoCRM takes for a select
+ * (../shared/reference/amocrm-api.md, custom field values: `{"enum_id": N}` or `{"value":
+ * "label"}`): taken if the option came back under a new id, refused otherwise (one field of one
+ * patient, listed), instead of the field being emptied or the run stopped. The emulator answers
+ * both ways (validation.ts: an unknown label is NotSupportedChoice).
  */
 export type DocumentValue = FieldScalar | { enum_id: number } | { label: string };
 
