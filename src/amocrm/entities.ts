@@ -156,7 +156,8 @@ export class EntitiesApi<Entity extends ListedEntity, Create, Update extends { i
       found.push(...listed);
       if (foreign) this.idFilter.noteIgnored();
       // A list may lag behind writes (amoCRM documents no bound): an id it left out is missing
-      // only when its own address says so. Deletions are rare, so this costs little.
+      // only when its own address says so. One request per deleted id: a manager deleting 500
+      // contacts at once costs the next deep sync about 70 s at 7 requests a second.
       const have = new Set(listed.map((entity) => entity.id));
       found.push(...(await this.eachOnItsOwn(slice.filter((id) => !have.has(id)))));
     }
