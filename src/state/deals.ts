@@ -1,7 +1,7 @@
 import type { PipelineRole } from '../mapping/deal-map.ts';
 import { FailureTable, type FailureRow } from './failure-table.ts';
 import type { Sql, Transaction } from './mirror-table.ts';
-import type { Checkpoint, StandingRefusals } from './store.ts';
+import { type Checkpoint, refusedOf, type StandingRefusals } from './store.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 /** What the state knows of a reception's deal: what was last sent, and where the sync last put it. */
@@ -36,6 +36,11 @@ export interface DealPending extends Omit<DealLink, 'leadId'> {
   createdAt: string;
   /** When the create was sent (wall and monotonic clocks): it is not called lost before amoCRM had time. */
   sent: SentStamp;
+  /**
+   * Values amoCRM refused before this create was sent without them: they stand once it is found,
+   * as they would have had its answer arrived.
+   */
+  refused: { field: string; detail: string }[];
 }
 
 export interface DealFailure extends Omit<FailureRow, 'key'> {
@@ -163,6 +168,8 @@ export class DealStore {
     if (!columns.has('sent_monotonic')) exec('ALTER TABLE deal_pending ADD COLUMN sent_monotonic INTEGER');
     if (!columns.has('sent_boot'))
       exec("ALTER TABLE deal_pending ADD COLUMN sent_boot TEXT NOT NULL DEFAULT ''");
+    if (!columns.has('refused'))
+      exec("ALTER TABLE deal_pending ADD COLUMN refused TEXT NOT NULL DEFAULT '[]'");
   }
 
   // ── checkpoint and last run ────────────────────────────────────────────────────────────────
@@ -267,7 +274,7 @@ export class DealStore {
    * Written before a create request is sent, with when it is sent: after a crash these are looked
    * up, never blindly created again.
    */
-  addPending(entries: readonly Omit<DealPending, 'createdAt' | 'sent'>[], sent: SentStamp): void {
+  addPending(entries: readonly Omit<DealPending, 'createdAt' | 'sent' | 'refused'>[], sent: SentStamp): void {
     if (entries.length === 0) return;
     this.transaction(() => {
       const insert = this.sql(
@@ -276,7 +283,7 @@ export class DealStore {
          ON CONFLICT (reception_id) DO UPDATE SET patient_id = excluded.patient_id, request_id = excluded.request_id,
            hash = excluded.hash, state = excluded.state, role = excluded.role, pipeline_id = excluded.pipeline_id,
            status_id = excluded.status_id, known_max_id = excluded.known_max_id, created_at = excluded.created_at,
-           sent_monotonic = excluded.sent_monotonic, sent_boot = excluded.sent_boot`,
+           sent_monotonic = excluded.sent_monotonic, sent_boot = excluded.sent_boot, refused = '[]'`,
       );
       for (const entry of entries)
         insert.run(
@@ -296,15 +303,30 @@ export class DealStore {
     });
   }
 
-  /** A new sent time for pending creates whose stamp could not be trusted (or that were sent again), in one transaction. */
-  restampPending(entries: readonly { receptionId: string; sent: SentStamp }[]): void {
+  /**
+   * A new sent time for pending creates whose stamp could not be trusted, or that are sent again
+   * (then with the values refused so far, left out of what is sent), in one transaction.
+   */
+  restampPending(
+    entries: readonly {
+      receptionId: string;
+      sent: SentStamp;
+      refused?: readonly { field: string; detail: string }[];
+    }[],
+  ): void {
     if (entries.length === 0) return;
     this.transaction(() => {
       const update = this.sql(
-        'UPDATE deal_pending SET created_at = ?, sent_monotonic = ?, sent_boot = ? WHERE reception_id = ?',
+        'UPDATE deal_pending SET created_at = ?, sent_monotonic = ?, sent_boot = ?, refused = COALESCE(?, refused) WHERE reception_id = ?',
       );
-      for (const { receptionId, sent } of entries)
-        update.run(new Date(sent.sentAt).toISOString(), sent.monotonic ?? null, sent.boot, receptionId);
+      for (const { receptionId, sent, refused } of entries)
+        update.run(
+          new Date(sent.sentAt).toISOString(),
+          sent.monotonic ?? null,
+          sent.boot,
+          refused ? JSON.stringify(refused) : null,
+          receptionId,
+        );
     });
   }
 
@@ -321,6 +343,7 @@ export class DealStore {
       created_at: string;
       sent_monotonic: number | null;
       sent_boot: string;
+      refused: string;
     })[];
     return rows.map((row) => ({
       ...placementOf(row),
@@ -328,6 +351,7 @@ export class DealStore {
       knownMaxId: row.known_max_id,
       createdAt: row.created_at,
       sent: sentStampOf(row),
+      refused: refusedOf(row.refused),
     }));
   }
 

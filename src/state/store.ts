@@ -105,6 +105,11 @@ export interface Pending {
   createdAt: string;
   /** When the create was sent (wall and monotonic clocks): it is not called lost before amoCRM had time. */
   sent: SentStamp;
+  /**
+   * Values amoCRM refused before this create was sent without them: they stand once it is found,
+   * as they would have had its answer arrived.
+   */
+  refused: { field: string; detail: string }[];
 }
 
 export interface Checkpoint {
@@ -183,6 +188,7 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'pending_creates', column: 'known_max_id', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'pending_creates', column: 'sent_monotonic', definition: 'INTEGER' },
   { table: 'pending_creates', column: 'sent_boot', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'pending_creates', column: 'refused', definition: "TEXT NOT NULL DEFAULT '[]'" },
   { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
   { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
   {
@@ -201,6 +207,21 @@ const KEEP_RUNS = 1000;
 
 const list = (text: string) => (text === '' ? [] : text.split(','));
 const text = (values: readonly string[]) => values.join(',');
+
+/** The refusals a pending create carries (JSON); anything unreadable counts as none. */
+export const refusedOf = (json: string): { field: string; detail: string }[] => {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed)
+      ? parsed.filter(
+          (entry): entry is { field: string; detail: string } =>
+            typeof entry?.field === 'string' && typeof entry?.detail === 'string',
+        )
+      : [];
+  } catch {
+    return [];
+  }
+};
 
 /**
  * The sync's memory, in one SQLite file in STATE_DIR: the checkpoint, patient → contact links with
@@ -420,7 +441,7 @@ export class StateStore {
    * Written before a create request is sent, with when it is sent: after a crash these are looked
    * up, never blindly created again.
    */
-  addPending(entries: readonly Omit<Pending, 'createdAt' | 'sent'>[], sent: SentStamp): void {
+  addPending(entries: readonly Omit<Pending, 'createdAt' | 'sent' | 'refused'>[], sent: SentStamp): void {
     if (entries.length === 0) return;
     this.transaction(() => {
       const insert = this.sql(
@@ -429,7 +450,7 @@ export class StateStore {
          ON CONFLICT (patient_id) DO UPDATE SET request_id = excluded.request_id, hash = excluded.hash,
            created_at = excluded.created_at, phones = excluded.phones, emails = excluded.emails,
            known_max_id = excluded.known_max_id, sent_monotonic = excluded.sent_monotonic,
-           sent_boot = excluded.sent_boot`,
+           sent_boot = excluded.sent_boot, refused = '[]'`,
       );
       for (const entry of entries)
         insert.run(
@@ -446,15 +467,30 @@ export class StateStore {
     });
   }
 
-  /** A new sent time for pending creates whose stamp could not be trusted (or that were sent again), in one transaction. */
-  restampPending(entries: readonly { patientId: string; sent: SentStamp }[]): void {
+  /**
+   * A new sent time for pending creates whose stamp could not be trusted, or that are sent again
+   * (then with the values refused so far, left out of what is sent), in one transaction.
+   */
+  restampPending(
+    entries: readonly {
+      patientId: string;
+      sent: SentStamp;
+      refused?: readonly { field: string; detail: string }[];
+    }[],
+  ): void {
     if (entries.length === 0) return;
     this.transaction(() => {
       const update = this.sql(
-        'UPDATE pending_creates SET created_at = ?, sent_monotonic = ?, sent_boot = ? WHERE patient_id = ?',
+        'UPDATE pending_creates SET created_at = ?, sent_monotonic = ?, sent_boot = ?, refused = COALESCE(?, refused) WHERE patient_id = ?',
       );
-      for (const { patientId, sent } of entries)
-        update.run(new Date(sent.sentAt).toISOString(), sent.monotonic ?? null, sent.boot, patientId);
+      for (const { patientId, sent, refused } of entries)
+        update.run(
+          new Date(sent.sentAt).toISOString(),
+          sent.monotonic ?? null,
+          sent.boot,
+          refused ? JSON.stringify(refused) : null,
+          patientId,
+        );
     });
   }
 
@@ -474,6 +510,7 @@ export class StateStore {
       created_at: string;
       sent_monotonic: number | null;
       sent_boot: string;
+      refused: string;
     }[];
     return rows.map((row) => ({
       patientId: row.patient_id,
@@ -484,6 +521,7 @@ export class StateStore {
       knownMaxId: row.known_max_id,
       createdAt: row.created_at,
       sent: sentStampOf(row),
+      refused: refusedOf(row.refused),
     }));
   }
 

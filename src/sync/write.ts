@@ -221,8 +221,10 @@ export class BatchWriter {
         hash: entry.hash,
         phones: entry.phones,
         emails: entry.emails,
-        ownedPhones: entry.phones,
-        ownedEmails: entry.emails,
+        // A PHONE or EMAIL refused was not written: none of it is the sync's (as savedLink does).
+        ownedPhones: entry.refused.some((refused) => refused.field === 'PHONE') ? [] : entry.phones,
+        ownedEmails: entry.refused.some((refused) => refused.field === 'EMAIL') ? [] : entry.emails,
+        refused: entry.refused,
       });
     }
     this.deps.store.saveLinks(found);
@@ -517,7 +519,9 @@ export class BatchWriter {
     // Sent again (without a refused value, or in halves): their wait counts from now.
     if (round > 0) {
       const sent = stampOf(this.deps.time);
-      this.deps.store.restampPending(items.map((item) => ({ patientId: item.mapped.patientId, sent })));
+      this.deps.store.restampPending(
+        items.map((item) => ({ patientId: item.mapped.patientId, sent, refused: item.refused })),
+      );
     }
     const outcome = await this.deps.contacts.write('post', items.map(asBatchItem));
     if (outcome.kind === 'stored') {

@@ -282,7 +282,7 @@ export class DealWriter {
     if (round > 0) {
       const sent = stampOf(this.deps.time);
       this.deps.store.deals.restampPending(
-        items.map((item) => ({ receptionId: item.deal.receptionId, sent })),
+        items.map((item) => ({ receptionId: item.deal.receptionId, sent, refused: item.refused })),
       );
     }
     const outcome = await this.deps.leads.write('post', items.map(asBatchItem));
