@@ -374,6 +374,41 @@ export class StateStore {
     });
   }
 
+  /**
+   * A contact about to be taken over, linked before the PATCH with only what the sync will own
+   * there and nothing counted as sent (an empty hash and lists): a kill after amoCRM applied the
+   * PATCH leaves a link the next run completes, not a contact carrying the patient's IDENT id whose
+   * every value (a manager's typed number too) would then look like the sync's.
+   */
+  reserveLinks(
+    entries: readonly {
+      patientId: string;
+      contactId: number;
+      ownedPhones: readonly string[];
+      ownedEmails: readonly string[];
+    }[],
+    at = new Date(),
+  ): void {
+    if (entries.length === 0) return;
+    this.transaction(() => {
+      const upsert = this.sql(
+        `INSERT INTO links (patient_id, contact_id, hash, synced_at, phones, emails, owned_phones, owned_emails)
+         VALUES (?, ?, '', ?, '', '', ?, ?)
+         ON CONFLICT (patient_id) DO UPDATE SET contact_id = excluded.contact_id, hash = '',
+           synced_at = excluded.synced_at, phones = '', emails = '',
+           owned_phones = excluded.owned_phones, owned_emails = excluded.owned_emails`,
+      );
+      for (const entry of entries)
+        upsert.run(
+          entry.patientId,
+          entry.contactId,
+          at.toISOString(),
+          text(entry.ownedPhones),
+          text(entry.ownedEmails),
+        );
+    });
+  }
+
   saveLinks(links: readonly SavedLink[], at = new Date()): void {
     if (links.length === 0) return;
     this.transaction(() => {

@@ -275,6 +275,21 @@ export class BatchWriter {
           : [],
       ),
     );
+    this.deps.store.reserveLinks(
+      ready.flatMap((prepared) =>
+        prepared.update?.linking
+          ? [
+              {
+                patientId: prepared.mapped.patientId,
+                contactId: prepared.update.contactId,
+                ownedPhones: prepared.link.ownedPhones,
+                ownedEmails: prepared.link.ownedEmails,
+              },
+            ]
+          : [],
+      ),
+      this.now(),
+    );
     await this.patch(ready, 0);
   }
 

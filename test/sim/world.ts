@@ -613,8 +613,7 @@ export class World {
     // While listings lag, the sync cannot see a contact typed minutes ago: then two contacts are
     // the documented outcome, not a breach (README, "Matching").
     if (this.door.armed.listingLagMs === 0) this.managerContacts.set(String(row.PatientId), contact.id);
-    // The number is the manager's and IDENT's at once: it may stay or go when IDENT drops it (a
-    // contact re-linked after a kill counts what it carries as the sync's), never a breach.
+    // The number is the manager's and IDENT's at once: it stays when IDENT drops it (checkContacts).
     this.typedPhones.set(contact.id, digits(mobile));
   }
 
@@ -698,6 +697,14 @@ export class World {
       if (!contact) continue;
       const held = new Set(phonesOf(contact).map(digits));
       for (const phone of phones) if (!held.has(phone)) lostPhones += 1;
+    }
+    // The number a manager typed for a caller stays when the sync takes the contact over, even once
+    // IDENT drops it. Unknowable, so free, only where the contact absorbed another in a merge (the
+    // same number may have been the sync's there) or the state folder went back to an older copy.
+    for (const [contactId, phone] of this.typedPhones) {
+      const contact = this.emulator.contacts.get(contactId);
+      if (!contact || this.restored || this.mergedInto.has(contactId)) continue;
+      if (!phonesOf(contact).map(digits).includes(phone)) lostPhones += 1;
     }
     if (lostPhones > 0)
       this.violations.push({ property: "a manager's phones stay", detail: `${lostPhones} phones gone` });
