@@ -152,6 +152,13 @@ CREATE TABLE IF NOT EXISTS field_refusals (
   at TEXT NOT NULL,
   PRIMARY KEY (patient_id, field_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vanished_contacts (
+  patient_id TEXT PRIMARY KEY,
+  contact_id INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  sent_monotonic INTEGER,
+  sent_boot TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   kind TEXT NOT NULL,
@@ -420,6 +427,7 @@ export class StateStore {
            owned_phones = excluded.owned_phones, owned_emails = excluded.owned_emails`,
       );
       const clearPending = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
+      const clearVanished = this.sql('DELETE FROM vanished_contacts WHERE patient_id = ?');
       const clearFailure = this.sql('DELETE FROM failures WHERE patient_id = ?');
       const clearRefusals = this.sql('DELETE FROM field_refusals WHERE patient_id = ?');
       const clearRefusal = this.sql('DELETE FROM field_refusals WHERE patient_id = ? AND field_key = ?');
@@ -441,6 +449,7 @@ export class StateStore {
           text(link.ownedEmails),
         );
         clearPending.run(link.patientId);
+        clearVanished.run(link.patientId);
         clearFailure.run(link.patientId);
         if (link.landed === undefined) clearRefusals.run(link.patientId);
         else {
@@ -460,15 +469,59 @@ export class StateStore {
   }
 
   /**
-   * The patient's contact is gone from amoCRM: the link ends and, in the same transaction, the
-   * patient becomes due for another try, so a run that ends before matching it again leaves it
-   * findable by the next.
+   * The patient's contact is gone from amoCRM (deleted, or merged into a contact amoCRM's lists may
+   * not show yet). `unlink`: the link ends in the same transaction. The first sighting is kept: a
+   * replacement is made only by a complete listing begun a pending wait after it (`vanished`).
    */
-  unlinkForRetry(patientId: string, reason: string, at = new Date()): void {
+  markVanished(patientId: string, contactId: number, found: SentStamp, options: { unlink: boolean }): void {
     this.transaction(() => {
-      this.sql('DELETE FROM links WHERE patient_id = ?').run(patientId);
-      this.failureTable.dueNow(patientId, reason, at);
+      if (options.unlink) this.sql('DELETE FROM links WHERE patient_id = ?').run(patientId);
+      this.sql(
+        `INSERT INTO vanished_contacts (patient_id, contact_id, created_at, sent_monotonic, sent_boot)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (patient_id) DO NOTHING`,
+      ).run(patientId, contactId, new Date(found.sentAt).toISOString(), found.monotonic ?? null, found.boot);
     });
+  }
+
+  /** Patients whose contact vanished and has not been replaced or found again, with when it was first seen gone. */
+  vanished(): { patientId: string; contactId: number; found: SentStamp }[] {
+    const rows = this.sql('SELECT * FROM vanished_contacts ORDER BY created_at').all() as {
+      patient_id: string;
+      contact_id: number;
+      created_at: string;
+      sent_monotonic: number | null;
+      sent_boot: string;
+    }[];
+    return rows.map((row) => ({
+      patientId: row.patient_id,
+      contactId: row.contact_id,
+      found: sentStampOf(row),
+    }));
+  }
+
+  isVanished(patientId: string): boolean {
+    return this.sql('SELECT 1 FROM vanished_contacts WHERE patient_id = ?').get(patientId) !== undefined;
+  }
+
+  /** A new first-seen time for vanished contacts whose stamp could not be trusted, in one transaction. */
+  restampVanished(entries: readonly { patientId: string; found: SentStamp }[]): void {
+    if (entries.length === 0) return;
+    this.transaction(() => {
+      const update = this.sql(
+        'UPDATE vanished_contacts SET created_at = ?, sent_monotonic = ?, sent_boot = ? WHERE patient_id = ?',
+      );
+      for (const { patientId, found } of entries)
+        update.run(new Date(found.sentAt).toISOString(), found.monotonic ?? null, found.boot, patientId);
+    });
+  }
+
+  vanishedCount(): number {
+    // A state folder of an older release, read by `status` without upgrading it, has no such table.
+    const exists = this.sql(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vanished_contacts'",
+    ).get();
+    if (exists === undefined) return 0;
+    return (this.sql('SELECT COUNT(*) AS n FROM vanished_contacts').get() as { n: number }).n;
   }
 
   // ── pending creates ────────────────────────────────────────────────────────────────────────

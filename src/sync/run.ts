@@ -8,7 +8,16 @@ import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/m
 import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from './pending-age.ts';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  judgePending,
+  logSettled,
+  PENDING_MARGIN_MS,
+  type PendingClock,
+  type SentStamp,
+  stampOf,
+  systemBootId,
+} from './pending-age.ts';
 import { emailsOf, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from './refusals.ts';
@@ -121,6 +130,11 @@ export class SyncRun implements WriteReport {
   private kind: RunKind = 'incremental';
   /** Contacts this run gave to a patient by phone: nobody else takes them over. */
   private readonly claimed = new Set<number>();
+  /**
+   * Patients whose contact vanished (deleted, or merged into one the lists may not show yet) long
+   * enough before this run's complete listing began: a new contact may be made for them.
+   */
+  private replaceable = new Set<string>();
   /** Patients whose contact turned out gone: matched again once the batch that found it is done. */
   private readonly again: MappedContact[] = [];
   private readonly duplicatesNoted = new Set<string>();
@@ -165,13 +179,13 @@ export class SyncRun implements WriteReport {
         refresher,
         resolved,
         logger,
-        time: { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() },
+        time: this.time(),
       },
       {
         batchSize: this.options.batchSize,
         maxInFlight: this.options.maxInFlight,
         dryRun,
-        pendingWaitMs: this.options.requestTimeoutMs + this.options.pendingMarginMs,
+        pendingWaitMs: this.pendingWaitMs(),
       },
       this,
     );
@@ -179,8 +193,12 @@ export class SyncRun implements WriteReport {
       this.scratch = new RunScratch();
       const clock = await this.deps.source.now();
       if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
+      // Judged before the listing begins: a contact that vanished a pending wait before it and that
+      // this complete listing does not show on another contact is gone for good.
+      const settledVanished = dryRun ? new Set<string>() : this.vanishedLongAgo();
       // A deep sync compares every contact, so it reads all of them; other runs read what changed.
-      await refresher.refresh(request.kind === 'deep');
+      const listing = await refresher.refresh(request.kind === 'deep');
+      if (listing.kind === 'full') this.replaceable = settledVanished;
       if (!dryRun) {
         const pending =
           request.kind === 'single'
@@ -373,6 +391,9 @@ export class SyncRun implements WriteReport {
     const plan = planLinked(mapped, known.link, known.drift);
     if (plan === 'resolve again') {
       // The old link stays until a new one replaces it: a run that ends first finds it stale again.
+      // Missing from a complete listing (and from its own address): vanished from this moment on.
+      if (known.drift && !known.drift.row && !this.options.dryRun)
+        this.deps.store.markVanished(mapped.patientId, known.link.contactId, this.stamp(), { unlink: false });
       this.deps.logger.warn(
         { patientId: mapped.patientId, contactId: known.link.contactId },
         'the linked amoCRM contact was deleted, merged or given another IDENT id; the patient is matched again',
@@ -394,6 +415,21 @@ export class SyncRun implements WriteReport {
       claimed: this.claimed,
     });
     this.carriers(mapped.patientId, carriers);
+    if (
+      plan.action === 'create' &&
+      !this.replaceable.has(mapped.patientId) &&
+      this.deps.store.isVanished(mapped.patientId)
+    ) {
+      // Merged away, the patient's contact may live on in one amoCRM's lists do not show yet: a
+      // new one waits for a complete listing begun a pending wait after it vanished (a deep sync).
+      this.pending += 1;
+      this.stillPending(mapped.patientId, mapped);
+      this.deps.logger.info(
+        { patientId: mapped.patientId },
+        "the patient's amoCRM contact was deleted or merged; a new one is made by the first deep sync 15 minutes on unless a contact carries the patient by then",
+      );
+      return;
+    }
     if (plan.action === 'update' && !plan.assumeOwned) {
       this.claimed.add(plan.contactId);
       if (!this.options.dryRun) this.deps.store.mirror.claim(plan.contactId, mapped.patientId);
@@ -477,6 +513,31 @@ export class SyncRun implements WriteReport {
   }
 
   /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */
+  /** The vanished contacts' patients whose first sighting is a pending wait old (untrusted stamps restarted). */
+  private vanishedLongAgo(): Set<string> {
+    const old = new Set<string>();
+    const restamp: { patientId: string; found: SentStamp }[] = [];
+    for (const entry of this.deps.store.vanished()) {
+      const age = judgePending(entry.found, this.time(), this.pendingWaitMs());
+      if (age.old) old.add(entry.patientId);
+      if (age.restamp) restamp.push({ patientId: entry.patientId, found: age.restamp });
+    }
+    this.deps.store.restampVanished(restamp);
+    return old;
+  }
+
+  private time(): PendingClock {
+    return { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() };
+  }
+
+  private stamp(): SentStamp {
+    return stampOf(this.time());
+  }
+
+  private pendingWaitMs(): number {
+    return this.options.requestTimeoutMs + this.options.pendingMarginMs;
+  }
+
   private stillPending(patientId: string, mapped: MappedContact | undefined): void {
     this.patientResult = { patientId, action: 'pending', ...(mapped ? { mapped } : {}) };
   }

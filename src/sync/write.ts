@@ -478,10 +478,7 @@ export class BatchWriter {
 
   /** The contact was deleted or merged away in amoCRM: the link ends and the patient is matched again. */
   private async gone(mapped: MappedContact, contactId: number): Promise<void> {
-    this.deps.store.unlinkForRetry(
-      mapped.patientId,
-      `amoCRM contact ${contactId} was deleted or merged; the patient is matched again`,
-    );
+    this.deps.store.markVanished(mapped.patientId, contactId, stampOf(this.deps.time), { unlink: true });
     this.deps.store.mirror.remove([contactId]);
     this.deps.logger.warn(
       { patientId: mapped.patientId, contactId },

@@ -262,7 +262,12 @@ describe('sync engine against the emulator', () => {
       source.tick(3_600_000);
       await stack.run();
       // Patient 8801 failed an hour ago (its retry is due) and its contact is gone from the state.
-      stack.store.unlinkForRetry('8801', 'amoCRM refused the contact', new Date(Date.now() - 3_600_000));
+      const state = stack.store as unknown as { sql(query: string): { run(...values: string[]): void } };
+      state.sql('DELETE FROM links WHERE patient_id = ?').run('8801');
+      stack.store.recordFailures(
+        [{ patientId: '8801', reason: 'amoCRM refused the contact', dueNow: true }],
+        new Date(Date.now() - 3_600_000),
+      );
       const result = await stack.run();
       assert.equal(result.read, 1, 'only the due failure was read');
       assert.equal(result.linked, 1, 'found again by its IDENT id, not duplicated');

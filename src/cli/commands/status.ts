@@ -66,6 +66,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
       openFailures: store.failureCount(),
       failures: store.failures(10),
       pendingCreates: store.pendingCount(),
+      vanishedContacts: store.vanishedCount(),
       refusedFields: store.fieldRefusalCount(),
       refusals: store.fieldRefusals(10).map(({ hash: _hash, ...refusal }) => refusal),
       duplicates: store.findingCount('duplicate'),
@@ -84,6 +85,10 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
     out(
       `open failures:    ${status.openFailures}${status.pendingCreates ? `, creates to confirm: ${status.pendingCreates}` : ''}`,
     );
+    if (status.vanishedContacts > 0)
+      out(
+        `contacts gone:    ${status.vanishedContacts} (deleted or merged in amoCRM; re-made by the first deep sync 15 minutes on unless one carries the patient)`,
+      );
     out(
       `refused values:   ${status.refusedFields} (fields amoCRM would not take; the rest of each contact is synced)`,
     );
