@@ -319,7 +319,13 @@ export class DealStore {
       const update = this.sql(
         'UPDATE deal_pending SET created_at = ?, sent_monotonic = ?, sent_boot = ?, refused = COALESCE(?, refused) WHERE reception_id = ?',
       );
-      for (const { receptionId, sent, refused } of entries)
+      // Listed at once (`status`), not only once the create is found: it may stay unproven a while.
+      const hashOf = this.sql('SELECT hash FROM deal_pending WHERE reception_id = ?');
+      const addRefusal = this.sql(
+        `INSERT INTO deal_refusals (reception_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
+      );
+      for (const { receptionId, sent, refused } of entries) {
         update.run(
           new Date(sent.sentAt).toISOString(),
           sent.monotonic ?? null,
@@ -327,6 +333,12 @@ export class DealStore {
           refused ? JSON.stringify(refused) : null,
           receptionId,
         );
+        const row = hashOf.get(receptionId) as { hash: string } | undefined;
+        const when = new Date(sent.sentAt).toISOString();
+        if (row)
+          for (const refusal of refused ?? [])
+            addRefusal.run(receptionId, refusal.field, refusal.detail.slice(0, 500), row.hash, when, when);
+      }
     });
   }
 

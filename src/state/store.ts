@@ -571,7 +571,13 @@ export class StateStore {
       const update = this.sql(
         'UPDATE pending_creates SET created_at = ?, sent_monotonic = ?, sent_boot = ?, refused = COALESCE(?, refused) WHERE patient_id = ?',
       );
-      for (const { patientId, sent, refused } of entries)
+      // Listed at once (`status`), not only once the create is found: it may stay unproven a while.
+      const hashOf = this.sql('SELECT hash FROM pending_creates WHERE patient_id = ?');
+      const addRefusal = this.sql(
+        `INSERT INTO field_refusals (patient_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
+      );
+      for (const { patientId, sent, refused } of entries) {
         update.run(
           new Date(sent.sentAt).toISOString(),
           sent.monotonic ?? null,
@@ -579,6 +585,12 @@ export class StateStore {
           refused ? JSON.stringify(refused) : null,
           patientId,
         );
+        const row = hashOf.get(patientId) as { hash: string } | undefined;
+        const when = new Date(sent.sentAt).toISOString();
+        if (row)
+          for (const refusal of refused ?? [])
+            addRefusal.run(patientId, refusal.field, refusal.detail.slice(0, 500), row.hash, when, when);
+      }
     });
   }
 
