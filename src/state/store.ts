@@ -691,6 +691,25 @@ export class StateStore {
     return found;
   }
 
+  /** Patients with a refused value or a vanished contact on record (what `forgetPatients` may end). */
+  patientsOnRecord(): string[] {
+    return (
+      this.sql(
+        'SELECT patient_id FROM field_refusals UNION SELECT patient_id FROM vanished_contacts',
+      ).all() as { patient_id: string }[]
+    ).map((row) => row.patient_id);
+  }
+
+  /** Patients IDENT no longer has: their refusals and vanished contacts end (nothing will sync them). */
+  forgetPatients(patientIds: readonly string[]): void {
+    if (patientIds.length === 0) return;
+    this.transaction(() => {
+      const ids = JSON.stringify(patientIds);
+      this.sql('DELETE FROM field_refusals WHERE patient_id IN (SELECT value FROM json_each(?))').run(ids);
+      this.sql('DELETE FROM vanished_contacts WHERE patient_id IN (SELECT value FROM json_each(?))').run(ids);
+    });
+  }
+
   fieldRefusals(limit = 20): FieldRefusal[] {
     return (
       this.sql('SELECT * FROM field_refusals ORDER BY at DESC LIMIT ?').all(limit) as {

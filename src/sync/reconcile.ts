@@ -65,6 +65,8 @@ export function recordFindings(
   if (!options.dryRun) {
     store.replaceFindings('duplicate', duplicates);
     store.replaceFindings('orphan', orphans);
+    // A patient the complete read did not meet is gone from IDENT: what `status` lists of it ends.
+    store.forgetPatients(store.patientsOnRecord().filter((patientId) => !scratch.wasSeen(patientId)));
   }
   if (orphans.length > 0) {
     logger.warn(

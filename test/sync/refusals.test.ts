@@ -75,6 +75,37 @@ describe('refused values stand until they land, and a deep sync tries them again
     }
   });
 
+  it('a patient IDENT no longer has leaves no refusal or vanished contact on record after a deep sync', async () => {
+    const emulator = await startEmulator();
+    try {
+      const clock = new TestClock({ base: Date.parse('2026-11-22T08:00:00Z') });
+      const source = new MemorySource([
+        { ...syntheticPatient(9511, T0), MobilePhone: '89160000511', Phone: null },
+        { ...syntheticPatient(9512, T0), MobilePhone: '89160000512', Phone: null },
+        { ...syntheticPatient(9513, T0), MobilePhone: '89160000513', Phone: null },
+      ]);
+      const stack = await syncStack(emulator, source, { clock });
+      withUnknownPhoneEnum(stack, ['9511', '9513']);
+      await stack.run({ kind: 'incremental' });
+      assert.equal(stack.store.fieldRefusalCount(), 2);
+      emulator.deleteContact(stack.store.link('9512')!.contactId);
+      await stack.run({ kind: 'deep' });
+      assert.equal(stack.store.vanishedCount(), 1);
+      source.remove('9511');
+      source.remove('9512');
+      clock.advance(HOUR);
+      await stack.run({ kind: 'deep' });
+      assert.deepEqual(
+        stack.store.fieldRefusals(100).map((refusal) => refusal.patientId),
+        ['9513'],
+        'the one still in IDENT stays listed',
+      );
+      assert.equal(stack.store.vanishedCount(), 0);
+    } finally {
+      await emulator.stop();
+    }
+  });
+
   it('H6b: a value refused once arrives after an admin fixes the field, by the next deep sync a day on; never twice a day', async () => {
     const emulator = await startEmulator();
     try {
