@@ -513,12 +513,21 @@ export class SyncRun implements WriteReport {
   }
 
   /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */
-  /** The vanished contacts' patients whose first sighting is a pending wait old (untrusted stamps restarted). */
+  /**
+   * The vanished contacts' patients whose first sighting is a pending wait old (untrusted stamps
+   * restarted). A sighting on another boot is judged by the wall clock (unless dated ahead of it),
+   * not restarted as a pending create's is: only a deep sync settles it, and where the machine is
+   * switched on each day shortly before its deep sync (or after it, which runs it at once) a wait
+   * restarted at every boot never ends — the patient would never get a contact again.
+   */
   private vanishedLongAgo(): Set<string> {
     const old = new Set<string>();
     const restamp: { patientId: string; found: SentStamp }[] = [];
+    const now = this.time();
     for (const entry of this.deps.store.vanished()) {
-      const age = judgePending(entry.found, this.time(), this.pendingWaitMs());
+      const sameBoot = now.boot !== '' && entry.found.boot === now.boot;
+      const found = sameBoot ? entry.found : { sentAt: entry.found.sentAt, monotonic: undefined, boot: '' };
+      const age = judgePending(found, now, this.pendingWaitMs());
       if (age.old) old.add(entry.patientId);
       if (age.restamp) restamp.push({ patientId: entry.patientId, found: age.restamp });
     }
