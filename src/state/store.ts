@@ -515,6 +515,14 @@ export class StateStore {
     });
   }
 
+  /** Vanished contacts no longer waited for (their patients left IDENT). */
+  endVanished(patientIds: readonly string[]): void {
+    if (patientIds.length === 0) return;
+    this.sql('DELETE FROM vanished_contacts WHERE patient_id IN (SELECT value FROM json_each(?))').run(
+      JSON.stringify(patientIds),
+    );
+  }
+
   vanishedCount(): number {
     // A state folder of an older release, read by `status` without upgrading it, has no such table.
     const exists = this.sql(

@@ -195,7 +195,8 @@ export class SyncRun implements WriteReport {
       if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
       // Judged before the listing begins: a contact that vanished a pending wait before it and that
       // this complete listing does not show on another contact is gone for good.
-      const settledVanished = dryRun ? new Set<string>() : this.vanishedLongAgo();
+      // A dry run judges them too (it says what a real run would do) but writes no new stamp.
+      const settledVanished = this.vanishedLongAgo({ restamp: !dryRun });
       // A deep sync compares every contact, so it reads all of them; other runs read what changed.
       const listing = await refresher.refresh(request.kind === 'deep');
       if (listing.kind === 'full') this.replaceable = settledVanished;
@@ -222,6 +223,14 @@ export class SyncRun implements WriteReport {
           const found = recordFindings(store, this.scratch, logger, { dryRun });
           for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
           findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
+          // Patients IDENT no longer has (deleted, merged): their vanished contact is nobody's loss.
+          if (!dryRun)
+            store.endVanished(
+              store
+                .vanished()
+                .map((entry) => entry.patientId)
+                .filter((patientId) => !this.scratch.wasSeen(patientId)),
+            );
         }
         if (request.kind !== 'single' && !dryRun) {
           // A deep sync, or the first run of a state, read every patient: the schedule counts it.
@@ -513,16 +522,25 @@ export class SyncRun implements WriteReport {
   }
 
   /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */
-  /** The vanished contacts' patients whose first sighting is a pending wait old (untrusted stamps restarted). */
-  private vanishedLongAgo(): Set<string> {
+  /**
+   * The vanished contacts' patients whose first sighting is a pending wait old (untrusted stamps
+   * restarted). A sighting on another boot is judged by the wall clock (unless dated ahead of it),
+   * not restarted as a pending create's is: only a deep sync settles it, and where the machine is
+   * switched on each day shortly before its deep sync (or after it, which runs it at once) a wait
+   * restarted at every boot never ends — the patient would never get a contact again.
+   */
+  private vanishedLongAgo(options: { restamp: boolean }): Set<string> {
     const old = new Set<string>();
     const restamp: { patientId: string; found: SentStamp }[] = [];
+    const now = this.time();
     for (const entry of this.deps.store.vanished()) {
-      const age = judgePending(entry.found, this.time(), this.pendingWaitMs());
+      const sameBoot = now.boot !== '' && entry.found.boot === now.boot;
+      const found = sameBoot ? entry.found : { sentAt: entry.found.sentAt, monotonic: undefined, boot: '' };
+      const age = judgePending(found, now, this.pendingWaitMs());
       if (age.old) old.add(entry.patientId);
       if (age.restamp) restamp.push({ patientId: entry.patientId, found: age.restamp });
     }
-    this.deps.store.restampVanished(restamp);
+    if (options.restamp) this.deps.store.restampVanished(restamp);
     return old;
   }
 
