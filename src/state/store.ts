@@ -157,7 +157,9 @@ CREATE TABLE IF NOT EXISTS vanished_contacts (
   contact_id INTEGER NOT NULL,
   created_at TEXT NOT NULL,
   sent_monotonic INTEGER,
-  sent_boot TEXT NOT NULL DEFAULT ''
+  sent_boot TEXT NOT NULL DEFAULT '',
+  owned_phones TEXT NOT NULL DEFAULT '',
+  owned_emails TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -198,6 +200,8 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'pending_creates', column: 'refused', definition: "TEXT NOT NULL DEFAULT '[]'" },
   { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
   { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'vanished_contacts', column: 'owned_phones', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'vanished_contacts', column: 'owned_emails', definition: "TEXT NOT NULL DEFAULT ''" },
   {
     table: 'field_refusals',
     column: 'tried_at',
@@ -475,11 +479,22 @@ export class StateStore {
    */
   markVanished(patientId: string, contactId: number, found: SentStamp, options: { unlink: boolean }): void {
     this.transaction(() => {
-      if (options.unlink) this.sql('DELETE FROM links WHERE patient_id = ?').run(patientId);
+      // What the sync owned there goes with it: a merge's survivor is taken with only those values
+      // as the sync's, never a number a manager typed on either contact.
+      const link = this.link(patientId);
       this.sql(
-        `INSERT INTO vanished_contacts (patient_id, contact_id, created_at, sent_monotonic, sent_boot)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (patient_id) DO NOTHING`,
-      ).run(patientId, contactId, new Date(found.sentAt).toISOString(), found.monotonic ?? null, found.boot);
+        `INSERT INTO vanished_contacts (patient_id, contact_id, created_at, sent_monotonic, sent_boot, owned_phones, owned_emails)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (patient_id) DO NOTHING`,
+      ).run(
+        patientId,
+        contactId,
+        new Date(found.sentAt).toISOString(),
+        found.monotonic ?? null,
+        found.boot,
+        text(link?.ownedPhones ?? []),
+        text(link?.ownedEmails ?? []),
+      );
+      if (options.unlink) this.sql('DELETE FROM links WHERE patient_id = ?').run(patientId);
     });
   }
 
@@ -499,8 +514,12 @@ export class StateStore {
     }));
   }
 
-  isVanished(patientId: string): boolean {
-    return this.sql('SELECT 1 FROM vanished_contacts WHERE patient_id = ?').get(patientId) !== undefined;
+  /** What the sync owned on the patient's vanished contact; undefined when none vanished. */
+  vanishedOwnership(patientId: string): { phones: string[]; emails: string[] } | undefined {
+    const row = this.sql('SELECT owned_phones, owned_emails FROM vanished_contacts WHERE patient_id = ?').get(
+      patientId,
+    ) as { owned_phones: string; owned_emails: string } | undefined;
+    return row && { phones: list(row.owned_phones), emails: list(row.owned_emails) };
   }
 
   /** A new first-seen time for vanished contacts whose stamp could not be trusted, in one transaction. */
@@ -513,14 +532,6 @@ export class StateStore {
       for (const { patientId, found } of entries)
         update.run(new Date(found.sentAt).toISOString(), found.monotonic ?? null, found.boot, patientId);
     });
-  }
-
-  /** Vanished contacts no longer waited for (their patients left IDENT). */
-  endVanished(patientIds: readonly string[]): void {
-    if (patientIds.length === 0) return;
-    this.sql('DELETE FROM vanished_contacts WHERE patient_id IN (SELECT value FROM json_each(?))').run(
-      JSON.stringify(patientIds),
-    );
   }
 
   vanishedCount(): number {

@@ -81,6 +81,10 @@ export function mergeMultitext(
   };
 }
 
+/** Owned values that IDENT still has (PHONE/EMAIL left unsent keep what the sync owned). */
+export const keptOwned = (owned: readonly string[], ident: readonly string[]) =>
+  owned.filter((value) => ident.includes(value));
+
 /** The same values in the same order. */
 export const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((value, index) => value === b[index]);

@@ -18,7 +18,7 @@ import {
   stampOf,
   systemBootId,
 } from './pending-age.ts';
-import { emailsOf, phonesOf } from './multitext.ts';
+import { emailsOf, keptOwned, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from './refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
@@ -223,14 +223,6 @@ export class SyncRun implements WriteReport {
           const found = recordFindings(store, this.scratch, logger, { dryRun });
           for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
           findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
-          // Patients IDENT no longer has (deleted, merged): their vanished contact is nobody's loss.
-          if (!dryRun)
-            store.endVanished(
-              store
-                .vanished()
-                .map((entry) => entry.patientId)
-                .filter((patientId) => !this.scratch.wasSeen(patientId)),
-            );
         }
         if (request.kind !== 'single' && !dryRun) {
           // A deep sync, or the first run of a state, read every patient: the schedule counts it.
@@ -372,7 +364,11 @@ export class SyncRun implements WriteReport {
     if (patientId !== undefined && this.waiting.has(patientId)) {
       // Its create may still land: neither sent again nor failed (that would end the pending entry).
       if (this.scratch.markSeen(patientId))
-        this.stillPending(patientId, outcome.ok ? outcome.contact : undefined);
+        this.stillPending(
+          patientId,
+          outcome.ok ? outcome.contact : undefined,
+          'a create sent earlier may still land in amoCRM; a later run confirms it or sends it again',
+        );
       return;
     }
     if (!outcome.ok) {
@@ -424,29 +420,39 @@ export class SyncRun implements WriteReport {
       claimed: this.claimed,
     });
     this.carriers(mapped.patientId, carriers);
-    if (
-      plan.action === 'create' &&
-      !this.replaceable.has(mapped.patientId) &&
-      this.deps.store.isVanished(mapped.patientId)
-    ) {
+    const vanished = this.deps.store.vanishedOwnership(mapped.patientId);
+    if (plan.action === 'create' && vanished && !this.replaceable.has(mapped.patientId)) {
       // Merged away, the patient's contact may live on in one amoCRM's lists do not show yet: a
       // new one waits for a complete listing begun a pending wait after it vanished (a deep sync).
       this.pending += 1;
-      this.stillPending(mapped.patientId, mapped);
-      this.deps.logger.info(
-        { patientId: mapped.patientId },
-        "the patient's amoCRM contact was deleted or merged; a new one is made by the first deep sync 15 minutes on unless a contact carries the patient by then",
-      );
+      const reason =
+        "the patient's amoCRM contact was deleted or merged; a new one is made by the first deep sync 15 minutes on unless a contact carries the patient by then";
+      this.stillPending(mapped.patientId, mapped, reason);
+      this.deps.logger.info({ patientId: mapped.patientId }, reason);
       return;
     }
     if (plan.action === 'update' && !plan.assumeOwned) {
       this.claimed.add(plan.contactId);
       if (!this.options.dryRun) this.deps.store.mirror.claim(plan.contactId, mapped.patientId);
     }
-    await this.execute(repair && plan.action === 'update' ? { ...plan, repair: true } : plan, mapped, false);
+    await this.execute(
+      repair && plan.action === 'update' ? { ...plan, repair: true } : plan,
+      mapped,
+      false,
+      vanished,
+    );
   }
 
-  private async execute(plan: Plan, mapped: MappedContact, failedBefore: boolean): Promise<void> {
+  /**
+   * `inherited`: what the sync owned on the patient's contact that vanished; a contact carrying the
+   * patient's IDENT id (a merge's survivor) is taken with only those as the sync's.
+   */
+  private async execute(
+    plan: Plan,
+    mapped: MappedContact,
+    failedBefore: boolean,
+    inherited?: { phones: string[]; emails: string[] },
+  ): Promise<void> {
     switch (plan.action) {
       case 'unchanged':
         this.counts.unchanged += 1;
@@ -463,8 +469,8 @@ export class SyncRun implements WriteReport {
               hash: mapped.hash,
               phones: phonesOf(mapped),
               emails: emailsOf(mapped),
-              ownedPhones: phonesOf(mapped),
-              ownedEmails: emailsOf(mapped),
+              ownedPhones: inherited ? keptOwned(inherited.phones, phonesOf(mapped)) : phonesOf(mapped),
+              ownedEmails: inherited ? keptOwned(inherited.emails, emailsOf(mapped)) : emailsOf(mapped),
             },
           ]);
         }
@@ -478,6 +484,7 @@ export class SyncRun implements WriteReport {
           linking: plan.linking,
           repair: plan.repair,
           assumeOwned: plan.assumeOwned,
+          ...(plan.assumeOwned && inherited ? { inherited } : {}),
           held: plan.held && { phones: plan.held.phones, emails: plan.held.emails },
         });
         return;
@@ -521,7 +528,6 @@ export class SyncRun implements WriteReport {
     );
   }
 
-  /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */
   /**
    * The vanished contacts' patients whose first sighting is a pending wait old (untrusted stamps
    * restarted). A sighting on another boot is judged by the wall clock (unless dated ahead of it),
@@ -556,8 +562,9 @@ export class SyncRun implements WriteReport {
     return this.options.requestTimeoutMs + this.options.pendingMarginMs;
   }
 
-  private stillPending(patientId: string, mapped: MappedContact | undefined): void {
-    this.patientResult = { patientId, action: 'pending', ...(mapped ? { mapped } : {}) };
+  /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */
+  private stillPending(patientId: string, mapped: MappedContact | undefined, reason: string): void {
+    this.patientResult = { patientId, action: 'pending', reason, ...(mapped ? { mapped } : {}) };
   }
 
   carriers(patientId: string, contactIds: readonly number[]): void {

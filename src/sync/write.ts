@@ -13,6 +13,7 @@ import { describe, inHalves, problemsByItem, refusal, withoutRefusedValues } fro
 import {
   emailsOf,
   holdsAll,
+  keptOwned,
   type Merge,
   mergeMultitext,
   type MultitextKind,
@@ -41,6 +42,8 @@ export interface UpdateItem {
   repair: boolean;
   /** Taking over a contact that already carries the patient's IDENT id: its values count as the sync's. */
   assumeOwned: boolean;
+  /** …except where the patient's previous contact vanished: then only what the sync owned there. */
+  inherited?: { phones: string[]; emails: string[] };
   /** The contact's phones and e-mails as the mirror knows them (to notice ones a manager removed). */
   held: { phones: string[]; emails: string[] } | undefined;
 }
@@ -713,12 +716,9 @@ const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a,
 function ownedOf(kind: MultitextKind, item: UpdateItem): string[] {
   if (item.link) return kind === 'phone' ? item.link.ownedPhones : item.link.ownedEmails;
   if (!item.assumeOwned) return [];
+  if (item.inherited) return kind === 'phone' ? item.inherited.phones : item.inherited.emails;
   return kind === 'phone' ? phonesOf(item.mapped) : emailsOf(item.mapped);
 }
-
-/** Owned values that IDENT still has (PHONE/EMAIL left unsent keep what the sync owned). */
-const keptOwned = (owned: readonly string[], ident: readonly string[]) =>
-  owned.filter((value) => ident.includes(value));
 
 /**
  * Whether PHONE or EMAIL must be merged and sent: IDENT's list changed, a contact is being taken

@@ -116,6 +116,8 @@ export class World {
    * what the sync wrote in the lost time is no longer known as its own and stays, as a manager's would. */
   private readonly phonesEver = new Map<string, Set<string>>();
   private restored = false;
+  /** A state folder went back to an older copy and no deep sync has read everything since. */
+  private restoredSinceDeep = false;
   private noLagAfterRestore = false;
   private readonly filterIgnored: boolean;
   runs = 0;
@@ -267,7 +269,10 @@ export class World {
       this.kills += 1;
       this.die(life);
     }
-    if (outcome === 'ok' && this.optionRemoved) this.checkRefusalsListed(life);
+    if (outcome === 'ok' && kind === 'deep') this.restoredSinceDeep = false;
+    // An older state copy knows no refusal recorded after it was taken, until a deep sync compares
+    // every contact again (or the patient changes): only then must it list them.
+    if (outcome === 'ok' && this.optionRemoved && !this.restoredSinceDeep) this.checkRefusalsListed(life);
     // A few hundred requests and some 429 pauses: minutes of amoCRM's pace, never a clock step's size.
     const minutes = (this.clock.monotonic() - startedAt) / MINUTE;
     if (minutes > 30)
@@ -568,6 +573,7 @@ export class World {
         for (const file of readdirSync(this.stateDir))
           if (file.startsWith('state.sqlite')) rmSync(join(this.stateDir, file));
         this.restored = true;
+        this.restoredSinceDeep = true;
         // A restored state relies on amoCRM's lists to learn what was written since its copy; a
         // list lagging at that moment is a compound the sync cannot see through (docs/design.md,
         // "The simulation"): the two are not combined here.

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../../src/logging/logger.ts';
-import { syncRunFor } from '../../src/sync/context.ts';
 import type { SyncRequest } from '../../src/sync/run.ts';
-import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatients } from '../helpers/memory-source.ts';
+import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
 import { compareWithSource, syncStack } from '../helpers/sync-stack.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
+import { startEmulator } from '../helpers/amocrm.ts';
+import { syncRunFor } from '../../src/sync/context.ts';
 
 /**
  * An office PC: switched on in the morning after the 08:00 slot, off before 20:00. The daemon's first
  * tick after boot runs the overdue deep sync; incremental runs follow every 5 minutes all day.
  */
-describe('attack: vanished contact on a PC booted daily', () => {
+describe('a contact deleted or merged away, on a PC booted daily', () => {
   it('a patient whose contact was deleted gets a contact again within a few days', async () => {
     const emulator = await startEmulator();
     try {
@@ -55,6 +56,50 @@ describe('attack: vanished contact on a PC booted daily', () => {
         0,
         `after 5 days patient 101 still has no contact; vanished entries: ${JSON.stringify(stack.store.vanished())}`,
       );
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
+
+describe('vanished contacts end: replaced, or their patient gone from IDENT', () => {
+  it('V1: a patient deleted from IDENT after its contact vanished is no longer counted as gone', async () => {
+    const emulator = await startEmulator();
+    try {
+      const source = new MemorySource(syntheticPatients(3, 100));
+      const stack = await syncStack(emulator, source);
+      await stack.run({ kind: 'deep' });
+      emulator.deleteContact(stack.store.link('101')!.contactId);
+      await stack.run({ kind: 'deep' });
+      assert.equal(stack.store.vanishedCount(), 1);
+      source.remove('101');
+      for (let day = 0; day < 3; day++) {
+        stack.clock.advance(PAST_PENDING_WAIT_MS);
+        assert.equal((await stack.run({ kind: 'deep' })).outcome, 'ok');
+      }
+      assert.equal(
+        stack.store.vanishedCount(),
+        0,
+        '`status` says "contacts gone: 1" for a patient IDENT no longer has',
+      );
+    } finally {
+      await emulator.stop();
+    }
+  });
+
+  it('V2: a dry-run deep sync past the wait says what the real one does', async () => {
+    const emulator = await startEmulator();
+    try {
+      const source = new MemorySource(syntheticPatients(3, 100));
+      const stack = await syncStack(emulator, source);
+      await stack.run({ kind: 'deep' });
+      emulator.deleteContact(stack.store.link('101')!.contactId);
+      await stack.run({ kind: 'deep' });
+      stack.clock.advance(PAST_PENDING_WAIT_MS);
+      const dry = await stack.run({ kind: 'deep' }, { dryRun: true });
+      const real = await stack.run({ kind: 'deep' });
+      assert.equal(real.created, 1);
+      assert.equal(dry.created, real.created, `dry run: created ${dry.created}, pending ${dry.pending}`);
     } finally {
       await emulator.stop();
     }

@@ -34,7 +34,7 @@ const typed = (emulator: AmoCrmEmulator, name = 'Мария') =>
     ],
   });
 
-describe('attack: a take-over killed after amoCRM applied its PATCH', () => {
+describe("a caller's number a manager typed stays through a take-over, a kill and a merge", () => {
   it('R1: IDENT then drops the number the manager typed: it stays', async () => {
     const emulator = await startEmulator();
     try {
