@@ -11,6 +11,8 @@ import type { SyncResult } from '../sync/run.ts';
 import { type Health, startHealthServer } from './health-server.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { type CreateTask, type ScheduledKind, Scheduler } from './schedule.ts';
+import { streamDeepHistory, streamKinds } from './stream-history.ts';
+import { systemClock } from '../support/clock.ts';
 
 export interface DaemonOptions {
   config: Config;
@@ -129,14 +131,7 @@ export class Daemon {
     const store = this.context.store;
     this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask, {
       clock: this.options.clock,
-      history: {
-        lastSuccess: () => {
-          const fullRead = store.getMeta('full_read_at');
-          return fullRead ? new Date(fullRead) : undefined;
-        },
-        lastAttempt: () => store.lastAttempt('deep'),
-        fresh: () => store.checkpoint() === undefined,
-      },
+      history: streamDeepHistory(store, this.context.deals !== undefined),
     });
     this.scheduler.start(config.sync);
     void this.scheduler.tick('incremental');
@@ -145,8 +140,10 @@ export class Daemon {
   private async runOnce(kind: ScheduledKind): Promise<SyncResult | undefined> {
     const context = this.context;
     if (!context || this.stopping) return undefined;
+    const sync = { ...this.options.config.sync, receptions: context.deals !== undefined };
+    const now = new Date((this.options.clock ?? systemClock).now());
     const result = await withRunLock(this.options.config.stateDir, () =>
-      context.syncAll(kind, { shouldStop: () => this.stopping }),
+      context.syncAll(streamKinds(kind, context.store, sync, now), { shouldStop: () => this.stopping }),
     );
     this.metrics.recordRun(result, result.outcome === 'ok');
     if (result.deals) this.metrics.recordDealRun(result.deals);

@@ -22,7 +22,13 @@ import {
  *   stages can be given only when a pipeline is created (PipelineModel::toApi);
  * - a deal's contacts are linked in its create (`_embedded.contacts`, LeadModel::toApi: "only on
  *   creation") and listed only when asked with `with=contacts` (LeadModel::getAvailableWith);
- * - `price` is a whole number (the v4 field; LeadModel casts it to int).
+ * - `price` is a whole number (the v4 field; LeadModel casts it to int);
+ * - contacts are linked and unlinked later through `POST /api/v4/leads/{id}/link` and `/unlink`
+ *   (or `POST /api/v4/leads/link` with `entity_id` in each item): the body is a batch of
+ *   `{to_entity_id, to_entity_type, metadata}`; `metadata.main_contact: true` makes the contact the
+ *   deal's main one (Kommo "Linking entities" / "Unlinking entities",
+ *   https://developers.kommo.com/reference/linking-entities). A link answers 200 with the links
+ *   made, an unlink 204 with no body; linking what is linked, or unlinking what is not, changes nothing.
  */
 
 export const WON = 142;
@@ -344,6 +350,95 @@ export class LeadBook {
       };
     });
     return [200, { _links: { self: { href: `${origin}/api/v4/leads` } }, _embedded: { leads: results } }];
+  }
+
+  /**
+   * Links or unlinks contacts of deals: `leadId` from the path, else each item's `entity_id`. Only
+   * contacts are kept here (companies and catalog elements are refused as not emulated).
+   */
+  links(
+    leadId: number | undefined,
+    body: unknown,
+    verb: 'link' | 'unlink',
+    origin: string,
+  ): [number, unknown] {
+    if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
+    if (body.length > this.rules().maxBatch) {
+      this.breaches.push(`${body.length} links in one request`);
+      throw new HttpError(
+        400,
+        problem(400, `Too many entities in one request (max ${this.rules().maxBatch})`),
+      );
+    }
+    if (leadId !== undefined && !this.leads.has(leadId))
+      throw new HttpError(404, problem(404, 'Entity not found'));
+    const failures: { request_id: string; errors: ValidationError[] }[] = [];
+    body.forEach((raw: unknown, index) => {
+      const item = (raw ?? {}) as Record<string, unknown>;
+      const errors: ValidationError[] = [];
+      const target = leadId ?? item.entity_id;
+      if (typeof target !== 'number' || !this.leads.has(target))
+        errors.push({ code: 'NotFound', path: 'entity_id', detail: 'Entity not found.' });
+      if (item.to_entity_type === undefined)
+        errors.push({ code: 'FieldMissing', path: 'to_entity_type', detail: 'This field is missing.' });
+      else if (item.to_entity_type !== 'contacts')
+        errors.push({
+          code: 'NotSupportedChoice',
+          path: 'to_entity_type',
+          detail: 'The value you selected is not a valid choice.',
+        });
+      if (typeof item.to_entity_id !== 'number')
+        errors.push({ code: 'FieldMissing', path: 'to_entity_id', detail: 'This field is missing.' });
+      else if (verb === 'link' && !this.contactExists(item.to_entity_id))
+        errors.push({ code: 'NotFound', path: 'to_entity_id', detail: 'Entity not found.' });
+      const metadata = item.metadata;
+      if (metadata !== undefined && metadata !== null) {
+        if (typeof metadata !== 'object' || Array.isArray(metadata))
+          errors.push({
+            code: 'InvalidType',
+            path: 'metadata',
+            detail: 'This value should be of type object.',
+          });
+        else if (
+          'main_contact' in metadata &&
+          typeof (metadata as { main_contact: unknown }).main_contact !== 'boolean'
+        )
+          errors.push({
+            code: 'InvalidType',
+            path: 'metadata.main_contact',
+            detail: 'This value should be of type bool.',
+          });
+      }
+      if (errors.length > 0) failures.push({ request_id: requestIdOf(raw, index), errors });
+    });
+    if (failures.length > 0) throw validationFailure(failures);
+    const made = body.map(
+      (raw: { entity_id?: number; to_entity_id: number; metadata?: { main_contact?: boolean } | null }) => {
+        const lead = this.leads.get(leadId ?? raw.entity_id!)!;
+        const main = raw.metadata?.main_contact === true;
+        if (verb === 'unlink')
+          lead.contacts = lead.contacts.filter((contact) => contact.id !== raw.to_entity_id);
+        else {
+          const linked = lead.contacts.find((contact) => contact.id === raw.to_entity_id);
+          if (main) for (const contact of lead.contacts) contact.is_main = false;
+          if (linked) linked.is_main = linked.is_main || main;
+          else lead.contacts.push({ id: raw.to_entity_id, is_main: main || lead.contacts.length === 0 });
+        }
+        return {
+          entity_id: lead.id,
+          entity_type: 'leads',
+          to_entity_id: raw.to_entity_id,
+          to_entity_type: 'contacts',
+          metadata: {
+            main_contact: lead.contacts.find((contact) => contact.id === raw.to_entity_id)?.is_main ?? false,
+          },
+        };
+      },
+    );
+    if (verb === 'unlink') return [204, undefined];
+    const self =
+      leadId === undefined ? `${origin}/api/v4/leads/link` : `${origin}/api/v4/leads/${leadId}/link`;
+    return [200, { _total_items: made.length, _links: { self: { href: self } }, _embedded: { links: made } }];
   }
 
   /** A manager's deal, typed into amoCRM: linked to a contact, in a stage of a pipeline. */

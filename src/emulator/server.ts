@@ -899,6 +899,14 @@ export class AmoCrmEmulator {
       if (method === 'POST') return this.deals.write(body, 'create', this.origin);
       if (method === 'PATCH') return this.deals.write(body, 'update', this.origin);
     }
+    const linkMatch = /^\/api\/v4\/leads\/(?:(\d+)\/)?(link|unlink)$/.exec(path);
+    if (linkMatch && method === 'POST')
+      return this.deals.links(
+        linkMatch[1] === undefined ? undefined : Number(linkMatch[1]),
+        body,
+        linkMatch[2] as 'link' | 'unlink',
+        this.origin,
+      );
     const leadMatch = /^\/api\/v4\/leads\/(\d+)$/.exec(path);
     if (leadMatch) {
       const id = Number(leadMatch[1]);

@@ -58,10 +58,27 @@ export const dealMapSchema = z
       repeatWhen: z.strictObject({ present: alias }),
     }),
     states: z.array(stateRule).min(1, { error: 'must list at least one state' }),
+    /**
+     * A reception deleted in IDENT: its open deal is closed as lost (never deleted), with `reason`
+     * written to the text field of key `field`. Absent: "удалён в IDENT" in `cancel_reason`, if mapped.
+     */
+    deleted: z
+      .strictObject({
+        reason: z.string().trim().min(1, { error: 'must be the text the closed deal carries' }),
+        field: z.string().trim().min(1).optional(),
+      })
+      .optional(),
     fields: z.array(customField).min(1, { error: 'must list at least the reception ID field' }),
   })
   .superRefine((map, ctx) => {
     uniqueFields(map.fields, ctx);
+    const reasonKey = map.deleted?.field;
+    if (reasonKey !== undefined && !map.fields.some((field) => field.key === reasonKey && isText(field.type)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deleted', 'field'],
+        message: `must be the key of a text field of this map (${reasonKey} is not one)`,
+      });
     if (
       !map.fields.some((field) => field.key === 'reception_id' && field.required && field.type === 'text')
     ) {
@@ -102,6 +119,16 @@ export const dealMapSchema = z
   });
 
 export type DealMap = z.infer<typeof dealMapSchema>;
+
+const isText = (type: string) => type === 'text' || type === 'textarea';
+
+/** What a deal of a reception deleted in IDENT is closed with: the text, and the field key it goes to. */
+export function deletedRule(map: DealMap): { reason: string; field: string | undefined } {
+  const field =
+    map.deleted?.field ??
+    map.fields.find((candidate) => candidate.key === 'cancel_reason' && isText(candidate.type))?.key;
+  return { reason: map.deleted?.reason ?? 'удалён в IDENT', field };
+}
 export type StateRule = DealMap['states'][number];
 
 /** The stage a state puts a deal in, in the pipeline of this role. */

@@ -17,6 +17,12 @@ export interface DealLink {
   /** The pipeline and stage the sync last put the deal in (a manager may have moved it since). */
   pipelineId: number;
   statusId: number;
+  /**
+   * The stage the sync itself last sent the deal to (a create or a move), noted before the request:
+   * a won or lost deal still standing there is the sync's own, which it may undo when IDENT changes
+   * its mind; a manager's won or lost is not. Unknown for links written before it was kept.
+   */
+  placed?: { pipelineId: number; statusId: number } | undefined;
 }
 
 export interface SavedDealLink extends DealLink {
@@ -104,6 +110,14 @@ CREATE TABLE IF NOT EXISTS deal_failures (
   due_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deal_failures_due ON deal_failures (due_at);
+CREATE TABLE IF NOT EXISTS deal_relinks (
+  reception_id TEXT PRIMARY KEY,
+  lead_id INTEGER NOT NULL,
+  patient_id TEXT NOT NULL,
+  from_contact_id INTEGER,
+  to_contact_id INTEGER NOT NULL,
+  at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deal_refusals (
   reception_id TEXT NOT NULL,
   field_key TEXT NOT NULL,
@@ -122,6 +136,8 @@ interface LinkColumns {
   role: string;
   pipeline_id: number;
   status_id: number;
+  placed_pipeline_id?: number | null;
+  placed_status_id?: number | null;
 }
 
 const placementOf = (row: LinkColumns) => ({
@@ -132,7 +148,33 @@ const placementOf = (row: LinkColumns) => ({
   role: row.role as PipelineRole,
   pipelineId: row.pipeline_id,
   statusId: row.status_id,
+  placed:
+    typeof row.placed_pipeline_id === 'number' && typeof row.placed_status_id === 'number'
+      ? { pipelineId: row.placed_pipeline_id, statusId: row.placed_status_id }
+      : undefined,
 });
+
+/** A re-link of a deal's main contact, written before its requests (see DealRelinker). */
+export interface DealRelink {
+  receptionId: string;
+  leadId: number;
+  /** The reception's patient in IDENT now. */
+  patientId: string;
+  /** The contact the deal belonged to (unlinked once the new one is main), if it had one. */
+  fromContactId: number | null;
+  toContactId: number;
+}
+
+/** A reception gone from IDENT whose deal is (being) closed. */
+export interface DeletedReception {
+  receptionId: string;
+  leadId: number;
+  at: string;
+  closed: boolean;
+}
+
+/** The lost stage's id in every pipeline (amocrm-api-php LeadModel::LOST_STATUS_ID). */
+const LOST = 143;
 
 /**
  * The deal sync's memory, in the same SQLite file as the contacts' and with the same rules:
@@ -170,6 +212,17 @@ export class DealStore {
       exec("ALTER TABLE deal_pending ADD COLUMN sent_boot TEXT NOT NULL DEFAULT ''");
     if (!columns.has('refused'))
       exec("ALTER TABLE deal_pending ADD COLUMN refused TEXT NOT NULL DEFAULT '[]'");
+    // Added with issue 19: where the sync itself put the deal, and receptions deleted in IDENT.
+    const linkColumns = new Set(
+      (this.sql('PRAGMA table_info(deal_links)').all() as { name: string }[]).map((column) => column.name),
+    );
+    if (!linkColumns.has('placed_pipeline_id'))
+      exec('ALTER TABLE deal_links ADD COLUMN placed_pipeline_id INTEGER');
+    if (!linkColumns.has('placed_status_id'))
+      exec('ALTER TABLE deal_links ADD COLUMN placed_status_id INTEGER');
+    if (!linkColumns.has('deleted_at')) exec('ALTER TABLE deal_links ADD COLUMN deleted_at TEXT');
+    if (!linkColumns.has('deleted_closed'))
+      exec('ALTER TABLE deal_links ADD COLUMN deleted_closed INTEGER NOT NULL DEFAULT 0');
   }
 
   // ── checkpoint and last run ────────────────────────────────────────────────────────────────
@@ -189,6 +242,26 @@ export class DealStore {
 
   setLastRun(summary: DealRunSummary): void {
     this.setMetaValue('deal_last_run', JSON.stringify(summary));
+  }
+
+  /** When a deal run last read every reception of the window (a deep sync, or the first run). */
+  fullReadAt(): Date | undefined {
+    const value = this.readOnly && !this.hasTables() ? undefined : this.meta('deal_full_read_at');
+    return value ? new Date(value) : undefined;
+  }
+
+  setFullReadAt(at: Date): void {
+    this.setMetaValue('deal_full_read_at', at.toISOString());
+  }
+
+  /** When a deep deal run was last begun, whatever became of it. */
+  deepAttemptAt(): Date | undefined {
+    const value = this.readOnly && !this.hasTables() ? undefined : this.meta('deal_deep_attempt_at');
+    return value ? new Date(value) : undefined;
+  }
+
+  setDeepAttemptAt(at: Date): void {
+    this.setMetaValue('deal_deep_attempt_at', at.toISOString());
   }
 
   // ── links ──────────────────────────────────────────────────────────────────────────────────
@@ -214,11 +287,15 @@ export class DealStore {
     if (links.length === 0) return;
     this.transaction(() => {
       const upsert = this.sql(
-        `INSERT INTO deal_links (reception_id, patient_id, lead_id, hash, state, role, pipeline_id, status_id, synced_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO deal_links (reception_id, patient_id, lead_id, hash, state, role, pipeline_id, status_id, synced_at,
+           placed_pipeline_id, placed_status_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (reception_id) DO UPDATE SET patient_id = excluded.patient_id, lead_id = excluded.lead_id,
            hash = excluded.hash, state = excluded.state, role = excluded.role, pipeline_id = excluded.pipeline_id,
-           status_id = excluded.status_id, synced_at = excluded.synced_at`,
+           status_id = excluded.status_id, synced_at = excluded.synced_at,
+           placed_pipeline_id = COALESCE(excluded.placed_pipeline_id, deal_links.placed_pipeline_id),
+           placed_status_id = COALESCE(excluded.placed_status_id, deal_links.placed_status_id),
+           deleted_at = NULL, deleted_closed = 0`,
       );
       const clearPending = this.sql('DELETE FROM deal_pending WHERE reception_id = ?');
       const clearRefusals = this.sql('DELETE FROM deal_refusals WHERE reception_id = ?');
@@ -240,6 +317,8 @@ export class DealStore {
           link.pipelineId,
           link.statusId,
           when,
+          link.placed?.pipelineId ?? null,
+          link.placed?.statusId ?? null,
         );
         clearPending.run(link.receptionId);
         if (link.landed === undefined) clearRefusals.run(link.receptionId);
@@ -259,6 +338,133 @@ export class DealStore {
       }
       this.failureTable.clear(links.map((link) => link.receptionId));
     });
+  }
+
+  /**
+   * The sync is about to move these deals to these stages: noted before the request, so a move
+   * amoCRM applied before a crash still counts as the sync's own.
+   */
+  notePlacing(entries: readonly { receptionId: string; pipelineId: number; statusId: number }[]): void {
+    if (entries.length === 0) return;
+    this.transaction(() => {
+      const update = this.sql(
+        'UPDATE deal_links SET placed_pipeline_id = ?, placed_status_id = ? WHERE reception_id = ?',
+      );
+      for (const entry of entries) update.run(entry.pipelineId, entry.statusId, entry.receptionId);
+    });
+  }
+
+  // ── re-links (a visit moved to another patient) ────────────────────────────────────────────
+  /** Written before the link and unlink requests: a crash between them is finished by the next run. */
+  addRelink(relink: DealRelink, at = new Date()): void {
+    this.sql(
+      `INSERT INTO deal_relinks (reception_id, lead_id, patient_id, from_contact_id, to_contact_id, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (reception_id) DO UPDATE SET lead_id = excluded.lead_id, patient_id = excluded.patient_id,
+         from_contact_id = excluded.from_contact_id, to_contact_id = excluded.to_contact_id, at = excluded.at`,
+    ).run(
+      relink.receptionId,
+      relink.leadId,
+      relink.patientId,
+      relink.fromContactId,
+      relink.toContactId,
+      at.toISOString(),
+    );
+  }
+
+  relinks(): DealRelink[] {
+    if (this.readOnly && !this.hasTables()) return [];
+    return (
+      this.sql('SELECT * FROM deal_relinks ORDER BY at').all() as {
+        reception_id: string;
+        lead_id: number;
+        patient_id: string;
+        from_contact_id: number | null;
+        to_contact_id: number;
+      }[]
+    ).map((row) => ({
+      receptionId: row.reception_id,
+      leadId: row.lead_id,
+      patientId: row.patient_id,
+      fromContactId: row.from_contact_id,
+      toContactId: row.to_contact_id,
+    }));
+  }
+
+  /** amoCRM holds the re-link: the intent ends and the link names the new patient, in one transaction. */
+  finishRelink(relink: DealRelink): void {
+    this.transaction(() => {
+      this.sql('DELETE FROM deal_relinks WHERE reception_id = ?').run(relink.receptionId);
+      this.sql('UPDATE deal_links SET patient_id = ? WHERE reception_id = ? AND lead_id = ?').run(
+        relink.patientId,
+        relink.receptionId,
+        relink.leadId,
+      );
+      this.sql('UPDATE mirror_leads SET contact_id = ? WHERE lead_id = ?').run(
+        relink.toContactId,
+        relink.leadId,
+      );
+    });
+  }
+
+  /** amoCRM refused the re-link for good: the intent ends (the reception's failure says why). */
+  dropRelink(receptionId: string): void {
+    this.sql('DELETE FROM deal_relinks WHERE reception_id = ?').run(receptionId);
+  }
+
+  // ── receptions deleted in IDENT ────────────────────────────────────────────────────────────
+  /**
+   * Linked receptions whose deal is open in amoCRM (the mirror) and not yet closed as deleted:
+   * a deep sync that did not read them asks IDENT whether they still exist.
+   */
+  linksWithOpenDeals(limit = 10_000): { receptionId: string; leadId: number; pipelineId: number }[] {
+    return (
+      this.sql(
+        `SELECT l.reception_id, l.lead_id, m.pipeline_id FROM deal_links l JOIN mirror_leads m ON m.lead_id = l.lead_id
+         WHERE m.status_id NOT IN (142, 143) AND l.deleted_closed = 0 ORDER BY l.reception_id LIMIT ?`,
+      ).all(limit) as { reception_id: string; lead_id: number; pipeline_id: number }[]
+    ).map((row) => ({ receptionId: row.reception_id, leadId: row.lead_id, pipelineId: row.pipeline_id }));
+  }
+
+  /**
+   * Before the close is sent: the reception is recorded as deleted, its state as `deleted` (so a
+   * reception restored later counts as a change) and the lost stage as the sync's own placing.
+   */
+  markDeleted(receptionId: string, pipelineId: number, at = new Date()): void {
+    this.sql(
+      `UPDATE deal_links SET deleted_at = COALESCE(deleted_at, ?), state = 'deleted', placed_pipeline_id = ?,
+         placed_status_id = ? WHERE reception_id = ?`,
+    ).run(at.toISOString(), pipelineId, LOST, receptionId);
+  }
+
+  /** amoCRM took the close: the deal stays closed unless a manager reopens it (then it is left). */
+  deletedClosed(receptionId: string, leadId: number, pipelineId: number): void {
+    this.transaction(() => {
+      this.sql(
+        'UPDATE deal_links SET deleted_closed = 1, pipeline_id = ?, status_id = ? WHERE reception_id = ?',
+      ).run(pipelineId, LOST, receptionId);
+      this.sql('UPDATE mirror_leads SET status_id = ? WHERE lead_id = ?').run(LOST, leadId);
+    });
+  }
+
+  deletedReceptions(limit = 20): DeletedReception[] {
+    if (!this.knowsDeleted()) return [];
+    return (
+      this.sql(
+        'SELECT reception_id, lead_id, deleted_at, deleted_closed FROM deal_links WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT ?',
+      ).all(limit) as { reception_id: string; lead_id: number; deleted_at: string; deleted_closed: number }[]
+    ).map((row) => ({
+      receptionId: row.reception_id,
+      leadId: row.lead_id,
+      at: row.deleted_at,
+      closed: row.deleted_closed === 1,
+    }));
+  }
+
+  deletedCount(): number {
+    if (!this.knowsDeleted()) return 0;
+    return (
+      this.sql('SELECT COUNT(*) AS n FROM deal_links WHERE deleted_at IS NOT NULL').get() as { n: number }
+    ).n;
   }
 
   /** The reception's deal is gone from amoCRM: the link ends and the reception is due again, in one transaction. */
@@ -468,6 +674,14 @@ export class DealStore {
     this.sql(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ).run(key, value);
+  }
+
+  /** A state folder opened read-only (`status`) may predate the deleted-reception columns. */
+  private knowsDeleted(): boolean {
+    if (!this.readOnly) return true;
+    return (this.sql('PRAGMA table_info(deal_links)').all() as { name: string }[]).some(
+      (column) => column.name === 'deleted_at',
+    );
   }
 
   /** A state folder last written before deals existed, opened read-only (`status`), has none of these tables. */

@@ -25,6 +25,7 @@ import type { ContactMap } from '../mapping/schema.ts';
 import { createMapper, type Mapper } from '../mapping/mapper.ts';
 import { StateStore } from '../state/store.ts';
 import type { Clock } from '../support/clock.ts';
+import type { StreamKinds } from '../daemon/stream-history.ts';
 import { DealRun, type DealSyncOptions, type DealSyncResult } from './deals/run.ts';
 import { type SyncOptions, type SyncResult, SyncRun } from './run.ts';
 
@@ -49,7 +50,7 @@ export interface SyncContext {
   newDealRun(options?: Partial<DealSyncOptions>): DealRun;
   /** A run of each: contacts, then (when on and the contacts went well) deals. */
   syncAll(
-    kind: 'incremental' | 'deep',
+    kind: 'incremental' | 'deep' | StreamKinds,
     options?: { dryRun?: boolean; shouldStop?: () => boolean },
   ): Promise<FullSyncResult>;
   close(): Promise<void>;
@@ -241,7 +242,8 @@ export async function openSyncContext(
       );
     },
     async syncAll(kind, options = {}) {
-      if (kind === 'deep')
+      const kinds = typeof kind === 'string' ? { contacts: kind, deals: kind } : kind;
+      if (kinds.contacts === 'deep' || kinds.deals === 'deep')
         await rereadAccount().catch((error: unknown) => {
           // A field gone stops us as at start; amoCRM unavailable only means the ids read before stand.
           if (error instanceof FieldsSetupError || error instanceof DealSetupError) throw error;
@@ -250,9 +252,9 @@ export async function openSyncContext(
             'could not read the amoCRM fields again; the deep sync uses those read before',
           );
         });
-      const contacts: FullSyncResult = await context.newRun(options).run({ kind });
+      const contacts: FullSyncResult = await context.newRun(options).run({ kind: kinds.contacts });
       if (!deals || contacts.outcome !== 'ok') return contacts;
-      return { ...contacts, deals: await context.newDealRun(options).run({ kind }) };
+      return { ...contacts, deals: await context.newDealRun(options).run({ kind: kinds.deals }) };
     },
     newRun(options = {}) {
       return syncRunFor(

@@ -152,6 +152,13 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
       for (const failure of status.deals.failures)
         out(`  reception ${failure.receptionId}: ${failure.reason} (${failure.attempts} attempt(s))`);
     }
+    if (status.deals?.deleted.length) {
+      out('\nreceptions deleted in IDENT (their deals closed as lost, never deleted):');
+      for (const entry of status.deals.deleted)
+        out(
+          `  reception ${entry.receptionId}: deal ${entry.leadId}, ${entry.closed ? 'closed' : 'not closed yet (the next deep sync tries again)'} since ${shortTime(entry.at)}`,
+        );
+    }
     if (status.deals?.refusals.length) {
       out('\ndeal values amoCRM refused (sent again when the reception changes in IDENT):');
       for (const refusal of status.deals.refusals)
@@ -175,6 +182,8 @@ function dealStatus(store: StateStore, config: Config) {
     openFailures: store.deals.failureCount(),
     pendingCreates: store.deals.pendingCount(),
     refusedFields: store.deals.refusalCount(),
+    deletedReceptions: store.deals.deletedCount(),
+    deleted: store.deals.deletedReceptions(5),
     mirror: { deals: store.leadMirror.count(), lastFullListing: mirror.fullAt ?? null },
     lastRun: lastRun ?? null,
     failures: store.deals.failures(5),

@@ -23,11 +23,13 @@ export interface StageDecision {
  *   stays wherever it is: a stage a manager chose since stands until IDENT changes again;
  * - when IDENT changed (or the sync has never placed this deal), it moves to the map's stage —
  *   but never back to an earlier stage of its pipeline, and a won or lost deal is never moved to
- *   another pipeline. Won and lost rank above every open stage and equal to each other.
+ *   another pipeline. Won and lost rank above every open stage and equal to each other;
+ * - except that a won or lost the sync itself put the deal in, where it still stands, is undone
+ *   when IDENT's state changes (the sync may undo what the sync did; a manager's close stays).
  */
 export function decideStage(
   wanted: Placement,
-  link: Pick<DealLink, 'state' | 'role' | 'pipelineId' | 'statusId'> | undefined,
+  link: Pick<DealLink, 'state' | 'role' | 'pipelineId' | 'statusId' | 'placed'> | undefined,
   current: Position | undefined,
   resolved: ResolvedDealMap,
 ): StageDecision {
@@ -45,6 +47,10 @@ export function decideStage(
     };
   if (now.pipelineId === target.pipelineId && now.statusId === target.statusId)
     return { move: undefined, after: now };
+  if (closedBySync(now, link))
+    // IDENT changed its mind (a cancellation or an end undone, a deleted visit restored): the
+    // sync undoes its own won or lost. A manager's won or lost is never the sync's placing.
+    return { move: target, after: target };
   const pipeline = resolved.pipelines.byId(now.pipelineId);
   const stage = pipeline?.stages.find((candidate) => candidate.id === now.statusId);
   if (now.pipelineId === target.pipelineId) {
@@ -63,4 +69,15 @@ export function decideStage(
       reason: 'it is closed (won or lost) in another pipeline; closed deals stay',
     };
   return { move: target, after: target };
+}
+
+/** The deal stands, won or lost, exactly where the sync's own last move put it. */
+function closedBySync(now: Position, link: Pick<DealLink, 'placed'> | undefined): boolean {
+  const placed = link?.placed;
+  return (
+    placed !== undefined &&
+    (now.statusId === WON_STATUS_ID || now.statusId === LOST_STATUS_ID) &&
+    placed.pipelineId === now.pipelineId &&
+    placed.statusId === now.statusId
+  );
 }

@@ -17,8 +17,17 @@ import { excusedAt } from '../refusals.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from '../pending-age.ts';
 import { RunScratch } from '../scratch.ts';
+import { DealRelinker } from './relink.ts';
+import { DeletedReceptionCloser } from './deleted.ts';
 import { leadRefresher } from './lead-form.ts';
 import { decideStage, type StageDecision } from './placement.ts';
+import {
+  mayTakeOver,
+  nearestFirst,
+  type TakeOverCandidate,
+  type VisitTime,
+  visitTimeOf,
+} from './take-over.ts';
 import { type DealAction, DealWriter, type DealWriteReport } from './write.ts';
 
 export interface DealSyncDeps {
@@ -69,6 +78,10 @@ export interface DealCounts {
   moved: number;
   linked: number;
   repaired: number;
+  /** Deals re-linked to the contact of the patient their visit moved to. */
+  relinked: number;
+  /** Deals of receptions deleted in IDENT, closed as lost. */
+  closed: number;
   failed: number;
   requests: number;
 }
@@ -97,6 +110,8 @@ const CHUNK = 250;
 /** Patients synced on the spot for receptions whose contact is missing, at most, per run. */
 const MAX_CONTACTS_ON_THE_SPOT = 100;
 const CLOSED = [WON_STATUS_ID, LOST_STATUS_ID];
+/** Linked receptions with an open deal a deep sync did not read, asked of IDENT one by one, at most, per run. */
+const MAX_UNSEEN_LOOKUPS = 500;
 
 /**
  * One deal run, after the contacts: refresh the deals' mirror, settle creates an earlier run left
@@ -120,6 +135,8 @@ export class DealRun implements DealWriteReport {
     moved: 0,
     linked: 0,
     repaired: 0,
+    relinked: 0,
+    closed: 0,
     failed: 0,
     requests: 0,
   };
@@ -129,11 +146,16 @@ export class DealRun implements DealWriteReport {
   /** Receptions whose earlier create was found and linked: read again, as IDENT may have changed since. */
   private confirmedEarlier: string[] = [];
   private writer!: DealWriter;
+  private relinker!: DealRelinker;
   private scratch!: RunScratch;
   private kind: DealRunKind = 'incremental';
   private readonly claimed = new Set<number>();
   private readonly again: MappedDeal[] = [];
   private contactsOnTheSpot = 0;
+  /** IDENT's clock when the run began: which visits are upcoming. */
+  private identNow = new Date(0);
+  /** Receptions that may take over an open lead of their contact, by contact: the nearest wins at the end. */
+  private readonly takeOvers = new Map<number, TakeOverCandidate[]>();
   /** The reception a single run is about: only its fate is reported. */
   private focus: string | undefined;
   private result: DealSyncResult['reception'];
@@ -160,6 +182,8 @@ export class DealRun implements DealWriteReport {
     let error: Error | undefined;
     let duplicates = 0;
     logger.info({ kind: this.kind, dryRun: this.options.dryRun }, 'deal sync started');
+    // The schedule's catch-up reads when each stream last tried, and last finished, a full read.
+    if (request.kind === 'deep' && !this.options.dryRun) store.deals.setDeepAttemptAt(new Date(started));
     const refresher = leadRefresher(leads, store.leadMirror, { resolved, timeZone }, logger);
     this.writer = new DealWriter(
       {
@@ -178,9 +202,11 @@ export class DealRun implements DealWriteReport {
       },
       this,
     );
+    this.relinker = new DealRelinker({ leads, store, logger });
     try {
       this.scratch = new RunScratch();
       const clock = await this.deps.now();
+      this.identNow = clock.at;
       const windowStart = daysBefore(clock.at, this.options.daysBack);
       await refresher.refresh(request.kind === 'deep');
       if (!this.options.dryRun) {
@@ -194,9 +220,14 @@ export class DealRun implements DealWriteReport {
         this.waiting = new Set(settled.waiting);
         this.pending += settled.waiting.length;
         if (pending.length > 0) logSettled(logger, 'deal creates', settled);
+        // Re-links a crash interrupted: finished before anything else is decided.
+        const replayed = await this.relinker.replay();
+        this.counts.relinked += replayed.done;
+        this.failed(replayed.failed);
       }
       await this.consume(this.rowsFor(request, checkpoint?.at, windowStart));
       if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
+      if (request.kind === 'deep' && !this.stopping()) await this.sweepDeleted();
       await this.finishWrites();
       if (this.writer.fatal) throw this.writer.fatal;
       if (this.stopping()) outcome = 'stopped';
@@ -211,6 +242,8 @@ export class DealRun implements DealWriteReport {
             );
         }
         if (request.kind !== 'single' && !this.options.dryRun) store.deals.setCheckpoint(clock);
+        if ((this.kind === 'deep' || this.kind === 'initial') && !this.options.dryRun)
+          store.deals.setFullReadAt(new Date(started));
       }
     } catch (thrown) {
       outcome = 'failed';
@@ -300,7 +333,29 @@ export class DealRun implements DealWriteReport {
     }
   }
 
+  /**
+   * After a deep sync read the whole window: linked receptions whose deal is open but which it did
+   * not read are asked of IDENT one by one. One still there (before the window) is synced as any
+   * other; one gone was deleted in IDENT: its deal is closed as lost with the map's reason.
+   */
+  private async sweepDeleted(): Promise<void> {
+    const { store, source, leads, resolved, logger } = this.deps;
+    const closer = new DeletedReceptionCloser({ leads, store, resolved, logger });
+    const unseen = store.deals
+      .linksWithOpenDeals()
+      .filter((entry) => !this.scratch.wasSeen(entry.receptionId) && !this.waiting.has(entry.receptionId))
+      .slice(0, MAX_UNSEEN_LOOKUPS);
+    for (const entry of unseen) {
+      if (this.stopping()) return;
+      const row = await source.one(entry.receptionId);
+      if (row) await this.handleRows([row]);
+      else if (this.options.dryRun) this.counts.closed += 1;
+      else if (await closer.close(entry)) this.counts.closed += 1;
+    }
+  }
+
   private async finishWrites(): Promise<void> {
+    await this.settleTakeOvers();
     for (;;) {
       await this.writer.flush();
       if (this.again.length === 0 || this.stopping()) return;
@@ -327,7 +382,7 @@ export class DealRun implements DealWriteReport {
       return refused?.has(deal.receptionId) && leadId !== undefined && held.get(leadId)?.hash === deal.hash;
     });
     if (!this.options.dryRun) store.deals.endRefusals(inPlace.map((deal) => deal.receptionId));
-    for (const outcome of outcomes) {
+    for (const [index, outcome] of outcomes.entries()) {
       if (this.stopping()) return;
       const deal = this.accept(outcome);
       if (!deal) continue;
@@ -335,7 +390,7 @@ export class DealRun implements DealWriteReport {
       contactId ??= await this.contactOnTheSpot(deal);
       if (contactId === undefined) continue;
       const link = links.get(deal.receptionId);
-      if (!link) await this.resolveUnlinked(deal, contactId);
+      if (!link) await this.resolveUnlinked(deal, contactId, undefined, visitTimeOf(rows[index]!));
       else
         await this.handleLinked(deal, link, held.get(link.leadId), contactId, {
           failedBefore: failedBefore.has(deal.receptionId),
@@ -414,6 +469,9 @@ export class DealRun implements DealWriteReport {
       row && { pipelineId: row.pipelineId, statusId: row.statusId },
       this.deps.resolved,
     );
+    // The visit moved to another patient in IDENT: the deal follows before anything else is written.
+    const dealContact = await this.followPatient(deal, link, row, contactId);
+    if (dealContact === undefined) return;
     const changed = link.hash !== deal.hash;
     const drifted = deep && row !== undefined && row.hash !== deal.hash && known.refusedAt !== deal.hash;
     this.note(deal, stage);
@@ -422,7 +480,7 @@ export class DealRun implements DealWriteReport {
       return this.writer.update({
         deal,
         leadId: link.leadId,
-        contactId: row?.contactId ?? contactId,
+        contactId: dealContact,
         move: stage.move,
         after: stage.after,
         action,
@@ -435,15 +493,55 @@ export class DealRun implements DealWriteReport {
   }
 
   /**
+   * The contact the deal belongs to once its reception's patient is followed: re-linked (intent
+   * first, see DealRelinker) when IDENT moved the visit to a patient whose contact the deal is not
+   * linked to; undefined when that failed (recorded; nothing else is written to the deal).
+   */
+  private async followPatient(
+    deal: MappedDeal,
+    link: DealLink,
+    row: LeadRow | undefined,
+    contactId: number,
+  ): Promise<number | undefined> {
+    const current = row
+      ? row.contactId
+      : (this.deps.store.links([link.patientId]).get(link.patientId)?.contactId ?? null);
+    if (link.patientId === deal.patientId || current === contactId) return row?.contactId ?? contactId;
+    if (this.options.dryRun) {
+      this.counts.relinked += 1;
+      return contactId;
+    }
+    const reason = await this.relinker.relink({
+      receptionId: deal.receptionId,
+      leadId: link.leadId,
+      patientId: deal.patientId,
+      fromContactId: current,
+      toContactId: contactId,
+    });
+    if (reason !== undefined) {
+      this.failed([{ receptionId: deal.receptionId, reason }]);
+      return undefined;
+    }
+    this.counts.relinked += 1;
+    return contactId;
+  }
+
+  /**
    * IDENT's state changed but the deal stays where it is (a manager's later stage, or a stage past
    * the map's): the link records the new state, so the manager's stage stands until IDENT changes again.
    */
   private keepPlacement(deal: MappedDeal, link: DealLink, stage: StageDecision): void {
     if (this.options.dryRun) return;
-    if (link.state === deal.placement.state && link.role === deal.placement.role) return;
+    if (
+      link.state === deal.placement.state &&
+      link.role === deal.placement.role &&
+      link.patientId === deal.patientId
+    )
+      return;
     this.deps.store.deals.saveLinks([
       {
         ...link,
+        patientId: deal.patientId,
         state: deal.placement.state,
         role: deal.placement.role,
         pipelineId: stage.after.pipelineId,
@@ -454,13 +552,18 @@ export class DealRun implements DealWriteReport {
     ]);
   }
 
-  /** A reception the state does not link: its deal in the mirror, else an open lead of its contact, else a new deal. */
+  /**
+   * A reception the state does not link: its deal in the mirror; else, for an upcoming or current
+   * visit, an open lead of its contact (decided once the run has seen every reception, the nearest
+   * visit first); else a new deal.
+   */
   private async resolveUnlinked(
     deal: MappedDeal,
     contactId: number | undefined,
     exclude?: ReadonlySet<number>,
+    time?: VisitTime,
   ): Promise<void> {
-    const { store, resolved } = this.deps;
+    const { store } = this.deps;
     contactId ??= store.links([deal.patientId]).get(deal.patientId)?.contactId;
     if (contactId === undefined) {
       this.failed([
@@ -468,20 +571,44 @@ export class DealRun implements DealWriteReport {
       ]);
       return;
     }
-    const carriers = store.leadMirror
+    const carrier = store.leadMirror
       .byReception(deal.receptionId)
-      .filter((row) => !exclude?.has(row.leadId));
-    const taken =
-      carriers[0] ??
-      store.leadMirror.openLeadOf(
-        contactId,
-        [resolved.pipelines.primary.id, resolved.pipelines.repeat.id],
-        CLOSED,
-      );
-    if (!taken || this.claimed.has(taken.leadId) || exclude?.has(taken.leadId)) {
-      await this.writer.create({ deal, contactId });
+      .find((row) => !exclude?.has(row.leadId) && !this.claimed.has(row.leadId));
+    if (carrier) return this.takeOver(deal, contactId, carrier);
+    const open = this.openLeadOf(contactId, exclude);
+    if (open && time && mayTakeOver({ deal, time }, this.identNow)) {
+      this.takeOvers.set(contactId, [...(this.takeOvers.get(contactId) ?? []), { deal, contactId, time }]);
       return;
     }
+    await this.writer.create({ deal, contactId });
+  }
+
+  private openLeadOf(contactId: number, exclude?: ReadonlySet<number>): LeadRow | undefined {
+    const { resolved } = this.deps;
+    const open = this.deps.store.leadMirror.openLeadOf(
+      contactId,
+      [resolved.pipelines.primary.id, resolved.pipelines.repeat.id],
+      CLOSED,
+    );
+    return open && !this.claimed.has(open.leadId) && !exclude?.has(open.leadId) ? open : undefined;
+  }
+
+  /** Each contact's open lead goes to its nearest upcoming visit; its other visits get deals of their own. */
+  private async settleTakeOvers(): Promise<void> {
+    const waiting = [...this.takeOvers.values()];
+    this.takeOvers.clear();
+    for (const candidates of waiting)
+      for (const candidate of nearestFirst(candidates)) {
+        if (this.stopping()) return;
+        const open = this.openLeadOf(candidate.contactId);
+        if (open) await this.takeOver(candidate.deal, candidate.contactId, open);
+        else await this.writer.create({ deal: candidate.deal, contactId: candidate.contactId });
+      }
+  }
+
+  /** This deal carries the reception from now on: linked, and written where it differs. */
+  private async takeOver(deal: MappedDeal, contactId: number, taken: LeadRow): Promise<void> {
+    const { store, resolved } = this.deps;
     this.claimed.add(taken.leadId);
     if (!this.options.dryRun) store.leadMirror.claim(taken.leadId, deal.receptionId);
     const stage = decideStage(

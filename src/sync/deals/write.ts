@@ -61,6 +61,8 @@ interface Prepared<Body> {
   after: Position;
   action: DealAction;
   refused: Refused[];
+  /** The stage this write sends the deal to, if it sends one: the sync's own placing. */
+  placed?: Position;
 }
 
 /** The fields a deal write carried, by key: their earlier refusals end once amoCRM takes it. */
@@ -179,7 +181,11 @@ export class DealWriter {
         sent: _sent,
         ...link
       } = entry;
-      found.push({ ...link, leadId: carrier.leadId });
+      found.push({
+        ...link,
+        leadId: carrier.leadId,
+        placed: { pipelineId: link.pipelineId, statusId: link.statusId },
+      });
     }
     this.deps.store.deals.saveLinks(found);
     this.deps.store.deals.recordFailures(missing);
@@ -192,6 +198,10 @@ export class DealWriter {
       for (const item of batch) this.report.done(item.deal, item.action, item.leadId);
       return;
     }
+    // Where each move sends its deal, noted before the request (a won or lost the sync may undo later).
+    this.deps.store.deals.notePlacing(
+      batch.flatMap((item) => (item.move ? [{ receptionId: item.deal.receptionId, ...item.move }] : [])),
+    );
     await this.patch(
       batch.map((item) => ({
         requestId: `u${item.deal.receptionId}`,
@@ -202,6 +212,7 @@ export class DealWriter {
         after: item.after,
         action: item.action,
         refused: [],
+        ...(item.move ? { placed: item.move } : {}),
       })),
       0,
     );
@@ -266,6 +277,7 @@ export class DealWriter {
       after: { pipelineId: deal.placement.pipelineId, statusId: deal.placement.stage.id },
       action: 'created',
       refused: [],
+      placed: { pipelineId: deal.placement.pipelineId, statusId: deal.placement.stage.id },
     }));
     // Written before the request: after a crash or a lost answer these are looked up, not created again.
     this.deps.store.deals.addPending(
@@ -352,6 +364,7 @@ export class DealWriter {
         ...linkOf(item),
         leadId,
         refused: item.refused,
+        ...(item.placed ? { placed: item.placed } : {}),
         // An update ends the refusals of what it carried; a create, all (a new deal).
         ...(item.action === 'created'
           ? {}
