@@ -45,8 +45,13 @@ export class SqlReceptionSource extends PagedSqlSource implements ReceptionSourc
     yield* this.byIds(this.sql.receptions, ids, 'ReceptionId');
   }
 
-  window(windowStart: Date): AsyncIterable<ReceptionRow> {
-    return this.keyset(this.sql.receptions, this.files.selectWindow, 'ReceptionId', { windowStart });
+  /**
+   * The window's ids are selected once, then read a page of ids at a time: paging by keyset would
+   * evaluate the PlanStart range again for every page (thousands of pages over ten years).
+   */
+  async *window(windowStart: Date): AsyncGenerator<ReceptionRow> {
+    const ids = await this.selectIds([this.files.selectWindow], 'ReceptionId', { windowStart });
+    yield* this.byIds(this.sql.receptions, ids, 'ReceptionId');
   }
 
   async one(receptionId: string): Promise<ReceptionRow | undefined> {

@@ -90,8 +90,15 @@ function fakeIdent(options: { checkIssued?: string; indexed?: string[]; sample?:
       };
     if (sql === files.sample)
       return { rows: (options.sample ?? [10, 11]).map((id) => ({ ReceptionId: id })) };
-    if (/AS sel \(ReceptionId\)/.test(sql))
-      return { rows: VISITS.map((row) => ({ ReceptionId: row.ReceptionId })) };
+    if (/AS sel \(ReceptionId\)/.test(sql)) {
+      // The deep window's selection (@windowStart), or the change selection (everything here).
+      const start = request.inputs.since === undefined ? request.inputs.windowStart : undefined;
+      return {
+        rows: VISITS.filter((row) => !(start instanceof Date) || (row.PlanStart as Date) >= start).map(
+          (row) => ({ ReceptionId: row.ReceptionId }),
+        ),
+      };
+    }
     const inputs = request.inputs;
     const ids = Object.entries(inputs)
       .filter(([name]) => /^id\d+$/.test(name))

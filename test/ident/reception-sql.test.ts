@@ -110,3 +110,46 @@ describe('newly overdue visits are selected each run', () => {
     assert.equal(requests[1]!.inputs.noShowHours, null);
   });
 });
+
+describe("the clinic server's cost", () => {
+  it('a deep sync selects the window once, then reads its receptions a page of ids at a time', async () => {
+    const requests: FakeRequest[] = [];
+    const connection = {
+      request() {
+        const request = new FakeRequest((self) => {
+          if (/AS sel \(ReceptionId\)/.test(self.sql))
+            return { rows: [1, 2, 3, 4, 5, 6, 7].map((id) => ({ ReceptionId: id })) };
+          const ids = Object.entries(self.inputs)
+            .filter(([name]) => /^id\d+$/.test(name))
+            .map(([, value]) => ({ ReceptionId: Number(value), PatientId: 1 }));
+          // Paged by keyset, a page is the next ids after @afterId.
+          if (ids.length > 0) return { rows: ids };
+          const after = Number(self.inputs.afterId ?? 0);
+          const page = [1, 2, 3, 4, 5, 6, 7]
+            .filter((id) => id > after)
+            .slice(0, Number(self.inputs.pageSize));
+          return { rows: page.map((id) => ({ ReceptionId: id, PatientId: 1 })) };
+        });
+        requests.push(request);
+        return request;
+      },
+      async close() {},
+    };
+    const db = { host: 'h', port: 1433, instance: undefined, database: 'PZ', user: 'u' } as never;
+    const source = new SqlReceptionSource(
+      connection,
+      files,
+      { receptions: files.receptions, emptied: [] },
+      db,
+      {
+        pageSize: 3,
+      },
+    );
+    const read: number[] = [];
+    for await (const row of source.window(new Date())) read.push(Number(row.ReceptionId));
+    assert.deepEqual(read, [1, 2, 3, 4, 5, 6, 7]);
+    const windowRuns = requests.filter((request) => /r\.PlanStart >= @windowStart/.test(request.sql));
+    assert.equal(windowRuns.length, 1, 'the PlanStart range is evaluated once, not for every page');
+    assert.equal(requests.length, 4, 'one selection and three pages of ids');
+  });
+});
