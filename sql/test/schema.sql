@@ -78,7 +78,7 @@ CREATE TABLE dbo.Armchairs (
 
 CREATE TABLE dbo.Receptions (
     ID int NOT NULL PRIMARY KEY,
-    ID_Patients int NOT NULL,
+    ID_Patients int NULL,                   -- NULL in real data (time blocked without a patient)
     PlanStart datetime NULL,
     PlanEnd datetime NULL,
     PatientAppeared datetime NULL,
@@ -86,12 +86,28 @@ CREATE TABLE dbo.Receptions (
     ReceptionEnded datetime NULL,
     CheckIssued datetime NULL,
     ReceptionCanceled datetime NULL,
-    CancelReason nvarchar(256) NULL,        -- GUESSED (sql/receptions.sql)
+    ID_ReceptionCancelReasons int NULL,     -- a cancellation by reason, with or without ReceptionCanceled
     ID_Staffs int NULL,
     ID_Armchairs int NULL,
     RowVersion timestamp,
     DateTimeAdded datetime NULL,
     DateTimeChanged datetime NULL
+);
+
+-- GUESSED (sql/receptions.sql): the lookup table behind Receptions.ID_ReceptionCancelReasons.
+CREATE TABLE dbo.ReceptionCancelReasons (
+    ID int NOT NULL PRIMARY KEY,
+    Name nvarchar(200) NOT NULL
+);
+
+-- The schedule's time cells; a reception's cells name its doctor and chair where the reception
+-- lacks them (seen in a migration of a real IDENT database).
+CREATE TABLE dbo.CurrentTimeTable (
+    ID int NOT NULL PRIMARY KEY,
+    ID_Receptions int NULL,
+    ID_Staffs int NULL,
+    ID_Armchairs int NULL,
+    RowVersion timestamp
 );
 
 CREATE TABLE dbo.PaymentsIn (
@@ -148,3 +164,4 @@ CREATE INDEX IX_Orders_DateTimeChanged ON dbo.Orders (DateTimeChanged) INCLUDE (
 CREATE INDEX IX_Orders_ID_Patients ON dbo.Orders (ID_Patients);
 CREATE INDEX IX_OrderServiceRelation_DateTimeChanged ON dbo.OrderServiceRelation (DateTimeChanged) INCLUDE (ID_Orders);
 CREATE INDEX IX_OrderServiceRelation_ID_Orders ON dbo.OrderServiceRelation (ID_Orders);
+CREATE INDEX IX_CurrentTimeTable_ID_Receptions ON dbo.CurrentTimeTable (ID_Receptions);

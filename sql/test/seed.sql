@@ -78,7 +78,22 @@ INSERT INTO dbo.Receptions (ID, ID_Patients, PlanStart, PlanEnd, ReceptionEnded,
 
 -- The doctor of the recent receptions is a person (2001); the cancelled one has its reason (GUESSED column).
 UPDATE dbo.Receptions SET ID_Staffs = 2001 WHERE ID IN (2, 3, 8);
-UPDATE dbo.Receptions SET CancelReason = N'Заболел' WHERE ID = 4;
+INSERT INTO dbo.ReceptionCancelReasons (ID, Name) VALUES
+    (1, N'Заболел'),
+    (2, N'Неявка');
+UPDATE dbo.Receptions SET ID_ReceptionCancelReasons = 1 WHERE ID = 4;
+
+-- As real IDENT data has them: time blocked without a patient (9); a visit cancelled by its
+-- reason alone, a no-show, whose doctor and chair are only in its slot (10); a visit nobody came
+-- to and nobody marked (11).
+INSERT INTO dbo.Receptions (ID, ID_Patients, PlanStart, PlanEnd, ID_Armchairs, ID_ReceptionCancelReasons, DateTimeAdded, DateTimeChanged) VALUES
+    (9, NULL, '2026-11-12 09:00', '2026-11-12 10:00', 1, NULL, '2026-11-01 09:00', '2026-11-01 09:00'),
+    (10, 1004, '2026-11-12 12:00', '2026-11-12 13:00', NULL, 2, '2026-11-01 09:00', '2026-11-12 13:30'),
+    (11, 1007, '2026-11-13 10:00', '2026-11-13 11:00', 1, NULL, '2026-11-01 09:00', '2026-11-01 09:00');
+INSERT INTO dbo.CurrentTimeTable (ID, ID_Receptions, ID_Staffs, ID_Armchairs) VALUES
+    (1, 10, 2001, 2),
+    (2, 10, 2001, 2),
+    (3, NULL, 2001, 1);
 
 INSERT INTO dbo.Orders (ID, DateTimeOrder, ID_OwnCompanies, ID_Receptions, ID_Patients, DateTimeAdded, DateTimeChanged) VALUES
     (1, '2019-06-01 11:10', 1, 1, 1001, '2019-06-01 11:10', '2019-06-01 11:10'),

@@ -1,7 +1,16 @@
 import { ActionableError } from '../errors.ts';
 
 export type IdentErrorKind =
-  'unreachable' | 'login' | 'database' | 'tls' | 'timeout' | 'deadlock' | 'dropped' | 'schema' | 'query';
+  | 'unreachable'
+  | 'login'
+  | 'database'
+  | 'permission'
+  | 'tls'
+  | 'timeout'
+  | 'deadlock'
+  | 'dropped'
+  | 'schema'
+  | 'query';
 
 /** A failure reading IDENT, with one sentence naming the fix. All but `schema` and `query` may pass by themselves. */
 export class IdentDbError extends ActionableError {
@@ -69,7 +78,23 @@ export function classifyDbError(error: unknown, where: Where): IdentDbError {
   if (code === 'EINSTLOOKUP') {
     return new IdentDbError(
       'unreachable',
-      `cannot find the instance "${where.instance}" on ${where.host} (SQL Browser, UDP 1434); check DB_INSTANCE, or set DB_PORT to the instance's TCP port`,
+      `the SQL Server Browser service on ${where.host} (UDP 1434) gave no port for the instance "${where.instance}"; check DB_INSTANCE, that SQL Server Browser runs and UDP 1434 is open, or set DB_PORT to the instance's TCP port`,
+      error,
+    );
+  }
+  if (e.number === 229 || /SELECT permission was denied/i.test(text)) {
+    // The object's name (an IDENT table) says what to grant; the driver's sentence names the login too.
+    const object = /on the object '([^']+)'/i.exec(text)?.[1];
+    return new IdentDbError(
+      'permission',
+      `the login may not read ${object ? `the table ${object}` : 'a table the SQL uses'} (SELECT permission denied, SQL error 229); grant the login DB_USER names SELECT on IDENT's tables, e.g. the db_datareader role of ${where.database}`,
+      error,
+    );
+  }
+  if (code === 'ETIMEOUT' && /connect|Failed to connect/i.test(text) && where.instance && !where.port) {
+    return new IdentDbError(
+      'unreachable',
+      `no answer from SQL Server at ${server} in time: a named instance's port comes from the SQL Server Browser service (UDP 1434); check that it runs on ${where.host} and the firewall lets UDP 1434 through, or set DB_PORT to the instance's TCP port`,
       error,
     );
   }
@@ -125,6 +150,28 @@ export function classifyDbError(error: unknown, where: Where): IdentDbError {
     'query',
     `an IDENT query failed (${code || (e.number ? `SQL error ${e.number}` : 'unknown error')}); run \`ident-sync test-db\``,
     error,
+  );
+}
+
+/**
+ * An error as `ident-sync test-db` shows it: test-db is the command other errors send a person
+ * to, so its own say what to do instead.
+ */
+export function forTestDb(error: unknown): unknown {
+  if (!(error instanceof IdentDbError) || !/ident-sync test-db/.test(error.message)) return error;
+  if (error.kind === 'schema')
+    return new IdentDbError(
+      'schema',
+      'a query names a table or column this IDENT database lacks; adapt the SQL file the schema check above names (or restore it from the release)',
+      error.cause,
+    );
+  return new IdentDbError(
+    error.kind,
+    error.message.replace(
+      /; run `ident-sync test-db`.*$/,
+      '; check the SQL files in SQL_DIR against the schema check above (or restore them from the release)',
+    ),
+    error.cause,
   );
 }
 

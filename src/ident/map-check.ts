@@ -50,6 +50,7 @@ export function unknownDealSources(map: DealMap, aliases: readonly string[]): st
   check('pipelines.repeatWhen.present', map.pipelines.repeatWhen.present);
   map.states.forEach((rule, index) => {
     if (rule.when) check(`states[${index}] (${rule.state}) when`, rule.when);
+    if (rule.overdue) check(`states[${index}] (${rule.state}) overdue.column`, rule.overdue.column);
   });
   map.fields.forEach((field, index) => {
     check(`fields[${index}] (${field.name}) source`, field.source);

@@ -20,26 +20,38 @@ export interface ReceptionSource {
 export class SqlReceptionSource extends PagedSqlSource implements ReceptionSource {
   private readonly files: ReceptionSqlFiles;
   private readonly sql: PreparedReceptionSql;
+  private readonly noShowHours: number | null;
 
+  /** `noShowHours`: the deal map's no-show rule (`overdueHours`), for selecting newly overdue visits. */
   constructor(
     connection: SqlConnection,
     files: ReceptionSqlFiles,
     prepared: PreparedReceptionSql,
     db: DatabaseConfig,
-    options: PagedSourceOptions = {},
+    options: PagedSourceOptions & { noShowHours?: number | null } = {},
   ) {
     super(connection, db, options);
     this.files = files;
     this.sql = prepared;
+    this.noShowHours = options.noShowHours ?? null;
   }
 
   async *changedSince(since: Date, windowStart: Date): AsyncGenerator<ReceptionRow> {
-    const ids = await this.selectIds([this.files.selectChanged], 'ReceptionId', { since, windowStart });
+    const ids = await this.selectIds([this.files.selectChanged], 'ReceptionId', {
+      since,
+      windowStart,
+      noShowHours: this.noShowHours,
+    });
     yield* this.byIds(this.sql.receptions, ids, 'ReceptionId');
   }
 
-  window(windowStart: Date): AsyncIterable<ReceptionRow> {
-    return this.keyset(this.sql.receptions, this.files.selectWindow, 'ReceptionId', { windowStart });
+  /**
+   * The window's ids are selected once, then read a page of ids at a time: paging by keyset would
+   * evaluate the PlanStart range again for every page (thousands of pages over ten years).
+   */
+  async *window(windowStart: Date): AsyncGenerator<ReceptionRow> {
+    const ids = await this.selectIds([this.files.selectWindow], 'ReceptionId', { windowStart });
+    yield* this.byIds(this.sql.receptions, ids, 'ReceptionId');
   }
 
   async one(receptionId: string): Promise<ReceptionRow | undefined> {

@@ -15,6 +15,8 @@ export interface ReceptionSqlFiles {
   selectChanged: string;
   selectWindow: string;
   selectOne: string;
+  /** `ident-sync test-db`'s sample: the latest changed receptions' ids. */
+  sample: string;
 }
 
 export const RECEPTION_SQL_FILE_NAMES = {
@@ -22,6 +24,7 @@ export const RECEPTION_SQL_FILE_NAMES = {
   selectChanged: 'receptions-select-changed.sql',
   selectWindow: 'receptions-select-window.sql',
   selectOne: 'receptions-select-one.sql',
+  sample: 'receptions-sample.sql',
 } as const satisfies Record<Exclude<keyof ReceptionSqlFiles, 'dir'>, string>;
 
 const SELECTIONS = ['selectChanged', 'selectWindow', 'selectOne'] as const;

@@ -84,15 +84,16 @@ export async function checkSchema(
   return { tables: tables.length, columns, missing };
 }
 
-/** The columns the queries filter and join on: foreign keys (ID_…) and change stamps. */
+/** The columns the queries filter and join on: foreign keys (ID_…), change stamps, and `also`. */
 export function filteredColumns(
   queries: Readonly<Record<string, string>>,
+  also: RegExp = /(?!)/,
 ): { table: string; column: string }[] {
   const seen = new Map<string, { table: string; column: string }>();
   for (const tables of columnsByFile(queries).values()) {
     for (const [table, columns] of tables) {
       for (const column of columns) {
-        if (/^ID_|^DateTimeChanged$|^RowVersion$/i.test(column))
+        if (/^ID_|^DateTimeChanged$|^RowVersion$/i.test(column) || also.test(column))
           seen.set(`${table}.${column}`.toLowerCase(), { table, column });
       }
     }

@@ -157,6 +157,14 @@ const listedNames = (text: string) =>
     ].flatMap((match) => match[1]!.split(',').map((name) => name.trim().toLowerCase())),
   );
 
+/** DATEADD's and DATEDIFF's first argument: the parser reads it as a column. */
+const DATE_PARTS = new Set(
+  'year yy yyyy quarter qq q month mm m dayofyear dy y day dd d week wk ww weekday dw hour hh minute mi n second ss s millisecond ms'.split(
+    ' ',
+  ),
+);
+const isDatePart = (column: string) => DATE_PARTS.has(column.toLowerCase());
+
 /** Columns named without a table where the query reads more than one table. */
 function unqualifiedColumns(sql: string): string[] {
   const text = parseable(sql);
@@ -166,7 +174,11 @@ function unqualifiedColumns(sql: string): string[] {
     .map((entry) => entry.split('::') as [string, string, string])
     .filter(
       ([, table, column]) =>
-        table === 'null' && !column.startsWith('@') && column !== '(.*)' && !listed.has(column.toLowerCase()),
+        table === 'null' &&
+        !column.startsWith('@') &&
+        column !== '(.*)' &&
+        !isDatePart(column) &&
+        !listed.has(column.toLowerCase()),
     );
   if (columns.length === 0 || tablesOf(text).size <= 1) return [];
   return [...new Set(columns.map(([, , column]) => column))];
@@ -185,7 +197,7 @@ export function referencedColumns(sql: string): Map<string, Set<string>> {
   const only = tables.size === 1 ? [...tables.values()][0] : undefined;
   for (const entry of parser.columnList(text, DIALECT)) {
     const [, table, column] = entry.split('::') as [string, string, string];
-    if (column === '(.*)' || column.startsWith('@')) continue;
+    if (column === '(.*)' || column.startsWith('@') || (table === 'null' && isDatePart(column))) continue;
     const real = table === 'null' ? only : tables.get(table.toLowerCase());
     if (!real) continue;
     result.get(real)!.add(column);
@@ -203,4 +215,46 @@ export function outputAliases(sql: string): string[] {
     const name = column.as ?? column.expr?.column;
     return typeof name === 'string' ? [name] : [];
   });
+}
+
+type AstNode = Record<string, unknown>;
+
+function walk(node: unknown, visit: (node: AstNode) => void): void {
+  if (Array.isArray(node)) for (const item of node) walk(item, visit);
+  else if (node !== null && typeof node === 'object') {
+    visit(node as AstNode);
+    for (const value of Object.values(node)) walk(value, visit);
+  }
+}
+
+/**
+ * The table columns each of these output aliases is computed from (table aliases resolved to table
+ * names, subqueries included): what `ident-sync test-db` checks the types of.
+ */
+export function columnsBehind(
+  sql: string,
+  aliases: readonly string[],
+): Map<string, { table: string; column: string }[]> {
+  const ast = parser.astify(parseable(sql), DIALECT) as unknown;
+  const statement = (Array.isArray(ast) ? ast[0] : ast) as {
+    columns?: { as?: string | null; expr?: unknown }[];
+  };
+  const tableOf = new Map<string, string>();
+  walk(ast, (node) => {
+    if (typeof node.table === 'string' && 'db' in node && !('column' in node))
+      tableOf.set(String(node.as ?? node.table).toLowerCase(), node.table);
+  });
+  const result = new Map<string, { table: string; column: string }[]>();
+  for (const output of statement.columns ?? []) {
+    if (!output.as || !aliases.includes(output.as)) continue;
+    const found = new Map<string, { table: string; column: string }>();
+    walk(output.expr, (node) => {
+      if (node.type !== 'column_ref' || typeof node.table !== 'string' || typeof node.column !== 'string')
+        return;
+      const table = tableOf.get(node.table.toLowerCase());
+      if (table) found.set(`${table}.${node.column}`.toLowerCase(), { table, column: node.column });
+    });
+    result.set(output.as, [...found.values()]);
+  }
+  return result;
 }

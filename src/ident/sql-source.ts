@@ -5,7 +5,7 @@ import { composeIdQuery, composeQuery, idsSelection, type SelectionKey } from '.
 import { streamRows } from './stream.ts';
 
 export type Row = Record<string, unknown>;
-export type QueryParams = Record<string, Date | number | string | undefined>;
+export type QueryParams = Record<string, Date | number | string | null | undefined>;
 
 /** Parameters that meet datetime columns; `sinceRowVersion` meets rowversion; the rest are int ids. */
 const DATETIME_PARAMS = new Set(['since', 'windowStart']);

@@ -32,6 +32,17 @@ const stateRule = z.strictObject({
     .regex(/^[a-z][a-z0-9_]*$/, { error: 'must be a short lower-case identifier (a-z, 0-9, _)' }),
   /** The rule matches when this column of the reception query is not empty; absent: always. */
   when: alias.optional(),
+  /**
+   * With `when`: only when that column's text holds one of these words (letter case and ё/е
+   * aside) — a cancel reason that means the patient did not come, say.
+   */
+  matches: z.array(z.string().trim().min(1)).min(1).optional(),
+  /**
+   * The rule matches once this date column of the reception query lies `hours` hours in the past
+   * (on the clinic's clock): a visit still booked after its planned end is a no-show. Nothing
+   * changes in IDENT then; the change selection picks such visits by time.
+   */
+  overdue: z.strictObject({ column: alias, hours: z.number().positive().max(720) }).optional(),
   /** The stage of that state: one name for both pipelines, or one per pipeline. */
   stage: stageForRoles,
 });
@@ -89,22 +100,36 @@ export const dealMapSchema = z
       });
     }
     const last = map.states.at(-1);
-    if (last?.when !== undefined) {
+    if (last?.when !== undefined || last?.overdue !== undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['states', map.states.length - 1],
-        message: 'the last state must have no `when`: it is the state of every other reception',
+        message: 'the last state must have no `when` nor `overdue`: it is the state of every other reception',
       });
     }
-    const names = new Set<string>();
+    const stages = new Map<string, string>();
     map.states.forEach((rule, index) => {
-      if (names.has(rule.state))
+      if (rule.matches && !rule.when)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['states', index, 'matches'],
+          message: '`matches` needs `when`: the column whose text it looks in',
+        });
+      if (rule.overdue && rule.when)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['states', index, 'overdue'],
+          message: 'a rule has either `when` or `overdue`; write two rules of the same state for both',
+        });
+      // A state may have several rules (a no-show by its cancel reason, and by time), all with one stage.
+      const stage = JSON.stringify(rule.stage);
+      if (stages.has(rule.state) && stages.get(rule.state) !== stage)
         ctx.addIssue({
           code: 'custom',
           path: ['states', index, 'state'],
-          message: `repeats state ${rule.state}`,
+          message: `repeats state ${rule.state} with another stage; one state has one stage`,
         });
-      names.add(rule.state);
+      stages.set(rule.state, stage);
       for (const role of PIPELINE_ROLES) {
         const stage = stageOf(rule, role);
         const known = [...map.pipelines[role].stages, WON_STAGE, LOST_STAGE];
@@ -138,6 +163,10 @@ export const stageOf = (rule: Pick<StateRule, 'stage'>, role: PipelineRole): str
 export function loadDealMapFile(path: string): DealMap {
   return parseYamlMap(readMapText(path, 'DEAL_MAPPING_FILE'), path, dealMapSchema);
 }
+
+/** The hours of the map's no-show rule (the first `overdue`), for the change selection; null: none. */
+export const overdueHours = (map: DealMap): number | null =>
+  map.states.find((rule) => rule.overdue)?.overdue?.hours ?? null;
 
 export const parseDealMap = (text: string, shownName = 'deal map'): DealMap =>
   parseYamlMap(text, shownName, dealMapSchema);

@@ -12,6 +12,7 @@ import {
   readId,
 } from './mapper.ts';
 import type { ResolvedPipelines, ResolvedStage } from './pipelines.ts';
+import { receptionState } from './reception-state.ts';
 import type { DateRules } from './transforms/dates.ts';
 import { NUMBER_KINDS, toNumber } from './transforms/numbers.ts';
 import { isBlank } from './transforms/outcome.ts';
@@ -103,9 +104,7 @@ export function createDealMapper(
         fields,
       };
       const role: PipelineRole = isBlank(row[map.pipelines.repeatWhen.present]) ? 'primary' : 'repeat';
-      const state = (
-        map.states.find((rule) => rule.when === undefined || !isBlank(row[rule.when])) ?? map.states.at(-1)!
-      ).state;
+      const state = receptionState(map, row, rules.now, options.timeZone);
       return {
         ok: true,
         deal: {

@@ -18,13 +18,13 @@ import {
   type ResolvedMap,
   resolveFields,
 } from '../mapping/catalogue.ts';
-import type { DealMap } from '../mapping/deal-map.ts';
+import { type DealMap, overdueHours } from '../mapping/deal-map.ts';
 import { createDealMapper, type DealMapper, type ResolvedDealMap } from '../mapping/deal-mapper.ts';
 import { PipelinesNotReadyError, resolvePipelines } from '../mapping/pipelines.ts';
 import type { ContactMap } from '../mapping/schema.ts';
 import { createMapper, type Mapper } from '../mapping/mapper.ts';
 import { StateStore } from '../state/store.ts';
-import type { Clock } from '../support/clock.ts';
+import { type Clock, systemClock } from '../support/clock.ts';
 import type { StreamKinds } from '../daemon/stream-history.ts';
 import { DealRun, type DealSyncOptions, type DealSyncResult } from './deals/run.ts';
 import { type SyncOptions, type SyncResult, SyncRun } from './run.ts';
@@ -158,7 +158,9 @@ async function openIdent(
     if (deals) {
       const preparedReceptions = await prepareReceptionsForDatabase(connection, deals.files);
       reportPrepared(preparedReceptions, logger, fieldsOf(deals.map.fields));
-      receptions = new SqlReceptionSource(connection, deals.files, preparedReceptions, config.database!);
+      receptions = new SqlReceptionSource(connection, deals.files, preparedReceptions, config.database!, {
+        noShowHours: overdueHours(deals.map),
+      });
     }
     return { patients: new SqlPatientSource(connection, files, prepared, config.database!), receptions };
   } catch (error) {
@@ -194,6 +196,8 @@ export async function openSyncContext(
   const zoneWarning = zoneMismatch((await client.account()).timeZone, config.sync.timeZone);
   if (zoneWarning) logger.warn(zoneWarning);
   const timeZone = config.sync.timeZone;
+  // The deal map's no-show rule reads the time: the engine's clock, virtual in a simulation.
+  const dealMapperOptions = { timeZone, now: () => new Date((clock ?? systemClock).now()) };
   let mapper = createMapper(resolved, { timeZone });
   const ident = parts.source
     ? { patients: parts.source, receptions: parts.receptions }
@@ -205,7 +209,7 @@ export async function openSyncContext(
       ? {
           source: ident.receptions,
           resolved: resolvedDeals,
-          mapper: createDealMapper(resolvedDeals, { timeZone }),
+          mapper: createDealMapper(resolvedDeals, dealMapperOptions),
         }
       : undefined;
   if (config.sync.receptions && !deals)
@@ -306,7 +310,7 @@ export async function openSyncContext(
         idsOf(resolvedDeals!.fields) + JSON.stringify(resolvedDeals!.pipelines)
       ) {
         resolvedDeals = freshDeals;
-        deals = { ...deals, resolved: freshDeals, mapper: createDealMapper(freshDeals, { timeZone }) };
+        deals = { ...deals, resolved: freshDeals, mapper: createDealMapper(freshDeals, dealMapperOptions) };
         context.deals = deals;
         logger.info('the amoCRM deal fields or pipelines changed since the last read; using their new ids');
       }

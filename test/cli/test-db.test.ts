@@ -3,7 +3,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_MAPPING_FILE, DEFAULT_SQL_DIR } from '../../src/config/config.ts';
+import { DEFAULT_DEAL_MAPPING_FILE, DEFAULT_MAPPING_FILE, DEFAULT_SQL_DIR } from '../../src/config/config.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { runCli } from '../helpers/cli.ts';
 
@@ -51,6 +51,18 @@ describe('ident-sync test-db without a database', () => {
     );
   });
 
+  it('a named instance nobody answers for names SQL Server Browser and UDP 1434', async () => {
+    const run = await runCli(['test-db'], {
+      ...database,
+      DB_HOST: '127.0.0.1',
+      DB_INSTANCE: 'PZSQLSERVER',
+      DB_CONNECT_TIMEOUT_SECONDS: '2',
+    });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^error: .*SQL Server Browser service .*UDP 1434.*set DB_PORT/);
+    assert.doesNotMatch(run.stderr, /test-db/);
+  });
+
   it('asks for the database settings it needs, exit code 2', async () => {
     const run = await runCli(['test-db'], {});
     assert.equal(run.code, 2);
@@ -59,6 +71,22 @@ describe('ident-sync test-db without a database', () => {
 });
 
 describe('the SQL and the map are checked before anything connects', () => {
+  it('--receptions checks the deal map and reception SQL while SYNC_RECEPTIONS is still off', async () => {
+    const dir = tempDir();
+    const dealMap = join(dir, 'deal-map.yaml');
+    writeFileSync(
+      dealMap,
+      readFileSync(DEFAULT_DEAL_MAPPING_FILE, 'utf8').replace('source: Doctor', 'source: NoSuchColumn'),
+    );
+    const env = { ...database, DB_HOST: '127.0.0.1', DB_PORT: '1', DEAL_MAPPING_FILE: dealMap };
+    const run = await runCli(['test-db', '--receptions'], env);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /deal-map\.yaml: .*"NoSuchColumn" is not a column of the reception query/);
+    // Without --receptions (and SYNC_RECEPTIONS off) the deal map is not read: it fails at connecting.
+    const patientsOnly = await runCli(['test-db'], env);
+    assert.equal(patientsOnly.code, 1);
+  });
+
   it('a write in SQL_DIR: test-db exits 2 naming the file and line, even with nothing listening', async () => {
     const dir = tempDir();
     cpSync(DEFAULT_SQL_DIR, dir, { recursive: true });

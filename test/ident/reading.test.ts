@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyDbError, IdentDbError } from '../../src/ident/errors.ts';
+import { classifyDbError, forTestDb, IdentDbError } from '../../src/ident/errors.ts';
 import { SqlPatientSource } from '../../src/ident/patient-source.ts';
 import { asWritten, loadSqlFiles } from '../../src/ident/sql-files.ts';
 import { streamRows } from '../../src/ident/stream.ts';
@@ -218,7 +218,17 @@ describe('driver errors become one sentence', () => {
       'instance',
       { code: 'EINSTLOOKUP', message: 'Failed to get response from SQL Server Browser' },
       'unreachable',
-      /DB_INSTANCE, or set DB_PORT/,
+      /SQL Server Browser service on ident-server \(UDP 1434\) gave no port for the instance .*set DB_PORT/,
+    ],
+    [
+      'SELECT permission denied (229): named as such, with the table and what to grant',
+      {
+        code: 'EREQUEST',
+        number: 229,
+        message: "The SELECT permission was denied on the object 'Receptions', database 'PZ', schema 'dbo'.",
+      },
+      'permission',
+      /^the login may not read the table Receptions \(SELECT permission denied, SQL error 229\); grant .*SELECT/,
     ],
     [
       'missing column',
@@ -227,6 +237,31 @@ describe('driver errors become one sentence', () => {
       /run `ident-sync test-db`/,
     ],
   ];
+  it('a named instance that gets no answer in time names SQL Server Browser and UDP 1434', () => {
+    const error = classifyDbError(
+      Object.assign(new Error('Failed to connect to ident-server\\PZSQLSERVER in 15000ms'), {
+        code: 'ETIMEOUT',
+      }),
+      { ...db, port: undefined, instance: 'PZSQLSERVER' },
+    );
+    assert.equal(error.kind, 'unreachable');
+    assert.match(
+      error.message,
+      /ident-server\\PZSQLSERVER.*SQL Server Browser service \(UDP 1434\).*set DB_PORT/,
+    );
+  });
+
+  it('inside test-db, an error never sends a person to run test-db', () => {
+    for (const raw of [
+      { code: 'EREQUEST', number: 207, message: "Invalid column name 'Sex'." },
+      { code: 'EREQUEST', number: 8120, message: 'Column is invalid in the select list' },
+    ]) {
+      const error = forTestDb(classifyDbError(Object.assign(new Error(raw.message), raw), db)) as Error;
+      assert.doesNotMatch(error.message, /test-db/);
+      assert.match(error.message, /SQL file|SQL_DIR/);
+    }
+  });
+
   for (const [name, raw, kind, message] of cases) {
     it(name, () => {
       const error = classifyDbError(

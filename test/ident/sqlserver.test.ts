@@ -49,7 +49,7 @@ ALTER TABLE dbo.Persons DROP COLUMN Sex, Birthday, Email, City, Address, INN, SN
 ALTER TABLE dbo.OwnCompanies DROP COLUMN BranchName;
 DROP TABLE dbo.ArchivingReasons;
 DROP TABLE dbo.InfoSources;
-ALTER TABLE dbo.Receptions DROP COLUMN CancelReason;
+DROP TABLE dbo.ReceptionCancelReasons;
 ALTER TABLE dbo.ServiceItemPrices DROP COLUMN ID_ServiceItems;
 DROP TABLE dbo.ServiceItems;`;
 async function receptionIds(rows: AsyncIterable<PatientRow>): Promise<number[]> {
@@ -123,8 +123,8 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   });
 
   /** `ident-sync test-db` against the test server, with these settings over the connection's. */
-  const testDb = (settings: Record<string, string> = {}) =>
-    runCli(['test-db'], {
+  const testDb = (settings: Record<string, string> = {}, args: string[] = []) =>
+    runCli(['test-db', ...args], {
       DB_HOST: db.host,
       DB_PORT: String(db.port),
       DB_USER: db.user,
@@ -292,9 +292,11 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     const source = await receptionsOn(connection);
     assert.deepEqual(
       await receptionIds(source.window(wallClock('2000-01-01 00:00'))),
-      [1, 2, 3, 4, 5, 6, 7, 8],
+      [1, 2, 3, 4, 5, 6, 7, 8, 10, 11],
+      'reception 9 has no patient: left out',
     );
-    assert.deepEqual(await receptionIds(source.window(wallClock('2026-01-01 00:00'))), [2, 3, 8]);
+    assert.deepEqual(await receptionIds(source.window(wallClock('2026-01-01 00:00'))), [2, 3, 8, 10, 11]);
+    assert.equal(await source.one('9'), undefined);
     const implant = (await source.one('2'))!;
     assert.equal(Number(implant.PatientId), 1001);
     assert.equal((implant.PlanStart as Date).toISOString(), '2026-11-10T09:00:00.000Z');
@@ -320,6 +322,13 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     const checked = (await source.one('5'))!;
     assert.equal((checked.EndedAt as Date).toISOString(), '2024-03-01T13:10:00.000Z');
     assert.equal(checked.PreviousVisitAt, null);
+    // Cancelled by its reason alone (ReceptionCanceled NULL), dated by its change; doctor and chair from its slot.
+    const byReason = (await source.one('10'))!;
+    assert.equal((byReason.CanceledAt as Date).toISOString(), '2026-11-12T13:30:00.000Z');
+    assert.equal(byReason.CancelReason, 'Неявка');
+    assert.equal(byReason.Doctor, 'Врачёва Анна Петровна');
+    assert.equal(byReason.Chair, 'Кресло 2');
+    assert.equal(byReason.Branch, 'Филиал «Северный»');
     assert.equal(await source.one('999'), undefined);
     assert.equal(await source.one('1; DROP TABLE dbo.Receptions'), undefined);
   });
@@ -344,6 +353,8 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
       '6 primary ended',
       '7 primary ended',
       '8 primary ended',
+      '10 repeat no_show',
+      '11 repeat no_show',
     ]);
     const outcome = mapper((await source.one('2'))!);
     assert.ok(outcome.ok);
@@ -379,6 +390,9 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     const bare = await connectIdent({ ...db, database: 'PZ_BARE' });
     try {
       const source = await receptionsOn(bare, { ...db, database: 'PZ_BARE' });
+      const byReason = (await source.one('10'))!;
+      assert.ok(byReason.CanceledAt instanceof Date, 'cancelled by its reason, its text unknown here');
+      assert.equal(byReason.CancelReason, null);
       const cancelled = (await source.one('4'))!;
       assert.equal(cancelled.CancelReason, null);
       assert.ok(cancelled.CanceledAt instanceof Date);
@@ -394,13 +408,110 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
   it('`ident-sync test-db` with SYNC_RECEPTIONS=true checks the reception SQL too', async () => {
     const run = await testDb({ DB_NAME: 'PZ_BARE', SYNC_RECEPTIONS: 'true', RECEPTIONS_DAYS_BACK: '3650' });
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /guessed: +2 unconfirmed column\(s\) of receptions.sql are missing here/);
-    assert.match(run.stdout, /Receptions\.CancelReason: CancelReason \(«[^»]+» stays empty\)/);
+    assert.match(run.stdout, /guessed: +3 unconfirmed column\(s\) of receptions.sql are missing here/);
+    assert.match(
+      run.stdout,
+      /ReceptionCancelReasons\.Name, ReceptionCancelReasons\.ID: CancelReason \(«[^»]+» stays empty\)/,
+    );
+    assert.match(run.stdout, /cancels: +the text of a cancel reason is not found here/);
     assert.match(
       run.stdout,
       /receptions: \d+ changed in the last 24 h, read in \d+ ms; a page of the 3650-day window: \d+ row\(s\)/,
     );
     assert.match(run.stdout, /IDENT database: OK/);
+  });
+
+  it('a service name with control characters FOR XML refuses is read without them', async () => {
+    await write(
+      'PZ',
+      `UPDATE dbo.ServiceItems SET Name = N'Конс' + NCHAR(1) + N'ульта' + NCHAR(31) + NCHAR(11) + N'ция' WHERE ID = 1;`,
+    );
+    try {
+      const source = await receptionsOn(connection);
+      assert.equal((await source.one('1'))!.Services, 'Консультация, Профессиональная гигиена');
+    } finally {
+      await write('PZ', `UPDATE dbo.ServiceItems SET Name = N'Консультация' WHERE ID = 1;`);
+    }
+  });
+
+  it('selects the visits that became overdue since the last run, once the no-show hours passed', async () => {
+    const source = new SqlReceptionSource(
+      connection,
+      receptionFiles,
+      await prepareReceptionsForDatabase(connection, receptionFiles),
+      db,
+      { noShowHours: 3 },
+    );
+    const server = await (await sourceOn(connection)).now();
+    // Planned to end 4 hours ago (overdue since an hour), and 2 hours ago (not yet), by the server's clock.
+    await write(
+      'PZ',
+      `INSERT INTO dbo.Receptions (ID, ID_Patients, PlanStart, PlanEnd, ID_Armchairs, DateTimeAdded, DateTimeChanged) VALUES
+        (901, 1001, DATEADD(hour, -5, GETDATE()), DATEADD(hour, -4, GETDATE()), 1, '2026-01-01', '2026-01-01'),
+        (902, 1001, DATEADD(hour, -3, GETDATE()), DATEADD(hour, -2, GETDATE()), 1, '2026-01-01', '2026-01-01');`,
+    );
+    try {
+      const since = new Date(server.at.getTime() - 2 * 3_600_000);
+      const ids = await receptionIds(source.changedSince(since, since));
+      assert.ok(ids.includes(901), String(ids));
+      assert.ok(!ids.includes(902), String(ids));
+      const without = await receptionsOn(connection);
+      assert.ok(
+        !(await receptionIds(without.changedSince(since, since))).includes(901),
+        'no rule: not selected',
+      );
+    } finally {
+      await write('PZ', 'DELETE FROM dbo.Receptions WHERE ID IN (901, 902);');
+    }
+  });
+
+  it('`ident-sync test-db --receptions` checks visits before SYNC_RECEPTIONS is on', async () => {
+    const run = await testDb({ RECEPTIONS_DAYS_BACK: '3650' }, ['--receptions']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /SYNC_RECEPTIONS is off/);
+    assert.match(
+      run.stdout,
+      /stages: +the columns the stage rules read are dates \(.*Receptions\.CheckIssued/,
+    );
+    assert.match(run.stdout, /visits: +the last 30 days: \d+ — no_show \d+, cancelled \d+/);
+    assert.match(run.stdout, /tables: +.*Receptions \d+ rows/);
+    assert.match(run.stdout, /no index leads with Orders\.ID_Receptions/);
+    assert.match(run.stdout, /sample: the 5 most recently changed reception\(s\), 5 map cleanly/);
+  });
+
+  it('`ident-sync test-db --receptions` says plainly that CheckIssued as a bit is no date', async () => {
+    await write('master', 'CREATE DATABASE PZ_BIT COLLATE Cyrillic_General_CI_AS;');
+    await write(
+      'PZ_BIT',
+      readFileSync(new URL('test/schema.sql', SQL_DIR), 'utf8'),
+      'ALTER TABLE dbo.Receptions ALTER COLUMN CheckIssued bit NULL;',
+    );
+    const run = await testDb({ DB_NAME: 'PZ_BIT' }, ['--receptions']);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /Receptions\.CheckIssued is bit, not a date \(it feeds EndedAt\)/);
+    assert.match(run.stderr, /not dates; compare them in receptions\.sql/);
+  });
+
+  it('`ident-sync test-db` names a missing SELECT permission as such', async () => {
+    await write(
+      'master',
+      "CREATE LOGIN ident_reader WITH PASSWORD = 'Reader-Passw0rd!', CHECK_POLICY = OFF;",
+    );
+    await write(
+      'PZ',
+      'CREATE USER ident_reader FOR LOGIN ident_reader;',
+      'ALTER ROLE db_datareader ADD MEMBER ident_reader;',
+      // Its columns stay visible (the schema check passes); reading them is denied.
+      'GRANT VIEW DEFINITION ON dbo.PaymentsIn TO ident_reader;',
+      'DENY SELECT ON dbo.PaymentsIn TO ident_reader;',
+    );
+    const run = await testDb({ DB_USER: 'ident_reader', DB_PASSWORD: 'Reader-Passw0rd!' });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(
+      run.stderr,
+      /the login may not read the table PaymentsIn \(SELECT permission denied, SQL error 229\)/,
+    );
+    assert.doesNotMatch(run.stderr, /ident-sync test-db/);
   });
 
   it('selects changes among 200 000 receptions by seeking the DateTimeChanged index', async () => {

@@ -7,6 +7,7 @@ import { testReception } from '../../src/cli/commands/test-reception.ts';
 import { shownValue } from '../../src/cli/commands/test-patient.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
+import { systemClock } from '../../src/support/clock.ts';
 import { openSyncContext } from '../../src/sync/context.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { type DealStack, dealStack } from '../helpers/deal-stack.ts';
@@ -236,6 +237,8 @@ describe('receptions → deals', () => {
       source: patients,
       receptions,
       store: stack.store,
+      // The day the test clinic lives in: reception 12 is still ahead (not yet a no-show).
+      clock: { ...systemClock, now: () => T0.getTime() },
     });
     const deal = dealOf(12);
     emulator.deals.move(deal.id, stage('repeat', 'Пациент пришёл'));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ActionableError } from '../../errors.ts';
-import { IdentDbError } from '../../ident/errors.ts';
+import { forTestDb, IdentDbError } from '../../ident/errors.ts';
 import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
 import { type ChangeMark, SqlPatientSource } from '../../ident/patient-source.ts';
 import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
@@ -10,19 +10,14 @@ import {
   prepareForDatabase,
   prepareReceptionsForDatabase,
 } from '../../ident/prepare.ts';
-import type { PreparedReceptionSql, ReceptionSqlFiles } from '../../ident/reception-sql.ts';
-import { SqlReceptionSource } from '../../ident/reception-source.ts';
 import { checkSchema, filteredColumns, leadingIndexes, queriesInEffect } from '../../ident/schema-check.ts';
 import type { Guess, PreparedSql, SqlFiles } from '../../ident/sql-files.ts';
 import { streamRows } from '../../ident/stream.ts';
-import { offlineCatalogue, resolveFieldList, resolveFields } from '../../mapping/catalogue.ts';
-import type { DealMap } from '../../mapping/deal-map.ts';
-import { createDealMapper, type ReceptionRow } from '../../mapping/deal-mapper.ts';
-import { offlinePipelines, resolvePipelines } from '../../mapping/pipelines.ts';
-import { daysBefore } from '../../sync/deals/run.ts';
+import { offlineCatalogue, resolveFields } from '../../mapping/catalogue.ts';
 import { createMapper } from '../../mapping/mapper.ts';
 import type { ContactMap } from '../../mapping/schema.ts';
 import { commandContext } from '../context.ts';
+import { checkReceptions, receptionQueries } from './test-db-receptions.ts';
 
 export function registerTestDb(program: Command): void {
   program
@@ -30,66 +25,84 @@ export function registerTestDb(program: Command): void {
     .description(
       'check the IDENT database: connection, columns (guessed ones too), indexes, clock, query times, a sample',
     )
-    .action(async () => {
-      const { config } = commandContext(['database']);
-      const db = config.database!;
-      const out = (line = '') => process.stdout.write(`${line}\n`);
-      // Before any connection: a write in SQL_DIR, or a map naming a column the SQL lacks, stops here.
-      const { map, files } = loadMapAndSql(config);
-      const deals = config.sync.receptions ? loadDealMapAndSql(config) : undefined;
-      const server = db.instance ? `${db.host}\\${db.instance}` : `${db.host}:${db.port}`;
-      out(`connecting to ${server}, database ${db.database} (timeout ${db.connectTimeoutMs / 1000} s)…`);
-      const connection = await connectIdent(db);
+    .option('--receptions', 'check the reception SQL and data too, even before SYNC_RECEPTIONS is turned on')
+    .action(async (options: { receptions?: boolean }) => {
       try {
-        const [info] = await collect(
-          connection,
-          "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(50)) AS Version, CAST(SERVERPROPERTY('Edition') AS nvarchar(100)) AS Edition, DB_NAME() AS DatabaseName, SUSER_SNAME() AS LoginName",
-        );
-        out(`server:   SQL Server ${info?.Version} (${info?.Edition})`);
-        out(`database: ${info?.DatabaseName}, login: ${info?.LoginName}`);
-
-        const prepared = await prepareForDatabase(connection, files);
-        const receptionSql = deals && (await prepareReceptionsForDatabase(connection, deals.files));
-        // With SYNC_RECEPTIONS, the reception SQL is checked with the rest.
-        const queries = {
-          ...queriesInEffect(files, prepared),
-          ...(deals && receptionSql ? receptionQueries(deals.files, receptionSql) : {}),
-        };
-        const failures = [
-          ...(await reportSchema(connection, files.dir, queries, out)),
-          ...reportGuesses(files.dir, 'patients.sql', prepared.emptied, map.fields, out),
-          ...(deals && receptionSql
-            ? reportGuesses(deals.files.dir, 'receptions.sql', receptionSql.emptied, deals.map.fields, out)
-            : []),
-        ];
-        await reportPersonsChanges(connection, prepared, out);
-        await reportIndexes(connection, queries, out);
-
-        const source = new SqlPatientSource(connection, files, prepared, db);
-        const clock = await source.now();
-        const stats = await source.stats();
-        reportClock(clock, stats, config.sync.overlapSeconds, out);
-        await reportTimes(source, prepared, clock, out);
-        failures.push(...(await reportSample(source, connection, files, map, config.sync.timeZone, out)));
-        if (deals && receptionSql) {
-          const receptions = new SqlReceptionSource(connection, deals.files, receptionSql, db);
-          failures.push(
-            ...(await reportReceptions(
-              receptions,
-              deals.map,
-              clock.at,
-              config.sync.receptionsDaysBack,
-              config.sync.timeZone,
-              out,
-            )),
-          );
-        }
-        if (failures.length > 0) throw new ActionableError(failures.join('; '));
-        out('IDENT database: OK');
-      } finally {
-        await connection.close();
+        await testDb(options.receptions === true);
+      } catch (error) {
+        throw forTestDb(error);
       }
     });
+}
+
+async function testDb(receptionsAsked: boolean): Promise<void> {
+  const { config } = commandContext(['database']);
+  const db = config.database!;
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  // Before any connection: a write in SQL_DIR, or a map naming a column the SQL lacks, stops here.
+  const { map, files } = loadMapAndSql(config);
+  const deals = config.sync.receptions || receptionsAsked ? loadDealMapAndSql(config) : undefined;
+  const server = db.instance ? `${db.host}\\${db.instance}` : `${db.host}:${db.port}`;
+  out(`connecting to ${server}, database ${db.database} (timeout ${db.connectTimeoutMs / 1000} s)…`);
+  const connection = await connectIdent(db);
+  try {
+    const [info] = await collect(
+      connection,
+      "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(50)) AS Version, CAST(SERVERPROPERTY('Edition') AS nvarchar(100)) AS Edition, DB_NAME() AS DatabaseName, SUSER_SNAME() AS LoginName",
+    );
+    out(`server:   SQL Server ${info?.Version} (${info?.Edition})`);
+    out(`database: ${info?.DatabaseName}, login: ${info?.LoginName}`);
+
+    const prepared = await prepareForDatabase(connection, files);
+    const receptionSql = deals && (await prepareReceptionsForDatabase(connection, deals.files));
+    // With SYNC_RECEPTIONS (or --receptions), the reception SQL is checked with the rest.
+    const queries = {
+      ...queriesInEffect(files, prepared),
+      ...(deals && receptionSql ? receptionQueries(deals.files, receptionSql) : {}),
+    };
+    const missing = await reportSchema(connection, files.dir, queries, out);
+    // Every query below would fail on a missing confirmed column: the summary above is the answer.
+    if (missing.length > 0)
+      throw new ActionableError(`${missing.join('; ')}; test-db stopped there, as every query needs them`);
+    const failures = [
+      ...reportGuesses(files.dir, 'patients.sql', prepared.emptied, map.fields, out),
+      ...(deals && receptionSql
+        ? reportGuesses(deals.files.dir, 'receptions.sql', receptionSql.emptied, deals.map.fields, out)
+        : []),
+    ];
+    await reportPersonsChanges(connection, prepared, out);
+    await reportIndexes(connection, queriesInEffect(files, prepared), out);
+
+    const source = new SqlPatientSource(connection, files, prepared, db);
+    const clock = await source.now();
+    const stats = await source.stats();
+    reportClock(clock, stats, config.sync.overlapSeconds, out);
+    await reportTimes(source, prepared, clock, out);
+    failures.push(...(await reportSample(source, connection, files, map, config.sync.timeZone, out)));
+    if (deals && receptionSql) {
+      if (!config.sync.receptions)
+        out('receptions (SYNC_RECEPTIONS is off; checked as they would be synced):');
+      failures.push(
+        ...(await checkReceptions({
+          connection,
+          db,
+          map: deals.map,
+          files: deals.files,
+          prepared: receptionSql,
+          serverNow: clock.at,
+          now: new Date(),
+          daysBack: config.sync.receptionsDaysBack,
+          timeZone: config.sync.timeZone,
+          syncIntervalMinutes: config.sync.intervalMinutes,
+          out,
+        })),
+      );
+    }
+    if (failures.length > 0) throw new ActionableError(failures.join('; '));
+    out('IDENT database: OK');
+  } finally {
+    await connection.close();
+  }
 }
 
 type Out = (line?: string) => void;
@@ -144,63 +157,6 @@ function reportGuesses(
   );
   for (const guess of emptied) out(`    line ${guess.line}: ${guess.fallbackLine.trim()}`);
   return [];
-}
-
-/** The reception queries as they run here, by file name (for the schema and index checks). */
-function receptionQueries(files: ReceptionSqlFiles, prepared: PreparedReceptionSql): Record<string, string> {
-  return {
-    'receptions.sql': prepared.receptions,
-    'receptions-select-changed.sql': files.selectChanged,
-    'receptions-select-window.sql': files.selectWindow,
-    'receptions-select-one.sql': files.selectOne,
-  };
-}
-
-/** The receptions (SYNC_RECEPTIONS): the changes of a day and a page of the deep window timed; the latest mapped. */
-async function reportReceptions(
-  source: SqlReceptionSource,
-  map: DealMap,
-  now: Date,
-  daysBack: number,
-  timeZone: string,
-  out: Out,
-): Promise<string[]> {
-  const started = performance.now();
-  // A day's changes are counted; only the latest few are kept to be mapped.
-  const sample: ReceptionRow[] = [];
-  let changed = 0;
-  for await (const row of source.changedSince(
-    new Date(now.getTime() - 86_400_000),
-    daysBefore(now, daysBack),
-  )) {
-    changed += 1;
-    sample.push(row);
-    if (sample.length > 5) sample.shift();
-  }
-  const changedMs = Math.round(performance.now() - started);
-  const pageStarted = performance.now();
-  let page = 0;
-  for await (const _row of source.window(daysBefore(now, daysBack))) if (++page >= 500) break;
-  out(
-    `receptions: ${changed} changed in the last 24 h, read in ${changedMs} ms; a page of the ${daysBack}-day window: ${page} row(s) in ${Math.round(performance.now() - pageStarted)} ms`,
-  );
-  const resolved = {
-    map,
-    fields: resolveFieldList(map.fields, offlineCatalogue(map), 'deal'),
-    pipelines: resolvePipelines(map, offlinePipelines(map)),
-  };
-  const mapper = createDealMapper(resolved, { timeZone });
-  const failures = sample.flatMap((row) => {
-    const outcome = mapper(row);
-    return outcome.ok ? [] : [`reception ${outcome.receptionId ?? '?'}: ${outcome.reason}`];
-  });
-  out(
-    `  sample: the ${sample.length} latest changed reception(s), ${sample.length - failures.length} map cleanly`,
-  );
-  for (const failure of failures) out(`  - ${failure}`);
-  return failures.length > 0
-    ? [`${failures.length} sample reception(s) do not map; fix receptions.sql or the deal map`]
-    : [];
 }
 
 async function reportPersonsChanges(
