@@ -23,7 +23,9 @@ export interface StageDecision {
  *   stays wherever it is: a stage a manager chose since stands until IDENT changes again;
  * - when IDENT changed (or the sync has never placed this deal), it moves to the map's stage —
  *   but never back to an earlier stage of its pipeline, and a won or lost deal is never moved to
- *   another pipeline. Won and lost rank above every open stage and equal to each other.
+ *   another pipeline. Won and lost rank above every open stage and equal to each other;
+ * - a deal in a stage of the two pipelines that the sync does not know (an admin added it since the
+ *   pipelines were read) stays: without its rank, "forward" cannot be told from "back".
  */
 export function decideStage(
   wanted: Placement,
@@ -47,6 +49,12 @@ export function decideStage(
     return { move: undefined, after: now };
   const pipeline = resolved.pipelines.byId(now.pipelineId);
   const stage = pipeline?.stages.find((candidate) => candidate.id === now.statusId);
+  if (pipeline && !stage)
+    return {
+      move: undefined,
+      after: now,
+      reason: 'it is in a stage the sync does not know (added after the pipelines were read); it stays there',
+    };
   if (now.pipelineId === target.pipelineId) {
     if (stage && stage.rank > wanted.stage.rank)
       return {

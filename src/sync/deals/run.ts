@@ -1,6 +1,6 @@
 import { inChunks } from '../chunks.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
-import { LOST_STATUS_ID, WON_STATUS_ID } from '../../amocrm/types.ts';
+import { LOST_STATUS_ID, type Pipeline, WON_STATUS_ID } from '../../amocrm/types.ts';
 import type { ReceptionSource } from '../../ident/reception-source.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type {
@@ -18,6 +18,7 @@ import { type Clock, systemClock } from '../../support/clock.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from '../pending-age.ts';
 import { RunScratch } from '../scratch.ts';
 import { leadRefresher } from './lead-form.ts';
+import { rereadPipelines } from './pipeline-reread.ts';
 import { decideStage, type StageDecision } from './placement.ts';
 import { type DealAction, DealWriter, type DealWriteReport } from './write.ts';
 
@@ -27,6 +28,8 @@ export interface DealSyncDeps {
   resolved: ResolvedDealMap;
   timeZone: string;
   leads: LeadsApi;
+  /** The account's pipelines, read again at the start of each run (absent: the ids resolved before stand). */
+  readPipelines?: () => Promise<readonly Pipeline[]>;
   store: StateStore;
   logger: Logger;
   /** amoCRM requests sent so far by this process (for the run's count). */
@@ -180,6 +183,7 @@ export class DealRun implements DealWriteReport {
     );
     try {
       this.scratch = new RunScratch();
+      await rereadPipelines(resolved.pipelines, this.deps.readPipelines, logger);
       const clock = await this.deps.now();
       const windowStart = daysBefore(clock.at, this.options.daysBack);
       await refresher.refresh(request.kind === 'deep');
