@@ -45,7 +45,7 @@ export function requestIdOf(item: unknown, index: number): string {
 
 export interface StoredValue {
   value?: string | number | boolean;
-  enum_id?: number;
+  enum_id?: number | null;
   enum_code?: string;
 }
 
@@ -64,7 +64,9 @@ export function storedValue(field: EmulatedField, value: StoredValue): StoredVal
   }
   if (['select', 'radiobutton', 'multiselect'].includes(field.type)) {
     const item = field.enums!.find((e) =>
-      value.enum_id !== undefined ? e.id === value.enum_id : e.value === value.value,
+      value.enum_id !== undefined && value.enum_id !== null
+        ? e.id === value.enum_id
+        : e.value === value.value,
     )!;
     return { value: item.value, enum_id: item.id };
   }

@@ -14,12 +14,19 @@ import {
   validateCustomFieldValues,
   type ValidationError,
 } from './validation.ts';
+import {
+  firstStage,
+  LOST,
+  PipelineBook,
+  type StoredPipeline,
+  type StoredStatus,
+  type SystemStageNames,
+  WON,
+} from './pipelines.ts';
 
 /**
  * Deals, pipelines and deal fields of the emulated account, as amoCRM API v4 has them:
- * - every pipeline has the won (142) and lost (143) stages, shared by all pipelines
- *   (amocrm-api-php LeadModel::WON_STATUS_ID / LOST_STATUS_ID), added by amoCRM itself; the other
- *   stages can be given only when a pipeline is created (PipelineModel::toApi);
+ * - the pipelines and their stages are src/emulator/pipelines.ts's;
  * - a deal's contacts are linked in its create (`_embedded.contacts`, LeadModel::toApi: "only on
  *   creation") and listed only when asked with `with=contacts` (LeadModel::getAvailableWith);
  * - `price` is a whole number (the v4 field; LeadModel casts it to int);
@@ -31,30 +38,7 @@ import {
  *   made, an unlink 204 with no body; linking what is linked, or unlinking what is not, changes nothing.
  */
 
-export const WON = 142;
-export const LOST = 143;
-
-export interface StoredStatus {
-  id: number;
-  name: string;
-  sort: number;
-  is_editable: boolean;
-  pipeline_id: number;
-  color: string;
-  type: number;
-  account_id: number;
-}
-
-export interface StoredPipeline {
-  id: number;
-  name: string;
-  sort: number;
-  is_main: boolean;
-  is_unsorted_on: boolean;
-  is_archive: boolean;
-  account_id: number;
-  statuses: StoredStatus[];
-}
+export { LOST, WON } from './pipelines.ts';
 
 export interface StoredLead {
   id: number;
@@ -107,11 +91,10 @@ export interface LeadRules {
 
 export class LeadBook {
   readonly leads = new Map<number, StoredLead>();
-  readonly pipelines = new Map<number, StoredPipeline>();
+  readonly book: PipelineBook;
+  readonly pipelines: Map<number, StoredPipeline>;
   readonly fields = new Map<number, EmulatedField>();
   private nextLeadId = 30_000_001;
-  private nextPipelineId = 7_000_001;
-  private nextStatusId = 70_000_001;
   private readonly accountId: number;
   private readonly contactExists: (id: number) => boolean;
   private readonly breaches: string[];
@@ -125,164 +108,42 @@ export class LeadBook {
     breaches: string[],
     rules: () => LeadRules,
     now: () => number = () => Math.floor(Date.now() / 1000),
+    systemStageNames: SystemStageNames = 'russian',
   ) {
     this.now = now;
     this.accountId = accountId;
     this.contactExists = contactExists;
     this.breaches = breaches;
     this.rules = rules;
-    // A new account has one pipeline with amoCRM's default stages.
-    this.addPipeline(
-      'Воронка',
-      ['Первичный контакт', 'Переговоры', 'Принимают решение', 'Согласование договора'],
-      {
-        isMain: true,
-        unsorted: true,
-      },
-    );
+    this.book = new PipelineBook(accountId, systemStageNames);
+    this.pipelines = this.book.pipelines;
   }
 
   // ── pipelines ──────────────────────────────────────────────────────────────────────────────
-  addPipeline(
-    name: string,
-    stages: readonly string[],
-    options: { isMain?: boolean; unsorted?: boolean; sort?: number } = {},
-  ): StoredPipeline {
-    const id = this.nextPipelineId++;
-    const status = (statusId: number, statusName: string, sort: number, type = 0, editable = true) => ({
-      id: statusId,
-      name: statusName,
-      sort,
-      is_editable: editable,
-      pipeline_id: id,
-      color: '#99ccff',
-      type,
-      account_id: this.accountId,
-    });
-    const statuses: StoredStatus[] = [];
-    if (options.unsorted) statuses.push(status(this.nextStatusId++, 'Неразобранное', 10, 1, false));
-    stages.forEach((stage, index) => statuses.push(status(this.nextStatusId++, stage, (index + 2) * 10)));
-    statuses.push(status(WON, 'Успешно реализовано', 10000, 0, false));
-    statuses.push(status(LOST, 'Закрыто и не реализовано', 11000, 0, false));
-    const pipeline: StoredPipeline = {
-      id,
-      name,
-      sort: options.sort ?? 100 * (this.pipelines.size + 1),
-      is_main: options.isMain ?? false,
-      is_unsorted_on: options.unsorted ?? false,
-      is_archive: false,
-      account_id: this.accountId,
-      statuses,
-    };
-    this.pipelines.set(id, pipeline);
-    return pipeline;
+  addPipeline(...args: Parameters<PipelineBook['addPipeline']>): StoredPipeline {
+    return this.book.addPipeline(...args);
   }
 
   listPipelines(origin: string): [number, unknown] {
-    return [
-      200,
-      {
-        _total_items: this.pipelines.size,
-        _links: { self: { href: `${origin}/api/v4/leads/pipelines` } },
-        _embedded: {
-          pipelines: [...this.pipelines.values()].map((pipeline) => presentPipeline(pipeline, origin)),
-        },
-      },
-    ];
+    return this.book.list(origin);
   }
 
   createPipelines(body: unknown, origin: string): [number, unknown] {
-    if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
-    const failures: { request_id: string; errors: ValidationError[] }[] = [];
-    body.forEach((raw: unknown, index) => {
-      const item = (raw ?? {}) as { name?: unknown; _embedded?: { statuses?: unknown } };
-      const errors: ValidationError[] = [];
-      if (typeof item.name !== 'string' || item.name.trim() === '')
-        errors.push({ code: 'FieldMissing', path: 'name', detail: 'This value should not be blank.' });
-      if ([...this.pipelines.values()].some((pipeline) => pipeline.name === item.name))
-        errors.push({ code: 'NotUnique', path: 'name', detail: 'Pipeline with this name already exists.' });
-      const statuses = item._embedded?.statuses;
-      if (!Array.isArray(statuses) || statuses.length === 0)
-        errors.push({ code: 'FieldMissing', path: '_embedded.statuses', detail: 'This field is missing.' });
-      if (errors.length > 0) failures.push({ request_id: requestIdOf(raw, index), errors });
-    });
-    if (failures.length > 0) throw validationFailure(failures);
-    const created = body.map(
-      (raw: {
-        name: string;
-        is_main?: boolean;
-        sort?: number;
-        is_unsorted_on?: boolean;
-        _embedded: { statuses: { name: string; sort?: number }[] };
-      }) =>
-        this.addPipeline(
-          raw.name,
-          [...raw._embedded.statuses]
-            .sort((a, b) => (a.sort ?? 0) - (b.sort ?? 0))
-            .map((status) => status.name)
-            .filter((name) => name !== 'Успешно реализовано' && name !== 'Закрыто и не реализовано'),
-          { isMain: raw.is_main ?? false, unsorted: raw.is_unsorted_on ?? true, sort: raw.sort },
-        ),
-    );
-    return [200, { _embedded: { pipelines: created.map((pipeline) => presentPipeline(pipeline, origin)) } }];
+    return this.book.create(body, origin);
   }
 
   /** Stages added to an existing pipeline, before its won and lost stages. */
   addStatuses(pipelineId: number, body: unknown, origin: string): [number, unknown] {
-    const pipeline = this.pipelines.get(pipelineId);
-    if (!pipeline) throw new HttpError(404, problem(404, 'Pipeline not found'));
-    if (!Array.isArray(body)) throw new HttpError(400, problem(400, 'Request body must be an array'));
-    const failures: { request_id: string; errors: ValidationError[] }[] = [];
-    body.forEach((raw: unknown, index) => {
-      const name = (raw as { name?: unknown } | null)?.name;
-      if (typeof name !== 'string' || name.trim() === '')
-        failures.push({
-          request_id: requestIdOf(raw, index),
-          errors: [{ code: 'FieldMissing', path: 'name', detail: 'This value should not be blank.' }],
-        });
-    });
-    if (failures.length > 0) throw validationFailure(failures);
-    const added = body.map((raw: { name: string; sort?: number; color?: string }) => {
-      const status: StoredStatus = {
-        id: this.nextStatusId++,
-        name: raw.name,
-        sort: Math.min(raw.sort ?? 9000, 9999),
-        is_editable: true,
-        pipeline_id: pipelineId,
-        color: raw.color ?? '#99ccff',
-        type: 0,
-        account_id: this.accountId,
-      };
-      pipeline.statuses.push(status);
-      return status;
-    });
-    pipeline.statuses.sort((a, b) => a.sort - b.sort);
-    return [
-      200,
-      {
-        _links: { self: { href: `${origin}/api/v4/leads/pipelines/${pipelineId}/statuses` } },
-        _embedded: { statuses: added },
-      },
-    ];
+    return this.book.addStatuses(pipelineId, body, origin);
   }
 
   /** The stage with this id in this pipeline (won and lost are in every pipeline). */
   status(pipelineId: number, statusId: number): StoredStatus | undefined {
-    return this.pipelines.get(pipelineId)?.statuses.find((status) => status.id === statusId);
+    return this.book.status(pipelineId, statusId);
   }
 
   private mainPipeline(): StoredPipeline {
-    return (
-      [...this.pipelines.values()].find((pipeline) => pipeline.is_main) ?? [...this.pipelines.values()][0]!
-    );
-  }
-
-  /** The first stage a new deal goes to when none is given: the first after "unsorted". */
-  private firstStage(pipeline: StoredPipeline): StoredStatus {
-    return (
-      pipeline.statuses.find((status) => status.type === 0 && status.id !== WON && status.id !== LOST) ??
-      pipeline.statuses[0]!
-    );
+    return this.book.main();
   }
 
   // ── deals ──────────────────────────────────────────────────────────────────────────────────
@@ -555,7 +416,7 @@ export class LeadBook {
   private create(item: Record<string, unknown>, rules: LeadRules): StoredLead {
     const pipeline =
       typeof item.pipeline_id === 'number' ? this.pipelines.get(item.pipeline_id)! : this.mainPipeline();
-    const statusId = typeof item.status_id === 'number' ? item.status_id : this.firstStage(pipeline).id;
+    const statusId = typeof item.status_id === 'number' ? item.status_id : firstStage(pipeline).id;
     const at = this.now();
     const contacts = (
       (item._embedded as { contacts?: { id: number; is_main?: boolean }[] } | undefined)?.contacts ?? []
@@ -612,14 +473,5 @@ function presentLead(lead: StoredLead, withContacts: boolean, origin: string) {
           }
         : {}),
     },
-  };
-}
-
-function presentPipeline(pipeline: StoredPipeline, origin: string) {
-  const { statuses, ...rest } = pipeline;
-  return {
-    ...rest,
-    _links: { self: { href: `${origin}/api/v4/leads/pipelines/${pipeline.id}` } },
-    _embedded: { statuses: statuses.map((status) => ({ ...status, pipeline_id: pipeline.id })) },
   };
 }

@@ -5,7 +5,9 @@ import { AmoCrmEmulator } from './server.ts';
  * EMULATOR_PORT (default 8090), EMULATOR_LONG_LIVED_TOKEN (a token accepted as long-lived),
  * EMULATOR_CLIENT_ID / EMULATOR_CLIENT_SECRET / EMULATOR_REDIRECT_URI for the OAuth flow,
  * EMULATOR_LATENCY_MS (added to every answer), EMULATOR_RATE_LIMIT (requests per second before
- * 429; amoCRM's 7 by default — raise it only to profile the sync's own CPU without waiting).
+ * 429; amoCRM's 7 by default — raise it only to profile the sync's own CPU without waiting),
+ * EMULATOR_SYSTEM_STAGES=english for an account whose system stages carry kommo.com's English names
+ * ("Closed - won", "Closed - lost"; Russian by default).
  */
 const host = process.env.EMULATOR_HOST ?? '127.0.0.1';
 const emulator = new AmoCrmEmulator({
@@ -17,6 +19,7 @@ const emulator = new AmoCrmEmulator({
   longLivedTokens: process.env.EMULATOR_LONG_LIVED_TOKEN ? [process.env.EMULATOR_LONG_LIVED_TOKEN] : [],
   latencyMs: Number(process.env.EMULATOR_LATENCY_MS ?? 0),
   rateLimit: Number(process.env.EMULATOR_RATE_LIMIT ?? 7),
+  systemStages: process.env.EMULATOR_SYSTEM_STAGES === 'english' ? 'english' : 'russian',
 });
 await emulator.start();
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -12,6 +12,7 @@ import {
   validationFailure,
 } from './common.ts';
 import { LeadBook } from './leads.ts';
+import type { SystemStageNames } from './pipelines.ts';
 import { mulberry32 } from '../support/random.ts';
 import {
   type EmulatedField,
@@ -181,6 +182,11 @@ export interface EmulatorOptions {
   strict?: Partial<Strictness>;
   /** amoCRM's clock (ms since the epoch): a simulation runs the account in virtual time. */
   clock?: () => number;
+  /**
+   * What the system stages are called: a Russian account's ("Успешно реализовано"), or a kommo.com
+   * / amocrm.com one's ("Closed - won", "Closed - lost", "Incoming leads"). Russian by default.
+   */
+  systemStages?: SystemStageNames;
 }
 
 export interface LoggedRequest {
@@ -234,7 +240,9 @@ const oauthProblem = (status: number, hint: string, title = 'Некоррект�
 });
 
 export class AmoCrmEmulator {
-  readonly options: Required<Omit<EmulatorOptions, 'port' | 'seed' | 'host' | 'strict' | 'clock'>>;
+  readonly options: Required<
+    Omit<EmulatorOptions, 'port' | 'seed' | 'host' | 'strict' | 'clock' | 'systemStages'>
+  >;
   /** amoCRM's clock, ms. */
   readonly clock: () => number;
   strict: Strictness;
@@ -324,6 +332,7 @@ export class AmoCrmEmulator {
       this.breaches,
       () => this.strict,
       () => Math.floor(this.clock() / 1000),
+      options.systemStages,
     );
   }
 

@@ -138,7 +138,8 @@ function checkValue(
     case 'multiselect':
     case 'multitext': {
       const enums = field.enums ?? [];
-      if (value.enum_id !== undefined) {
+      // `enum_id: null` counts as no id: the option is then found by its value.
+      if (value.enum_id !== undefined && value.enum_id !== null) {
         return enums.some((item) => item.id === value.enum_id)
           ? undefined
           : {

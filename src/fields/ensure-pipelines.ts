@@ -1,6 +1,7 @@
 import { LOST_STATUS_ID, WON_STATUS_ID } from '../amocrm/types.ts';
 import type { NewPipeline, PipelinesApi } from '../amocrm/pipelines.ts';
-import { type DealMap, LOST_STAGE, PIPELINE_ROLES, WON_STAGE } from '../mapping/deal-map.ts';
+import { closedStageOf } from '../mapping/closed-stages.ts';
+import { type DealMap, PIPELINE_ROLES } from '../mapping/deal-map.ts';
 import { checkPipelines, type PipelineCheck } from '../mapping/pipelines.ts';
 
 export interface PipelineSetupReport {
@@ -10,7 +11,7 @@ export interface PipelineSetupReport {
   stagesAdded: { pipeline: string; stages: string[] }[];
 }
 
-/** Stage colours from amoCRM's palette (amocrm-api-php StatusModel::COLORS). */
+/** Stage colours from amoCRM's palette (amoCRM's docs, leads_pipelines: "Доступные цвета статусов"; amocrm-api-php StatusModel::COLORS). */
 const COLORS = ['#fffeb2', '#98cbff', '#87f2c0', '#f9deff', '#ffdc7f', '#d6eaff'];
 
 export async function inspectPipelines(map: DealMap, api: PipelinesApi): Promise<PipelineSetupReport> {
@@ -27,7 +28,7 @@ export async function createMissingPipelines(map: DealMap, api: PipelinesApi): P
   const missing = before.checks.filter((check) => check.status === 'missing');
   const stagesOf = (names: readonly string[], from: number) =>
     names
-      .filter((name) => name !== WON_STAGE && name !== LOST_STAGE)
+      .filter((name) => closedStageOf(name) === undefined)
       .map((name, index) => ({ name, sort: from + (index + 1) * 10, color: COLORS[index % COLORS.length]! }));
   const fresh: NewPipeline[] = missing.map((check) => ({
     name: check.name,

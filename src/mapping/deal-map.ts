@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { closedStageOf } from './closed-stages.ts';
 import { parseYamlMap, readMapText } from './load-map.ts';
 import { alias, customField, template, uniqueFields } from './schema.ts';
 
 /**
  * The deal map (mapping/deal-map.yaml): how an IDENT reception becomes an amoCRM deal. As
  * declarative as the contact map: the deal's name, its price, its custom fields (same shape as a
- * contact map's fields), the two pipelines and their stages by name, and the rules that give a
- * reception its state and its stage.
+ * contact map's fields), the two pipelines and their open stages by name, and the rules that give a
+ * reception its state and its stage: an open stage by name, or `won` / `lost` (amoCRM's system
+ * stages, found by id whatever the account calls them).
  */
 
 export const PIPELINE_ROLES = ['primary', 'repeat'] as const;
@@ -18,7 +20,7 @@ const pipelineSpec = z.strictObject({
   name: z.string().trim().min(1, { error: 'must be the pipeline name as amoCRM shows it' }),
   /**
    * Its open stages in order, as `fields --create --pipelines` creates them. amoCRM adds the won
-   * and lost stages to every pipeline itself.
+   * and lost stages to every pipeline itself; a won or lost name listed here is passed over.
    */
   stages: z.array(stageName).min(1, { error: 'must list at least one open stage' }),
 });
@@ -43,12 +45,9 @@ const stateRule = z.strictObject({
    * changes in IDENT then; the change selection picks such visits by time.
    */
   overdue: z.strictObject({ column: alias, hours: z.number().positive().max(720) }).optional(),
-  /** The stage of that state: one name for both pipelines, or one per pipeline. */
+  /** The stage of that state: one name (or `won` / `lost`) for both pipelines, or one per pipeline. */
   stage: stageForRoles,
 });
-
-export const WON_STAGE = 'Успешно реализовано';
-export const LOST_STAGE = 'Закрыто и не реализовано';
 
 export const dealMapSchema = z
   .strictObject({
@@ -132,8 +131,8 @@ export const dealMapSchema = z
       stages.set(rule.state, stage);
       for (const role of PIPELINE_ROLES) {
         const stage = stageOf(rule, role);
-        const known = [...map.pipelines[role].stages, WON_STAGE, LOST_STAGE];
-        if (!known.includes(stage))
+        const known = [...map.pipelines[role].stages, 'won', 'lost'];
+        if (!known.includes(stage) && closedStageOf(stage) === undefined)
           ctx.addIssue({
             code: 'custom',
             path: ['states', index, 'stage'],

@@ -1,12 +1,6 @@
-import { LOST_STATUS_ID, type Pipeline, WON_STATUS_ID } from '../amocrm/types.ts';
-import {
-  type DealMap,
-  LOST_STAGE,
-  PIPELINE_ROLES,
-  type PipelineRole,
-  stageOf,
-  WON_STAGE,
-} from './deal-map.ts';
+import { LOST_STATUS_ID, type Pipeline, type PipelineStatus, WON_STATUS_ID } from '../amocrm/types.ts';
+import { CLOSED_STAGE_IDS, closedStageOf, isClosedStatus, normaliseStageName } from './closed-stages.ts';
+import { type DealMap, PIPELINE_ROLES, type PipelineRole, stageOf } from './deal-map.ts';
 
 /** A stage as the sync uses it: the order in its pipeline decides what "forward" means. */
 export interface ResolvedStage {
@@ -25,12 +19,18 @@ export interface ResolvedPipeline {
 }
 
 export interface ResolvedPipelines {
-  primary: ResolvedPipeline;
-  repeat: ResolvedPipeline;
+  readonly primary: ResolvedPipeline;
+  readonly repeat: ResolvedPipeline;
   /** The stage of each state in each pipeline. */
   target(state: string, role: PipelineRole): ResolvedStage;
   /** The pipeline of this amoCRM id, when it is one of the two. */
   byId(pipelineId: number): ResolvedPipeline | undefined;
+  /**
+   * The account's pipelines read again (a stage an admin added, renamed or re-ordered since): every
+   * holder of this object sees the new stages. True when anything changed; throws
+   * PipelinesNotReadyError, keeping the stages it had, when a pipeline or stage the map needs is gone.
+   */
+  refresh(pipelines: readonly Pipeline[]): boolean;
 }
 
 export interface PipelineCheck {
@@ -44,13 +44,20 @@ export interface PipelineCheck {
 }
 
 const CLOSED_RANK = Number.MAX_SAFE_INTEGER;
-const normalise = (name: string) => name.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, ' ');
+const normalise = normaliseStageName;
 
-/** The stages a pipeline must hold for the map: its listed open stages and those the states name. */
-function neededStages(map: DealMap, role: PipelineRole): string[] {
+/**
+ * The open stages a pipeline must hold for the map: its listed stages and those the states name.
+ * Won and lost are not among them: every pipeline has them, whatever their names.
+ */
+export function neededStages(map: DealMap, role: PipelineRole): string[] {
   const names = [...map.pipelines[role].stages, ...map.states.map((rule) => stageOf(rule, role))];
-  return [...new Set(names)];
+  return [...new Set(names)].filter((name) => closedStageOf(name) === undefined);
 }
+
+/** A pipeline's open stages: what a map's stage name is matched against. */
+const openStatuses = (pipeline: Pipeline): PipelineStatus[] =>
+  (pipeline._embedded?.statuses ?? []).filter((status) => !isClosedStatus(status.id));
 
 /** Each of the map's two pipelines against the account's: found by name, with every stage it needs. */
 export function checkPipelines(map: DealMap, pipelines: readonly Pipeline[]): PipelineCheck[] {
@@ -74,7 +81,7 @@ export function checkPipelines(map: DealMap, pipelines: readonly Pipeline[]): Pi
         detail: `${candidates.length} pipelines have this name; rename one in amoCRM`,
       };
     const found = candidates[0]!;
-    const held = new Set((found._embedded?.statuses ?? []).map((status) => normalise(status.name)));
+    const held = new Set(openStatuses(found).map((status) => normalise(status.name)));
     const missingStages = neededStages(map, role).filter((stage) => !held.has(normalise(stage)));
     if (missingStages.length > 0)
       return {
@@ -103,14 +110,31 @@ export class PipelinesNotReadyError extends Error {
 
 function resolvePipeline(role: PipelineRole, pipeline: Pipeline): ResolvedPipeline {
   const stages = (pipeline._embedded?.statuses ?? []).map((status) => {
-    const closed = status.id === WON_STATUS_ID || status.id === LOST_STATUS_ID;
+    const closed = isClosedStatus(status.id);
     return { id: status.id, name: status.name, rank: closed ? CLOSED_RANK : status.sort, closed };
   });
+  // amoCRM lists both closing stages in every pipeline; should one be left out, it is still there.
+  for (const id of [WON_STATUS_ID, LOST_STATUS_ID])
+    if (!stages.some((stage) => stage.id === id))
+      stages.push({ id, name: id === WON_STATUS_ID ? 'won' : 'lost', rank: CLOSED_RANK, closed: true });
   return { role, id: pipeline.id, name: pipeline.name, stages };
 }
 
-/** Pipeline and stage ids for the map; throws when a pipeline or stage is missing. */
-export function resolvePipelines(map: DealMap, pipelines: readonly Pipeline[]): ResolvedPipelines {
+/** The stage a map's stage name means in this pipeline: won and lost by id, the others by name. */
+function stageNamed(pipeline: ResolvedPipeline, name: string): ResolvedStage {
+  const closed = closedStageOf(name);
+  if (closed) return pipeline.stages.find((stage) => stage.id === CLOSED_STAGE_IDS[closed])!;
+  const wanted = normalise(name);
+  return pipeline.stages.find((stage) => !stage.closed && normalise(stage.name) === wanted)!;
+}
+
+interface PipelineIds {
+  primary: ResolvedPipeline;
+  repeat: ResolvedPipeline;
+  targets: Map<string, ResolvedStage>;
+}
+
+function pipelineIds(map: DealMap, pipelines: readonly Pipeline[]): PipelineIds {
   const checks = checkPipelines(map, pipelines);
   if (checks.some((check) => check.status !== 'ok')) throw new PipelinesNotReadyError(checks);
   const [primary, repeat] = checks.map((check) => resolvePipeline(check.role, check.found!)) as [
@@ -118,24 +142,35 @@ export function resolvePipelines(map: DealMap, pipelines: readonly Pipeline[]): 
     ResolvedPipeline,
   ];
   const targets = new Map<string, ResolvedStage>();
-  for (const rule of map.states) {
-    for (const pipeline of [primary, repeat]) {
-      const wanted = normalise(stageOf(rule, pipeline.role));
-      targets.set(
-        `${rule.state}/${pipeline.role}`,
-        pipeline.stages.find((stage) => normalise(stage.name) === wanted)!,
-      );
-    }
-  }
+  for (const rule of map.states)
+    for (const pipeline of [primary, repeat])
+      targets.set(`${rule.state}/${pipeline.role}`, stageNamed(pipeline, stageOf(rule, pipeline.role)));
+  return { primary, repeat, targets };
+}
+
+/** Pipeline and stage ids for the map; throws when a pipeline or stage is missing. */
+export function resolvePipelines(map: DealMap, pipelines: readonly Pipeline[]): ResolvedPipelines {
+  let ids = pipelineIds(map, pipelines);
   return {
-    primary,
-    repeat,
+    get primary() {
+      return ids.primary;
+    },
+    get repeat() {
+      return ids.repeat;
+    },
     target: (state, role) => {
-      const stage = targets.get(`${state}/${role}`);
+      const stage = ids.targets.get(`${state}/${role}`);
       if (!stage) throw new Error(`the deal map has no state ${state}`);
       return stage;
     },
-    byId: (pipelineId) => [primary, repeat].find((pipeline) => pipeline.id === pipelineId),
+    byId: (pipelineId) => [ids.primary, ids.repeat].find((pipeline) => pipeline.id === pipelineId),
+    refresh(fresh) {
+      const next = pipelineIds(map, fresh);
+      const changed =
+        JSON.stringify([next.primary, next.repeat]) !== JSON.stringify([ids.primary, ids.repeat]);
+      ids = next;
+      return changed;
+    },
   };
 }
 
@@ -147,13 +182,15 @@ export function offlinePipelines(map: DealMap): Pipeline[] {
     name: map.pipelines[role].name,
     _embedded: {
       statuses: [
-        ...map.pipelines[role].stages.map((name, position) => ({
-          id: statusId++,
-          name,
-          sort: (position + 1) * 10,
-        })),
-        { id: WON_STATUS_ID, name: WON_STAGE, sort: 10000 },
-        { id: LOST_STATUS_ID, name: LOST_STAGE, sort: 11000 },
+        ...map.pipelines[role].stages
+          .filter((name) => closedStageOf(name) === undefined)
+          .map((name, position) => ({
+            id: statusId++,
+            name,
+            sort: (position + 1) * 10,
+          })),
+        { id: WON_STATUS_ID, name: 'Успешно реализовано', sort: 10000 },
+        { id: LOST_STATUS_ID, name: 'Закрыто и не реализовано', sort: 11000 },
       ],
     },
   }));

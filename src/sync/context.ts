@@ -360,6 +360,7 @@ export function dealRunFor(
       resolved: deals.resolved,
       timeZone,
       leads: client.leads,
+      readPipelines: () => client.pipelines.list(),
       store,
       logger,
       requestCount: () => client.http.stats.requests,

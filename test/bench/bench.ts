@@ -11,7 +11,8 @@
  * scenario and, with --json, one JSON object as the last line of stdout. --emulator-url uses an
  * emulator started separately (`npm run emulator`, its long-lived token by --token, default the
  * spawned one's); against an emulator the 429s it answered and the most requests it saw arrive in
- * any one second are printed too.
+ * any one second are printed too. `EMULATOR_SYSTEM_STAGES=english` gives the spawned emulator
+ * kommo.com's system stage names ("Closed - won", "Closed - lost").
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';

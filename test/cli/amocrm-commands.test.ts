@@ -197,7 +197,14 @@ describe('ident-sync auth and fields against the emulator', () => {
     )!;
     assert.deepEqual(
       primary.statuses.map((status) => status.name),
-      ['Записан', 'Не пришёл', 'Пациент пришёл', 'Успешно реализовано', 'Закрыто и не реализовано'],
+      [
+        'Неразобранное',
+        'Записан',
+        'Не пришёл',
+        'Пациент пришёл',
+        'Успешно реализовано',
+        'Закрыто и не реализовано',
+      ],
     );
     const reception = [...emulator.deals.fields.values()].find((field) => field.name === 'ID приёма IDENT')!;
     assert.equal(reception.is_api_only, true);

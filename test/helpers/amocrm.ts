@@ -7,6 +7,7 @@ import { TokenStore } from '../../src/amocrm/token-store.ts';
 import type { AmoCrmConfig } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { AmoCrmEmulator, type EmulatorOptions } from '../../src/emulator/server.ts';
+import type { SystemStageNames } from '../../src/emulator/pipelines.ts';
 
 // One limiter per emulator, as one process has one: clients made in a row share the pace.
 const limiters = new WeakMap<AmoCrmEmulator, RateLimiter>();
@@ -27,8 +28,17 @@ export const fastTuning = (emulator: AmoCrmEmulator) => ({
 
 export const tempDir = (prefix = 'ident-sync-') => mkdtempSync(join(tmpdir(), prefix));
 
+let systemStages: SystemStageNames = 'russian';
+
+/** The system stage names of every emulator this test file starts from now on (a suite run both ways). */
+export function useSystemStages(names: SystemStageNames): void {
+  systemStages = names;
+}
+
+export const systemStagesInUse = (): SystemStageNames => systemStages;
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<AmoCrmEmulator> {
-  return new AmoCrmEmulator(options).start();
+  return new AmoCrmEmulator({ systemStages, ...options }).start();
 }
 
 export function amoConfig(emulator: AmoCrmEmulator, overrides: Partial<AmoCrmConfig> = {}): AmoCrmConfig {

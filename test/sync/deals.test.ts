@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { systemClock } from '../../src/support/clock.ts';
 import { openSyncContext } from '../../src/sync/context.ts';
-import { startEmulator } from '../helpers/amocrm.ts';
+import { startEmulator, systemStagesInUse } from '../helpers/amocrm.ts';
 import { type DealStack, dealStack } from '../helpers/deal-stack.ts';
 import { MemoryReceptions } from '../helpers/memory-receptions.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
@@ -25,7 +25,8 @@ const dealsOf = (emulator: AmoCrmEmulator, receptionFieldId: number, receptionId
     ),
   );
 
-describe('receptions → deals', () => {
+// deals-english.test.ts runs this suite again against an account with English system stage names.
+describe(`receptions → deals (system stages: ${systemStagesInUse()})`, () => {
   let emulator: AmoCrmEmulator;
   let patients: MemorySource;
   let receptions: MemoryReceptions;
@@ -152,6 +153,22 @@ describe('receptions → deals', () => {
     receptions.touch(12, { CanceledAt: null, CancelReason: null });
     await stack.both();
     assert.equal(dealOf(12).status_id, stage('repeat', 'Записан'));
+  });
+
+  it('a stage an admin adds later is read at the next run: a deal a manager moved there is never moved back', async () => {
+    await stack.both();
+    const { primary } = stack.dealResolved.pipelines;
+    const arrived = emulator.deals.status(primary.id, stage('primary', 'Пациент пришёл'))!;
+    // An admin adds «Лечение начато» after «Пациент пришёл»; a manager moves the booking there.
+    emulator.deals.addStatuses(primary.id, [{ name: 'Лечение начато', sort: arrived.sort + 5 }], '');
+    const treatment = emulator.deals.pipelines
+      .get(primary.id)!
+      .statuses.find((status) => status.name === 'Лечение начато')!;
+    emulator.deals.move(dealOf(21).id, treatment.id);
+    // IDENT says "arrived": the deal is past that stage already and stays.
+    receptions.touch(21, { ArrivedAt: day(3) });
+    await stack.both();
+    assert.equal(dealOf(21).status_id, treatment.id);
   });
 
   it('moves a later booking to the repeat pipeline when an earlier reception is completed', async () => {

@@ -26,6 +26,8 @@ export interface StageDecision {
  *   another pipeline. Won and lost rank above every open stage and equal to each other;
  * - except that a won or lost the sync itself put the deal in, where it still stands, is undone
  *   when IDENT's state changes (the sync may undo what the sync did; a manager's close stays).
+ * - a deal in a stage of the two pipelines that the sync does not know (an admin added it since the
+ *   pipelines were read) stays: without its rank, "forward" cannot be told from "back".
  */
 export function decideStage(
   wanted: Placement,
@@ -53,6 +55,12 @@ export function decideStage(
     return { move: target, after: target };
   const pipeline = resolved.pipelines.byId(now.pipelineId);
   const stage = pipeline?.stages.find((candidate) => candidate.id === now.statusId);
+  if (pipeline && !stage)
+    return {
+      move: undefined,
+      after: now,
+      reason: 'it is in a stage the sync does not know (added after the pipelines were read); it stays there',
+    };
   if (now.pipelineId === target.pipelineId) {
     if (stage && stage.rank > wanted.stage.rank)
       return {

@@ -1,6 +1,6 @@
 import { inChunks } from '../chunks.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
-import { LOST_STATUS_ID, WON_STATUS_ID } from '../../amocrm/types.ts';
+import { LOST_STATUS_ID, type Pipeline, WON_STATUS_ID } from '../../amocrm/types.ts';
 import type { ReceptionSource } from '../../ident/reception-source.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type {
@@ -20,6 +20,7 @@ import { RunScratch } from '../scratch.ts';
 import { DealRelinker } from './relink.ts';
 import { DeletedReceptionCloser } from './deleted.ts';
 import { leadRefresher } from './lead-form.ts';
+import { rereadPipelines } from './pipeline-reread.ts';
 import { decideStage, type StageDecision } from './placement.ts';
 import {
   mayTakeOver,
@@ -36,6 +37,8 @@ export interface DealSyncDeps {
   resolved: ResolvedDealMap;
   timeZone: string;
   leads: LeadsApi;
+  /** The account's pipelines, read again at the start of each run (absent: the ids resolved before stand). */
+  readPipelines?: () => Promise<readonly Pipeline[]>;
   store: StateStore;
   logger: Logger;
   /** amoCRM requests sent so far by this process (for the run's count). */
@@ -205,6 +208,7 @@ export class DealRun implements DealWriteReport {
     this.relinker = new DealRelinker({ leads, store, logger });
     try {
       this.scratch = new RunScratch();
+      await rereadPipelines(resolved.pipelines, this.deps.readPipelines, logger);
       const clock = await this.deps.now();
       this.identNow = clock.at;
       const windowStart = daysBefore(clock.at, this.options.daysBack);
