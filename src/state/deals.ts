@@ -1,7 +1,8 @@
 import type { PipelineRole } from '../mapping/deal-map.ts';
 import { FailureTable, type FailureRow } from './failure-table.ts';
 import type { Sql, Transaction } from './mirror-table.ts';
-import { type Checkpoint, refusedOf, type StandingRefusals } from './store.ts';
+import { refusedOf, restampPendingRows } from './pending-rows.ts';
+import type { Checkpoint, StandingRefusals } from './store.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 /** What the state knows of a reception's deal: what was last sent, and where the sync last put it. */
@@ -521,31 +522,13 @@ export class DealStore {
     }[],
   ): void {
     if (entries.length === 0) return;
-    this.transaction(() => {
-      const update = this.sql(
-        'UPDATE deal_pending SET created_at = ?, sent_monotonic = ?, sent_boot = ?, refused = COALESCE(?, refused) WHERE reception_id = ?',
-      );
-      // Listed at once (`status`), not only once the create is found: it may stay unproven a while.
-      const hashOf = this.sql('SELECT hash FROM deal_pending WHERE reception_id = ?');
-      const addRefusal = this.sql(
-        `INSERT INTO deal_refusals (reception_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
-      );
-      for (const { receptionId, sent, refused } of entries) {
-        update.run(
-          new Date(sent.sentAt).toISOString(),
-          sent.monotonic ?? null,
-          sent.boot,
-          refused ? JSON.stringify(refused) : null,
-          receptionId,
-        );
-        const row = hashOf.get(receptionId) as { hash: string } | undefined;
-        const when = new Date(sent.sentAt).toISOString();
-        if (row)
-          for (const refusal of refused ?? [])
-            addRefusal.run(receptionId, refusal.field, refusal.detail.slice(0, 500), row.hash, when, when);
-      }
-    });
+    this.transaction(() =>
+      restampPendingRows(
+        (query) => this.sql(query),
+        { pending: 'deal_pending', key: 'reception_id', refusals: 'deal_refusals' },
+        entries.map(({ receptionId, ...rest }) => ({ key: receptionId, ...rest })),
+      ),
+    );
   }
 
   /** Creates not yet proven, oldest first; `receptionId` narrows them to one reception's. */

@@ -5,6 +5,7 @@ import { DealStore } from './deals.ts';
 import { FailureTable } from './failure-table.ts';
 import { LeadMirror } from './lead-mirror.ts';
 import { ContactMirror } from './mirror.ts';
+import { refusedOf, restampPendingRows } from './pending-rows.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 export { retryDelayMinutes } from './failure-table.ts';
@@ -218,21 +219,6 @@ const KEEP_RUNS = 1000;
 
 const list = (text: string) => (text === '' ? [] : text.split(','));
 const text = (values: readonly string[]) => values.join(',');
-
-/** The refusals a pending create carries (JSON); anything unreadable counts as none. */
-export const refusedOf = (json: string): { field: string; detail: string }[] => {
-  try {
-    const parsed: unknown = JSON.parse(json);
-    return Array.isArray(parsed)
-      ? parsed.filter(
-          (entry): entry is { field: string; detail: string } =>
-            typeof entry?.field === 'string' && typeof entry?.detail === 'string',
-        )
-      : [];
-  } catch {
-    return [];
-  }
-};
 
 /**
  * The sync's memory, in one SQLite file in STATE_DIR: the checkpoint, patient → contact links with
@@ -586,31 +572,13 @@ export class StateStore {
     }[],
   ): void {
     if (entries.length === 0) return;
-    this.transaction(() => {
-      const update = this.sql(
-        'UPDATE pending_creates SET created_at = ?, sent_monotonic = ?, sent_boot = ?, refused = COALESCE(?, refused) WHERE patient_id = ?',
-      );
-      // Listed at once (`status`), not only once the create is found: it may stay unproven a while.
-      const hashOf = this.sql('SELECT hash FROM pending_creates WHERE patient_id = ?');
-      const addRefusal = this.sql(
-        `INSERT INTO field_refusals (patient_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
-      );
-      for (const { patientId, sent, refused } of entries) {
-        update.run(
-          new Date(sent.sentAt).toISOString(),
-          sent.monotonic ?? null,
-          sent.boot,
-          refused ? JSON.stringify(refused) : null,
-          patientId,
-        );
-        const row = hashOf.get(patientId) as { hash: string } | undefined;
-        const when = new Date(sent.sentAt).toISOString();
-        if (row)
-          for (const refusal of refused ?? [])
-            addRefusal.run(patientId, refusal.field, refusal.detail.slice(0, 500), row.hash, when, when);
-      }
-    });
+    this.transaction(() =>
+      restampPendingRows(
+        (query) => this.sql(query),
+        { pending: 'pending_creates', key: 'patient_id', refusals: 'field_refusals' },
+        entries.map(({ patientId, ...rest }) => ({ key: patientId, ...rest })),
+      ),
+    );
   }
 
   /** Creates not yet proven, oldest first; `patientId` narrows them to one patient's. */

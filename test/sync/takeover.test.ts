@@ -34,140 +34,77 @@ const typed = (emulator: AmoCrmEmulator, name = 'Мария') =>
     ],
   });
 
+/**
+ * A manager typed the caller (`typed`); the patient registered in IDENT takes that contact over.
+ * `killed`: the take-over's PATCH is applied but its answer never arrives (the run fails as a kill
+ * would leave it). `merged`: a manager then types the person again and merges the old contact into
+ * the new one. IDENT drops the typed number before the run numbered `dropAt` of `kinds`. Returns
+ * the surviving contact's phones.
+ */
+async function story(options: {
+  killed: boolean;
+  merged: boolean;
+  kinds: ('incremental' | 'deep')[];
+  dropAt: number;
+}): Promise<string[]> {
+  const emulator = await startEmulator();
+  try {
+    const source = new MemorySource([patient]);
+    const stack = await syncStack(emulator, source);
+    let survivor = typed(emulator);
+    if (options.killed) {
+      for (let i = 0; i < 8; i++) emulator.scriptFault({ method: 'PATCH', status: 502, applied: true });
+      assert.equal((await stack.run()).outcome, 'failed');
+    } else assert.equal((await stack.run()).linked, 1);
+    if (options.merged) {
+      const fresh = emulator.seedContact({
+        name: 'Мария Иванова',
+        custom_fields_values: [
+          { field_code: 'PHONE', values: [{ value: '+7 916 123-45-67', enum_code: 'MOB' }] },
+        ],
+      });
+      emulator.mergeContacts(fresh.id, survivor.id);
+      survivor = fresh;
+    }
+    for (const [index, kind] of options.kinds.entries()) {
+      if (index === options.dropAt) source.touch(9301, { MobilePhone: '+7 917 000-00-01' });
+      stack.clock.advance(PAST_PENDING_WAIT_MS);
+      const run = await stack.run({ kind });
+      assert.equal(run.outcome, 'ok', run.error?.message);
+    }
+    return values(emulator, survivor.id, 'PHONE');
+  } finally {
+    await emulator.stop();
+  }
+}
+
+const keepsTyped = (phones: string[]) =>
+  assert.ok(
+    phones.some((phone) => phone.replace(/\D/g, '').endsWith('9161234567')),
+    `the number the manager typed was erased: ${JSON.stringify(phones)}`,
+  );
+
 describe("a caller's number a manager typed stays through a take-over, a kill and a merge", () => {
-  it('R1: IDENT then drops the number the manager typed: it stays', async () => {
-    const emulator = await startEmulator();
-    try {
-      const source = new MemorySource([patient]);
-      const stack = await syncStack(emulator, source);
-      const lead = typed(emulator);
-      for (let i = 0; i < 8; i++) emulator.scriptFault({ method: 'PATCH', status: 502, applied: true });
-      const first = await stack.run();
-      assert.equal(first.outcome, 'failed');
-      source.touch(9301, { MobilePhone: '+7 917 000-00-01' });
-      const next = await stack.run();
-      assert.equal(next.outcome, 'ok', next.error?.message);
-      assert.ok(
-        values(emulator, lead.id, 'PHONE').includes('8 (916) 123-45-67'),
-        JSON.stringify(values(emulator, lead.id, 'PHONE')),
-      );
-    } finally {
-      await emulator.stop();
-    }
-  });
+  it('R1: killed after amoCRM applied the take-over; IDENT then drops the number: it stays', async () =>
+    keepsTyped(await story({ killed: true, merged: false, kinds: ['incremental'], dropAt: 0 })));
 
-  it('R1b: the next run completes the take-over; IDENT drops the typed number after that: it stays', async () => {
-    const emulator = await startEmulator();
-    try {
-      const source = new MemorySource([patient]);
-      const stack = await syncStack(emulator, source);
-      const lead = typed(emulator);
-      for (let i = 0; i < 8; i++) emulator.scriptFault({ method: 'PATCH', status: 502, applied: true });
-      const first = await stack.run();
-      assert.equal(first.outcome, 'failed');
-      const next = await stack.run();
-      assert.equal(next.outcome, 'ok', next.error?.message);
-      source.touch(9301, { MobilePhone: '+7 917 000-00-01' });
-      assert.equal((await stack.run()).outcome, 'ok');
-      assert.ok(
-        values(emulator, lead.id, 'PHONE').includes('8 (916) 123-45-67'),
-        JSON.stringify(values(emulator, lead.id, 'PHONE')),
-      );
-    } finally {
-      await emulator.stop();
-    }
-  });
+  it('R1b: the next run completes the take-over; IDENT drops the number after that: it stays', async () =>
+    keepsTyped(
+      await story({ killed: true, merged: false, kinds: ['incremental', 'incremental'], dropAt: 1 }),
+    ));
 
-  it('R2: the contact is merged by a manager into a fresh one before the next run; IDENT drops the typed number', async () => {
-    const emulator = await startEmulator();
-    try {
-      const source = new MemorySource([patient]);
-      const stack = await syncStack(emulator, source);
-      const lead = typed(emulator);
-      for (let i = 0; i < 8; i++) emulator.scriptFault({ method: 'PATCH', status: 502, applied: true });
-      assert.equal((await stack.run()).outcome, 'failed');
-      // A manager types the same person again (with the same number) and merges the old one into it.
-      const fresh = emulator.seedContact({
-        name: 'Мария Иванова',
-        custom_fields_values: [
-          { field_code: 'PHONE', values: [{ value: '+7 916 123-45-67', enum_code: 'MOB' }] },
-        ],
-      });
-      emulator.mergeContacts(fresh.id, lead.id);
-      source.touch(9301, { MobilePhone: '+7 917 000-00-01' });
-      for (let i = 0; i < 3; i++) {
-        stack.clock.advance(PAST_PENDING_WAIT_MS);
-        const run = await stack.run({ kind: i === 0 ? 'incremental' : 'deep' });
-        assert.equal(run.outcome, 'ok', run.error?.message);
-      }
-      const phones = values(emulator, fresh.id, 'PHONE');
-      assert.ok(
-        phones.some((phone) => phone.replace(/\D/g, '').endsWith('9161234567')),
-        `the number both managers typed was erased: ${JSON.stringify(phones)}`,
-      );
-    } finally {
-      await emulator.stop();
-    }
-  });
-  it('R2b: as R2, but IDENT drops the typed number only after the next runs', async () => {
-    const emulator = await startEmulator();
-    try {
-      const source = new MemorySource([patient]);
-      const stack = await syncStack(emulator, source);
-      const lead = typed(emulator);
-      for (let i = 0; i < 8; i++) emulator.scriptFault({ method: 'PATCH', status: 502, applied: true });
-      assert.equal((await stack.run()).outcome, 'failed');
-      // A manager types the same person again (with the same number) and merges the old one into it.
-      const fresh = emulator.seedContact({
-        name: 'Мария Иванова',
-        custom_fields_values: [
-          { field_code: 'PHONE', values: [{ value: '+7 916 123-45-67', enum_code: 'MOB' }] },
-        ],
-      });
-      emulator.mergeContacts(fresh.id, lead.id);
-      for (let i = 0; i < 3; i++) {
-        if (i === 2) source.touch(9301, { MobilePhone: '+7 917 000-00-01' });
-        stack.clock.advance(PAST_PENDING_WAIT_MS);
-        const run = await stack.run({ kind: i === 0 ? 'incremental' : 'deep' });
-        assert.equal(run.outcome, 'ok', run.error?.message);
-      }
-      const phones = values(emulator, fresh.id, 'PHONE');
-      assert.ok(
-        phones.some((phone) => phone.replace(/\D/g, '').endsWith('9161234567')),
-        `the number both managers typed was erased: ${JSON.stringify(phones)}`,
-      );
-    } finally {
-      await emulator.stop();
-    }
-  });
-  it('R2c: no kill at all: taken over, merged into a fresh contact, IDENT later drops the typed number', async () => {
-    const emulator = await startEmulator();
-    try {
-      const source = new MemorySource([patient]);
-      const stack = await syncStack(emulator, source);
-      const lead = typed(emulator);
-      assert.equal((await stack.run()).linked, 1);
-      // A manager types the same person again (with the same number) and merges the old one into it.
-      const fresh = emulator.seedContact({
-        name: 'Мария Иванова',
-        custom_fields_values: [
-          { field_code: 'PHONE', values: [{ value: '+7 916 123-45-67', enum_code: 'MOB' }] },
-        ],
-      });
-      emulator.mergeContacts(fresh.id, lead.id);
-      for (let i = 0; i < 3; i++) {
-        if (i === 2) source.touch(9301, { MobilePhone: '+7 917 000-00-01' });
-        stack.clock.advance(PAST_PENDING_WAIT_MS);
-        const run = await stack.run({ kind: i === 0 ? 'incremental' : 'deep' });
-        assert.equal(run.outcome, 'ok', run.error?.message);
-      }
-      const phones = values(emulator, fresh.id, 'PHONE');
-      assert.ok(
-        phones.some((phone) => phone.replace(/\D/g, '').endsWith('9161234567')),
-        `the number both managers typed was erased: ${JSON.stringify(phones)}`,
-      );
-    } finally {
-      await emulator.stop();
-    }
-  });
+  it('R2: merged by a manager into a fresh contact before the next run; IDENT drops the number', async () =>
+    keepsTyped(
+      await story({ killed: true, merged: true, kinds: ['incremental', 'deep', 'deep'], dropAt: 0 }),
+    ));
+
+  it('R2b: as R2, but IDENT drops the number only after the survivor is taken', async () =>
+    keepsTyped(
+      await story({ killed: true, merged: true, kinds: ['incremental', 'deep', 'deep'], dropAt: 2 }),
+    ));
+
+  it('R2c: no kill: taken over, merged into a fresh contact, IDENT later drops the number', async () =>
+    keepsTyped(
+      await story({ killed: false, merged: true, kinds: ['incremental', 'deep', 'deep'], dropAt: 2 }),
+    ));
 });
