@@ -35,7 +35,12 @@ export class PagedSqlSource {
     this.highWaterMark = options.highWaterMark ?? 250;
   }
 
-  /** Pages of `query` over `selection`, by id. */
+  /**
+   * Pages of `query` over `selection`, by id. Each page is read to its end before a row of it is
+   * handed on: a result set left open while the sync waits on amoCRM would hold its shared locks on
+   * IDENT's tables (and block the clinic's own writes) for as long as those requests take. A page
+   * is `pageSize` rows, so memory stays bounded.
+   */
   protected async *keyset(
     query: string,
     selection: string,
@@ -45,13 +50,12 @@ export class PagedSqlSource {
     const sql = composeQuery(query, selection, key);
     let afterId = 0;
     for (;;) {
-      let count = 0;
-      for await (const row of this.query(sql, { ...params, afterId, pageSize: this.pageSize })) {
-        count += 1;
+      const page = await this.collect(sql, { ...params, afterId, pageSize: this.pageSize });
+      for (const row of page) {
         afterId = Number(row[key]);
         yield row;
       }
-      if (count < this.pageSize) return;
+      if (page.length < this.pageSize) return;
     }
   }
 
@@ -74,7 +78,8 @@ export class PagedSqlSource {
     for (let start = 0; start < ids.length; start += this.pageSize) {
       const page = ids.slice(start, start + this.pageSize);
       const idParams = Object.fromEntries(page.map((id, index) => [`id${index}`, id]));
-      yield* this.query(composeQuery(query, idsSelection(page.length, key), key), {
+      // Read whole before handed on, as in `keyset`.
+      yield* await this.collect(composeQuery(query, idsSelection(page.length, key), key), {
         ...idParams,
         afterId: 0,
         pageSize: page.length,

@@ -18,6 +18,8 @@ export class FakeRequest implements StreamingRequest {
   maxBuffered = 0;
   sql = '';
   private paused = false;
+  /** The query ended (all rows sent, or failed): its result set is closed. */
+  finished = false;
   private readonly listeners = new Map<string, Listener[]>();
   private readonly produce: (request: FakeRequest) => { rows: Row[]; failAfter?: number; error?: unknown };
 
@@ -79,6 +81,7 @@ export class FakeRequest implements StreamingRequest {
   }
 
   private emit(event: string, ...args: unknown[]) {
+    if (event === 'done') this.finished = true;
     for (const listener of this.listeners.get(event) ?? []) listener(...args);
   }
 }

@@ -160,7 +160,22 @@ describe('reading patients', () => {
       (thrown: IdentDbError) =>
         thrown instanceof IdentDbError && thrown.kind === 'dropped' && thrown.transient,
     );
-    assert.equal(seen.length, 7);
+    // Page 1 whole; page 2 failed before it was read whole, so none of it was handed on.
+    assert.equal(seen.length, 5);
+  });
+
+  it('reads each page whole before handing a row on: no result set stays open while the sync waits on amoCRM', async () => {
+    const connection = fakeConnection(rowsOf(12));
+    const source = new SqlPatientSource(connection, files, sql, db, { pageSize: 5 });
+    let rows = 0;
+    for await (const _row of source.all()) {
+      rows += 1;
+      assert.ok(
+        connection.requests.every((request) => request.finished),
+        `row ${rows} was handed on while its page was still being read`,
+      );
+    }
+    assert.equal(rows, 12);
   });
 });
 
