@@ -55,7 +55,8 @@ export type DealOutcome =
   | { ok: true; deal: MappedDeal }
   | { ok: false; receptionId: string | undefined; reason: string; notes: FieldNote[] };
 
-export type DealMapper = (row: ReceptionRow) => DealOutcome;
+/** `identNow`: IDENT's clock (as its driver hands dates over), for the no-show rule when known. */
+export type DealMapper = (row: ReceptionRow, identNow?: Date) => DealOutcome;
 
 /** The hash of what the sync owns in a deal: its name, price and mapped custom fields. */
 export const dealHash = (document: DealDocument): string =>
@@ -67,7 +68,7 @@ export function createDealMapper(
 ): DealMapper {
   const now = options.now ?? (() => new Date());
   const { map, pipelines } = resolved;
-  return (row) => {
+  return (row, identNow) => {
     const receptionId = readId(row.ReceptionId);
     const notes: FieldNote[] = [];
     try {
@@ -104,7 +105,7 @@ export function createDealMapper(
         fields,
       };
       const role: PipelineRole = isBlank(row[map.pipelines.repeatWhen.present]) ? 'primary' : 'repeat';
-      const state = receptionState(map, row, rules.now, options.timeZone);
+      const state = receptionState(map, row, rules.now, options.timeZone, identNow);
       return {
         ok: true,
         deal: {

@@ -5,15 +5,27 @@ import { isBlank } from './transforms/outcome.ts';
 
 const folded = (text: string) => text.toLowerCase().replace(/ё/g, 'е');
 
-/** Whether this date column (a wall-clock reading of the clinic) lies `hours` hours before `now`. */
-function isOverdue(raw: unknown, hours: number, now: Date, timeZone: string): boolean {
+/**
+ * Whether this date column (a wall-clock reading of the clinic) lies `hours` hours before `now` —
+ * or, given `identNow` (IDENT's own clock, read as the driver hands its dates over), before that:
+ * the database's clock, not the sync host's, which may be stepped hours off.
+ */
+function isOverdue(raw: unknown, hours: number, now: Date, timeZone: string, identNow?: Date): boolean {
   const clock = readWallClock(raw);
   if (!clock) return false;
-  return (wallClockToUnix(clock, timeZone) + hours * 3600) * 1000 <= now.getTime();
+  const ident = identNow && readWallClock(identNow);
+  const nowUnix = ident ? wallClockToUnix(ident, timeZone) : now.getTime() / 1000;
+  return wallClockToUnix(clock, timeZone) + hours * 3600 <= nowUnix;
 }
 
-function matchesRule(rule: StateRule, row: PatientRow, now: Date, timeZone: string): boolean {
-  if (rule.overdue) return isOverdue(row[rule.overdue.column], rule.overdue.hours, now, timeZone);
+function matchesRule(
+  rule: StateRule,
+  row: PatientRow,
+  now: Date,
+  timeZone: string,
+  identNow?: Date,
+): boolean {
+  if (rule.overdue) return isOverdue(row[rule.overdue.column], rule.overdue.hours, now, timeZone, identNow);
   if (rule.when === undefined) return true;
   const value = row[rule.when];
   if (isBlank(value)) return false;
@@ -31,6 +43,8 @@ export function receptionState(
   row: PatientRow,
   now: Date,
   timeZone: string,
+  identNow?: Date,
 ): string {
-  return (map.states.find((rule) => matchesRule(rule, row, now, timeZone)) ?? map.states.at(-1)!).state;
+  return (map.states.find((rule) => matchesRule(rule, row, now, timeZone, identNow)) ?? map.states.at(-1)!)
+    .state;
 }

@@ -24,6 +24,11 @@ export interface Reception {
 export class MemoryReceptions implements ReceptionSource {
   readonly rows = new Map<number, Reception>();
   private readonly clock: MemorySource;
+  /**
+   * The deal map's no-show hours, for receptions-select-changed.sql's last selection (the visits
+   * that became overdue since `since`, by IDENT's clock with an hour's margin); none when unset.
+   */
+  noShowHours: number | null = null;
 
   constructor(clock: MemorySource, rows: Omit<Reception, 'ChangedAt'>[] = []) {
     this.clock = clock;
@@ -53,6 +58,15 @@ export class MemoryReceptions implements ReceptionSource {
         )
           ids.add(later.ReceptionId);
     }
+    if (this.noShowHours !== null)
+      for (const row of this.rows.values()) {
+        const end = row.PlanStart.getTime() + 1_800_000;
+        if (
+          end >= since.getTime() - (this.noShowHours + 1) * 3_600_000 &&
+          end < this.clock.clock.getTime() - this.noShowHours * 3_600_000
+        )
+          ids.add(row.ReceptionId);
+      }
     for (const id of [...ids].sort((a, b) => a - b)) yield this.full(this.rows.get(id)!);
   }
 

@@ -16,9 +16,12 @@ export const WEIGHTS = {
   bookVisit: 5,
   moveVisit: 1,
   cancelVisit: 2,
-  undoCancel: 1,
+  cancelByReason: 2,
+  undoCancel: 2,
+  arriveVisit: 1,
   endVisit: 3,
   deleteVisit: 1,
+  visitNotAttended: 2,
   // managers in amoCRM
   managerEdit: 3,
   managerAddPhone: 2,
@@ -27,11 +30,16 @@ export const WEIGHTS = {
   managerMoveDeal: 2,
   managerCloseDeal: 1,
   managerDeleteDeal: 1,
+  managerCreatesLead: 2,
   managerCreatesContact: 3,
   managerTypesDuringRun: 2,
   // an admin in amoCRM
   adminRemovesOption: 1,
   adminRestoresOption: 1,
+  adminAddsStage: 1,
+  adminRenamesStage: 1,
+  // SYNC_RECEPTIONS turned on (histories that start with it off)
+  enableReceptions: 2,
   // amoCRM's faults, armed for what follows
   faultApplied5xx: 2,
   faultLostAnswer: 2,

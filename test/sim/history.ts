@@ -30,6 +30,8 @@ export interface Script {
   patients: number;
   filterIgnored: boolean;
   events: SimEvent[];
+  /** SYNC_RECEPTIONS off until an `enableReceptions` event (or quiescence) turns it on. */
+  receptionsLate?: boolean;
 }
 
 // 2026-11-20 07:00 UTC, a Friday morning before the 08:00 deep sync in Moscow.
@@ -43,14 +45,22 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
   let initialPatients = random.chance(0.1) ? random.int(260, 320) : random.int(3, 25);
   let filterIgnored = random.chance(0.3);
   let events = generateHistory(random.int(0, 2 ** 31), options.steps);
-  if (options.script) ({ patients: initialPatients, filterIgnored, events } = options.script);
+  // One clinic in four turns the deals on after months of contacts (issue 19, item 5).
+  let receptionsLate = random.chance(0.25);
+  if (options.script)
+    ({ patients: initialPatients, filterIgnored, events, receptionsLate = false } = options.script);
   const kept = options.only ? [...options.only] : events.map((_, index) => index);
   // The engine's jitter too comes from the history's seed: a replay takes the same path.
   const jitter = new Random(seed ^ 0x5bd1e995);
   Math.random = () => jitter.next();
   const clock = new SimClock(EPOCH);
   installWallClock(clock);
-  const world = new World(clock, { rps: options.rps, patients: initialPatients, filterIgnored });
+  const world = new World(clock, {
+    rps: options.rps,
+    patients: initialPatients,
+    filterIgnored,
+    receptionsLate,
+  });
   const result: HistoryResult = {
     seed: options.seed,
     history: options.history,

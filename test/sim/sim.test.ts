@@ -164,6 +164,21 @@ const REGRESSIONS: { hole: string; script: Script }[] = [
       ],
     },
   },
+  {
+    hole: "found by the simulation (issue 19): a no-show is judged on IDENT's clock, not a host clock stepped back",
+    // Seed 1, history 36, shrunk: the host's clock steps back eight hours, then a visit an hour ago
+    // goes unmarked past its planned end + 3 h; the deal stayed «Записан» (the rule read the host).
+    script: {
+      patients: 5,
+      filterIgnored: false,
+      events: [
+        at('runIncremental'),
+        at('clockStep', 0.671, 0.38),
+        at('visitNotAttended', 0.177, 0.769),
+        at('runIncremental'),
+      ],
+    },
+  },
 ];
 
 async function holds(options: { seed: number; history: number; script?: Script }): Promise<void> {

@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { type Departure, RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { AmoCrmEmulator, type StoredContact } from '../../src/emulator/server.ts';
-import { LOST, WON } from '../../src/emulator/leads.ts';
+import { LOST, type StoredLead, WON } from '../../src/emulator/leads.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { identFieldId } from '../../src/mapping/catalogue.ts';
-import type { DealMapper } from '../../src/mapping/deal-mapper.ts';
 import type { ContactDocument } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { openSyncContext, type SyncContext } from '../../src/sync/context.ts';
@@ -16,7 +15,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { MemoryReceptions } from '../helpers/memory-receptions.ts';
+import { MemoryReceptions, type Reception } from '../helpers/memory-receptions.ts';
 import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
 import { compareWithSource } from '../helpers/sync-stack.ts';
 import { mirrorRowOf } from '../../src/sync/mirror-refresh.ts';
@@ -25,6 +24,16 @@ import { RealDate, type SimClock } from './clock.ts';
 import type { SimEvent } from './events.ts';
 import { CALM, FrontDoor } from './front-door.ts';
 import { busiest } from '../helpers/windows.ts';
+import {
+  CANCEL_REASONS,
+  keyOf,
+  MAP_STAGES,
+  pipelineOf,
+  PRIMARY,
+  REPEAT,
+  stageOf,
+  VISIT_MS,
+} from './deal-rules.ts';
 
 const ZONE = 'Europe/Moscow';
 const MINUTE = 60_000;
@@ -98,8 +107,18 @@ export class World {
   private killedLife: ((life: number) => void) | undefined;
   /** Phones a manager typed into a contact: they must stay (digits, by contact). */
   private readonly managerPhones = new Map<number, Set<string>>();
-  /** Receptions whose deal a manager moved or closed: its stage is the manager's. */
-  private readonly managerDeals = new Set<number>();
+  /** A manager's last move or close of a deal, by lead id (README: a manager's stage wins). */
+  private readonly managerActs = new Map<number, ManagerAct>();
+  /** Open leads a manager made on a contact (a call, a site form), by lead id. */
+  private readonly managerLeads = new Map<number, { createdAt: number }>();
+  /** Receptions deleted in IDENT: their deals are closed lost by the next deep sync. */
+  private readonly deletedReceptions = new Set<number>();
+  /** What each reception was (state and pipeline, deal-rules.ts) when the last run started. */
+  private readonly keyAtLastRun = new Map<number, string>();
+  /** SYNC_RECEPTIONS: off at first in some histories, turned on by an event (or at quiescence). */
+  private receptionsOn: boolean;
+  /** When deals were turned on: a manager's lead made before goes to no visit over by then. */
+  private receptionsSince = 0;
   /** IDENT patients that are gone (deleted or merged away): their contacts may stay. */
   private readonly gonePatients = new Set<string>();
   /** Contacts a manager typed for a person before IDENT knew them: patient id → contact id. */
@@ -124,8 +143,12 @@ export class World {
   kills = 0;
   private startedAt = 0;
 
-  constructor(clock: SimClock, options: { rps: number; patients: number; filterIgnored: boolean }) {
+  constructor(
+    clock: SimClock,
+    options: { rps: number; patients: number; filterIgnored: boolean; receptionsLate?: boolean },
+  ) {
     this.clock = clock;
+    this.receptionsOn = !options.receptionsLate;
     this.rps = options.rps;
     this.filterIgnored = options.filterIgnored;
     this.nextPatientId = options.patients + 1;
@@ -144,6 +167,8 @@ export class World {
     this.door.onKill((life) => this.killedLife?.(life));
     this.patients = new MemorySource([], this.identNow());
     this.receptions = new MemoryReceptions(this.patients);
+    // The shipped deal map's no-show rule: receptions-select-changed.sql picks visits overdue since.
+    this.receptions.noShowHours = 3;
     for (let id = 1; id <= initialPatients; id += 1) {
       this.patients.put(syntheticPatient(id, this.identTick()));
       if (id % 2 === 0) this.book(id, (id % 10) - 3);
@@ -183,7 +208,8 @@ export class World {
       { limiter: this.limiter, clock: this.clock, retryBaseMs: 1000, rateLimitBaseMs: 2000 },
     );
     if (first) {
-      // What `ident-sync fields --create --pipelines` does before the daemon starts.
+      // What `ident-sync fields --create --pipelines` does before the daemon starts (the two pipelines
+      // exist even while SYNC_RECEPTIONS is off: the clinic's managers already work in them).
       await createMissingFields(shippedMap(), client.fields);
       await createMissingFields(shippedDealMap(), client.leadFields, 'deal');
       await createMissingPipelines(shippedDealMap(), client.pipelines);
@@ -193,7 +219,7 @@ export class World {
         AMOCRM_BASE_URL: baseUrl,
         AMOCRM_LONG_LIVED_TOKEN: this.token,
         STATE_DIR: this.stateDir,
-        SYNC_RECEPTIONS: 'true',
+        SYNC_RECEPTIONS: this.receptionsOn ? 'true' : 'false',
         RECEPTIONS_DAYS_BACK: '3650',
         RATE_LIMIT_RPS: String(this.rps),
         AMOCRM_TIMEOUT_SECONDS: String(TIMEOUT_MS / 1000),
@@ -234,6 +260,9 @@ export class World {
     const life = this.life!;
     this.runs += 1;
     const startedAt = this.clock.monotonic();
+    // IDENT's clock (the database server's) reads the true time when a run asks it.
+    this.identNow();
+    if (this.receptionsOn) this.noteKeys();
     for (const [patientId, row] of this.patients.rows) {
       const outcome = life.context.mapper(row);
       if (!outcome.ok) continue;
@@ -340,7 +369,7 @@ export class World {
         this.patients.remove(id);
         this.gonePatients.add(id);
         for (const reception of [...this.receptions.rows.values()])
-          if (String(reception.PatientId) === id) this.receptions.rows.delete(reception.ReceptionId);
+          if (String(reception.PatientId) === id) this.deleteReception(reception.ReceptionId);
         return;
       }
       case 'mergePatients': {
@@ -368,13 +397,37 @@ export class World {
         return;
       }
       case 'cancelVisit': {
+        // ReceptionCanceled stamped, no reason.
         const visit = this.someVisit(a);
         if (visit !== undefined) this.touchVisit(visit, { CanceledAt: this.identNow() });
         return;
       }
+      case 'cancelByReason': {
+        // Only ID_ReceptionCancelReasons set (real databases hold each mark without the other):
+        // receptions.sql dates it by the change stamp; some reasons mean the patient did not come.
+        const visit = this.someVisit(a, (row) => !row.CanceledAt);
+        if (visit === undefined) return;
+        const reason = CANCEL_REASONS[Math.floor(b * CANCEL_REASONS.length)]!;
+        this.touchVisit(visit, { CanceledAt: this.identNow(), CancelReason: reason });
+        return;
+      }
       case 'undoCancel': {
-        const visit = this.someVisit(a, (row) => !!row.CanceledAt);
-        if (visit !== undefined) this.touchVisit(visit, { CanceledAt: null });
+        const visit = this.someVisit(a, (row) => !!row.CanceledAt || !!row.CancelReason);
+        if (visit !== undefined) this.touchVisit(visit, { CanceledAt: null, CancelReason: null });
+        return;
+      }
+      case 'arriveVisit': {
+        // The patient is marked arrived (late, perhaps after the no-show hours passed).
+        const visit = this.someVisit(a, (row) => !row.CanceledAt && !row.ArrivedAt && !row.EndedAt);
+        if (visit !== undefined) this.touchVisit(visit, { ArrivedAt: this.identNow() });
+        return;
+      }
+      case 'visitNotAttended': {
+        // A visit an hour ago nobody marks: time passes to about its planned end + 3 h, either side.
+        const id = this.somePatient(a);
+        if (id === undefined) return;
+        this.book(Number(id), 0, -HOUR);
+        await this.passTime(Math.floor(2 * HOUR + b * 3 * HOUR));
         return;
       }
       case 'endVisit': {
@@ -386,7 +439,7 @@ export class World {
       }
       case 'deleteVisit': {
         const visit = this.someVisit(a);
-        if (visit !== undefined) this.receptions.rows.delete(visit);
+        if (visit !== undefined) this.deleteReception(visit);
         return;
       }
       case 'managerEdit': {
@@ -464,22 +517,79 @@ export class World {
           (status) => status.id !== WON && status.id !== LOST && status.type !== 1,
         );
         if (open.length === 0) return;
-        this.emulator.deals.move(deal.lead.id, open[Math.floor(b * open.length)]!.id);
-        this.managerDeals.add(deal.receptionId);
+        const to = open[Math.floor(b * open.length)]!.id;
+        if (to === deal.lead.status_id) return;
+        this.emulator.deals.move(deal.lead.id, to);
+        this.managerActed(deal.lead.id, 'move', deal.receptionId);
         return;
       }
       case 'managerCloseDeal': {
         const deal = this.someDeal(a);
-        if (!deal) return;
-        this.emulator.deals.move(deal.lead.id, b < 0.5 ? WON : LOST);
-        this.managerDeals.add(deal.receptionId);
+        const to = b < 0.5 ? WON : LOST;
+        // Closing a deal already in that stage changes nothing anybody can see.
+        if (!deal || deal.lead.status_id === to) return;
+        this.emulator.deals.move(deal.lead.id, to);
+        this.managerActed(deal.lead.id, 'close', deal.receptionId);
         return;
       }
       case 'managerDeleteDeal': {
         const deal = this.someDeal(a);
-        if (deal) this.emulator.deals.delete(deal.lead.id);
+        if (!deal) return;
+        this.emulator.deals.delete(deal.lead.id);
+        this.managerActs.delete(deal.lead.id);
         return;
       }
+      case 'managerCreatesLead': {
+        // A call or a site form: an open lead on a patient's contact, in a stage of the two
+        // pipelines, no reception id (README, "Matching": the nearest upcoming visit takes it over).
+        const patient = this.somePatient(a);
+        const contact = patient === undefined ? undefined : this.carriers().get(patient);
+        if (!contact) return;
+        const pipeline = this.pipelineNamed(b < 0.7 ? PRIMARY : REPEAT);
+        if (!pipeline) return;
+        const open = pipeline.statuses.filter(
+          (status) => status.id !== WON && status.id !== LOST && status.type !== 1,
+        );
+        const lead = this.emulator.deals.seed({
+          name: 'Звонок с сайта',
+          contactId: contact.id,
+          pipelineId: pipeline.id,
+          statusId: open[Math.floor(c * Math.min(open.length, 2))]!.id,
+        });
+        this.managerLeads.set(lead.id, { createdAt: this.clock.trueNow() });
+        this.managerActed(lead.id, 'move', undefined);
+        return;
+      }
+      case 'adminAddsStage': {
+        // Anywhere among the open stages, after «Пациент пришёл» most often ('Лечение начато').
+        const pipeline = this.pipelineNamed(a < 0.5 ? PRIMARY : REPEAT);
+        if (!pipeline) return;
+        const sort = [15, 25, 35, 45, 45, 45][Math.floor(b * 6)]!;
+        const name = sort === 45 ? `Лечение начато ${Math.floor(c * 1000)}` : `Этап ${Math.floor(c * 1000)}`;
+        this.emulator.deals.addStatuses(pipeline.id, [{ name, sort }], this.emulator.baseUrl);
+        return;
+      }
+      case 'adminRenamesStage': {
+        // The system stages (142/143) to another language or a name of the clinic's, the incoming
+        // stage, or a stage an admin added: the map's own open stages keep their names (renaming
+        // one is a map the account no longer matches, which stops the deal sync by design).
+        const pipeline = this.pipelineNamed(a < 0.5 ? PRIMARY : REPEAT);
+        if (!pipeline) return;
+        const renamable = pipeline.statuses.filter((status) => !MAP_STAGES.includes(status.name));
+        const status = renamable[Math.floor(b * renamable.length)];
+        if (!status) return;
+        const names =
+          status.id === WON
+            ? ['Closed - won', 'Успешно', 'Лечение завершено']
+            : status.id === LOST
+              ? ['Closed - lost', 'Отказ', 'Не реализовано']
+              : ['Incoming leads', 'Неразобранное', `Этап ${Math.floor(c * 1000)}`];
+        status.name = names[Math.floor(c * names.length)]!;
+        return;
+      }
+      case 'enableReceptions':
+        await this.enableReceptions();
+        return;
       case 'managerCreatesContact':
         this.typeContact();
         return;
@@ -637,6 +747,7 @@ export class World {
   /** Faults off, the delayed writes landed, one incremental run and one deep sync; then the properties. */
   async quiesce(): Promise<HistoryCounts> {
     this.door.armed = { ...CALM };
+    await this.enableReceptions();
     // Longer than a pending create's wait (the request timeout plus 15 minutes).
     await this.passTime(20 * MINUTE);
     await this.door.settle(true);
@@ -869,12 +980,19 @@ export class World {
     this.optionRemoved = !present;
   }
 
+  /**
+   * The deals against README's deal rules, worked out from IDENT's rows by deal-rules.ts (never by
+   * the engine's map or mapper): per reception the pipeline and stage its state calls for; a
+   * manager's won or lost stays; a manager's open stage stands until the reception's state or
+   * pipeline changes in IDENT, then the rules apply from it; deals move only forward (by the
+   * stages' places, an admin's new stages included); the sync's own won or lost is undone when
+   * IDENT changes its mind; a deleted reception's deal is lost. And the deal follows its visit's
+   * patient; a manager's lead goes only to a visit not over when it could be taken, and one no
+   * visit took stays as the manager left it.
+   */
   private checkDeals(): HistoryCounts['deals'] {
-    const life = this.life!;
-    const fieldId = life.context.deals!.resolved.fields.find(
-      (field) => field.spec.key === 'reception_id',
-    )!.fieldId;
-    const byReception = new Map<number, { pipeline_id: number; status_id: number }[]>();
+    const fieldId = this.receptionFieldId()!;
+    const byReception = new Map<number, StoredLead[]>();
     for (const lead of this.emulator.deals.leads.values()) {
       if (lead.is_deleted) continue;
       const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
@@ -883,47 +1001,165 @@ export class World {
       list.push(lead);
       byReception.set(Number(value), list);
     }
+    const now = this.clock.trueNow();
+    const carrierOf = new Map([...this.carriers()].map(([patientId, contact]) => [contact.id, patientId]));
     const result = { duplicates: 0, missing: 0, wrongStage: 0 };
+    const wrong: string[] = [];
+    let managersOverruled = 0;
+    let unfollowed = 0;
     for (const row of this.receptions.rows.values()) {
-      const reception = (
-        this.receptions as unknown as { full(row: unknown): Parameters<DealMapper>[0] }
-      ).full(row);
-      const outcome = life.context.deals!.mapper(reception);
-      if (!outcome.ok) continue;
+      if (!this.patients.rows.has(String(row.PatientId))) continue;
       const deals = byReception.get(row.ReceptionId) ?? [];
-      if (deals.length === 0) {
-        result.missing += 1;
+      if (deals.length === 0) result.missing += 1;
+      result.duplicates += Math.max(0, deals.length - 1);
+    }
+    for (const [receptionId, deals] of byReception) {
+      const row = this.receptions.rows.get(receptionId);
+      if (!row && !this.deletedReceptions.has(receptionId)) continue;
+      const deal = deals[0]!;
+      // A deleted reception's *open* deal is closed lost (README); a closed one (won for a visit that
+      // ended, say) is left as it is — the harness first asked lost of every one, which README never said.
+      const target = row
+        ? this.targetOf(row, now)
+        : {
+            pipelineId: deal.pipeline_id,
+            statusId: deal.status_id === WON ? WON : LOST,
+          };
+      if (!target) continue;
+      const verdict = this.judge(deal, target, this.keyNow(receptionId));
+      if (verdict === 'manager') managersOverruled += 1;
+      if (verdict !== 'ok') {
+        result.wrongStage += 1;
+        wrong.push(
+          `reception ${receptionId} (${row ? `${stageOf(row, now)} ${pipelineOf(row, this.receptions.rows.values())}` : 'deleted'}): deal ${deal.id} in ${this.stageName(deal)}, rules say ${this.stageName({ pipeline_id: target.pipelineId, status_id: target.statusId })}`,
+        );
+      }
+      // The deal follows its visit to another patient: it is not left on the contact of the patient
+      // it was booked for. (A deal whose contact a manager deleted is not linked anew: README links a
+      // deal when it is made or its visit moves, and nothing else.)
+      // After a restored state the intent of a move made in the lost time is unknown (not checked).
+      if (row && !this.restored) {
+        const main = deal.contacts.find((link) => link.is_main) ?? deal.contacts[0];
+        const contact = main && this.emulator.contacts.get(main.id);
+        const holder = contact ? carrierOf.get(contact.id) : undefined;
+        if (
+          contact &&
+          holder !== undefined &&
+          holder !== String(row.PatientId) &&
+          this.patients.rows.has(holder) &&
+          !this.mergedInto.has(contact.id)
+        )
+          unfollowed += 1;
+      }
+    }
+    let lateTaken = 0;
+    let leadsMoved = 0;
+    for (const [leadId, made] of this.managerLeads) {
+      const lead = this.emulator.deals.leads.get(leadId);
+      if (!lead || lead.is_deleted) continue;
+      const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
+      if (value === undefined) {
+        // No visit took it: nothing of the sync's touched it.
+        const act = this.managerActs.get(leadId);
+        if (act && (lead.pipeline_id !== act.pipelineId || lead.status_id !== act.statusId)) leadsMoved += 1;
         continue;
       }
-      result.duplicates += deals.length - 1;
-      const deal = deals[0]!;
-      const { placement } = outcome.deal;
-      if (deal.pipeline_id === placement.pipelineId && deal.status_id === placement.stage.id) continue;
-      if (this.managerDeals.has(row.ReceptionId)) continue;
-      // Stages move only forward and a closed deal stays closed (README, the deal rules).
-      if (deal.status_id === WON || deal.status_id === LOST) continue;
-      if (
-        deal.pipeline_id === placement.pipelineId &&
-        this.rank(deal) > this.rank({ ...deal, status_id: placement.stage.id })
-      )
-        continue;
-      result.wrongStage += 1;
+      // Taken over: only by a visit not over at a moment the sync could take it (README, "Matching").
+      const row = this.receptions.rows.get(Number(value));
+      const since = Math.max(made.createdAt, this.receptionsSince);
+      if (row && row.PlanStart.getTime() + VISIT_MS < since) lateTaken += 1;
     }
     if (result.duplicates > 0)
       this.violations.push({ property: 'one deal per visit', detail: `${result.duplicates} duplicates` });
     if (result.missing > 0)
       this.violations.push({ property: 'every visit has a deal', detail: `${result.missing} missing` });
-    if (result.wrongStage > 0)
+    if (managersOverruled > 0)
+      this.violations.push({
+        property: "a manager's won or lost stays",
+        detail: `${managersOverruled} deals`,
+      });
+    if (result.wrongStage > managersOverruled)
       this.violations.push({
         property: 'deals in the stage the rules give',
-        detail: `${result.wrongStage} wrong`,
+        detail: `${result.wrongStage - managersOverruled} wrong: ${wrong.slice(0, 3).join('; ')}`,
+      });
+    if (unfollowed > 0)
+      this.violations.push({
+        property: "a deal's main contact is its visit's patient's",
+        detail: `${unfollowed} deals`,
+      });
+    if (lateTaken > 0)
+      this.violations.push({
+        property: "a manager's lead goes only to a visit not over",
+        detail: `${lateTaken} leads`,
+      });
+    if (leadsMoved > 0)
+      this.violations.push({
+        property: "a manager's lead no visit took stays as it is",
+        detail: `${leadsMoved} leads`,
       });
     return result;
   }
 
+  /** Where README's rules put a reception's deal: the pipeline by name, the stage by name or 142/143. */
+  private targetOf(row: Reception, now: number): { pipelineId: number; statusId: number } | undefined {
+    const pipeline = this.pipelineNamed(pipelineOf(row, this.receptions.rows.values()));
+    const stage = stageOf(row, now);
+    if (!pipeline) return undefined;
+    if (stage === 'won' || stage === 'lost')
+      return { pipelineId: pipeline.id, statusId: stage === 'won' ? WON : LOST };
+    const status = pipeline.statuses.find((candidate) => candidate.name === stage);
+    return status ? { pipelineId: pipeline.id, statusId: status.id } : undefined;
+  }
+
+  /**
+   * Whether a deal stands where the rules allow: 'manager' when a manager's won or lost was undone,
+   * 'wrong' for any other stage the rules do not give.
+   */
+  private judge(
+    deal: StoredLead,
+    target: { pipelineId: number; statusId: number },
+    key: string,
+  ): 'ok' | 'wrong' | 'manager' {
+    const at = (place: { pipelineId: number; statusId: number }) =>
+      deal.pipeline_id === place.pipelineId && deal.status_id === place.statusId;
+    if (at(target)) return 'ok';
+    const act = this.managerActs.get(deal.id);
+    // A manager's won or lost stays, whatever IDENT says later.
+    if (act?.kind === 'close') return at(act) ? 'ok' : 'manager';
+    // A manager's stage stands until the reception changes in IDENT (from what the last run saw).
+    if (act && !act.changed && act.key === key) {
+      if (at(act)) return 'ok';
+      // IDENT changed between the sync's last look and the manager's move: the sync may act on it.
+      if (!act.sawKey && this.forwardOf(deal, target)) return 'ok';
+      return 'wrong';
+    }
+    // After the state folder went back to an older copy, a won or lost the sync wrote in the lost
+    // time is no longer known as its own: it stays as a manager's would (as phones do, checkContacts).
+    if (this.restored && (deal.status_id === WON || deal.status_id === LOST)) return 'ok';
+    return this.forwardOf(deal, target) ? 'ok' : 'wrong';
+  }
+
+  /** Deals move only forward: an open deal past the rules' open stage in its pipeline stays. */
+  private forwardOf(
+    deal: { pipeline_id: number; status_id: number },
+    target: { pipelineId: number; statusId: number },
+  ): boolean {
+    const closed = (id: number) => id === WON || id === LOST;
+    if (closed(deal.status_id) || closed(target.statusId) || deal.pipeline_id !== target.pipelineId)
+      return false;
+    return this.rank(deal) > this.rank({ pipeline_id: target.pipelineId, status_id: target.statusId });
+  }
+
+  /** A stage's place in its pipeline (amoCRM's sort); won and lost come last. */
   private rank(deal: { pipeline_id: number; status_id: number }): number {
     const status = this.emulator.deals.status(deal.pipeline_id, deal.status_id);
     return status?.sort ?? -1;
+  }
+
+  private stageName(deal: { pipeline_id: number; status_id: number }): string {
+    const pipeline = this.emulator.deals.pipelines.get(deal.pipeline_id);
+    return `${pipeline?.name ?? deal.pipeline_id}/${this.emulator.deals.status(deal.pipeline_id, deal.status_id)?.name ?? deal.status_id}`;
   }
 
   private maxPerSecond(): number {
@@ -958,9 +1194,10 @@ export class World {
     this.receptions.touch(id, changes);
   }
 
-  private book(patientId: number, dayOffset: number): void {
+  private book(patientId: number, dayOffset: number, extraMs = 0): void {
     this.identNow();
-    const start = Math.floor((this.clock.trueNow() + dayOffset * 24 * HOUR) / (30 * MINUTE)) * 30 * MINUTE;
+    const start =
+      Math.floor((this.clock.trueNow() + dayOffset * 24 * HOUR + extraMs) / (30 * MINUTE)) * 30 * MINUTE;
     this.receptions.put({
       ReceptionId: this.nextReceptionId++,
       PatientId: patientId,
@@ -968,15 +1205,80 @@ export class World {
     });
   }
 
+  /** A reception deleted in IDENT (its row gone): the harness remembers it had a deal. */
+  private deleteReception(id: number): void {
+    this.receptions.rows.delete(id);
+    this.deletedReceptions.add(id);
+    this.identNow();
+  }
+
+  /** The state and pipeline the rules give a reception now (deal-rules.ts), 'deleted' when gone. */
+  private keyNow(receptionId: number): string {
+    return keyOf(this.receptions.rows.get(receptionId), this.receptions.rows.values(), this.clock.trueNow());
+  }
+
+  /** A run starts: whatever IDENT changed since a manager's move is now before the sync. */
+  private noteKeys(): void {
+    for (const act of this.managerActs.values()) {
+      if (act.receptionId === undefined) continue;
+      if (this.keyNow(act.receptionId) !== act.key) act.changed = true;
+    }
+    for (const id of [...this.receptions.rows.keys(), ...this.deletedReceptions])
+      this.keyAtLastRun.set(id, this.keyNow(id));
+  }
+
+  private managerActed(leadId: number, kind: ManagerAct['kind'], receptionId: number | undefined): void {
+    const lead = this.emulator.deals.leads.get(leadId)!;
+    const key = receptionId === undefined ? undefined : this.keyNow(receptionId);
+    this.managerActs.set(leadId, {
+      kind,
+      pipelineId: lead.pipeline_id,
+      statusId: lead.status_id,
+      receptionId,
+      key,
+      // A lead no reception carries yet is placed by the rules from the manager's stage once taken.
+      changed: receptionId === undefined,
+      sawKey: receptionId !== undefined && this.keyAtLastRun.get(receptionId) === key,
+    });
+  }
+
+  /** SYNC_RECEPTIONS turned on: the daemon restarted with it (graceful: its state is closed). */
+  private async enableReceptions(): Promise<void> {
+    if (this.receptionsOn) return;
+    this.receptionsOn = true;
+    this.receptionsSince = this.clock.trueNow();
+    if (this.life && !this.life.dead) this.die(this.life);
+    await this.restart();
+  }
+
+  private pipelineNamed(name: string) {
+    return [...this.emulator.deals.pipelines.values()].find((pipeline) => pipeline.name === name);
+  }
+
+  /** Each patient's contact (the first carrying the IDENT id), by patient id. */
+  private carriers(): Map<string, StoredContact> {
+    const fieldId = [...this.emulator.fields.values()].find(
+      (field) => field.name === 'ID пациента IDENT',
+    )?.id;
+    const carriers = new Map<string, StoredContact>();
+    for (const contact of this.emulator.contacts.values()) {
+      const id = contact.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
+      if (id !== undefined && !carriers.has(String(id))) carriers.set(String(id), contact);
+    }
+    return carriers;
+  }
+
+  /** The deal field «ID приёма IDENT», found by its name as an admin would. */
+  private receptionFieldId(): number | undefined {
+    return [...this.emulator.deals.fields.values()].find((field) => field.name === 'ID приёма IDENT')?.id;
+  }
+
   private somePatient(fraction: number): string | undefined {
     const ids = [...this.patients.rows.keys()];
     return ids.length === 0 ? undefined : ids[Math.floor(fraction * ids.length)];
   }
 
-  private someVisit(
-    fraction: number,
-    keep: (row: { CanceledAt?: Date | null; EndedAt?: Date | null }) => boolean = () => true,
-  ): number | undefined {
+  private someVisit(fraction: number, keep: (row: Reception) => boolean = () => true): number | undefined {
     const ids = [...this.receptions.rows.values()].filter(keep).map((row) => row.ReceptionId);
     return ids.length === 0 ? undefined : ids[Math.floor(fraction * ids.length)];
   }
@@ -987,16 +1289,28 @@ export class World {
   }
 
   private someDeal(fraction: number) {
-    if (!this.life) return undefined;
-    const fieldId = this.life.context.deals!.resolved.fields.find(
-      (field) => field.spec.key === 'reception_id',
-    )!.fieldId;
+    const fieldId = this.receptionFieldId();
     const list = [...this.emulator.deals.leads.values()].flatMap((lead) => {
       const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
       return value === undefined || lead.is_deleted ? [] : [{ lead, receptionId: Number(value) }];
     });
     return list.length === 0 ? undefined : list[Math.floor(fraction * list.length)];
   }
+}
+
+interface ManagerAct {
+  kind: 'move' | 'close';
+  /** Where the manager put the deal. */
+  pipelineId: number;
+  statusId: number;
+  /** The reception the deal carried then (none: a manager's own lead). */
+  receptionId: number | undefined;
+  /** The reception's state and pipeline then (deal-rules.ts keyOf). */
+  key: string | undefined;
+  /** A run has started since with the reception in another state or pipeline. */
+  changed: boolean;
+  /** The last run before the move saw the reception as it was at the move. */
+  sawKey: boolean;
 }
 
 function phonesOf(contact: StoredContact): string[] {

@@ -371,7 +371,8 @@ export class DealRun implements DealWriteReport {
   private async handleRows(rows: readonly ReceptionRow[]): Promise<void> {
     if (rows.length === 0) return;
     const { store } = this.deps;
-    const outcomes = rows.map((row) => this.deps.mapper(row));
+    // A no-show is judged on IDENT's clock (read at the run's start), never the host's.
+    const outcomes = rows.map((row) => this.deps.mapper(row, this.identNow));
     const deals = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.deal] : []));
     const contacts = store.links([...new Set(deals.map((deal) => deal.patientId))]);
     const links = store.deals.links(deals.map((deal) => deal.receptionId));
