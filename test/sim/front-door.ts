@@ -67,6 +67,8 @@ export class FrontDoor {
   private readonly target: () => string;
   private alive = 0;
   private readonly held: Held[] = [];
+  /** Requests being handled (read, forwarded, answered): amoCRM has them in hand. */
+  private handling = 0;
   private killed: ((life: number) => void) | undefined;
   /** Requests reached amoCRM that were later applied (delayed creates), for the report. */
   delayedApplied = 0;
@@ -130,7 +132,27 @@ export class FrontDoor {
     return this.held.length;
   }
 
+  /**
+   * Waits until every request amoCRM has in hand is done with. A kill does not stop what amoCRM
+   * already received: it applies it at once, not after the hour the history lets pass next.
+   */
+  async drain(): Promise<void> {
+    while (this.handling > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+
   private async handle(
+    request: IncomingMessage,
+    response: import('node:http').ServerResponse,
+  ): Promise<void> {
+    this.handling += 1;
+    try {
+      await this.handleOne(request, response);
+    } finally {
+      this.handling -= 1;
+    }
+  }
+
+  private async handleOne(
     request: IncomingMessage,
     response: import('node:http').ServerResponse,
   ): Promise<void> {

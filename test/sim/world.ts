@@ -735,6 +735,7 @@ export class World {
 
   /** Time passes; amoCRM applies each delayed write when its moment comes, not later. */
   private async passTime(ms: number): Promise<void> {
+    await this.door.drain();
     const end = this.clock.monotonic() + ms;
     for (let due = this.door.nextDue(); due !== undefined && due <= end; due = this.door.nextDue()) {
       this.clock.advance(due - this.clock.monotonic());
