@@ -50,7 +50,7 @@ describe('attack: no-shows', () => {
     );
   });
 
-  it('a host clock stepped a day forward for one deep sync marks tomorrow’s visits as no-shows for good', async () => {
+  it('a host clock stepped a day forward for one deep sync: tomorrow’s visits go back to «Записан» once it is back', async () => {
     receptions.put({ ReceptionId: 32, PatientId: 1, PlanStart: wall(21, 11) });
     stack = await attackStack(emulator, patients, receptions);
     stack.hostNow = host(20, 10);
