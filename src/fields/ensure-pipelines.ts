@@ -2,7 +2,8 @@ import { LOST_STATUS_ID, WON_STATUS_ID } from '../amocrm/types.ts';
 import type { NewPipeline, PipelinesApi } from '../amocrm/pipelines.ts';
 import { closedStageOf } from '../mapping/closed-stages.ts';
 import { type DealMap, PIPELINE_ROLES } from '../mapping/deal-map.ts';
-import { checkPipelines, type PipelineCheck } from '../mapping/pipelines.ts';
+import { normaliseStageName } from '../mapping/closed-stages.ts';
+import { checkPipelines, neededStages, type PipelineCheck } from '../mapping/pipelines.ts';
 
 export interface PipelineSetupReport {
   checks: PipelineCheck[];
@@ -44,11 +45,48 @@ export async function createMissingPipelines(map: DealMap, api: PipelinesApi): P
       (status) => status.id !== WON_STATUS_ID && status.id !== LOST_STATUS_ID,
     );
     const top = Math.max(0, ...open.map((status) => status.sort));
-    const added = stagesOf(check.missingStages, top);
+    const added = placeMissing(neededStages(map, check.role), open, stagesOf(check.missingStages, top));
     await api.addStages(check.found!.id, added);
     stagesAdded.push({ pipeline: check.name, stages: added.map((stage) => stage.name) });
   }
   if (fresh.length === 0 && stagesAdded.length === 0) return before;
   const after = await inspectPipelines(map, api);
   return { ...after, created: fresh.map((pipeline) => pipeline.name), stagesAdded };
+}
+
+/**
+ * Missing stages go where the map puts them among the stages the pipeline has: a stage the map
+ * lists between two it holds gets a sort between theirs (an upgrade adding «Не пришёл» puts it
+ * before «Пациент пришёл», so a late arrival still moves forward). Where there is no room, or the
+ * pipeline orders its stages otherwise, it stays at the end (`fallback`).
+ */
+function placeMissing<Stage extends { name: string; sort: number }>(
+  order: readonly string[],
+  open: readonly { name: string; sort: number }[],
+  fallback: Stage[],
+): Stage[] {
+  const held = new Map(open.map((status) => [normaliseStageName(status.name), status.sort]));
+  const sortOf = (name: string | undefined) =>
+    name === undefined ? undefined : held.get(normaliseStageName(name));
+  const placed = new Map<string, number>();
+  for (let index = 0; index < order.length;) {
+    if (sortOf(order[index]) !== undefined) {
+      index += 1;
+      continue;
+    }
+    let end = index;
+    while (end < order.length && sortOf(order[end]) === undefined) end += 1;
+    const before = sortOf(order[index - 1]);
+    const after = sortOf(order[end]);
+    const run = order.slice(index, end);
+    if (before !== undefined && after !== undefined && after - before > run.length) {
+      const step = Math.floor((after - before) / (run.length + 1));
+      run.forEach((name, k) => placed.set(normaliseStageName(name), before + step * (k + 1)));
+    }
+    index = end;
+  }
+  return fallback.map((stage) => {
+    const sort = placed.get(normaliseStageName(stage.name));
+    return sort === undefined ? stage : { ...stage, sort };
+  });
 }

@@ -417,13 +417,26 @@ export class DealStore {
    * Linked receptions whose deal is open in amoCRM (the mirror) and not yet closed as deleted:
    * a deep sync that did not read them asks IDENT whether they still exist.
    */
-  linksWithOpenDeals(limit = 10_000): { receptionId: string; leadId: number; pipelineId: number }[] {
+  linksWithOpenDeals(
+    limit = 10_000,
+    after = '',
+  ): { receptionId: string; leadId: number; pipelineId: number }[] {
     return (
       this.sql(
         `SELECT l.reception_id, l.lead_id, m.pipeline_id FROM deal_links l JOIN mirror_leads m ON m.lead_id = l.lead_id
-         WHERE m.status_id NOT IN (142, 143) AND l.deleted_closed = 0 ORDER BY l.reception_id LIMIT ?`,
-      ).all(limit) as { reception_id: string; lead_id: number; pipeline_id: number }[]
+         WHERE m.status_id NOT IN (142, 143) AND l.deleted_closed = 0 AND l.reception_id > ?
+         ORDER BY l.reception_id LIMIT ?`,
+      ).all(after, limit) as { reception_id: string; lead_id: number; pipeline_id: number }[]
     ).map((row) => ({ receptionId: row.reception_id, leadId: row.lead_id, pipelineId: row.pipeline_id }));
+  }
+
+  /** Where the last deep sync's lookups of unread receptions stopped: the next goes on from there. */
+  sweepCursor(): string {
+    return this.meta('deal_sweep_after') ?? '';
+  }
+
+  setSweepCursor(after: string): void {
+    this.setMetaValue('deal_sweep_after', after);
   }
 
   /**

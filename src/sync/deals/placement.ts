@@ -24,8 +24,9 @@ export interface StageDecision {
  * - when IDENT changed (or the sync has never placed this deal), it moves to the map's stage —
  *   but never back to an earlier stage of its pipeline, and a won or lost deal is never moved to
  *   another pipeline. Won and lost rank above every open stage and equal to each other;
- * - except that a won or lost the sync itself put the deal in, where it still stands, is undone
- *   when IDENT's state changes (the sync may undo what the sync did; a manager's close stays).
+ * - except that a stage the sync itself put the deal in, where it still stands — won, lost, or an
+ *   open one such as a no-show's — is left when IDENT's state changes (the sync may undo what the
+ *   sync did: a no-show booked again goes back to its booked stage; a manager's stage stays).
  * - a deal in a stage of the two pipelines that the sync does not know (an admin added it since the
  *   pipelines were read) stays: without its rank, "forward" cannot be told from "back".
  */
@@ -49,9 +50,9 @@ export function decideStage(
     };
   if (now.pipelineId === target.pipelineId && now.statusId === target.statusId)
     return { move: undefined, after: now };
-  if (closedBySync(now, link))
-    // IDENT changed its mind (a cancellation or an end undone, a deleted visit restored): the
-    // sync undoes its own won or lost. A manager's won or lost is never the sync's placing.
+  if (placedBySync(now, link))
+    // IDENT changed its mind (a cancellation or an end undone, a deleted visit restored, a no-show
+    // booked again): the sync undoes its own placing. A manager's stage is never the sync's placing.
     return { move: target, after: target };
   const pipeline = resolved.pipelines.byId(now.pipelineId);
   const stage = pipeline?.stages.find((candidate) => candidate.id === now.statusId);
@@ -79,13 +80,8 @@ export function decideStage(
   return { move: target, after: target };
 }
 
-/** The deal stands, won or lost, exactly where the sync's own last move put it. */
-function closedBySync(now: Position, link: Pick<DealLink, 'placed'> | undefined): boolean {
+/** The deal stands exactly where the sync's own last move put it. */
+function placedBySync(now: Position, link: Pick<DealLink, 'placed'> | undefined): boolean {
   const placed = link?.placed;
-  return (
-    placed !== undefined &&
-    (now.statusId === WON_STATUS_ID || now.statusId === LOST_STATUS_ID) &&
-    placed.pipelineId === now.pipelineId &&
-    placed.statusId === now.statusId
-  );
+  return placed !== undefined && placed.pipelineId === now.pipelineId && placed.statusId === now.statusId;
 }

@@ -345,16 +345,47 @@ export class DealRun implements DealWriteReport {
   private async sweepDeleted(): Promise<void> {
     const { store, source, leads, resolved, logger } = this.deps;
     const closer = new DeletedReceptionCloser({ leads, store, resolved, logger });
-    const unseen = store.deals
-      .linksWithOpenDeals()
-      .filter((entry) => !this.scratch.wasSeen(entry.receptionId) && !this.waiting.has(entry.receptionId))
-      .slice(0, MAX_UNSEEN_LOOKUPS);
-    for (const entry of unseen) {
-      if (this.stopping()) return;
-      const row = await source.one(entry.receptionId);
-      if (row) await this.handleRows([row]);
-      else if (this.options.dryRun) this.counts.closed += 1;
-      else if (await closer.close(entry)) this.counts.closed += 1;
+    // Each deep sync goes on where the last stopped, so every linked reception is asked in turn
+    // however many old open deals (no-shows, a manager's open stages) come before it.
+    const start = this.options.dryRun ? '' : store.deals.sweepCursor();
+    const unseen = this.unseenLinks(start);
+    let checked = start;
+    try {
+      for (const entry of unseen) {
+        if (this.stopping()) return;
+        const row = await source.one(entry.receptionId);
+        if (row) await this.handleRows([row]);
+        else if (this.options.dryRun) this.counts.closed += 1;
+        else if (await closer.close(entry)) this.counts.closed += 1;
+        checked = entry.receptionId;
+      }
+      // Every one was asked: the next deep sync begins at the start again.
+      if (unseen.length < MAX_UNSEEN_LOOKUPS) checked = '';
+    } finally {
+      if (!this.options.dryRun) store.deals.setSweepCursor(checked);
+    }
+  }
+
+  /** Up to MAX_UNSEEN_LOOKUPS linked receptions with an open deal this run did not read, from `start` round to it. */
+  private unseenLinks(start: string): { receptionId: string; leadId: number; pipelineId: number }[] {
+    const picked: { receptionId: string; leadId: number; pipelineId: number }[] = [];
+    let after = start;
+    let wrapped = start === '';
+    for (;;) {
+      const page = this.deps.store.deals.linksWithOpenDeals(1_000, after);
+      if (page.length === 0) {
+        if (wrapped) return picked;
+        wrapped = true;
+        after = '';
+        continue;
+      }
+      for (const entry of page) {
+        if (wrapped && start !== '' && entry.receptionId > start) return picked;
+        if (this.scratch.wasSeen(entry.receptionId) || this.waiting.has(entry.receptionId)) continue;
+        picked.push(entry);
+        if (picked.length === MAX_UNSEEN_LOOKUPS) return picked;
+      }
+      after = page.at(-1)!.receptionId;
     }
   }
 

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
+import { tempDir } from '../helpers/amocrm.ts';
+import { MemoryReceptions } from '../helpers/memory-receptions.ts';
+import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
+import { type AttackStack, attackEmulator, attackStack, dealOf } from './stack.ts';
+
+const day = (offset: number, hour = 10) =>
+  new Date(Date.UTC(T0.getUTCFullYear(), T0.getUTCMonth(), T0.getUTCDate() + offset, hour));
+
+describe('attack: visits moved to another patient', () => {
+  let emulator: AmoCrmEmulator;
+  let patients: MemorySource;
+  let receptions: MemoryReceptions;
+  let stack: AttackStack;
+  const contactOf = (s: AttackStack, patientId: number) => s.store.link(String(patientId))!.contactId;
+
+  beforeEach(async () => {
+    emulator = await attackEmulator();
+    patients = new MemorySource([syntheticPatient(1, T0), syntheticPatient(2, T0), syntheticPatient(3, T0)]);
+    receptions = new MemoryReceptions(patients, [
+      { ReceptionId: 21, PatientId: 2, PlanStart: day(3) },
+      { ReceptionId: 22, PatientId: 2, PlanStart: day(4) },
+    ]);
+    stack = await attackStack(emulator, patients, receptions);
+  });
+  afterEach(async () => {
+    stack.store.close();
+    await emulator.stop();
+  });
+
+  // Open finding (not fixed): takeOver keeps the carrier's contact; nothing re-links it.
+  it(
+    'a state folder lost while a visit moved: the deal found by its reception id follows the new patient',
+    { todo: 'open finding' },
+    async () => {
+      await stack.both();
+      assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 2), is_main: true }]);
+      stack.store.close();
+      receptions.touch(21, { PatientId: 3 });
+      // The state is lost (a new volume): contacts and deals are found again by their IDENT ids.
+      stack = await attackStack(emulator, patients, receptions, { stateDir: tempDir() });
+      const result = await stack.both();
+      assert.equal(result.outcome, 'ok');
+      const deep = await stack.both('deep');
+      assert.equal(deep.outcome, 'ok');
+      assert.deepEqual(
+        dealOf(emulator, stack, 21)
+          .contacts.filter((contact) => contact.is_main)
+          .map((contact) => contact.id),
+        [contactOf(stack, 3)],
+        'the deal of patient 3’s visit stays on patient 2’s contact',
+      );
+    },
+  );
+
+  it('moved A→B with the link applied and its answer lost, then back to A before the next run', async () => {
+    await stack.both();
+    receptions.touch(21, { PatientId: 3 });
+    emulator.scriptFault({ method: 'POST', status: 502, applied: true });
+    await stack.both();
+    receptions.touch(21, { PatientId: 2 });
+    await stack.both();
+    await stack.both();
+    assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 2), is_main: true }]);
+    assert.deepEqual(stack.store.deals.relinks(), []);
+    assert.equal(stack.store.deals.links(['21']).get('21')!.patientId, '2');
+    const writes = emulator.writeRequests().length;
+    await stack.both('deep');
+    assert.equal(emulator.writeRequests().length, writes);
+  });
+
+  // Open finding (not fixed): a refused unlink drops the intent; the next run sees the new main contact and stops.
+  it(
+    'the unlink refused once: the old contact does not stay on the deal',
+    { todo: 'open finding' },
+    async () => {
+      await stack.both();
+      receptions.touch(21, { PatientId: 3 });
+      const leads = stack.client.leads;
+      const unlink = leads.unlinkContact.bind(leads);
+      let refused = 0;
+      leads.unlinkContact = async (leadId, contactId) => {
+        if (refused++ === 0) return { kind: 'refused', problems: [] };
+        return unlink(leadId, contactId);
+      };
+      await stack.both();
+      stack.clock.advance(3_600_000);
+      await stack.both();
+      await stack.both('deep');
+      assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 3), is_main: true }]);
+    },
+  );
+});
