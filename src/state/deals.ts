@@ -24,6 +24,8 @@ export interface DealLink {
    * its mind; a manager's won or lost is not. Unknown for links written before it was kept.
    */
   placed?: { pipelineId: number; statusId: number } | undefined;
+  /** Where the sync had put it before `placed`, while amoCRM has not confirmed that move. */
+  placedPrior?: { pipelineId: number; statusId: number } | undefined;
 }
 
 export interface SavedDealLink extends DealLink {
@@ -139,6 +141,8 @@ interface LinkColumns {
   status_id: number;
   placed_pipeline_id?: number | null;
   placed_status_id?: number | null;
+  placed_prior_pipeline_id?: number | null;
+  placed_prior_status_id?: number | null;
 }
 
 const placementOf = (row: LinkColumns) => ({
@@ -152,6 +156,10 @@ const placementOf = (row: LinkColumns) => ({
   placed:
     typeof row.placed_pipeline_id === 'number' && typeof row.placed_status_id === 'number'
       ? { pipelineId: row.placed_pipeline_id, statusId: row.placed_status_id }
+      : undefined,
+  placedPrior:
+    typeof row.placed_prior_pipeline_id === 'number' && typeof row.placed_prior_status_id === 'number'
+      ? { pipelineId: row.placed_prior_pipeline_id, statusId: row.placed_prior_status_id }
       : undefined,
 });
 
@@ -221,6 +229,12 @@ export class DealStore {
       exec('ALTER TABLE deal_links ADD COLUMN placed_pipeline_id INTEGER');
     if (!linkColumns.has('placed_status_id'))
       exec('ALTER TABLE deal_links ADD COLUMN placed_status_id INTEGER');
+    // Where the sync had put the deal before a move noted but not yet confirmed (a kill may have
+    // kept that move from ever being sent).
+    if (!linkColumns.has('placed_prior_pipeline_id'))
+      exec('ALTER TABLE deal_links ADD COLUMN placed_prior_pipeline_id INTEGER');
+    if (!linkColumns.has('placed_prior_status_id'))
+      exec('ALTER TABLE deal_links ADD COLUMN placed_prior_status_id INTEGER');
     if (!linkColumns.has('deleted_at')) exec('ALTER TABLE deal_links ADD COLUMN deleted_at TEXT');
     if (!linkColumns.has('deleted_closed'))
       exec('ALTER TABLE deal_links ADD COLUMN deleted_closed INTEGER NOT NULL DEFAULT 0');
@@ -296,6 +310,7 @@ export class DealStore {
            status_id = excluded.status_id, synced_at = excluded.synced_at,
            placed_pipeline_id = COALESCE(excluded.placed_pipeline_id, deal_links.placed_pipeline_id),
            placed_status_id = COALESCE(excluded.placed_status_id, deal_links.placed_status_id),
+           placed_prior_pipeline_id = NULL, placed_prior_status_id = NULL,
            deleted_at = NULL, deleted_closed = 0`,
       );
       const clearPending = this.sql('DELETE FROM deal_pending WHERE reception_id = ?');
@@ -348,10 +363,18 @@ export class DealStore {
   notePlacing(entries: readonly { receptionId: string; pipelineId: number; statusId: number }[]): void {
     if (entries.length === 0) return;
     this.transaction(() => {
+      // The placing before stays known until amoCRM confirms this one (a noted move may never go).
       const update = this.sql(
-        'UPDATE deal_links SET placed_pipeline_id = ?, placed_status_id = ? WHERE reception_id = ?',
+        `UPDATE deal_links SET
+           placed_prior_pipeline_id = CASE WHEN placed_pipeline_id IS ? AND placed_status_id IS ?
+             THEN placed_prior_pipeline_id ELSE placed_pipeline_id END,
+           placed_prior_status_id = CASE WHEN placed_pipeline_id IS ? AND placed_status_id IS ?
+             THEN placed_prior_status_id ELSE placed_status_id END,
+           placed_pipeline_id = ?, placed_status_id = ?
+         WHERE reception_id = ?`,
       );
-      for (const entry of entries) update.run(entry.pipelineId, entry.statusId, entry.receptionId);
+      for (const { pipelineId, statusId, receptionId } of entries)
+        update.run(pipelineId, statusId, pipelineId, statusId, pipelineId, statusId, receptionId);
     });
   }
 

@@ -179,6 +179,28 @@ const REGRESSIONS: { hole: string; script: Script }[] = [
       ],
     },
   },
+  {
+    hole: "found by the simulation: a move the sync noted but a kill never sent leaves the deal in the sync's own lost, still undone",
+    // Seed 60803, history 144, shrunk: a cancellation undone; the move out of the sync's lost is
+    // noted, then the process dies before sending it; the deal, still lost, is the sync's to move.
+    script: {
+      patients: 5,
+      filterIgnored: true,
+      receptionsLate: true,
+      events: [
+        at('enableReceptions', 0.95, 0.426, 0.24, 0.809, 0.871),
+        at('managerTypesDuringRun', 0.622, 0.027, 0.803, 0.626, 0.366),
+        at('cancelVisit', 0.173, 0.06, 0.631, 0.835, 0.539),
+        at('visitNotAttended', 0.015, 0.017, 0.484, 0.914, 0.709),
+        at('faultDelayedApply', 0.63, 0.387, 0.531, 0.531, 0.913),
+        at('runDeep', 0.31, 0.112, 0.673, 0.937, 0.673),
+        at('undoCancel', 0.323, 0.271, 0.542, 0.043, 0.228),
+        at('newPatient', 0.251, 0.15, 0.76, 0.395, 0.249),
+        at('faultApplied5xx', 0.906, 0.514, 0.794, 0.605, 0.213),
+        at('kill', 0.278, 0.2, 0.014, 0.9, 0.457),
+      ],
+    },
+  },
 ];
 
 async function holds(options: { seed: number; history: number; script?: Script }): Promise<void> {

@@ -1023,6 +1023,10 @@ export class World {
     for (const [receptionId, deals] of byReception) {
       const row = this.receptions.rows.get(receptionId);
       if (!row && !this.deletedReceptions.has(receptionId)) continue;
+      // A state gone back to an older copy does not know the deals made since: one of those whose
+      // visit IDENT then deleted is not found by the sweep of linked receptions (docs/design.md,
+      // "Receptions deleted in IDENT"); no promise there.
+      if (!row && this.restored) continue;
       const deal = deals[0]!;
       // A deleted reception's *open* deal is closed lost (README); a closed one (won for a visit that
       // ended, say) is left as it is — the harness first asked lost of every one, which README never said.

@@ -32,7 +32,7 @@ export interface StageDecision {
  */
 export function decideStage(
   wanted: Placement,
-  link: Pick<DealLink, 'state' | 'role' | 'pipelineId' | 'statusId' | 'placed'> | undefined,
+  link: Pick<DealLink, 'state' | 'role' | 'pipelineId' | 'statusId' | 'placed' | 'placedPrior'> | undefined,
   current: Position | undefined,
   resolved: ResolvedDealMap,
 ): StageDecision {
@@ -80,8 +80,13 @@ export function decideStage(
   return { move: target, after: target };
 }
 
-/** The deal stands exactly where the sync's own last move put it. */
-function placedBySync(now: Position, link: Pick<DealLink, 'placed'> | undefined): boolean {
-  const placed = link?.placed;
-  return placed !== undefined && placed.pipelineId === now.pipelineId && placed.statusId === now.statusId;
+/**
+ * The deal stands exactly where the sync's own last move put it: the move noted before its request
+ * (amoCRM may have applied it before a crash), or, while amoCRM has not confirmed that one, the
+ * placing before it (a kill may have kept the noted move from ever being sent).
+ */
+function placedBySync(now: Position, link: Pick<DealLink, 'placed' | 'placedPrior'> | undefined): boolean {
+  const at = (position: Position | undefined) =>
+    position !== undefined && position.pipelineId === now.pipelineId && position.statusId === now.statusId;
+  return at(link?.placed) || at(link?.placedPrior);
 }

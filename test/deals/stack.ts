@@ -15,19 +15,8 @@ import type { ReceptionSource } from '../../src/ident/reception-source.ts';
 import type { MemorySource } from '../helpers/memory-source.ts';
 import { NOW, type SyncStack, syncStack } from '../helpers/sync-stack.ts';
 
-/** Emulators of the attack bind 47500-47599 only. */
-let nextPort = 47500 + (process.pid % 40) * 2;
-export async function attackEmulator(options: Parameters<typeof startEmulator>[0] = {}) {
-  for (let tries = 0; tries < 100; tries += 1) {
-    const port = 47500 + ((nextPort++ - 47500) % 100);
-    try {
-      return await startEmulator({ port, ...options });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    }
-  }
-  throw new Error('no free port in 47500-47599');
-}
+/** An emulator of its own (a free port on 127.0.0.1). */
+export const attackEmulator = (options: Parameters<typeof startEmulator>[0] = {}) => startEmulator(options);
 
 export interface AttackStack extends SyncStack {
   dealResolved: ResolvedDealMap;
