@@ -3,6 +3,7 @@ import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
 import { type Logger, silentLogger } from '../../src/logging/logger.ts';
 import { resolveFieldList } from '../../src/mapping/catalogue.ts';
+import type { DealMap } from '../../src/mapping/deal-map.ts';
 import { createDealMapper, type ResolvedDealMap } from '../../src/mapping/deal-mapper.ts';
 import { resolvePipelines } from '../../src/mapping/pipelines.ts';
 import { dealRunFor } from '../../src/sync/context.ts';
@@ -16,6 +17,8 @@ import type { TestClock } from './test-clock.ts';
 
 export interface DealStack extends SyncStack {
   dealResolved: ResolvedDealMap;
+  /** The engine's clock the deal mapper's no-show rule reads (the host's); a test may move it. */
+  hostNow: Date;
   /** The contacts, then the deals, as `sync` runs them. */
   both(kind?: 'incremental' | 'deep', options?: Partial<DealSyncOptions>): Promise<DealSyncResult>;
   deals(request?: DealRequest, options?: Partial<DealSyncOptions>, logger?: Logger): Promise<DealSyncResult>;
@@ -26,21 +29,29 @@ export async function dealStack(
   emulator: AmoCrmEmulator,
   patients: MemorySource,
   receptions: ReceptionSource,
-  options: { stateDir?: string; client?: AmoClient; clock?: TestClock } = {},
+  options: {
+    stateDir?: string;
+    client?: AmoClient;
+    clock?: TestClock;
+    map?: DealMap;
+    /** false: the account's pipelines are left as they are (an upgrade, an admin's own set-up). */
+    createPipelines?: boolean;
+  } = {},
 ): Promise<DealStack> {
   const contacts = await syncStack(emulator, patients, options);
-  const map = shippedDealMap();
+  const map = options.map ?? shippedDealMap();
   const fields = await createMissingFields(map, contacts.client.leadFields, 'deal');
-  await createMissingPipelines(map, contacts.client.pipelines);
+  if (options.createPipelines !== false) await createMissingPipelines(map, contacts.client.pipelines);
   const dealResolved: ResolvedDealMap = {
     map,
     fields: resolveFieldList(map.fields, fields.catalogue, 'deal'),
     pipelines: resolvePipelines(map, await contacts.client.pipelines.list()),
   };
-  const mapper = createDealMapper(dealResolved, { timeZone: 'Europe/Moscow', now: () => NOW });
+  const mapper = createDealMapper(dealResolved, { timeZone: 'Europe/Moscow', now: () => stack.hostNow });
   const stack: DealStack = {
     ...contacts,
     dealResolved,
+    hostNow: NOW,
     deals(request = { kind: 'incremental' }, overrides = {}, logger = silentLogger()) {
       return dealRunFor(
         {
