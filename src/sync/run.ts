@@ -469,8 +469,9 @@ export class SyncRun implements WriteReport {
               hash: mapped.hash,
               phones: phonesOf(mapped),
               emails: emailsOf(mapped),
-              ownedPhones: inherited ? keptOwned(inherited.phones, phonesOf(mapped)) : phonesOf(mapped),
-              ownedEmails: inherited ? keptOwned(inherited.emails, emailsOf(mapped)) : emailsOf(mapped),
+              // As for a take-over (write.ts, ownedOf): only what the sync is known to have owned.
+              ownedPhones: inherited ? keptOwned(inherited.phones, phonesOf(mapped)) : [],
+              ownedEmails: inherited ? keptOwned(inherited.emails, emailsOf(mapped)) : [],
             },
           ]);
         }

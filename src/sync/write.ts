@@ -715,9 +715,13 @@ const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a,
 
 function ownedOf(kind: MultitextKind, item: UpdateItem): string[] {
   if (item.link) return kind === 'phone' ? item.link.ownedPhones : item.link.ownedEmails;
-  if (!item.assumeOwned) return [];
-  if (item.inherited) return kind === 'phone' ? item.inherited.phones : item.inherited.emails;
-  return kind === 'phone' ? phonesOf(item.mapped) : emailsOf(item.mapped);
+  // A contact carrying the patient's IDENT id with no link in the state: what the sync owned on
+  // the contact that vanished goes with it; with no record at all (a state folder lost or gone back
+  // to an older copy) nothing there is known to be the sync's — a number a manager typed may equal
+  // IDENT's, and erasing it is worse than leaving a stale one for a person to remove.
+  if (item.assumeOwned && item.inherited)
+    return kind === 'phone' ? item.inherited.phones : item.inherited.emails;
+  return [];
 }
 
 /**

@@ -201,6 +201,25 @@ const REGRESSIONS: { hole: string; script: Script }[] = [
       ],
     },
   },
+  {
+    hole: "found by the simulation: after a state folder went back to an older copy, a caller's typed number is not erased",
+    // Seed 424242, history 315, shrunk: a typed contact taken over after the snapshot; the restored
+    // state finds it by IDENT id with no record of what the sync owned there: it owns nothing.
+    script: {
+      patients: 3,
+      filterIgnored: false,
+      events: [
+        at('deletePatient', 0.94, 0.404, 0.548, 0.223, 0.506),
+        at('snapshotState', 0.089, 0.332, 0.335, 0.433, 0.231),
+        at('managerCreatesContact', 0.288, 0.971, 0.261, 0.897, 0.38),
+        at('newPatient', 0.867, 0.7, 0.033, 0.494, 0.85),
+        at('managerTypesDuringRun', 0.116, 0.198, 0.649, 0.302, 0.625),
+        at('restoreState', 0.055, 0.32, 0.072, 0.961, 0.048),
+        at('managerTypesDuringRun', 0.746, 0.674, 0.155, 0.395, 0.845),
+        at('removePhone', 0.377, 0.252, 0.958, 0.517, 0.855),
+      ],
+    },
+  },
 ];
 
 async function holds(options: { seed: number; history: number; script?: Script }): Promise<void> {
