@@ -85,22 +85,25 @@ describe('issue 18, hole 1: pending means pending', () => {
       const source = new MemorySource(syntheticPatients(60));
       // Frozen: a second short of the wait stays short however long the runs take on a busy machine.
       const stack = await syncStack(emulator, source, { clock: new TestClock({ base: Date.now() }) });
-      // The first batch (50) is answered 503 without being applied; the other 10 land.
+      // The batch that arrives first (50 or 10: the two go out together, and which lands first
+      // depends on the machine) is answered 503 without being applied; the other lands.
       emulator.scriptFault({ method: 'POST', status: 503 });
       const first = await stack.run();
-      assert.deepEqual([first.created, first.failed, first.pending], [10, 0, 50]);
+      const lost = first.pending;
+      assert.ok(lost === 50 || lost === 10, `${lost} pending`);
+      assert.deepEqual([first.created, first.failed], [60 - lost, 0]);
 
       // A new patient meanwhile: not held up by the pending ones.
       source.put({ ...syntheticPatients(1, 500)[0]!, ChangedAt: source.tick(60_000) });
       stack.clock.advance(WAIT_MS - 1000);
       const early = await stack.run();
-      assert.deepEqual([early.created, early.failed, early.pending], [1, 0, 50]);
-      assert.equal(emulator.contacts.size, 11);
+      assert.deepEqual([early.created, early.failed, early.pending], [1, 0, lost]);
+      assert.equal(emulator.contacts.size, 61 - lost);
 
       stack.clock.advance(1000);
       const due = await stack.run();
       assert.equal(due.outcome, 'ok', due.error?.message);
-      assert.deepEqual([due.created, due.pending], [50, 0]);
+      assert.deepEqual([due.created, due.pending], [lost, 0]);
       await assertConverged(emulator, source, stack);
     } finally {
       await emulator.stop();
