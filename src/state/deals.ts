@@ -119,7 +119,8 @@ CREATE TABLE IF NOT EXISTS deal_relinks (
   patient_id TEXT NOT NULL,
   from_contact_id INTEGER,
   to_contact_id INTEGER NOT NULL,
-  at TEXT NOT NULL
+  at TEXT NOT NULL,
+  unlink_refused_at TEXT
 );
 CREATE TABLE IF NOT EXISTS deal_refusals (
   reception_id TEXT NOT NULL,
@@ -236,6 +237,11 @@ export class DealStore {
     if (!linkColumns.has('placed_prior_status_id'))
       exec('ALTER TABLE deal_links ADD COLUMN placed_prior_status_id INTEGER');
     if (!linkColumns.has('deleted_at')) exec('ALTER TABLE deal_links ADD COLUMN deleted_at TEXT');
+    const relinkColumns = new Set(
+      (this.sql('PRAGMA table_info(deal_relinks)').all() as { name: string }[]).map((column) => column.name),
+    );
+    if (!relinkColumns.has('unlink_refused_at'))
+      exec('ALTER TABLE deal_relinks ADD COLUMN unlink_refused_at TEXT');
     if (!linkColumns.has('deleted_closed'))
       exec('ALTER TABLE deal_links ADD COLUMN deleted_closed INTEGER NOT NULL DEFAULT 0');
   }
@@ -384,7 +390,8 @@ export class DealStore {
     this.sql(
       `INSERT INTO deal_relinks (reception_id, lead_id, patient_id, from_contact_id, to_contact_id, at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (reception_id) DO UPDATE SET lead_id = excluded.lead_id, patient_id = excluded.patient_id,
-         from_contact_id = excluded.from_contact_id, to_contact_id = excluded.to_contact_id, at = excluded.at`,
+         from_contact_id = excluded.from_contact_id, to_contact_id = excluded.to_contact_id, at = excluded.at,
+         unlink_refused_at = NULL`,
     ).run(
       relink.receptionId,
       relink.leadId,
@@ -395,10 +402,15 @@ export class DealStore {
     );
   }
 
-  relinks(): DealRelink[] {
+  /**
+   * Re-links not finished. `withRefusedUnlinks`: also those whose new contact is linked but whose
+   * old one amoCRM would not unlink (tried again by deep syncs only, not every few minutes).
+   */
+  relinks(options: { withRefusedUnlinks: boolean } = { withRefusedUnlinks: true }): DealRelink[] {
     if (this.readOnly && !this.hasTables()) return [];
+    const where = options.withRefusedUnlinks ? '' : 'WHERE unlink_refused_at IS NULL ';
     return (
-      this.sql('SELECT * FROM deal_relinks ORDER BY at').all() as {
+      this.sql(`SELECT * FROM deal_relinks ${where}ORDER BY at`).all() as {
         reception_id: string;
         lead_id: number;
         patient_id: string;
@@ -425,6 +437,24 @@ export class DealStore {
       );
       this.sql('UPDATE mirror_leads SET contact_id = ? WHERE lead_id = ?').run(
         relink.toContactId,
+        relink.leadId,
+      );
+    });
+  }
+
+  /**
+   * The new contact is the deal's main one, but amoCRM refused to unlink the old: the link names
+   * the new patient, and the intent stays for the unlink alone (retried by deep syncs).
+   */
+  unlinkRefused(relink: DealRelink, at = new Date()): void {
+    this.transaction(() => {
+      this.sql('UPDATE deal_relinks SET unlink_refused_at = ? WHERE reception_id = ?').run(
+        at.toISOString(),
+        relink.receptionId,
+      );
+      this.sql('UPDATE deal_links SET patient_id = ? WHERE reception_id = ? AND lead_id = ?').run(
+        relink.patientId,
+        relink.receptionId,
         relink.leadId,
       );
     });

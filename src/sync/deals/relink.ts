@@ -18,11 +18,14 @@ export class DealRelinker {
     this.deps = deps;
   }
 
-  /** Re-links an earlier run began; returns the receptions whose re-link is still not done. */
-  async replay(): Promise<{ done: number; failed: { receptionId: string; reason: string }[] }> {
+  /**
+   * Re-links an earlier run began; returns the receptions whose re-link is still not done. Unlinks
+   * amoCRM refused are tried again only when `deep`.
+   */
+  async replay(deep: boolean): Promise<{ done: number; failed: { receptionId: string; reason: string }[] }> {
     let done = 0;
     const failed: { receptionId: string; reason: string }[] = [];
-    for (const relink of this.deps.store.deals.relinks()) {
+    for (const relink of this.deps.store.deals.relinks({ withRefusedUnlinks: deep })) {
       const reason = await this.send(relink);
       if (reason === undefined) done += 1;
       else failed.push({ receptionId: relink.receptionId, reason });
@@ -51,9 +54,12 @@ export class DealRelinker {
       );
       return undefined;
     }
-    // A refusal ends the intent (the reception is retried from what IDENT says then); an answer
-    // that never came keeps it for the next run.
-    if (unlinked.kind !== 'uncertain') store.deals.dropRelink(relink.receptionId);
+    // The new contact is main but the old one stays: the unlink alone is tried again by deep syncs
+    // (the next run would see the new main contact and take the move for done).
+    if (linked.kind === 'stored' && unlinked.kind !== 'uncertain') store.deals.unlinkRefused(relink);
+    // A refused link ends the intent (the reception is retried from what IDENT says then); an
+    // answer that never came keeps it for the next run.
+    else if (unlinked.kind !== 'uncertain') store.deals.dropRelink(relink.receptionId);
     return `amoCRM did not re-link deal ${relink.leadId} to the new patient's contact: ${describe(unlinked, 'deal')}`;
   }
 }

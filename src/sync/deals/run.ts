@@ -225,7 +225,7 @@ export class DealRun implements DealWriteReport {
         this.pending += settled.waiting.length;
         if (pending.length > 0) logSettled(logger, 'deal creates', settled);
         // Re-links a crash interrupted: finished before anything else is decided.
-        const replayed = await this.relinker.replay();
+        const replayed = await this.relinker.replay(request.kind === 'deep');
         this.counts.relinked += replayed.done;
         this.failed(replayed.failed);
       }
