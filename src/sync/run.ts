@@ -193,12 +193,13 @@ export class SyncRun implements WriteReport {
       this.scratch = new RunScratch();
       const clock = await this.deps.source.now();
       if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
-      // Judged before the listing begins: a contact that vanished a pending wait before it and that
-      // this complete listing does not show on another contact is gone for good.
-      // A dry run judges them too (it says what a real run would do) but writes no new stamp.
-      const settledVanished = this.vanishedLongAgo({ restamp: !dryRun });
       // A deep sync compares every contact, so it reads all of them; other runs read what changed.
-      const listing = await refresher.refresh(request.kind === 'deep');
+      const full = request.kind === 'deep' || !refresher.complete;
+      // Judged before a complete listing begins: a contact that vanished a pending wait before it,
+      // and that it does not show on another contact, is gone for good. A dry run judges them too
+      // (it says what a real run would do) but writes no new stamp.
+      const settledVanished = full ? this.vanishedLongAgo({ restamp: !dryRun }) : new Set<string>();
+      const listing = await refresher.refresh(full);
       if (listing.kind === 'full') this.replaceable = settledVanished;
       if (!dryRun) {
         const pending =

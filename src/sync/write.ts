@@ -40,9 +40,12 @@ export interface UpdateItem {
   link: Link | undefined;
   linking: boolean;
   repair: boolean;
-  /** Taking over a contact that already carries the patient's IDENT id: its values count as the sync's. */
+  /**
+   * Taking over a contact that already carries the patient's IDENT id with no link in the state:
+   * only `inherited` counts as the sync's there (nothing, without it).
+   */
   assumeOwned: boolean;
-  /** …except where the patient's previous contact vanished: then only what the sync owned there. */
+  /** What the sync owned on the patient's previous contact, which vanished (a merge's survivor). */
   inherited?: { phones: string[]; emails: string[] };
   /** The contact's phones and e-mails as the mirror knows them (to notice ones a manager removed). */
   held: { phones: string[]; emails: string[] } | undefined;
@@ -264,35 +267,27 @@ export class BatchWriter {
     }
     // Owned before sent: a kill after amoCRM applied the PATCH but before the link is saved must not
     // leave the values just written looking like a manager's (kept for ever once IDENT drops them).
-    // Owning a value that never landed costs nothing: there is nothing of it to remove.
-    this.deps.store.widenOwned(
-      ready.flatMap((prepared) =>
-        prepared.update?.link
-          ? [
-              {
-                patientId: prepared.mapped.patientId,
-                phones: union(prepared.update.link.ownedPhones, prepared.link.ownedPhones),
-                emails: union(prepared.update.link.ownedEmails, prepared.link.ownedEmails),
-              },
-            ]
-          : [],
-      ),
-    );
-    this.deps.store.reserveLinks(
-      ready.flatMap((prepared) =>
-        prepared.update?.linking
-          ? [
-              {
-                patientId: prepared.mapped.patientId,
-                contactId: prepared.update.contactId,
-                ownedPhones: prepared.link.ownedPhones,
-                ownedEmails: prepared.link.ownedEmails,
-              },
-            ]
-          : [],
-      ),
-      this.now(),
-    );
+    // Owning a value that never landed costs nothing: there is nothing of it to remove. A contact
+    // being taken over is linked now, with only what the sync will own there (store.reserveLinks).
+    const widen: Parameters<StateStore['widenOwned']>[0][number][] = [];
+    const reserve: Parameters<StateStore['reserveLinks']>[0][number][] = [];
+    for (const { update, mapped, link } of ready) {
+      if (update?.link)
+        widen.push({
+          patientId: mapped.patientId,
+          phones: union(update.link.ownedPhones, link.ownedPhones),
+          emails: union(update.link.ownedEmails, link.ownedEmails),
+        });
+      else if (update?.linking)
+        reserve.push({
+          patientId: mapped.patientId,
+          contactId: update.contactId,
+          ownedPhones: link.ownedPhones,
+          ownedEmails: link.ownedEmails,
+        });
+    }
+    this.deps.store.widenOwned(widen);
+    this.deps.store.reserveLinks(reserve, this.now());
     await this.patch(ready, 0);
   }
 
