@@ -131,7 +131,7 @@ export class Daemon {
     const store = this.context.store;
     this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask, {
       clock: this.options.clock,
-      history: streamDeepHistory(store, this.context.deals !== undefined),
+      history: streamDeepHistory(store, this.context.dealsWanted),
     });
     this.scheduler.start(config.sync);
     void this.scheduler.tick('incremental');
@@ -140,7 +140,7 @@ export class Daemon {
   private async runOnce(kind: ScheduledKind): Promise<SyncResult | undefined> {
     const context = this.context;
     if (!context || this.stopping) return undefined;
-    const sync = { ...this.options.config.sync, receptions: context.deals !== undefined };
+    const sync = { ...this.options.config.sync, receptions: context.dealsWanted };
     const now = new Date((this.options.clock ?? systemClock).now());
     const result = await withRunLock(this.options.config.stateDir, () =>
       context.syncAll(streamKinds(kind, context.store, sync, now), { shouldStop: () => this.stopping }),

@@ -78,6 +78,8 @@ export interface DealRunSummary {
   linked: number;
   unchanged: number;
   failed: number;
+  /** Why a failed run failed (one sentence; never personal data). */
+  error?: string;
 }
 
 const SCHEMA = `

@@ -43,8 +43,12 @@ export interface SyncContext {
   resolved: ResolvedMap;
   mapper: Mapper;
   store: StateStore;
-  /** Present when receptions become deals. */
+  /** Present when receptions become deals and the account has the deal map's fields and pipelines. */
   deals: DealParts | undefined;
+  /** SYNC_RECEPTIONS is on (the deal parts may still wait for the account's set-up). */
+  dealsWanted: boolean;
+  /** The deal parts, resolving the deal map against the account again while it was not ready. */
+  readyDeals(): Promise<DealParts>;
   newRun(options?: Partial<SyncOptions>): SyncRun;
   /** A deal run; throws when SYNC_RECEPTIONS is off. */
   newDealRun(options?: Partial<DealSyncOptions>): DealRun;
@@ -190,7 +194,16 @@ export async function openSyncContext(
   const dealFiles = config.sync.receptions ? loadDealMapAndSql(config) : undefined;
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
   let resolved = await resolveMapAgainstAccount(map, client);
-  let resolvedDeals = dealFiles ? await resolveDealMapAgainstAccount(dealFiles.map, client) : undefined;
+  // Deal fields or stages missing (an upgrade that turned SYNC_RECEPTIONS on, a stage an admin
+  // removed) cost the deals, not the contacts: every run tries the account again and fails its deal
+  // phase with the sentence naming the fix, while the contacts keep syncing.
+  let resolvedDeals: ResolvedDealMap | undefined;
+  if (dealFiles)
+    resolvedDeals = await resolveDealMapAgainstAccount(dealFiles.map, client).catch((error: unknown) => {
+      if (!(error instanceof DealSetupError)) throw error;
+      logger.error(`${error.message}; the contacts are synced meanwhile`);
+      return undefined;
+    });
   const { clock, boot } = parts;
   warnMissingOptions([...resolved.fields, ...(resolvedDeals?.fields ?? [])], logger);
   const zoneWarning = zoneMismatch((await client.account()).timeZone, config.sync.timeZone);
@@ -204,16 +217,14 @@ export async function openSyncContext(
     : await openIdent(config, files, map, dealFiles, logger);
   const source = ident.patients;
   const store = parts.store ?? new StateStore(config.stateDir);
-  let deals: DealParts | undefined =
-    resolvedDeals && ident.receptions
-      ? {
-          source: ident.receptions,
-          resolved: resolvedDeals,
-          mapper: createDealMapper(resolvedDeals, dealMapperOptions),
-        }
-      : undefined;
-  if (config.sync.receptions && !deals)
+  if (dealFiles && !ident.receptions)
     throw new Error('SYNC_RECEPTIONS is on but no reception source was given');
+  const dealPartsOf = (fresh: ResolvedDealMap): DealParts => ({
+    source: ident.receptions!,
+    resolved: fresh,
+    mapper: createDealMapper(fresh, dealMapperOptions),
+  });
+  let deals: DealParts | undefined = resolvedDeals ? dealPartsOf(resolvedDeals) : undefined;
   const context: SyncContext = {
     client,
     source,
@@ -221,6 +232,17 @@ export async function openSyncContext(
     mapper,
     store,
     deals,
+    dealsWanted: dealFiles !== undefined,
+    async readyDeals() {
+      if (deals) return deals;
+      if (!dealFiles) throw new Error('receptions are not synced (SYNC_RECEPTIONS=false)');
+      resolvedDeals = await resolveDealMapAgainstAccount(dealFiles.map, client);
+      warnMissingOptions(resolvedDeals.fields, logger);
+      deals = dealPartsOf(resolvedDeals);
+      context.deals = deals;
+      logger.info('the amoCRM deal fields and pipelines are ready; receptions are synced as deals');
+      return deals;
+    },
     newDealRun(options = {}) {
       const deals = context.deals;
       if (!deals) throw new Error('receptions are not synced (SYNC_RECEPTIONS=false)');
@@ -249,15 +271,20 @@ export async function openSyncContext(
       const kinds = typeof kind === 'string' ? { contacts: kind, deals: kind } : kind;
       if (kinds.contacts === 'deep' || kinds.deals === 'deep')
         await rereadAccount().catch((error: unknown) => {
-          // A field gone stops us as at start; amoCRM unavailable only means the ids read before stand.
-          if (error instanceof FieldsSetupError || error instanceof DealSetupError) throw error;
+          // A contact field gone stops us as at start; amoCRM unavailable only means the ids read before stand.
+          if (error instanceof FieldsSetupError) throw error;
           logger.warn(
             { err: error },
             'could not read the amoCRM fields again; the deep sync uses those read before',
           );
         });
       const contacts: FullSyncResult = await context.newRun(options).run({ kind: kinds.contacts });
-      if (!deals || contacts.outcome !== 'ok') return contacts;
+      if (!dealFiles || contacts.outcome !== 'ok') return contacts;
+      try {
+        await context.readyDeals();
+      } catch (error) {
+        return { ...contacts, deals: dealPhaseNotReady(kinds.deals, error as Error, store, logger, options) };
+      }
       return { ...contacts, deals: await context.newDealRun(options).run({ kind: kinds.deals }) };
     },
     newRun(options = {}) {
@@ -304,7 +331,16 @@ export async function openSyncContext(
       warnMissingOptions(resolved.fields, logger);
     }
     if (dealFiles && deals) {
-      const freshDeals = await resolveDealMapAgainstAccount(dealFiles.map, client);
+      let freshDeals: ResolvedDealMap;
+      try {
+        freshDeals = await resolveDealMapAgainstAccount(dealFiles.map, client);
+      } catch (error) {
+        if (!(error instanceof DealSetupError)) throw error;
+        // Read again, and refused with the sentence, by the deal phase: the contacts go on.
+        deals = undefined;
+        context.deals = undefined;
+        return;
+      }
       if (
         idsOf(freshDeals.fields) + JSON.stringify(freshDeals.pipelines) !==
         idsOf(resolvedDeals!.fields) + JSON.stringify(resolvedDeals!.pipelines)
@@ -317,6 +353,35 @@ export async function openSyncContext(
     }
   };
   return context;
+}
+
+/** The deal phase of a run whose deal parts could not be made ready: failed with the reason, recorded for `status`. */
+function dealPhaseNotReady(
+  requested: StreamKinds['deals'],
+  error: Error,
+  store: StateStore,
+  logger: Logger,
+  options: { dryRun?: boolean },
+): DealSyncResult {
+  const counts = {
+    read: 0,
+    unchanged: 0,
+    created: 0,
+    updated: 0,
+    moved: 0,
+    linked: 0,
+    repaired: 0,
+    relinked: 0,
+    closed: 0,
+    failed: 0,
+    requests: 0,
+  };
+  const kind = requested === 'incremental' && !store.deals.checkpoint() ? 'initial' : requested;
+  const at = new Date().toISOString();
+  if (!options.dryRun)
+    store.deals.setLastRun({ at, kind, outcome: 'failed', error: error.message, ...counts });
+  logger.error({ kind, err: error }, 'deal sync failed');
+  return { kind, outcome: 'failed', error, durationMs: 0, duplicates: 0, pending: 0, ...counts };
 }
 
 /** An option the map needs but the account lacks costs its patients that field: say so once a read. */

@@ -197,7 +197,7 @@ function describeDeals(deals: NonNullable<ReturnType<typeof dealStatus>>): strin
     `deals:            ${deals.linkedDeals} linked${deals.enabled ? '' : ' (SYNC_RECEPTIONS is off now)'}; ${deals.openFailures} open failure(s)${deals.pendingCreates ? `, creates to confirm: ${deals.pendingCreates}` : ''}; ${deals.refusedFields} refused value(s)`,
     `deal checkpoint:  ${deals.checkpoint ? `${deals.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}; mirror ${deals.mirror.deals} deal(s)${deals.mirror.lastFullListing ? `, read in full ${shortTime(deals.mirror.lastFullListing)}` : ''}`,
     run
-      ? `last deal run:    ${run.kind} ${shortTime(run.at)} ${run.outcome}: read ${run.read}, created ${run.created}, updated ${run.updated}, moved ${run.moved}, linked ${run.linked}, unchanged ${run.unchanged}, failed ${run.failed}`
+      ? `last deal run:    ${run.kind} ${shortTime(run.at)} ${run.outcome}: read ${run.read}, created ${run.created}, updated ${run.updated}, moved ${run.moved}, linked ${run.linked}, unchanged ${run.unchanged}, failed ${run.failed}${run.error ? ` — ${run.error}` : ''}`
       : 'last deal run:    none yet',
   ];
 }

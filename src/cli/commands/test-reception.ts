@@ -48,11 +48,11 @@ export interface ReceptionTestOptions {
 
 /** `ident-sync test --reception-id N`: the row, the deal, where it stands, what the sync does, the result. */
 export async function testReception(context: SyncContext, options: ReceptionTestOptions): Promise<number> {
-  const deals = context.deals;
-  if (!deals)
+  if (!context.dealsWanted)
     throw new ActionableError('receptions are not synced; set SYNC_RECEPTIONS=true to try one', {
       exitCode: 2,
     });
+  const deals = await context.readyDeals();
   const out = (line = '') => process.stdout.write(`${line}\n`);
   const shown = (key: string, value: unknown) => options.shown(key, value, RECEPTION_VISIBLE);
   const row = await deals.source.one(options.receptionId);

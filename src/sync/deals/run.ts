@@ -265,6 +265,7 @@ export class DealRun implements DealWriteReport {
         kind: this.kind,
         outcome,
         ...this.counts,
+        ...(error ? { error: error.message } : {}),
       });
     const summary = {
       kind: this.kind,
