@@ -8,9 +8,10 @@ import { type PagedSourceOptions, PagedSqlSource, validId } from './sql-source.t
 export interface ReceptionSource {
   /**
    * Receptions changed at or after `since` (their row, orders or service lines), and the later
-   * receptions from `windowStart` on of the patients they belong to; by id.
+   * receptions from `windowStart` on of the patients they belong to; by id. `sinceRowVersion`: the
+   * database's rowversion mark as the last run began, where it has one.
    */
-  changedSince(since: Date, windowStart: Date): AsyncIterable<ReceptionRow>;
+  changedSince(since: Date, windowStart: Date, sinceRowVersion?: string): AsyncIterable<ReceptionRow>;
   /** Every reception planned from `windowStart` on (IDENT's wall clock), by id. */
   window(windowStart: Date): AsyncIterable<ReceptionRow>;
   one(receptionId: string): Promise<ReceptionRow | undefined>;
@@ -36,12 +37,24 @@ export class SqlReceptionSource extends PagedSqlSource implements ReceptionSourc
     this.noShowHours = options.noShowHours ?? null;
   }
 
-  async *changedSince(since: Date, windowStart: Date): AsyncGenerator<ReceptionRow> {
-    const ids = await this.selectIds([this.files.selectChanged], 'ReceptionId', {
-      since,
-      windowStart,
-      noShowHours: this.noShowHours,
-    });
+  async *changedSince(
+    since: Date,
+    windowStart: Date,
+    sinceRowVersion?: string,
+  ): AsyncGenerator<ReceptionRow> {
+    // Without a mark (the first run after an upgrade) a rowversion selection would pick every
+    // reception: DateTimeChanged alone selects until a checkpoint carries one.
+    const byRowVersion = sinceRowVersion && this.sql.rowVersionSelection;
+    const ids = await this.selectIds(
+      byRowVersion ? [this.files.selectChanged, byRowVersion] : [this.files.selectChanged],
+      'ReceptionId',
+      {
+        since,
+        windowStart,
+        noShowHours: this.noShowHours,
+        ...(byRowVersion ? { sinceRowVersion } : {}),
+      },
+    );
     yield* this.byIds(this.sql.receptions, ids, 'ReceptionId');
   }
 

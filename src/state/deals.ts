@@ -249,13 +249,17 @@ export class DealStore {
   }
 
   // ── checkpoint and last run ────────────────────────────────────────────────────────────────
+  /** IDENT's clock, and its rowversion mark where it has one, as the last deal run began. */
   checkpoint(): Checkpoint | undefined {
     const value = this.meta('deal_checkpoint');
-    return value ? { at: new Date(value) } : undefined;
+    if (!value) return undefined;
+    const rowVersion = this.meta('deal_checkpoint_rowversion');
+    return { at: new Date(value), ...(rowVersion ? { rowVersion } : {}) };
   }
 
   setCheckpoint(mark: Checkpoint): void {
     this.setMetaValue('deal_checkpoint', mark.at.toISOString());
+    this.setMetaValue('deal_checkpoint_rowversion', mark.rowVersion ?? '');
   }
 
   lastRun(): DealRunSummary | undefined {

@@ -410,7 +410,7 @@ export function dealRunFor(
     store: StateStore;
     logger: Logger;
     timeZone: string;
-    now: () => Promise<{ at: Date }>;
+    now: () => Promise<{ at: Date; rowVersion?: string }>;
     ensureContact?: (patientId: string) => Promise<number | undefined>;
     clock?: Clock;
     boot?: string;

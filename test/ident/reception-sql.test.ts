@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_SQL_DIR } from '../../src/config/config.ts';
 import { overdueHours } from '../../src/mapping/deal-map.ts';
-import { loadReceptionSql } from '../../src/ident/reception-sql.ts';
+import { loadReceptionSql, prepareReceptionSql } from '../../src/ident/reception-sql.ts';
 import { SqlReceptionSource } from '../../src/ident/reception-source.ts';
 import { columnsBehind, referencedColumns, stripComments } from '../../src/ident/sql-analysis.ts';
 import { guessesIn, loadSqlFiles } from '../../src/ident/sql-files.ts';
@@ -151,5 +151,48 @@ describe("the clinic server's cost", () => {
     const windowRuns = requests.filter((request) => /r\.PlanStart >= @windowStart/.test(request.sql));
     assert.equal(windowRuns.length, 1, 'the PlanStart range is evaluated once, not for every page');
     assert.equal(requests.length, 4, 'one selection and three pages of ids');
+  });
+});
+
+describe('changed visits by Receptions.RowVersion, where the database has it', () => {
+  const recording = () => {
+    const requests: FakeRequest[] = [];
+    const connection = {
+      request() {
+        const request = new FakeRequest(() => ({ rows: [] }));
+        requests.push(request);
+        return request;
+      },
+      async close() {},
+    };
+    return { requests, connection };
+  };
+  const db = { host: 'h', port: 1433, instance: undefined, database: 'PZ', user: 'u' } as never;
+
+  it('prepared only where Receptions.RowVersion exists', () => {
+    assert.ok(files.selectChangedRowVersion, 'the release ships the rowversion selection');
+    const withIt = prepareReceptionSql(files, () => true);
+    assert.match(withIt.rowVersionSelection ?? '', /r\.RowVersion >= @sinceRowVersion/);
+    const without = prepareReceptionSql(
+      files,
+      (column) => !(column.table === 'Receptions' && column.column === 'RowVersion'),
+    );
+    assert.equal(without.rowVersionSelection, undefined);
+  });
+
+  it('selects by the mark beside DateTimeChanged; never without a mark (it would pick every visit)', async () => {
+    const { requests, connection } = recording();
+    const source = new SqlReceptionSource(
+      connection,
+      files,
+      prepareReceptionSql(files, () => true),
+      db,
+    );
+    for await (const _row of source.changedSince(new Date(), new Date(), '00000000000007d1')) assert.fail();
+    assert.match(requests[0]!.sql, /RowVersion >= @sinceRowVersion/);
+    assert.match(requests[0]!.sql, /DateTimeChanged >= @since/);
+    assert.deepEqual(requests[0]!.inputs.sinceRowVersion, Buffer.from('00000000000007d1', 'hex'));
+    for await (const _row of source.changedSince(new Date(), new Date())) assert.fail();
+    assert.doesNotMatch(requests[1]!.sql, /RowVersion/);
   });
 });

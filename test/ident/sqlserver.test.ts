@@ -386,6 +386,22 @@ describe('IDENT SQL against SQL Server', { skip: skipReason, timeout: 600_000 },
     }
   });
 
+  it('a visit changed on a workstation whose clock runs behind is selected by Receptions.RowVersion', async () => {
+    const source = await receptionsOn(connection);
+    const sinceRowVersion = (await (await sourceOn(connection)).now()).rowVersion;
+    assert.ok(sinceRowVersion, 'clock.sql reads the rowversion mark');
+    // Stamped a day before the checkpoint: DateTimeChanged alone would never select it.
+    await write('PZ', `UPDATE dbo.Receptions SET DateTimeChanged = '2026-11-20 12:00' WHERE ID = 5;`);
+    try {
+      const since = wallClock('2026-11-21 00:00');
+      const windowStart = wallClock('2026-11-21 00:00');
+      assert.ok(!(await receptionIds(source.changedSince(since, windowStart))).includes(5));
+      assert.ok((await receptionIds(source.changedSince(since, windowStart, sinceRowVersion))).includes(5));
+    } finally {
+      await write('PZ', `UPDATE dbo.Receptions SET DateTimeChanged = '2024-03-01 13:10' WHERE ID = 5;`);
+    }
+  });
+
   it('a database without the guessed reception columns reads receptions without services and cancel reason', async () => {
     const bare = await connectIdent({ ...db, database: 'PZ_BARE' });
     try {

@@ -1,7 +1,11 @@
 import type { DatabaseConfig } from '../../config/config.ts';
 import { columnKey, columnTypes } from '../../ident/prepare.ts';
 import { type SqlConnection, SqlTypes } from '../../ident/pool.ts';
-import type { PreparedReceptionSql, ReceptionSqlFiles } from '../../ident/reception-sql.ts';
+import {
+  type PreparedReceptionSql,
+  RECEPTION_ROWVERSION_FILE,
+  type ReceptionSqlFiles,
+} from '../../ident/reception-sql.ts';
 import { SqlReceptionSource } from '../../ident/reception-source.ts';
 import { filteredColumns, leadingIndexes } from '../../ident/schema-check.ts';
 import { columnsBehind } from '../../ident/sql-analysis.ts';
@@ -41,6 +45,7 @@ export function receptionQueries(
     'receptions-select-window.sql': files.selectWindow,
     'receptions-select-one.sql': files.selectOne,
     'receptions-sample.sql': files.sample,
+    ...(prepared.rowVersionSelection ? { [RECEPTION_ROWVERSION_FILE]: prepared.rowVersionSelection } : {}),
   };
 }
 
@@ -52,6 +57,7 @@ export function receptionQueries(
  */
 export async function checkReceptions(check: ReceptionCheck): Promise<string[]> {
   const failures = [...(await reportStageColumnTypes(check)), ...reportCancelReasons(check)];
+  reportChangeSelection(check);
   await reportSizesAndIndexes(check);
   const source = new SqlReceptionSource(check.connection, check.files, check.prepared, check.db, {
     noShowHours: overdueHours(check.map),
@@ -101,6 +107,17 @@ async function reportStageColumnTypes(check: ReceptionCheck): Promise<string[]> 
   return [
     `${wrong.length} column(s) the stage rules read are not dates; compare them in receptions.sql (e.g. CASE WHEN x = 1 THEN r.DateTimeChanged END) or drop them from the expression`,
   ];
+}
+
+/** How changed visits are found: by the change stamp alone, or by the rowversion too. */
+function reportChangeSelection(check: ReceptionCheck): void {
+  check.out(
+    check.prepared.rowVersionSelection
+      ? `changes:  changed visits are selected by DateTimeChanged and by Receptions.RowVersion (${RECEPTION_ROWVERSION_FILE}): a workstation's wrong clock cannot hide a change to a visit`
+      : check.files.selectChangedRowVersion
+        ? 'changes:  changed visits are selected by DateTimeChanged alone (no Receptions.RowVersion here): a workstation whose clock runs behind stamps changes the next deep sync finds'
+        : `changes:  changed visits are selected by DateTimeChanged alone (${RECEPTION_ROWVERSION_FILE} is not in SQL_DIR: copy it from the release to select by Receptions.RowVersion too)`,
+  );
 }
 
 /** Whether the reason's text could be read; without it no reason can mean a no-show. */

@@ -44,7 +44,7 @@ export interface DealSyncDeps {
   /** amoCRM requests sent so far by this process (for the run's count). */
   requestCount: () => number;
   /** The IDENT clock (the patient source's), for the checkpoint and the window. */
-  now: () => Promise<{ at: Date }>;
+  now: () => Promise<{ at: Date; rowVersion?: string }>;
   /**
    * Syncs one patient's contact now (a reception whose patient has none yet): the contact id, or
    * undefined when the patient could not be synced.
@@ -229,7 +229,7 @@ export class DealRun implements DealWriteReport {
         this.counts.relinked += replayed.done;
         this.failed(replayed.failed);
       }
-      await this.consume(this.rowsFor(request, checkpoint?.at, windowStart));
+      await this.consume(this.rowsFor(request, checkpoint, windowStart));
       if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
       if (request.kind === 'deep' && !this.stopping()) await this.sweepDeleted();
       await this.finishWrites();
@@ -295,7 +295,7 @@ export class DealRun implements DealWriteReport {
 
   private async *rowsFor(
     request: DealRequest,
-    checkpoint: Date | undefined,
+    checkpoint: { at: Date; rowVersion?: string } | undefined,
     windowStart: Date,
   ): AsyncGenerator<ReceptionRow> {
     const { source } = this.deps;
@@ -311,8 +311,9 @@ export class DealRun implements DealWriteReport {
     }
     // Rows committed late carry an earlier stamp: the overlap re-reads them (hashes skip the unchanged).
     yield* source.changedSince(
-      new Date(checkpoint.getTime() - this.options.overlapSeconds * 1000),
+      new Date(checkpoint.at.getTime() - this.options.overlapSeconds * 1000),
       windowStart,
+      checkpoint.rowVersion,
     );
   }
 
