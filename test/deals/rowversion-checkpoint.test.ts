@@ -19,13 +19,13 @@ class RowVersionedSource extends MemorySource {
 
 class RecordingReceptions extends MemoryReceptions {
   readonly marks: (string | undefined)[] = [];
-  override changedSince(
+  override async *changedSince(
     since: Date,
     windowStart: Date,
     sinceRowVersion?: string,
-  ): AsyncIterable<ReceptionRow> {
+  ): AsyncGenerator<ReceptionRow> {
     this.marks.push(sinceRowVersion);
-    return super.changedSince(since, windowStart);
+    yield* super.changedSince(since, windowStart);
   }
 }
 

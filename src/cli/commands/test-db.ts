@@ -17,6 +17,7 @@ import { offlineCatalogue, resolveFields } from '../../mapping/catalogue.ts';
 import { createMapper } from '../../mapping/mapper.ts';
 import type { ContactMap } from '../../mapping/schema.ts';
 import { commandContext } from '../context.ts';
+import { patientTotals, reportPaymentsJournal } from './test-db-payments.ts';
 import { checkReceptions, receptionQueries } from './test-db-receptions.ts';
 
 export function registerTestDb(program: Command): void {
@@ -79,6 +80,12 @@ async function testDb(receptionsAsked: boolean): Promise<void> {
     reportClock(clock, stats, config.sync.overlapSeconds, out);
     await reportTimes(source, prepared, clock, out);
     failures.push(...(await reportSample(source, connection, files, map, config.sync.timeZone, out)));
+    await reportPaymentsJournal(
+      connection,
+      (await collect(connection, files.sample)).map((row) => String(row.PatientId)),
+      async (id) => patientTotals(await source.one(id)),
+      out,
+    );
     if (deals && receptionSql) {
       if (!config.sync.receptions)
         out('receptions (SYNC_RECEPTIONS is off; checked as they would be synced):');
