@@ -65,6 +65,9 @@ function fakeIdent(options: { checkIssued?: string; indexed?: string[]; sample?:
   const answer = (request: FakeRequest): { rows: Row[] } => {
     const sql = request.sql;
     sent.push(sql);
+    // A database whose cancel reasons live under another name than the guessed one.
+    if (/LIKE N'%Cancel%'/.test(sql))
+      return { rows: [{ TABLE_NAME: 'CancelReasonsDictionary', COLUMN_NAME: 'Title' }] };
     if (/INFORMATION_SCHEMA/.test(sql))
       return {
         rows: DATE_COLUMNS.map((column) => ({
@@ -189,6 +192,10 @@ describe('test-db for visits', () => {
     assert.match(
       text,
       /cancels: +the text of a cancel reason is not found here .* no reason can mark a no_show/,
+    );
+    assert.match(
+      text,
+      /tables here named like it, with their text columns:\n +CancelReasonsDictionary: Title/,
     );
     const found = await run();
     assert.match(

@@ -56,7 +56,7 @@ export function receptionQueries(
  * come back as sentences; the rest is printed.
  */
 export async function checkReceptions(check: ReceptionCheck): Promise<string[]> {
-  const failures = [...(await reportStageColumnTypes(check)), ...reportCancelReasons(check)];
+  const failures = [...(await reportStageColumnTypes(check)), ...(await reportCancelReasons(check))];
   reportChangeSelection(check);
   await reportSizesAndIndexes(check);
   const source = new SqlReceptionSource(check.connection, check.files, check.prepared, check.db, {
@@ -120,8 +120,29 @@ function reportChangeSelection(check: ReceptionCheck): void {
   );
 }
 
+/**
+ * Tables whose name mentions a cancellation, with their text columns: where the guessed
+ * ReceptionCancelReasons.Name is missing, the integrator sees what this database calls it.
+ */
+async function cancelTableCandidates(connection: SqlConnection): Promise<string[]> {
+  const tables = new Map<string, string[]>();
+  const sql = `SELECT c.TABLE_NAME, c.COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS AS c
+    WHERE c.TABLE_SCHEMA = N'dbo' AND c.TABLE_NAME LIKE N'%Cancel%'
+      AND c.DATA_TYPE IN (N'nvarchar', N'varchar', N'nchar', N'char', N'ntext', N'text')
+    ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`;
+  for await (const row of streamRows(connection.request(), sql)) {
+    const table = String(row.TABLE_NAME);
+    tables.set(table, [...(tables.get(table) ?? []), String(row.COLUMN_NAME)]);
+  }
+  if (tables.size === 0) return ['no table here has "Cancel" in its name'];
+  return [
+    'tables here named like it, with their text columns:',
+    ...[...tables].map(([table, columns]) => `  ${table}: ${columns.join(', ')}`),
+  ];
+}
+
 /** Whether the reason's text could be read; without it no reason can mean a no-show. */
-function reportCancelReasons(check: ReceptionCheck): string[] {
+async function reportCancelReasons(check: ReceptionCheck): Promise<string[]> {
   const reasonRules = check.map.states.filter((rule) => rule.matches);
   const emptied = new Set(check.prepared.emptied.map((guess) => guess.alias));
   const missing = reasonRules.filter((rule) => emptied.has(rule.when!));
@@ -129,6 +150,7 @@ function reportCancelReasons(check: ReceptionCheck): string[] {
     check.out(
       `cancels:  the text of a cancel reason is not found here (guessed table and column missing): visits cancelled by a reason still count as cancelled, their reason stays empty${missing.length > 0 ? `, and no reason can mark a ${missing.map((rule) => rule.state).join('/')}` : ''}; write your database's lookup table into the CancelReason line of receptions.sql`,
     );
+    for (const line of await cancelTableCandidates(check.connection)) check.out(`  ${line}`);
   } else {
     check.out('cancels:  cancelled = a cancel stamp or a cancel reason; the reason text is read');
   }
