@@ -355,6 +355,13 @@ export class StateStore {
     return (this.sql('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n;
   }
 
+  /** The IDENT patients whose contact this is (one, unless a person merged contacts in amoCRM). */
+  patientsOfContact(contactId: number): string[] {
+    return (
+      this.sql('SELECT patient_id FROM links WHERE contact_id = ?').all(contactId) as { patient_id: string }[]
+    ).map((row) => row.patient_id);
+  }
+
   /**
    * Stores what amoCRM now holds for these patients, with their refused fields; their pending
    * creates and failures end in the same transaction. A refusal ends only when its field landed

@@ -30,30 +30,39 @@ describe('attack: visits moved to another patient', () => {
     await emulator.stop();
   });
 
-  // Open finding (not fixed): takeOver keeps the carrier's contact; nothing re-links it.
-  it(
-    'a state folder lost while a visit moved: the deal found by its reception id follows the new patient',
-    { todo: 'open finding' },
-    async () => {
-      await stack.both();
-      assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 2), is_main: true }]);
-      stack.store.close();
-      receptions.touch(21, { PatientId: 3 });
-      // The state is lost (a new volume): contacts and deals are found again by their IDENT ids.
-      stack = await attackStack(emulator, patients, receptions, { stateDir: tempDir() });
-      const result = await stack.both();
-      assert.equal(result.outcome, 'ok');
-      const deep = await stack.both('deep');
-      assert.equal(deep.outcome, 'ok');
-      assert.deepEqual(
-        dealOf(emulator, stack, 21)
-          .contacts.filter((contact) => contact.is_main)
-          .map((contact) => contact.id),
-        [contactOf(stack, 3)],
-        'the deal of patient 3’s visit stays on patient 2’s contact',
-      );
-    },
-  );
+  // The deal found by its reception id sat on another IDENT patient's contact: it follows the visit.
+  it('a state folder lost while a visit moved: the deal found by its reception id follows the new patient', async () => {
+    await stack.both();
+    assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 2), is_main: true }]);
+    stack.store.close();
+    receptions.touch(21, { PatientId: 3 });
+    // The state is lost (a new volume): contacts and deals are found again by their IDENT ids.
+    stack = await attackStack(emulator, patients, receptions, { stateDir: tempDir() });
+    const result = await stack.both();
+    assert.equal(result.outcome, 'ok');
+    const deep = await stack.both('deep');
+    assert.equal(deep.outcome, 'ok');
+    assert.deepEqual(
+      dealOf(emulator, stack, 21)
+        .contacts.filter((contact) => contact.is_main)
+        .map((contact) => contact.id),
+      [contactOf(stack, 3)],
+      'the deal of patient 3’s visit stays on patient 2’s contact',
+    );
+  });
+
+  it('a state folder lost: a deal a manager put on a contact of no IDENT patient stays there', async () => {
+    await stack.both();
+    const managers = emulator.seedContact({ name: 'Мама пациента' });
+    const lead = emulator.deals.leads.get(dealOf(emulator, stack, 21).id)!;
+    lead.contacts = [{ id: managers.id, is_main: true }];
+    lead.updated_at += 1;
+    stack.store.close();
+    stack = await attackStack(emulator, patients, receptions, { stateDir: tempDir() });
+    await stack.both();
+    await stack.both('deep');
+    assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: managers.id, is_main: true }]);
+  });
 
   it('moved A→B with the link applied and its answer lost, then back to A before the next run', async () => {
     await stack.both();

@@ -645,10 +645,12 @@ export class DealRun implements DealWriteReport {
   }
 
   /** This deal carries the reception from now on: linked, and written where it differs. */
-  private async takeOver(deal: MappedDeal, contactId: number, taken: LeadRow): Promise<void> {
+  private async takeOver(deal: MappedDeal, contactId: number, found: LeadRow): Promise<void> {
     const { store, resolved } = this.deps;
-    this.claimed.add(taken.leadId);
-    if (!this.options.dryRun) store.leadMirror.claim(taken.leadId, deal.receptionId);
+    this.claimed.add(found.leadId);
+    if (!this.options.dryRun) store.leadMirror.claim(found.leadId, deal.receptionId);
+    const taken = await this.followPatientOfFound(deal, contactId, found);
+    if (!taken) return;
     const stage = decideStage(
       deal.placement,
       undefined,
@@ -681,6 +683,38 @@ export class DealRun implements DealWriteReport {
       after: stage.after,
       action: 'linked',
     });
+  }
+
+  /**
+   * A deal found by its reception id (no link in the state: a lost or restored state folder) whose
+   * main contact is another IDENT patient's: the visit moved, or its patient was merged, while no
+   * state recorded it. It follows the reception's patient as a linked deal does (see followPatient).
+   * A contact of no IDENT patient (a manager's choice) stays. Undefined when the re-link failed.
+   */
+  private async followPatientOfFound(
+    deal: MappedDeal,
+    contactId: number,
+    found: LeadRow,
+  ): Promise<LeadRow | undefined> {
+    const from = found.contactId;
+    if (found.receptionId !== deal.receptionId || from === null || from === contactId) return found;
+    const owners = this.deps.store.patientsOfContact(from);
+    if (owners.length === 0 || owners.includes(deal.patientId)) return found;
+    if (!this.options.dryRun) {
+      const reason = await this.relinker.relink({
+        receptionId: deal.receptionId,
+        leadId: found.leadId,
+        patientId: deal.patientId,
+        fromContactId: from,
+        toContactId: contactId,
+      });
+      if (reason !== undefined) {
+        this.failed([{ receptionId: deal.receptionId, reason }]);
+        return undefined;
+      }
+    }
+    this.counts.relinked += 1;
+    return { ...found, contactId };
   }
 
   private note(deal: MappedDeal, stage: StageDecision): void {
