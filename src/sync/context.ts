@@ -26,7 +26,7 @@ import { createMapper, type Mapper } from '../mapping/mapper.ts';
 import { StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
 import type { StreamKinds } from '../daemon/stream-history.ts';
-import { DealRun, type DealSyncOptions, type DealSyncResult } from './deals/run.ts';
+import { DealRun, type DealSyncOptions, type DealSyncResult, noDealCounts } from './deals/run.ts';
 import { type SyncOptions, type SyncResult, SyncRun } from './run.ts';
 
 /** Receptions → deals, when SYNC_RECEPTIONS=true. */
@@ -363,19 +363,7 @@ function dealPhaseNotReady(
   logger: Logger,
   options: { dryRun?: boolean },
 ): DealSyncResult {
-  const counts = {
-    read: 0,
-    unchanged: 0,
-    created: 0,
-    updated: 0,
-    moved: 0,
-    linked: 0,
-    repaired: 0,
-    relinked: 0,
-    closed: 0,
-    failed: 0,
-    requests: 0,
-  };
+  const counts = noDealCounts();
   const kind = requested === 'incremental' && !store.deals.checkpoint() ? 'initial' : requested;
   const at = new Date().toISOString();
   if (!options.dryRun)

@@ -14,6 +14,19 @@ import { FakeRequest } from '../helpers/fake-sql.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
 
 const files = loadReceptionSql(DEFAULT_SQL_DIR);
+/** A connection that answers every query with no rows and keeps the requests sent. */
+const recording = () => {
+  const requests: FakeRequest[] = [];
+  const connection = {
+    request() {
+      const request = new FakeRequest(() => ({ rows: [] }));
+      requests.push(request);
+      return request;
+    },
+    async close() {},
+  };
+  return { requests, connection };
+};
 const code = (sql: string) => stripComments(sql).replace(/\s+/g, ' ');
 const names = (columns: { table: string; column: string }[] | undefined) =>
   (columns ?? []).map((column) => `${column.table}.${column.column}`).sort();
@@ -90,15 +103,7 @@ describe('newly overdue visits are selected each run', () => {
   it("the source sends the deal map's no-show hours with the change selection", async () => {
     const hours = overdueHours(shippedDealMap());
     assert.equal(hours, 3);
-    const requests: FakeRequest[] = [];
-    const connection = {
-      request() {
-        const request = new FakeRequest(() => ({ rows: [] }));
-        requests.push(request);
-        return request;
-      },
-      async close() {},
-    };
+    const { requests, connection } = recording();
     const prepared = { receptions: files.receptions, emptied: [] };
     const db = { host: 'h', port: 1433, instance: undefined, database: 'PZ', user: 'u' } as never;
     const source = new SqlReceptionSource(connection, files, prepared, db, { noShowHours: hours });
@@ -155,18 +160,6 @@ describe("the clinic server's cost", () => {
 });
 
 describe('changed visits by Receptions.RowVersion, where the database has it', () => {
-  const recording = () => {
-    const requests: FakeRequest[] = [];
-    const connection = {
-      request() {
-        const request = new FakeRequest(() => ({ rows: [] }));
-        requests.push(request);
-        return request;
-      },
-      async close() {},
-    };
-    return { requests, connection };
-  };
   const db = { host: 'h', port: 1433, instance: undefined, database: 'PZ', user: 'u' } as never;
 
   it('prepared only where Receptions.RowVersion exists', () => {

@@ -89,6 +89,20 @@ export interface DealCounts {
   requests: number;
 }
 
+export const noDealCounts = (): DealCounts => ({
+  read: 0,
+  unchanged: 0,
+  created: 0,
+  updated: 0,
+  moved: 0,
+  linked: 0,
+  repaired: 0,
+  relinked: 0,
+  closed: 0,
+  failed: 0,
+  requests: 0,
+});
+
 export interface DealSyncResult extends DealCounts {
   kind: DealRunKind;
   outcome: 'ok' | 'failed' | 'stopped';
@@ -130,19 +144,7 @@ export class DealRun implements DealWriteReport {
     requestTimeoutMs: number;
     pendingMarginMs: number;
   };
-  private counts: DealCounts = {
-    read: 0,
-    unchanged: 0,
-    created: 0,
-    updated: 0,
-    moved: 0,
-    linked: 0,
-    repaired: 0,
-    relinked: 0,
-    closed: 0,
-    failed: 0,
-    requests: 0,
-  };
+  private counts: DealCounts = noDealCounts();
   private pending = 0;
   /** Receptions whose deal create an earlier run sent and amoCRM may still apply: not touched by this run. */
   private waiting = new Set<string>();
@@ -545,23 +547,26 @@ export class DealRun implements DealWriteReport {
       ? row.contactId
       : (this.deps.store.links([link.patientId]).get(link.patientId)?.contactId ?? null);
     if (link.patientId === deal.patientId || current === contactId) return row?.contactId ?? contactId;
-    if (this.options.dryRun) {
-      this.counts.relinked += 1;
-      return contactId;
-    }
-    const reason = await this.relinker.relink({
-      receptionId: deal.receptionId,
-      leadId: link.leadId,
-      patientId: deal.patientId,
-      fromContactId: current,
-      toContactId: contactId,
-    });
+    return (await this.relink(deal, link.leadId, current, contactId)) ? contactId : undefined;
+  }
+
+  /** The deal's main contact becomes `to` (intent first, see DealRelinker); false when amoCRM did not take it (recorded). */
+  private async relink(deal: MappedDeal, leadId: number, from: number | null, to: number): Promise<boolean> {
+    const reason = this.options.dryRun
+      ? undefined
+      : await this.relinker.relink({
+          receptionId: deal.receptionId,
+          leadId,
+          patientId: deal.patientId,
+          fromContactId: from,
+          toContactId: to,
+        });
     if (reason !== undefined) {
       this.failed([{ receptionId: deal.receptionId, reason }]);
-      return undefined;
+      return false;
     }
     this.counts.relinked += 1;
-    return contactId;
+    return true;
   }
 
   /**
@@ -700,21 +705,7 @@ export class DealRun implements DealWriteReport {
     if (found.receptionId !== deal.receptionId || from === null || from === contactId) return found;
     const owners = this.deps.store.patientsOfContact(from);
     if (owners.length === 0 || owners.includes(deal.patientId)) return found;
-    if (!this.options.dryRun) {
-      const reason = await this.relinker.relink({
-        receptionId: deal.receptionId,
-        leadId: found.leadId,
-        patientId: deal.patientId,
-        fromContactId: from,
-        toContactId: contactId,
-      });
-      if (reason !== undefined) {
-        this.failed([{ receptionId: deal.receptionId, reason }]);
-        return undefined;
-      }
-    }
-    this.counts.relinked += 1;
-    return { ...found, contactId };
+    return (await this.relink(deal, found.leadId, from, contactId)) ? { ...found, contactId } : undefined;
   }
 
   private note(deal: MappedDeal, stage: StageDecision): void {
