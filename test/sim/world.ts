@@ -1048,8 +1048,7 @@ export class World {
       // The deal follows its visit to another patient: it is not left on the contact of the patient
       // it was booked for. (A deal whose contact a manager deleted is not linked anew: README links a
       // deal when it is made or its visit moves, and nothing else.)
-      // After a restored state the intent of a move made in the lost time is unknown (not checked).
-      if (row && !this.restored) {
+      if (row) {
         const main = deal.contacts.find((link) => link.is_main) ?? deal.contacts[0];
         const contact = main && this.emulator.contacts.get(main.id);
         const holder = contact ? carrierOf.get(contact.id) : undefined;
