@@ -10,6 +10,7 @@ import {
   lintDaemonSql,
   outputAliases,
   parseTsql,
+  readOnlyProblems,
   referencedColumns,
   stripComments,
 } from '../../src/ident/sql-analysis.ts';
@@ -23,6 +24,13 @@ import {
   prepareSql,
   readOnlyForServer,
 } from '../../src/ident/sql-files.ts';
+import {
+  ROLES_QUERY,
+  rolesFrom,
+  tablesQuery,
+  writableTablesFrom,
+  writeRightsWarning,
+} from '../../src/ident/sql-login-rights.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
 
@@ -309,4 +317,27 @@ describe('the test IDENT database', () => {
         assert.doesNotThrow(() => parseTsql(statement), statement.slice(0, 80));
     });
   }
+});
+
+describe("test-db's warning about a login that can write", () => {
+  it('its queries parse as T-SQL and only read', () => {
+    assert.deepEqual(readOnlyProblems(ROLES_QUERY), []);
+    assert.deepEqual(readOnlyProblems(tablesQuery(3)), []);
+  });
+
+  it('names the roles and the tables a login may change, and says nothing for a reader', () => {
+    const rights = {
+      roles: rolesFrom({ SysAdmin: 1, DbOwner: 1, DataWriter: 0, DdlAdmin: null }),
+      tables: writableTablesFrom([
+        { TableName: 'Patients', CanInsert: 1, CanUpdate: 1, CanDelete: 1 },
+        { TableName: 'Persons', CanInsert: 0, CanUpdate: 1, CanDelete: 0 },
+        { TableName: 'Receptions', CanInsert: 0, CanUpdate: 0, CanDelete: 0 },
+      ]),
+    };
+    assert.deepEqual(rights, { roles: ['sysadmin', 'db_owner'], tables: ['Patients', 'Persons'] });
+    const warning = writeRightsWarning(rights, 'sa')!;
+    assert.match(warning, /^login: +warning: sa is sysadmin, db_owner and may change Patients, Persons, /);
+    assert.match(warning, /db_datareader/);
+    assert.equal(writeRightsWarning({ roles: [], tables: [] }, 'reader'), undefined);
+  });
 });
