@@ -58,6 +58,15 @@ export class TokenStore {
     return { obtainedAt: 0, ...parsed } as StoredTokens;
   }
 
+  /**
+   * Refuses now what `write` would refuse later: `auth` calls it before the single-use code is
+   * exchanged, so a planted link or another user's file does not cost the person their code.
+   */
+  assertWritable(): void {
+    refuseSymlink(this.path, 'the amoCRM token file');
+    ensurePrivateFile(this.path, 'the amoCRM token file', { create: false });
+  }
+
   write(tokens: StoredTokens): void {
     refuseSymlink(this.path, 'the amoCRM token file');
     registerSecret(tokens.accessToken);

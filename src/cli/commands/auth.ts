@@ -29,6 +29,8 @@ export function registerAuth(program: Command): void {
           },
         );
       const { config, logger } = commandContext(['amocrm-oauth'], { writesState: true });
+      // Before a person consents or a code is exchanged: a code is single-use.
+      new TokenStore(config.stateDir).assertWritable();
       const out = (line: string) => process.stdout.write(`${line}\n`);
       let code = options.code;
       let baseUrl = config.amocrm.baseUrl;
@@ -123,8 +125,10 @@ async function exchangeAndStore(
     clientSecret: config.amocrm.clientSecret!,
     redirectUri: config.amocrm.redirectUri,
   });
-  const tokens = await endpoint.exchangeCode(code);
   const store = new TokenStore(config.stateDir);
+  // Again right before the exchange: the callback may have waited many minutes.
+  store.assertWritable();
+  const tokens = await endpoint.exchangeCode(code);
   store.write(tokens);
   const client = createAmoClient(
     { ...config.amocrm, baseUrl, longLivedToken: undefined },
