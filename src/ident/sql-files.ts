@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SQL_DIR } from '../config/config.ts';
 import { ActionableError } from '../errors.ts';
+import { BoundedFileError, readBoundedFile } from '../support/bounded-file.ts';
 import { lintDaemonSql, readOnlyProblems, stripComments } from './sql-analysis.ts';
 
 /** The SQL the daemon runs, read from files an integrator can edit (sql/ by default). */
@@ -77,14 +77,20 @@ export function loadSqlFiles(dir = DEFAULT_SQL_DIR): SqlFiles {
   return files;
 }
 
+/** A query is a page of SQL: anything far larger is not one of ours. */
+const MAX_SQL_BYTES = 1_000_000;
+
 /** One SQL file of `dir`, checked: one SELECT that parses as T-SQL and writes nothing. */
 export function readSqlFile(dir: string, name: string): string {
   const path = join(dir, name);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new SqlFileError(`cannot read ${path}; set SQL_DIR to the folder of the SQL files`);
+    text = readBoundedFile(path, MAX_SQL_BYTES, '1 MB').toString('utf8');
+  } catch (error) {
+    if (!(error instanceof BoundedFileError)) throw error;
+    throw new SqlFileError(
+      `cannot read ${path} (${error.message}); set SQL_DIR to the folder of the SQL files`,
+    );
   }
   const problem = lintDaemonSql(text)[0];
   if (problem) {
