@@ -47,7 +47,7 @@ describe('values that kept their quotes through `docker run --env-file` (issue 2
       ['AMOCRM_CLIENT_SECRET', "'abc'"],
       ['AMOCRM_LONG_LIVED_TOKEN', '"eyJ0eXAiOiJKV1Qi"'],
       ['AMOCRM_REDIRECT_URI', "'https://example.org/callback'"],
-    ])
+    ] as const)
       assert.throws(
         () => readEnvironment({ [key]: value }, noFile),
         refusal(

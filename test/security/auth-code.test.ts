@@ -3,6 +3,7 @@ import { chownSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TOKEN_FILE } from '../../src/amocrm/token-store.ts';
+import { everyInterfaceWarning } from '../../src/cli/commands/auth.ts';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -57,4 +58,20 @@ describe('`auth --code` checks the token file before it spends the single-use co
       await stillValid(code);
     },
   );
+});
+
+describe('a redirect URL on every interface (issue 22, item 17)', () => {
+  it('0.0.0.0 or [::] is warned about in one sentence; a named host or localhost is not', () => {
+    for (const uri of ['http://0.0.0.0:41081/callback', 'http://[::]:41081/callback'])
+      assert.match(
+        everyInterfaceWarning(new URL(uri)) ?? '',
+        /^AMOCRM_REDIRECT_URI names (0\.0\.0\.0|\[::\]), so the callback listens on every network interface of this machine; /,
+      );
+    for (const uri of [
+      'http://localhost:41081/callback',
+      'http://192.168.1.20:41081/callback',
+      'http://[::1]:41081/x',
+    ])
+      assert.equal(everyInterfaceWarning(new URL(uri)), undefined, uri);
+  });
 });

@@ -36,6 +36,8 @@ export function registerAuth(program: Command): void {
       let baseUrl = config.amocrm.baseUrl;
       if (!code) {
         const redirect = new URL(config.amocrm.redirectUri);
+        const warning = options.host ? undefined : everyInterfaceWarning(redirect);
+        if (warning) logger.warn(warning);
         const state = newState();
         const server = await listenForCallback({
           // The callback listens only where the redirect URL points (localhost: this machine only).
@@ -78,6 +80,17 @@ export function registerAuth(program: Command): void {
 export function callbackHost(redirect: URL): string {
   const host = redirect.hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' ? '127.0.0.1' : host;
+}
+
+/**
+ * A redirect URL on 0.0.0.0 or [::] makes the callback listen on every interface of this machine
+ * (anyone on the network may answer it first): said in one sentence, since `--host` is the
+ * deliberate way to ask for that (a container).
+ */
+export function everyInterfaceWarning(redirect: URL): string | undefined {
+  const host = callbackHost(redirect);
+  if (host !== '0.0.0.0' && host !== '::') return undefined;
+  return `AMOCRM_REDIRECT_URI names ${redirect.hostname}, so the callback listens on every network interface of this machine; name this machine's own address or localhost in AMOCRM_REDIRECT_URI (and in the amoCRM integration), or pass --host deliberately`;
 }
 
 /** An amoCRM account host as the consent redirect names it (../shared/reference/amocrm-api.md, Hosts). */
