@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { ensurePrivateDatabase } from '../support/state-dir.ts';
 
 /**
  * Where requests' departures are recorded. In one process an array does; processes that share a
@@ -100,6 +101,7 @@ export class SharedPace implements PaceBook {
 
   constructor(stateDir: string) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDatabase(join(stateDir, PACE_FILE), 'the request pace file');
     this.db = new DatabaseSync(join(stateDir, PACE_FILE));
     // Nothing here must survive a crash: a lost departure only means one request leaves a little
     // early — and amoCRM's window is a second, far shorter than any restart. (The `pace` table of

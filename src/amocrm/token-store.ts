@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { refuseSymlink } from '../support/state-dir.ts';
+import { ensurePrivateFile, refuseSymlink } from '../support/state-dir.ts';
 import { AmoCrmError } from './errors.ts';
 import { registerSecret } from '../logging/redact.ts';
 import { writeFileAtomic } from '../support/atomic-file.ts';
@@ -31,6 +31,8 @@ export class TokenStore {
   read(): StoredTokens | undefined {
     refuseSymlink(this.path, 'the amoCRM token file');
     if (!existsSync(this.path)) return undefined;
+    // A file copied in by hand may carry loose permissions: ours are narrowed, another user's refused.
+    ensurePrivateFile(this.path, 'the amoCRM token file', { create: false });
     let parsed: Partial<StoredTokens> | null;
     try {
       parsed = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<StoredTokens> | null;
@@ -51,11 +53,18 @@ export class TokenStore {
     ) {
       throw new AmoCrmError('auth', `${this.path} is incomplete; run \`ident-sync auth\` to authorise again`);
     }
-    // A file copied in by hand may carry loose permissions: tighten them.
-    if ((statSync(this.path).mode & 0o077) !== 0) chmodSync(this.path, 0o600);
     registerSecret(parsed.accessToken);
     registerSecret(parsed.refreshToken);
     return { obtainedAt: 0, ...parsed } as StoredTokens;
+  }
+
+  /**
+   * Refuses now what `write` would refuse later: `auth` calls it before the single-use code is
+   * exchanged, so a planted link or another user's file does not cost the person their code.
+   */
+  assertWritable(): void {
+    refuseSymlink(this.path, 'the amoCRM token file');
+    ensurePrivateFile(this.path, 'the amoCRM token file', { create: false });
   }
 
   write(tokens: StoredTokens): void {

@@ -1,6 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { BoundedFileError, readBoundedFile } from '../support/bounded-file.ts';
 import { ConfigError } from './errors.ts';
+import { environmentSchema } from './schema.ts';
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
@@ -22,7 +24,7 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
       `${shownName} is saved as UTF-16; save it as UTF-8 (Notepad: File → Save as → Encoding: UTF-8)`,
     ]);
   }
-  let text = raw.toString('utf8');
+  let text = decodeUtf8(raw, shownName);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const values: Record<string, string> = {};
   const warnings: string[] = [];
@@ -39,14 +41,17 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
     let rest = match[2]!;
     if (rest.startsWith("'")) {
       const end = rest.indexOf("'", 1);
-      values[key] = end < 0 ? rest.slice(1) : rest.slice(1, end);
+      if (end < 0) throw unterminated(shownName, index, key, "'", 'on the same line');
+      values[key] = rest.slice(1, end);
       continue;
     }
     if (rest.startsWith('"')) {
       // A double-quoted value may run over several lines, up to its closing quote.
+      const opened = index;
       let body = rest.slice(1);
       while (!/(^|[^\\])(\\\\)*"/.test(body) && index + 1 < lines.length) body += `\n${lines[++index]}`;
       const end = closingQuote(body);
+      if (end === body.length) throw unterminated(shownName, opened, key, '"', 'where the value ends');
       const value = unescape(body.slice(0, end));
       if (value.includes('$')) warnings.push(dollarWarning(key));
       values[key] = value;
@@ -65,6 +70,39 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
   }
   return { values, warnings };
 }
+
+/**
+ * Bytes that are not UTF-8 (Notepad's "ANSI", Windows-1251, for a Cyrillic password) would become
+ * U+FFFD silently and the value would be wrong: refused, naming the first such line.
+ */
+function decodeUtf8(raw: Buffer, shownName: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let start = 0;
+    let line = 1;
+    for (;;) {
+      const end = raw.indexOf(0x0a, start);
+      try {
+        decoder.decode(raw.subarray(start, end < 0 ? raw.length : end));
+      } catch {
+        break;
+      }
+      if (end < 0) break;
+      start = end + 1;
+      line += 1;
+    }
+    throw new ConfigError([
+      `${shownName} line ${line} is not UTF-8 (saved as "ANSI" / Windows-1251?); save ${shownName} as UTF-8 (Notepad: File → Save as → Encoding: UTF-8)`,
+    ]);
+  }
+}
+
+const unterminated = (shownName: string, index: number, key: string, quote: string, where: string) =>
+  new ConfigError([
+    `${shownName} line ${index + 1}: the value of ${key} opens a ${quote} quote that is never closed; add the closing ${quote} ${where}`,
+  ]);
 
 const dollarWarning = (key: string) =>
   `${key} holds a "$" without single quotes: docker compose would replace $NAME in it with a variable; put the value in single quotes so both read it alike`;
@@ -88,8 +126,49 @@ export function readEnvironment(
   processEnv: NodeJS.ProcessEnv = process.env,
   envFile = processEnv.ENV_FILE ?? '.env',
 ): { source: EnvSource; warnings: string[] } {
+  const quoted = quotedFromEnvFile(processEnv);
   const path = resolve(envFile);
-  if (!existsSync(path)) return { source: { ...processEnv }, warnings: [] };
-  const file = parseEnvFile(readFileSync(path), envFile);
-  return { source: { ...file.values, ...processEnv }, warnings: file.warnings };
+  if (!existsSync(path)) return { source: { ...processEnv }, warnings: quoted };
+  let raw: Buffer;
+  try {
+    raw = readBoundedFile(path, MAX_ENV_BYTES, '1 MB');
+  } catch (error) {
+    if (!(error instanceof BoundedFileError)) throw error;
+    throw new ConfigError([`${envFile} ${error.message}; point ENV_FILE at the .env file`]);
+  }
+  const file = parseEnvFile(raw, envFile);
+  return { source: { ...file.values, ...processEnv }, warnings: [...quoted, ...file.warnings] };
+}
+
+/** A .env is a page of settings. */
+const MAX_ENV_BYTES = 1_000_000;
+
+const SETTINGS = new Set(Object.keys(environmentSchema.shape));
+
+/**
+ * Values of our settings that arrive in the environment wrapped whole in matching quotes.
+ * `docker run --env-file` keeps the quotes that docker compose and our own .env reader remove, so
+ * `AMOCRM_CLIENT_SECRET='abc'` reaches us as `'abc'`: amoCRM then answers as if the secret or the
+ * token were wrong. No id, secret, token, host, URL, path or number of ours can begin and end
+ * with a quote, so these are refused, not stripped (stripping would hide where they came from).
+ * A database password chosen by a person might: there it is a warning.
+ */
+function quotedFromEnvFile(processEnv: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const [key, value] of Object.entries(processEnv)) {
+    if (!SETTINGS.has(key) || value === undefined || !/^(['"]).*\1$/s.test(value) || value.length < 2)
+      continue;
+    const quote = value[0] === "'" ? 'single' : 'double';
+    if (key === 'DB_PASSWORD')
+      warnings.push(
+        `DB_PASSWORD arrives wrapped in ${quote} quotes; if they came from a \`docker run --env-file\` line (which keeps quotes, unlike docker compose and .env), remove them there — if they are part of the password, ignore this`,
+      );
+    else
+      problems.push(
+        `${key} arrives wrapped in ${quote} quotes, which \`docker run --env-file\` keeps (unlike docker compose and .env); remove the quotes from that line of the --env-file`,
+      );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return warnings;
 }

@@ -1,46 +1,12 @@
 import pkg from 'node-sql-parser/build/transactsql.js';
+import { codeOnly, tokenizeSql, withoutComments } from './sql-tokens.ts';
 
 const { Parser } = pkg;
 const parser = new Parser();
 const DIALECT = { database: 'TransactSQL' } as const;
 
-/** Comments blanked out (newlines kept, so line numbers hold), string literals left alone. */
-export function stripComments(sql: string): string {
-  let out = '';
-  let index = 0;
-  while (index < sql.length) {
-    const char = sql[index]!;
-    const next = sql[index + 1];
-    if (char === "'") {
-      const end = closingQuote(sql, index);
-      out += sql.slice(index, end);
-      index = end;
-    } else if (char === '-' && next === '-') {
-      const end = sql.indexOf('\n', index);
-      index = end < 0 ? sql.length : end;
-    } else if (char === '/' && next === '*') {
-      const end = sql.indexOf('*/', index + 2);
-      const stop = end < 0 ? sql.length : end + 2;
-      out += sql.slice(index, stop).replace(/[^\n]/g, ' ');
-      index = stop;
-    } else {
-      out += char;
-      index += 1;
-    }
-  }
-  return out;
-}
-
-function closingQuote(sql: string, open: number): number {
-  let index = open + 1;
-  while (index < sql.length) {
-    if (sql[index] === "'") {
-      if (sql[index + 1] === "'") index += 2;
-      else return index + 1;
-    } else index += 1;
-  }
-  return sql.length;
-}
+/** Comments blanked out (line breaks kept, so line numbers hold); literals and identifiers left alone. */
+export const stripComments = withoutComments;
 
 /**
  * node-sql-parser reads T-SQL well but not `TOP (@variable)` nor the `FOR XML PATH(''), TYPE).value(…)`
@@ -54,12 +20,14 @@ const parseable = (sql: string) =>
       /\bFOR\s+XML\s+PATH\s*\(\s*N?'[^']*'\s*\)\s*,\s*TYPE\s*\)\s*\.\s*value\s*\(\s*'[^']*'\s*,\s*'[^']*'\s*\)/gi,
       "FOR XML PATH(''))",
     )
-    .trim()
-    .replace(/;\s*$/, '');
+    .replace(/^[\s;]*/, '')
+    .replace(/[\s;]*$/, '');
 
 export function parseTsql(sql: string): void {
   parser.astify(parseable(sql), DIALECT);
 }
+
+const WRITES = 'the IDENT database is read-only for ident-sync: no writes, no procedures, no objects';
 
 /** Syntax of other SQL dialects and of SQL Server versions after 2012, and anything that writes. */
 const FORBIDDEN: { pattern: RegExp; why: string }[] = [
@@ -80,8 +48,8 @@ const FORBIDDEN: { pattern: RegExp; why: string }[] = [
   { pattern: /\bRETURNING\b/i, why: 'RETURNING is not T-SQL' },
   {
     pattern:
-      /\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|EXEC|EXECUTE|GRANT|REVOKE|DENY|BACKUP|RESTORE|SHUTDOWN|KILL|DBCC|OPENROWSET|OPENQUERY|OPENDATASOURCE|xp_\w+|sp_\w+)\b|\bINTO\s+[#@\w[]/i,
-    why: 'the IDENT database is read-only for ident-sync: no writes, no procedures, no objects',
+      /\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|EXEC|EXECUTE|GRANT|REVOKE|DENY|BACKUP|RESTORE|SHUTDOWN|KILL|DBCC|BULK|WRITETEXT|UPDATETEXT|RECONFIGURE|WAITFOR|OPENROWSET|OPENQUERY|OPENDATASOURCE|INTO|xp_\w+|sp_\w+)\b|\bNEXT\s+VALUE\s+FOR\b/i,
+    why: WRITES,
   },
 ];
 
@@ -93,36 +61,73 @@ export interface SqlProblem {
 
 const lineAt = (text: string, index: number) => text.slice(0, index).split('\n').length;
 
+type Statement = { type?: string };
+
+function parseStatements(sql: string): Statement[] | SqlProblem {
+  try {
+    const ast = parser.astify(parseable(sql), DIALECT) as unknown;
+    return (Array.isArray(ast) ? ast : [ast]) as Statement[];
+  } catch (error) {
+    const located = (error as { location?: { start?: { line?: number } } }).location?.start?.line;
+    return {
+      ...(located ? { line: located } : {}),
+      message: `does not parse as T-SQL: ${(error as Error).message.split('\n')[0]!.slice(0, 160)}`,
+    };
+  }
+}
+
+/**
+ * What makes a text unsafe to send to IDENT: text whose comments and literals cannot be told
+ * apart for certain, a write or a procedure anywhere in the code (literals, identifiers and
+ * comments aside), a second statement, or anything but one SELECT.
+ */
+function safetyProblems(sql: string, rules: readonly { pattern: RegExp; why: string }[]): SqlProblem[] {
+  const { problems: tokenProblems } = tokenizeSql(sql);
+  const problems: SqlProblem[] = tokenProblems.map((problem) => ({
+    line: lineAt(sql, problem.start),
+    message: problem.message,
+  }));
+  const code = codeOnly(sql);
+  for (const rule of rules) {
+    const match = rule.pattern.exec(code);
+    if (match) problems.push({ line: lineAt(code, match.index), message: rule.why });
+  }
+  // A semicolon may open (`;WITH`) or end the statement, nothing between.
+  const first = code.search(/[^\s;]/);
+  const last = code.search(/[\s;]*$/);
+  const semicolon = first < 0 ? -1 : code.slice(first, last).indexOf(';');
+  if (semicolon >= 0)
+    problems.push({
+      line: lineAt(code, first + semicolon),
+      message: 'a semicolon ends the statement before the end of the file; one SELECT is allowed',
+    });
+  if (problems.length > 0) return problems;
+  const statements = parseStatements(sql);
+  if (!Array.isArray(statements)) return [statements];
+  if (statements.length !== 1)
+    return [{ message: `holds ${statements.length} statements; one SELECT is allowed` }];
+  if (statements[0]!.type !== 'select')
+    return [
+      {
+        message: `is a ${String(statements[0]!.type).toUpperCase()} statement; only SELECT is allowed`,
+      },
+    ];
+  return [];
+}
+
+/** Why this text must not be sent to the IDENT database (empty: one SELECT that writes nothing). */
+export function readOnlyProblems(sql: string): SqlProblem[] {
+  return safetyProblems(sql, [FORBIDDEN.at(-1)!]);
+}
+
 /**
  * Problems of one SQL file the daemon runs: another dialect, a write, more than one statement,
  * anything but a SELECT, a parse error, or a column not qualified with its table where several
  * tables are read (the schema check could not tell whose it is).
  */
 export function lintDaemonSql(sql: string): SqlProblem[] {
-  const problems: SqlProblem[] = [];
-  const code = stripComments(sql).replace(/N?'(?:[^']|'')*'/g, (literal) => literal.replace(/[^\n]/g, ' '));
-  for (const rule of FORBIDDEN) {
-    const match = rule.pattern.exec(code);
-    if (match) problems.push({ line: lineAt(code, match.index), message: rule.why });
-  }
-  let statements: { type?: string }[];
-  try {
-    const ast = parser.astify(parseable(sql), DIALECT) as unknown;
-    statements = (Array.isArray(ast) ? ast : [ast]) as { type?: string }[];
-  } catch (error) {
-    const located = (error as { location?: { start?: { line?: number } } }).location?.start?.line;
-    problems.push({
-      ...(located ? { line: located } : {}),
-      message: `does not parse as T-SQL: ${(error as Error).message.split('\n')[0]!.slice(0, 160)}`,
-    });
-    return problems;
-  }
-  if (statements.length !== 1)
-    problems.push({ message: `holds ${statements.length} statements; one SELECT is allowed` });
-  else if (statements[0]!.type !== 'select')
-    problems.push({
-      message: `is a ${String(statements[0]!.type).toUpperCase()} statement; only SELECT is allowed`,
-    });
+  const problems = safetyProblems(sql, FORBIDDEN);
+  if (problems.length > 0) return problems;
   for (const column of unqualifiedColumns(sql))
     problems.push({
       message: `column ${column} is not qualified with its table alias (write alias.${column})`,

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SQL_DIR } from '../config/config.ts';
 import { ActionableError } from '../errors.ts';
-import { lintDaemonSql, stripComments } from './sql-analysis.ts';
+import { BoundedFileError, readBoundedFile } from '../support/bounded-file.ts';
+import { lintDaemonSql, readOnlyProblems, stripComments } from './sql-analysis.ts';
 
 /** The SQL the daemon runs, read from files an integrator can edit (sql/ by default). */
 export interface SqlFiles {
@@ -66,17 +66,31 @@ export function loadSqlFiles(dir = DEFAULT_SQL_DIR): SqlFiles {
       SQL_FILE_NAMES[key],
       composePatientQuery(files.patients, files[key]),
     );
+  // A guess's fallback (from its comment) replaces its line on a database that lacks the column:
+  // the query with every fallback in place is checked too.
+  lintComposed(
+    dir,
+    SQL_FILE_NAMES.patients,
+    `${SQL_FILE_NAMES.selectAll} with every unconfirmed column's fallback`,
+    composePatientQuery(withFallbacks(files.patients, () => false).sql, files.selectAll),
+  );
   return files;
 }
+
+/** A query is a page of SQL: anything far larger is not one of ours. */
+const MAX_SQL_BYTES = 1_000_000;
 
 /** One SQL file of `dir`, checked: one SELECT that parses as T-SQL and writes nothing. */
 export function readSqlFile(dir: string, name: string): string {
   const path = join(dir, name);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new SqlFileError(`cannot read ${path}; set SQL_DIR to the folder of the SQL files`);
+    text = readBoundedFile(path, MAX_SQL_BYTES, '1 MB').toString('utf8');
+  } catch (error) {
+    if (!(error instanceof BoundedFileError)) throw error;
+    throw new SqlFileError(
+      `cannot read ${path} (${error.message}); set SQL_DIR to the folder of the SQL files`,
+    );
   }
   const problem = lintDaemonSql(text)[0];
   if (problem) {
@@ -85,6 +99,28 @@ export function readSqlFile(dir: string, name: string): string {
     );
   }
   return text;
+}
+
+const checkedForServer = new Map<string, string | undefined>();
+
+/**
+ * The one gate every query built from the SQL files passes on its way to the IDENT database: the
+ * exact text sent is the text judged (one SELECT, nothing written), whatever composed it.
+ */
+export function readOnlyForServer(sql: string): string {
+  let problem = checkedForServer.get(sql);
+  if (!checkedForServer.has(sql)) {
+    const found = readOnlyProblems(sql)[0];
+    problem = found && `${found.line ? `line ${found.line}: ` : ''}${found.message}`;
+    // Texts repeat (a page size, a selection): a few hundred distinct ones at most.
+    if (checkedForServer.size >= 1000) checkedForServer.clear();
+    checkedForServer.set(sql, problem);
+  }
+  if (problem)
+    throw new SqlFileError(
+      `a query built from SQL_DIR was not sent to IDENT (${problem}); fix the SQL files or restore them from the release`,
+    );
+  return sql;
 }
 
 /** A query over a selection, as it is sent: it must parse too. */

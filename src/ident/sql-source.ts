@@ -1,7 +1,13 @@
 import type { DatabaseConfig } from '../config/config.ts';
 import { classifyDbError, type Where } from './errors.ts';
 import { type SqlConnection, SqlTypes } from './pool.ts';
-import { composeIdQuery, composeQuery, idsSelection, type SelectionKey } from './sql-files.ts';
+import {
+  composeIdQuery,
+  composeQuery,
+  idsSelection,
+  readOnlyForServer,
+  type SelectionKey,
+} from './sql-files.ts';
 import { streamRows } from './stream.ts';
 
 export type Row = Record<string, unknown>;
@@ -98,6 +104,7 @@ export class PagedSqlSource {
    * Server compares without converting a column and its indexes stay usable.
    */
   protected async *query(sql: string, params: QueryParams): AsyncGenerator<Row> {
+    readOnlyForServer(sql);
     try {
       const request = this.connection.request();
       for (const [name, value] of Object.entries(params)) {

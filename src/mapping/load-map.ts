@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
-import { parseDocument } from 'yaml';
+import { Lexer, parseDocument } from 'yaml';
+import { BoundedFileError, readBoundedFile } from '../support/bounded-file.ts';
 import type { z } from 'zod';
 import { type ContactMap, mapSchema } from './schema.ts';
 
@@ -28,18 +28,44 @@ export function readMapText(path: string, setting: string): string {
   const shown = shownPath(path);
   let text: string;
   try {
-    if (statSync(path).size > MAX_MAP_BYTES)
-      throw new MapFileError(shown, [
-        `is larger than 1 MB; a map is a page of YAML — point ${setting} at the right file`,
-      ]);
-    text = readFileSync(path, 'utf8');
+    text = readBoundedFile(path, MAX_MAP_BYTES, '1 MB').toString('utf8');
   } catch (error) {
-    if (error instanceof MapFileError) throw error;
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    throw new MapFileError(shown, [`${reason}; set ${setting} to the map's path`]);
+    if (!(error instanceof BoundedFileError)) throw error;
+    const fix = /larger/.test(error.message)
+      ? `a map is a page of YAML — point ${setting} at the right file`
+      : `set ${setting} to the map's path`;
+    throw new MapFileError(shown, [`${error.message}; ${fix}`]);
   }
   return text;
+}
+
+/** Nesting a map never needs; deeper YAML is refused before it is parsed (the parser's memory grows with it). */
+const MAX_NESTING = 32;
+
+/**
+ * How deep the YAML nests, as far as it is read: flow brackets open, plus, on each line, its
+ * indentation and the block indicators (`- - - x` nests three deep on one line). An upper bound
+ * of the real depth, read by the YAML lexer (quotes and comments are its), stopping past `limit`.
+ */
+export function yamlNesting(text: string, limit = MAX_NESTING): number {
+  let flow = 0;
+  let line = 0;
+  let deepest = 0;
+  let atLineStart = true;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') flow += 1;
+    else if (token === ']' || token === '}') flow = Math.max(0, flow - 1);
+    else if (token === '\n' || token === '\r\n') {
+      line = 0;
+      atLineStart = true;
+      continue;
+    } else if (atLineStart && /^ +$/.test(token)) line += token.length;
+    else if (flow === 0 && (token === '-' || token === '?' || token === ':')) line += 1;
+    if (!/^[ \t]*$/.test(token)) atLineStart = false;
+    deepest = Math.max(deepest, flow + line);
+    if (deepest > limit) break;
+  }
+  return deepest;
 }
 
 export function parseMap(text: string, shownName = 'map'): ContactMap {
@@ -48,6 +74,10 @@ export function parseMap(text: string, shownName = 'map'): ContactMap {
 
 /** YAML checked against a map schema: every problem is one line naming the entry. */
 export function parseYamlMap<T>(text: string, shownName: string, schema: z.ZodType<T>): T {
+  if (yamlNesting(text) > MAX_NESTING)
+    throw new MapFileError(shownName, [
+      `nests deeper than ${MAX_NESTING} levels, which no map needs; restore the file from the release or fix its brackets and indentation`,
+    ]);
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new MapFileError(

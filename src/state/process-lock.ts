@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ActionableError } from '../errors.ts';
+import { ensurePrivateDatabase } from '../support/state-dir.ts';
 
 /**
  * A lock held by an open SQLite transaction on a small file in STATE_DIR. The operating system
@@ -21,6 +22,7 @@ export class ProcessLock {
   static tryTake(stateDir: string, name: string): ProcessLock | undefined {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const path = join(stateDir, `${name}.lock`);
+    ensurePrivateDatabase(path, 'the lock file');
     const db = new DatabaseSync(path);
     try {
       db.exec('PRAGMA busy_timeout = 0; PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;');

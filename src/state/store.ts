@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { ensurePrivateDatabase } from '../support/state-dir.ts';
 import { DealStore } from './deals.ts';
 import { FailureTable } from './failure-table.ts';
 import { LeadMirror } from './lead-mirror.ts';
@@ -241,6 +242,7 @@ export class StateStore {
   constructor(stateDir: string, options: { readOnly?: boolean } = {}) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.path = join(stateDir, 'state.sqlite');
+    ensurePrivateDatabase(this.path, 'the state database', { create: !options.readOnly });
     this.db = new DatabaseSync(this.path, { readOnly: options.readOnly ?? false });
     this.db.exec('PRAGMA busy_timeout = 5000;');
     if (!options.readOnly) {

@@ -10,6 +10,7 @@ import {
   lintDaemonSql,
   outputAliases,
   parseTsql,
+  readOnlyProblems,
   referencedColumns,
   stripComments,
 } from '../../src/ident/sql-analysis.ts';
@@ -21,7 +22,15 @@ import {
   idsSelection,
   loadSqlFiles,
   prepareSql,
+  readOnlyForServer,
 } from '../../src/ident/sql-files.ts';
+import {
+  ROLES_QUERY,
+  rolesFrom,
+  tablesQuery,
+  writableTablesFrom,
+  writeRightsWarning,
+} from '../../src/ident/sql-login-rights.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
 
@@ -81,7 +90,7 @@ describe('the SQL the daemon runs', () => {
       ['DROP TABLE dbo.Patients', /read-only/],
       ["EXEC xp_cmdshell 'dir'", /read-only/],
       ['SELECT p.ID INTO #copy FROM dbo.Persons AS p', /read-only/],
-      ['SELECT p.ID FROM dbo.Persons AS p; SELECT 1 AS x', /holds 2 statements/],
+      ['SELECT p.ID FROM dbo.Persons AS p; SELECT 1 AS x', /semicolon ends the statement/],
       ['SELECT FROM WHERE', /does not parse as T-SQL/],
       [
         'SELECT pat.ID_Persons FROM dbo.Patients AS pat JOIN dbo.Persons AS p ON p.ID = pat.ID_Persons WHERE DateTimeChangedTypo >= @since',
@@ -211,6 +220,76 @@ describe('the SQL the daemon runs', () => {
     assert.equal(asWritten(files).usesRowVersion, true);
   });
 
+  // Issue 22, item 12: `--` inside [brackets] was taken for a comment that hid the rest of the line.
+  const EXPLOIT =
+    "SELECT SYSDATETIME() AS DbNow, MIN_ACTIVE_ROWVERSION() AS DbRowVersion, 0 AS [pad--]; DELETE FROM dbo.Patients; EXEC master..xp_cmdshell 'whoami'; SELECT 1 AS [x\n];";
+
+  it('sees code hidden behind -- or /* inside [brackets], "quotes" or literals, and INTO in any spelling', () => {
+    const refused = [
+      EXPLOIT,
+      'SELECT 0 AS "pad--"; DELETE FROM dbo.Patients; SELECT 1 AS "x\n";',
+      'SELECT 0 AS [a/*]; DELETE FROM dbo.Patients; SELECT 1 AS [*/]',
+      "SELECT N'x--' AS a; DELETE FROM dbo.Patients",
+      'SELECT p.ID INTO[copy] FROM dbo.Persons AS p',
+      'SELECT p.ID INTO "copy" FROM dbo.Persons AS p',
+      'SELECT p.ID INTO\tcopy FROM dbo.Persons AS p',
+      'SELECT 1 AS a -- a comment a carriage return ends\r DELETE FROM dbo.Patients',
+      'SELECT 1 AS a /* nested /* comments */ are refused */',
+      'SELECT 1 AS a /* never closed',
+      "SELECT 'never closed AS a",
+      'SELECT 1 AS [never closed',
+      'SELECT NEXT VALUE FOR dbo.Counter AS n',
+    ];
+    for (const sql of refused) assert.notDeepEqual(lintDaemonSql(sql), [], JSON.stringify(sql));
+    assert.match(messages(EXPLOIT).join('; '), /read-only/);
+    // Comment markers inside identifiers and literals are text: these read, and only read.
+    for (const sql of [
+      'SELECT 1 AS [a--b], 2 AS "c/*d", 3 AS [e]]--]]f]',
+      "SELECT N'-- not a comment' AS a, 'it''s /* text' AS b",
+      ';WITH t AS (SELECT 1 AS x) SELECT t.x FROM t;',
+    ])
+      assert.deepEqual(
+        lintDaemonSql(sql).filter((problem) => !/does not parse/.test(problem.message)),
+        [],
+        sql,
+      );
+  });
+
+  for (const name of ['clock.sql', 'stats.sql', 'sample.sql'])
+    it(`the exploit in ${name} stops loading before anything connects`, () => {
+      const dir = tempDir();
+      cpSync(DEFAULT_SQL_DIR, dir, { recursive: true });
+      writeFileSync(join(dir, name), EXPLOIT);
+      assert.throws(
+        () => loadSqlFiles(dir),
+        (error: ActionableError) => error.exitCode === 2 && error.message.includes(join(dir, name)),
+      );
+    });
+
+  it("a guess's fallback (taken from its comment) that writes stops loading", () => {
+    const dir = tempDir();
+    cpSync(DEFAULT_SQL_DIR, dir, { recursive: true });
+    const patients = readFileSync(join(dir, 'patients.sql'), 'utf8');
+    const guessed = patients.split('\n').findIndex((line) => /\bAS \w+.*--\s*unconfirmed:/i.test(line));
+    assert.ok(guessed >= 0);
+    const lines = patients.split('\n');
+    lines[guessed] = lines[guessed]!.replace(/→.*$/, '→ 1; DELETE FROM dbo.Patients; SELECT 1');
+    writeFileSync(join(dir, 'patients.sql'), lines.join('\n'));
+    assert.throws(
+      () => loadSqlFiles(dir),
+      (error: ActionableError) => error.exitCode === 2 && /fallback/.test(error.message),
+    );
+  });
+
+  it('the gate before the server refuses a composed text that writes, and passes what it checked', () => {
+    const composed = composePatientQuery(files.patients, files.selectAll);
+    assert.equal(readOnlyForServer(composed), composed);
+    assert.throws(
+      () => readOnlyForServer(`${composed.replace(/;\s*$/, '')}; DELETE FROM dbo.Patients;`),
+      (error: ActionableError) => error.exitCode === 2 && /not sent to IDENT/.test(error.message),
+    );
+  });
+
   it('a write in SQL_DIR stops loading with exit code 2, naming the file and the line', () => {
     const dir = tempDir();
     cpSync(DEFAULT_SQL_DIR, dir, { recursive: true });
@@ -238,4 +317,27 @@ describe('the test IDENT database', () => {
         assert.doesNotThrow(() => parseTsql(statement), statement.slice(0, 80));
     });
   }
+});
+
+describe("test-db's warning about a login that can write", () => {
+  it('its queries parse as T-SQL and only read', () => {
+    assert.deepEqual(readOnlyProblems(ROLES_QUERY), []);
+    assert.deepEqual(readOnlyProblems(tablesQuery(3)), []);
+  });
+
+  it('names the roles and the tables a login may change, and says nothing for a reader', () => {
+    const rights = {
+      roles: rolesFrom({ SysAdmin: 1, DbOwner: 1, DataWriter: 0, DdlAdmin: null }),
+      tables: writableTablesFrom([
+        { TableName: 'Patients', CanInsert: 1, CanUpdate: 1, CanDelete: 1 },
+        { TableName: 'Persons', CanInsert: 0, CanUpdate: 1, CanDelete: 0 },
+        { TableName: 'Receptions', CanInsert: 0, CanUpdate: 0, CanDelete: 0 },
+      ]),
+    };
+    assert.deepEqual(rights, { roles: ['sysadmin', 'db_owner'], tables: ['Patients', 'Persons'] });
+    const warning = writeRightsWarning(rights, 'sa')!;
+    assert.match(warning, /^login: +warning: sa is sysadmin, db_owner and may change Patients, Persons, /);
+    assert.match(warning, /db_datareader/);
+    assert.equal(writeRightsWarning({ roles: [], tables: [] }, 'reader'), undefined);
+  });
 });

@@ -75,7 +75,7 @@ describe('STATE_DIR must be this user’s alone', () => {
     assert.equal(run.code, 2);
     assert.match(
       run.stderr,
-      /^error: STATE_DIR=.* is writable by group or others \(mode 777\); run `chmod go-w /m,
+      /^error: STATE_DIR=.* is writable by group or others \(mode 777\), so files in it may have been planted; point STATE_DIR at a new folder of this user's own/m,
     );
   });
 

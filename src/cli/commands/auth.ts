@@ -29,11 +29,15 @@ export function registerAuth(program: Command): void {
           },
         );
       const { config, logger } = commandContext(['amocrm-oauth'], { writesState: true });
+      // Before a person consents or a code is exchanged: a code is single-use.
+      new TokenStore(config.stateDir).assertWritable();
       const out = (line: string) => process.stdout.write(`${line}\n`);
       let code = options.code;
       let baseUrl = config.amocrm.baseUrl;
       if (!code) {
         const redirect = new URL(config.amocrm.redirectUri);
+        const warning = options.host ? undefined : everyInterfaceWarning(redirect);
+        if (warning) logger.warn(warning);
         const state = newState();
         const server = await listenForCallback({
           // The callback listens only where the redirect URL points (localhost: this machine only).
@@ -76,6 +80,17 @@ export function registerAuth(program: Command): void {
 export function callbackHost(redirect: URL): string {
   const host = redirect.hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' ? '127.0.0.1' : host;
+}
+
+/**
+ * A redirect URL on 0.0.0.0 or [::] makes the callback listen on every interface of this machine
+ * (anyone on the network may answer it first): said in one sentence, since `--host` is the
+ * deliberate way to ask for that (a container).
+ */
+export function everyInterfaceWarning(redirect: URL): string | undefined {
+  const host = callbackHost(redirect);
+  if (host !== '0.0.0.0' && host !== '::') return undefined;
+  return `AMOCRM_REDIRECT_URI names ${redirect.hostname}, so the callback listens on every network interface of this machine; name this machine's own address or localhost in AMOCRM_REDIRECT_URI (and in the amoCRM integration), or pass --host deliberately`;
 }
 
 /** An amoCRM account host as the consent redirect names it (../shared/reference/amocrm-api.md, Hosts). */
@@ -123,8 +138,10 @@ async function exchangeAndStore(
     clientSecret: config.amocrm.clientSecret!,
     redirectUri: config.amocrm.redirectUri,
   });
-  const tokens = await endpoint.exchangeCode(code);
   const store = new TokenStore(config.stateDir);
+  // Again right before the exchange: the callback may have waited many minutes.
+  store.assertWritable();
+  const tokens = await endpoint.exchangeCode(code);
   store.write(tokens);
   const client = createAmoClient(
     { ...config.amocrm, baseUrl, longLivedToken: undefined },

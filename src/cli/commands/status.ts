@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { TokenStore } from '../../amocrm/token-store.ts';
 import { StateStore } from '../../state/store.ts';
 import type { Config } from '../../config/config.ts';
+import { checkStateDir } from '../../support/state-dir.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 
@@ -27,6 +28,8 @@ export function registerStatus(program: Command): void {
 export function statusReport(config: Config, runCount = 10): { json: unknown; text: string } {
   const lines: string[] = [];
   const out = (line = '') => lines.push(line);
+  // Read only from a folder that is ours alone, as every command that writes there checks.
+  checkStateDir(config.stateDir);
   const tokens = config.amocrm.longLivedToken ? undefined : new TokenStore(config.stateDir).read();
   const now = Date.now();
   const token: TokenStatus = config.amocrm.longLivedToken

@@ -11,7 +11,9 @@ import {
   prepareReceptionsForDatabase,
 } from '../../ident/prepare.ts';
 import { checkSchema, filteredColumns, leadingIndexes, queriesInEffect } from '../../ident/schema-check.ts';
-import type { Guess, PreparedSql, SqlFiles } from '../../ident/sql-files.ts';
+import { referencedColumns } from '../../ident/sql-analysis.ts';
+import { asWritten, type Guess, type PreparedSql, type SqlFiles } from '../../ident/sql-files.ts';
+import { writeRights, writeRightsWarning } from '../../ident/sql-login-rights.ts';
 import { streamRows } from '../../ident/stream.ts';
 import { offlineCatalogue, resolveFields } from '../../mapping/catalogue.ts';
 import { createMapper } from '../../mapping/mapper.ts';
@@ -53,6 +55,7 @@ async function testDb(receptionsAsked: boolean): Promise<void> {
     );
     out(`server:   SQL Server ${info?.Version} (${info?.Edition})`);
     out(`database: ${info?.DatabaseName}, login: ${info?.LoginName}`);
+    await reportWriteRights(connection, files, String(info?.LoginName), out);
 
     const prepared = await prepareForDatabase(connection, files);
     const receptionSql = deals && (await prepareReceptionsForDatabase(connection, deals.files));
@@ -113,6 +116,21 @@ async function testDb(receptionsAsked: boolean): Promise<void> {
 }
 
 type Out = (line?: string) => void;
+
+/** A login that can write is a warning (many IDENT installations use `sa`), never a refusal. */
+async function reportWriteRights(
+  connection: SqlConnection,
+  files: SqlFiles,
+  login: string,
+  out: Out,
+): Promise<void> {
+  const tables = new Set<string>();
+  for (const sql of Object.values(queriesInEffect(files, asWritten(files))))
+    for (const table of referencedColumns(sql).keys())
+      if (table !== 'ident_sync_selection') tables.add(table);
+  const warning = writeRightsWarning(await writeRights(connection, [...tables]), login);
+  if (warning) out(warning);
+}
 
 async function reportSchema(
   connection: SqlConnection,
