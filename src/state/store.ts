@@ -849,6 +849,14 @@ export class StateStore {
     return row ? toRun(row) : undefined;
   }
 
+  /** The last run whose deal phase went well. */
+  lastDealSuccess(): RunRecord | undefined {
+    const row = this.sql(
+      "SELECT * FROM runs WHERE deal_outcome = 'ok' AND dry_run = 0 ORDER BY id DESC LIMIT 1",
+    ).get() as Record<string, unknown> | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
   /** When a run of this kind last started, whatever became of it (dry runs aside). */
   lastAttempt(kind: RunKind): Date | undefined {
     const row = this.sql(
