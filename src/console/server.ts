@@ -28,7 +28,8 @@ const SECURITY_HEADERS = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // 'no-referrer' would make the browser send `Origin: null` with the console's own forms.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 
