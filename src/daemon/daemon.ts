@@ -64,6 +64,8 @@ export class Daemon {
   private runningKind: ScheduledKind | undefined;
   /** The console asked for a run while one was in progress. */
   private runWanted = false;
+  /** amoCRM refused the integration: nothing runs until a restart. */
+  private scheduleStopped = false;
   /** Set when the daemon must end with an error code (configuration). */
   exitCode = 0;
 
@@ -217,6 +219,7 @@ export class Daemon {
           { err: failed.error },
           'amoCRM refuses this integration; the schedule is stopped',
         );
+        this.scheduleStopped = true;
         void this.scheduler?.stop();
       }
     } else if (result.outcome === 'ok') {
@@ -237,7 +240,7 @@ export class Daemon {
       }),
       requestRun: (kind: ScheduledKind) => {
         const scheduler = this.scheduler;
-        if (!scheduler || this.stopping) return 'not running' as const;
+        if (!scheduler || this.stopping || this.scheduleStopped) return 'not running' as const;
         const busy = scheduler.busy;
         if (busy && kind === 'incremental') this.runWanted = true;
         else void scheduler.tick(kind);
