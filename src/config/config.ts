@@ -57,6 +57,8 @@ export interface Config {
   log: { level: Environment['LOG_LEVEL']; format: Environment['LOG_FORMAT'] };
   healthPort: number;
   healthHost: string;
+  /** The console under /console on the health server; a token it asks for off loopback. */
+  console: { enabled: boolean; token: string | undefined };
   /** Notes on settings that were accepted but changed meaning (legacy names); logged at start. */
   notices: string[];
 }
@@ -124,6 +126,7 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
     healthPort: env.HEALTH_PORT,
     healthHost: env.HEALTH_HOST,
+    console: { enabled: env.CONSOLE, token: env.CONSOLE_TOKEN },
     notices,
   };
 }

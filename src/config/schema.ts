@@ -197,6 +197,16 @@ export const environmentSchema = z.object({
       .default('127.0.0.1'),
   ),
 
+  // The console (/console on the health server): on by default; a token is required off loopback.
+  CONSOLE: flag(true),
+  CONSOLE_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .min(16, { error: 'expected at least 16 characters (e.g. the output of `openssl rand -hex 16`)' })
+      .optional(),
+  ),
+
   // Names carried over from the earlier Python integration (seed 003) and other amoCRM guides.
   AMOCRM_ACCESS_TOKEN: text(),
   DB_DRIVER: text(),

@@ -10,7 +10,10 @@ import { FieldsSetupError, openSyncContext, type SyncContext } from '../sync/con
 import type { SyncResult } from '../sync/run.ts';
 import { type Health, startHealthServer } from './health-server.ts';
 import { DaemonMetrics } from './metrics.ts';
-import { type CreateTask, type ScheduledKind, Scheduler } from './schedule.ts';
+import { type CreateTask, type CronTask, nodeCronTask, type ScheduledKind, Scheduler } from './schedule.ts';
+import { mountConsole } from '../console/mount.ts';
+import { takeQueue } from '../console/queue.ts';
+import { IdentDbError } from '../ident/errors.ts';
 import { streamDeepHistory, streamKinds } from './stream-history.ts';
 import { systemClock } from '../support/clock.ts';
 
@@ -26,6 +29,8 @@ export interface DaemonOptions {
   anyHealthPort?: boolean;
   /** First and largest wait between start-up attempts. */
   retryMs?: [number, number];
+  /** The console asks for its token even on loopback (tests of a non-loopback daemon). */
+  consoleRequiresToken?: boolean;
 }
 
 /** Errors no retry can fix: a person must act, and until then nothing more is sent. */
@@ -55,6 +60,12 @@ export class Daemon {
   private healthServer: { port: number; close(): Promise<void> } | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  private readonly tasks = new Map<string, CronTask>();
+  private runningKind: ScheduledKind | undefined;
+  /** The console asked for a run while one was in progress. */
+  private runWanted = false;
+  /** amoCRM refused the integration: nothing runs until a restart. */
+  private scheduleStopped = false;
   /** Set when the daemon must end with an error code (configuration). */
   exitCode = 0;
 
@@ -74,15 +85,21 @@ export class Daemon {
   async start(): Promise<void> {
     const { config, logger } = this.options;
     if (config.healthPort > 0 || this.options.anyHealthPort) {
+      const consoleRoutes = config.console.enabled
+        ? mountConsole(config, logger, this.consoleView(), {
+            requireToken: this.options.consoleRequiresToken,
+          })
+        : undefined;
       this.healthServer = await startHealthServer(
         config.healthPort,
         () => this.health,
         this.metrics,
         config.healthHost,
+        consoleRoutes,
       );
       logger.info(
         { host: config.healthHost, port: this.healthServer.port },
-        'health endpoint listening (/healthz, /metrics)',
+        `health endpoint listening (/healthz, /metrics${consoleRoutes ? ', the console on /console' : ''})`,
       );
     }
     await this.startUp();
@@ -129,10 +146,20 @@ export class Daemon {
     this.metrics.watchAmoCrm(() => this.context?.client.http.stats);
     this.setHealth(true, 'running');
     const store = this.context.store;
-    this.scheduler = new Scheduler((kind) => this.runOnce(kind), logger, this.options.createTask, {
-      clock: this.options.clock,
-      history: streamDeepHistory(store, this.context.dealsWanted),
-    });
+    const createTask = this.options.createTask ?? nodeCronTask;
+    this.scheduler = new Scheduler(
+      (kind) => this.runOnce(kind),
+      logger,
+      (expression, run, options) => {
+        const task = createTask(expression, run, options);
+        this.tasks.set(options.name, task);
+        return task;
+      },
+      {
+        clock: this.options.clock,
+        history: streamDeepHistory(store, this.context.dealsWanted),
+      },
+    );
     this.scheduler.start(config.sync);
     void this.scheduler.tick('incremental');
   }
@@ -142,9 +169,43 @@ export class Daemon {
     if (!context || this.stopping) return undefined;
     const sync = { ...this.options.config.sync, receptions: context.dealsWanted };
     const now = new Date((this.options.clock ?? systemClock).now());
-    const result = await withRunLock(this.options.config.stateDir, () =>
-      context.syncAll(streamKinds(kind, context.store, sync, now), { shouldStop: () => this.stopping }),
-    );
+    this.runningKind = kind;
+    const result = await withRunLock(this.options.config.stateDir, () => {
+      // What the console asked for goes to this run, never to one in progress.
+      takeQueue(context.store, now);
+      return context.syncAll(streamKinds(kind, context.store, sync, now), {
+        shouldStop: () => this.stopping,
+      });
+    }).finally(() => {
+      this.runningKind = undefined;
+      if (this.runWanted && !this.stopping) {
+        this.runWanted = false;
+        // After the scheduler has let go of this run.
+        setImmediate(() => void this.scheduler?.tick('incremental'));
+      }
+    });
+    context.store.noteRun(result.runId, {
+      errorSource: errorSource(
+        result.outcome === 'failed'
+          ? result.error
+          : result.deals?.outcome === 'failed'
+            ? result.deals.error
+            : undefined,
+      ),
+      deals: result.deals && {
+        outcome: result.deals.outcome,
+        read: result.deals.read,
+        written:
+          result.deals.created +
+          result.deals.updated +
+          result.deals.moved +
+          result.deals.linked +
+          result.deals.repaired +
+          result.deals.relinked +
+          result.deals.closed,
+        failed: result.deals.failed,
+      },
+    });
     this.metrics.recordRun(result, result.outcome === 'ok');
     if (result.deals) this.metrics.recordDealRun(result.deals);
     const failed =
@@ -158,12 +219,34 @@ export class Daemon {
           { err: failed.error },
           'amoCRM refuses this integration; the schedule is stopped',
         );
+        this.scheduleStopped = true;
         void this.scheduler?.stop();
       }
     } else if (result.outcome === 'ok') {
       this.setHealth(true, `last ${result.kind} sync ok`);
     }
     return result;
+  }
+
+  /** What the console reads of the daemon and how it asks for a run. */
+  private consoleView() {
+    return {
+      context: () => this.context,
+      health: () => this.health,
+      running: () => this.runningKind,
+      nextRuns: () => ({
+        incremental: this.tasks.get('incremental')?.getNextRun() ?? null,
+        deep: this.tasks.get('deep')?.getNextRun() ?? null,
+      }),
+      requestRun: (kind: ScheduledKind) => {
+        const scheduler = this.scheduler;
+        if (!scheduler || this.stopping || this.scheduleStopped) return 'not running' as const;
+        const busy = scheduler.busy;
+        if (busy && kind === 'incremental') this.runWanted = true;
+        else void scheduler.tick(kind);
+        return busy ? ('after the run in progress' as const) : ('started' as const);
+      },
+    };
   }
 
   private async pause(ms: number): Promise<void> {
@@ -182,4 +265,12 @@ export class Daemon {
     await this.context?.close();
     await this.healthServer?.close();
   }
+}
+
+/** Which side a run's error came from, for the console's "reachable" lines. */
+function errorSource(error: Error | undefined): 'ident' | 'amocrm' | 'other' | undefined {
+  if (!error) return undefined;
+  if (error instanceof AmoCrmError) return 'amocrm';
+  if (error instanceof IdentDbError) return 'ident';
+  return 'other';
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DaemonMetrics } from './metrics.ts';
 
@@ -9,14 +9,19 @@ export interface Health {
   since: string;
 }
 
-/** GET /healthz (200 healthy, 503 with the reason as JSON) and GET /metrics (Prometheus). */
+/** Serves what it recognises (returns true), e.g. the console under /console. */
+export type ExtraRoutes = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+/** GET /healthz (200 healthy, 503 with the reason as JSON), GET /metrics (Prometheus), and `extra`'s paths. */
 export async function startHealthServer(
   port: number,
   health: () => Health,
   metrics: DaemonMetrics,
   host: string,
+  extra?: ExtraRoutes,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
+    if (extra?.(request, response)) return;
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/healthz') {
       const state = health();
@@ -45,7 +50,7 @@ export async function startHealthServer(
       return;
     }
     response.writeHead(404, { 'content-type': 'text/plain' });
-    response.end('ident-sync: GET /healthz or /metrics\n');
+    response.end(`ident-sync: GET /healthz or /metrics${extra ? ', or open /console' : ''}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

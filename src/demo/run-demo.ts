@@ -71,6 +71,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out(
     `amoCRM emulator:  ${emulator.baseUrl}/  (contacts in the browser; ${emulator.baseUrl}/__emulator/state)`,
   );
+  out(
+    `console:          http://127.0.0.1:${healthPort}/console  (runs, numbers, history, per-patient errors)`,
+  );
   out(`health, metrics:  http://127.0.0.1:${healthPort}/healthz, http://127.0.0.1:${healthPort}/metrics`);
   out(`state folder:     ${stateDir}`);
   out(
@@ -122,7 +125,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       destroy() {
         clearInterval(timer);
       },
-      getNextRun: () => null,
+      getNextRun: () =>
+        task.name === 'incremental' && lastTickAt > 0
+          ? new Date(lastTickAt + options.tickSeconds * 1000)
+          : null,
     };
   };
   const daemon = new Daemon({

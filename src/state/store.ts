@@ -27,8 +27,22 @@ export interface RunCounts {
   requests: number;
 }
 
+/** Where a failed run's error came from, as the daemon saw it. */
+export type ErrorSource = 'ident' | 'amocrm' | 'other';
+
+/** The deal phase of a run (SYNC_RECEPTIONS), as the daemon notes it. */
+export interface RunDeals {
+  outcome: string;
+  read: number;
+  /** Deals created, updated, moved, linked, re-linked, repaired or closed. */
+  written: number;
+  failed: number;
+}
+
 export interface RunRecord extends RunCounts {
   id: number;
+  errorSource: ErrorSource | null;
+  deals: RunDeals | null;
   kind: RunKind;
   startedAt: string;
   endedAt: string | null;
@@ -202,6 +216,12 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'pending_creates', column: 'refused', definition: "TEXT NOT NULL DEFAULT '[]'" },
   { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
   { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // What the daemon notes after a run: which side its error came from, and the deal phase's counts.
+  { table: 'runs', column: 'error_source', definition: 'TEXT' },
+  { table: 'runs', column: 'deal_outcome', definition: 'TEXT' },
+  { table: 'runs', column: 'deal_read', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'runs', column: 'deal_written', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'runs', column: 'deal_failed', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'vanished_contacts', column: 'owned_phones', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'vanished_contacts', column: 'owned_emails', definition: "TEXT NOT NULL DEFAULT ''" },
   {
@@ -236,6 +256,7 @@ export class StateStore {
   /** amoCRM's deals as last read. */
   readonly leadMirror: LeadMirror;
   private readonly failureTable: FailureTable;
+  private readonly dealFailureTable: FailureTable;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
@@ -271,6 +292,7 @@ export class StateStore {
         part.createSchema((script) => this.db.exec(script));
     }
     this.failureTable = new FailureTable((query) => this.sql(query), 'failures', 'patient_id');
+    this.dealFailureTable = new FailureTable((query) => this.sql(query), 'deal_failures', 'reception_id');
   }
 
   close(): void {
@@ -465,6 +487,41 @@ export class StateStore {
   clearFailures(patientIds: readonly string[]): void {
     if (patientIds.length === 0) return;
     this.transaction(() => this.failureTable.clear(patientIds));
+  }
+
+  /**
+   * Sync these patients (and these receptions' deals) again in the next run, by the failures'
+   * path: each is due now, and its link counts nothing as sent, so the run writes every value again
+   * (a refused one too) through the ordinary update — what the sync owns stays its own.
+   */
+  queueResync(
+    ids: { patients: readonly string[]; receptions: readonly string[] },
+    reason: string,
+    at = new Date(),
+  ): void {
+    if (ids.patients.length === 0 && ids.receptions.length === 0) return;
+    this.transaction(() => {
+      const forget = this.sql("UPDATE links SET hash = '', phones = '', emails = '' WHERE patient_id = ?");
+      for (const patientId of ids.patients) {
+        forget.run(patientId);
+        this.failureTable.dueNow(patientId, reason, at);
+      }
+      const forgetDeal = this.sql("UPDATE deal_links SET hash = '' WHERE reception_id = ?");
+      for (const receptionId of ids.receptions) {
+        forgetDeal.run(receptionId);
+        this.dealFailureTable.dueNow(receptionId, reason, at);
+      }
+    });
+  }
+
+  /** Every open failure, of patients and receptions, is due now (the back-off is skipped once). */
+  retryFailuresNow(at = new Date()): number {
+    let count = 0;
+    this.transaction(() => {
+      for (const table of ['failures', 'deal_failures'])
+        count += Number(this.sql(`UPDATE ${table} SET due_at = ?`).run(at.toISOString()).changes);
+    });
+    return count;
   }
 
   /**
@@ -761,6 +818,29 @@ export class StateStore {
     );
   }
 
+  /** The error's side and the deal phase's counts of a finished run (the daemon knows both). */
+  noteRun(id: number, details: { errorSource?: ErrorSource; deals?: RunDeals }): void {
+    this.sql(
+      'UPDATE runs SET error_source = ?, deal_outcome = ?, deal_read = ?, deal_written = ?, deal_failed = ? WHERE id = ?',
+    ).run(
+      details.errorSource ?? null,
+      details.deals?.outcome ?? null,
+      details.deals?.read ?? 0,
+      details.deals?.written ?? 0,
+      details.deals?.failed ?? 0,
+      id,
+    );
+  }
+
+  /** Runs started at or after `since`, oldest first (dry runs aside). */
+  runsSince(since: Date): RunRecord[] {
+    return (
+      this.sql('SELECT * FROM runs WHERE started_at >= ? AND dry_run = 0 ORDER BY id').all(
+        since.toISOString(),
+      ) as Record<string, unknown>[]
+    ).map(toRun);
+  }
+
   lastRuns(limit = 10): RunRecord[] {
     return (
       this.sql('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Record<string, unknown>[]
@@ -775,6 +855,14 @@ export class StateStore {
           ).get(kind)
         : this.sql("SELECT * FROM runs WHERE outcome = 'ok' AND dry_run = 0 ORDER BY id DESC LIMIT 1").get()
     ) as Record<string, unknown> | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
+  /** The last run whose deal phase went well. */
+  lastDealSuccess(): RunRecord | undefined {
+    const row = this.sql(
+      "SELECT * FROM runs WHERE deal_outcome = 'ok' AND dry_run = 0 ORDER BY id DESC LIMIT 1",
+    ).get() as Record<string, unknown> | undefined;
     return row ? toRun(row) : undefined;
   }
 
@@ -866,5 +954,15 @@ function toRun(row: Record<string, unknown>): RunRecord {
     failed: Number(row.failed),
     requests: Number(row.requests),
     error: (row.error as string | null) ?? null,
+    errorSource: (row.error_source as ErrorSource | null | undefined) ?? null,
+    deals:
+      typeof row.deal_outcome === 'string'
+        ? {
+            outcome: row.deal_outcome,
+            read: Number(row.deal_read),
+            written: Number(row.deal_written),
+            failed: Number(row.deal_failed),
+          }
+        : null,
   };
 }

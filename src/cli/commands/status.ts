@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { TokenStore } from '../../amocrm/token-store.ts';
+import { type DealSummary, stateSummary, tokenStatus, type TokenStatus } from '../../console/summary.ts';
 import { StateStore } from '../../state/store.ts';
 import type { Config } from '../../config/config.ts';
 import { checkStateDir } from '../../support/state-dir.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 
-const DAY_MS = 86_400_000;
 const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
 export function registerStatus(program: Command): void {
@@ -30,20 +29,8 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
   const out = (line = '') => lines.push(line);
   // Read only from a folder that is ours alone, as every command that writes there checks.
   checkStateDir(config.stateDir);
-  const tokens = config.amocrm.longLivedToken ? undefined : new TokenStore(config.stateDir).read();
   const now = Date.now();
-  const token: TokenStatus = config.amocrm.longLivedToken
-    ? { kind: 'long-lived' }
-    : tokens
-      ? {
-          kind: 'oauth',
-          account: tokens.baseUrl,
-          accessTokenExpiresAt: new Date(tokens.expiresAt).toISOString(),
-          // amoCRM's refresh token is single-use and lives about 3 months; the sync rotates it weekly.
-          refreshTokenObtainedAt: new Date(tokens.obtainedAt).toISOString(),
-          refreshTokenAgeDays: Math.floor((now - tokens.obtainedAt) / DAY_MS),
-        }
-      : { kind: 'none' };
+  const token = tokenStatus(config, now);
   if (!existsSync(join(config.stateDir, 'state.sqlite'))) {
     out(`No sync has run with ${config.stateDir} yet.`);
     out(`amoCRM token:     ${describeToken(token, now)}`);
@@ -61,25 +48,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
   }
   const store = new StateStore(config.stateDir, { readOnly: true });
   try {
-    const mirror = store.mirror.state();
-    const status = {
-      stateDir: config.stateDir,
-      checkpoint: store.checkpoint()?.at.toISOString() ?? null,
-      linkedContacts: store.linkCount(),
-      openFailures: store.failureCount(),
-      failures: store.failures(10),
-      pendingCreates: store.pendingCount(),
-      vanishedContacts: store.vanishedCount(),
-      refusedFields: store.fieldRefusalCount(),
-      refusals: store.fieldRefusals(10).map(({ hash: _hash, ...refusal }) => refusal),
-      duplicates: store.findingCount('duplicate'),
-      orphans: store.findingCount('orphan'),
-      mirror: { contacts: store.mirror.count(), lastFullListing: mirror.fullAt ?? null },
-      lastSuccess: store.lastSuccess() ?? null,
-      runs: store.lastRuns(runCount),
-      token,
-      deals: dealStatus(store, config),
-    };
+    const status = stateSummary(store, config, { runs: runCount, token });
     out(`state:            ${status.stateDir}`);
     out(
       `checkpoint:       ${status.checkpoint ? `${status.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}`,
@@ -173,28 +142,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
   }
 }
 
-/** The deal side (SYNC_RECEPTIONS), when it is on or has ever run. */
-function dealStatus(store: StateStore, config: Config) {
-  const lastRun = store.deals.lastRun();
-  if (!config.sync.receptions && !lastRun) return null;
-  const mirror = store.leadMirror.state();
-  return {
-    enabled: config.sync.receptions,
-    checkpoint: store.deals.checkpoint()?.at.toISOString() ?? null,
-    linkedDeals: store.deals.linkCount(),
-    openFailures: store.deals.failureCount(),
-    pendingCreates: store.deals.pendingCount(),
-    refusedFields: store.deals.refusalCount(),
-    deletedReceptions: store.deals.deletedCount(),
-    deleted: store.deals.deletedReceptions(5),
-    mirror: { deals: store.leadMirror.count(), lastFullListing: mirror.fullAt ?? null },
-    lastRun: lastRun ?? null,
-    failures: store.deals.failures(5),
-    refusals: store.deals.refusals(5),
-  };
-}
-
-function describeDeals(deals: NonNullable<ReturnType<typeof dealStatus>>): string[] {
+function describeDeals(deals: DealSummary): string[] {
   const run = deals.lastRun;
   return [
     `deals:            ${deals.linkedDeals} linked${deals.enabled ? '' : ' (SYNC_RECEPTIONS is off now)'}; ${deals.openFailures} open failure(s)${deals.pendingCreates ? `, creates to confirm: ${deals.pendingCreates}` : ''}; ${deals.refusedFields} refused value(s)`,
@@ -204,17 +152,6 @@ function describeDeals(deals: NonNullable<ReturnType<typeof dealStatus>>): strin
       : 'last deal run:    none yet',
   ];
 }
-
-type TokenStatus =
-  | { kind: 'long-lived' }
-  | { kind: 'none' }
-  | {
-      kind: 'oauth';
-      account: string;
-      accessTokenExpiresAt: string;
-      refreshTokenObtainedAt: string;
-      refreshTokenAgeDays: number;
-    };
 
 function describeToken(token: TokenStatus, now: number): string {
   if (token.kind === 'long-lived') return 'long-lived (AMOCRM_LONG_LIVED_TOKEN)';
