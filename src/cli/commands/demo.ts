@@ -51,6 +51,7 @@ export function registerDemo(program: Command): void {
           level: 'info',
           format: process.env.LOG_FORMAT === 'json' ? 'json' : 'auto',
           destination: 'stdout',
+          timeZone: 'Europe/Moscow',
         });
         process.exitCode = await runDemo({
           patients,

@@ -6,9 +6,9 @@ import { StateStore } from '../../state/store.ts';
 import type { Config } from '../../config/config.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
+import { wallClockText, zonedText } from '../../support/zoned-time.ts';
 
 const DAY_MS = 86_400_000;
-const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
 export function registerStatus(program: Command): void {
   program
@@ -27,6 +27,10 @@ export function registerStatus(program: Command): void {
 export function statusReport(config: Config, runCount = 10): { json: unknown; text: string } {
   const lines: string[] = [];
   const out = (line = '') => lines.push(line);
+  // Every time in the text on the clinic's clock with its offset; the JSON keeps UTC (RFC 3339).
+  const zone = config.sync.timeZone;
+  const shortTime = (iso: string) => zonedText(new Date(iso), zone);
+  const identTime = (iso: string) => `${wallClockText(new Date(iso), zone)} (IDENT server clock)`;
   const tokens = config.amocrm.longLivedToken ? undefined : new TokenStore(config.stateDir).read();
   const now = Date.now();
   const token: TokenStatus = config.amocrm.longLivedToken
@@ -43,7 +47,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
       : { kind: 'none' };
   if (!existsSync(join(config.stateDir, 'state.sqlite'))) {
     out(`No sync has run with ${config.stateDir} yet.`);
-    out(`amoCRM token:     ${describeToken(token, now)}`);
+    out(`amoCRM token:     ${describeToken(token, now, shortTime)}`);
     return {
       json: {
         stateDir: config.stateDir,
@@ -78,9 +82,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
       deals: dealStatus(store, config),
     };
     out(`state:            ${status.stateDir}`);
-    out(
-      `checkpoint:       ${status.checkpoint ? `${status.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}`,
-    );
+    out(`checkpoint:       ${status.checkpoint ? identTime(status.checkpoint) : 'none yet'}`);
     out(`linked contacts:  ${status.linkedContacts}`);
     out(
       `open failures:    ${status.openFailures}${status.pendingCreates ? `, creates to confirm: ${status.pendingCreates}` : ''}`,
@@ -98,8 +100,8 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
     out(
       `amoCRM mirror:    ${status.mirror.contacts} contact(s)${status.mirror.lastFullListing ? `, read in full ${shortTime(status.mirror.lastFullListing)}` : ', not read in full yet'}`,
     );
-    out(`amoCRM token:     ${describeToken(token, now)}`);
-    if (status.deals) for (const line of describeDeals(status.deals)) out(line);
+    out(`amoCRM token:     ${describeToken(token, now, shortTime)}`);
+    if (status.deals) for (const line of describeDeals(status.deals, shortTime, identTime)) out(line);
     out();
     out(
       formatTable(
@@ -191,11 +193,15 @@ function dealStatus(store: StateStore, config: Config) {
   };
 }
 
-function describeDeals(deals: NonNullable<ReturnType<typeof dealStatus>>): string[] {
+function describeDeals(
+  deals: NonNullable<ReturnType<typeof dealStatus>>,
+  shortTime: (iso: string) => string,
+  identTime: (iso: string) => string,
+): string[] {
   const run = deals.lastRun;
   return [
     `deals:            ${deals.linkedDeals} linked${deals.enabled ? '' : ' (SYNC_RECEPTIONS is off now)'}; ${deals.openFailures} open failure(s)${deals.pendingCreates ? `, creates to confirm: ${deals.pendingCreates}` : ''}; ${deals.refusedFields} refused value(s)`,
-    `deal checkpoint:  ${deals.checkpoint ? `${deals.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}; mirror ${deals.mirror.deals} deal(s)${deals.mirror.lastFullListing ? `, read in full ${shortTime(deals.mirror.lastFullListing)}` : ''}`,
+    `deal checkpoint:  ${deals.checkpoint ? identTime(deals.checkpoint) : 'none yet'}; mirror ${deals.mirror.deals} deal(s)${deals.mirror.lastFullListing ? `, read in full ${shortTime(deals.mirror.lastFullListing)}` : ''}`,
     run
       ? `last deal run:    ${run.kind} ${shortTime(run.at)} ${run.outcome}: read ${run.read}, created ${run.created}, updated ${run.updated}, moved ${run.moved}, linked ${run.linked}, unchanged ${run.unchanged}, failed ${run.failed}`
       : 'last deal run:    none yet',
@@ -213,7 +219,7 @@ type TokenStatus =
       refreshTokenAgeDays: number;
     };
 
-function describeToken(token: TokenStatus, now: number): string {
+function describeToken(token: TokenStatus, now: number, shortTime: (iso: string) => string): string {
   if (token.kind === 'long-lived') return 'long-lived (AMOCRM_LONG_LIVED_TOKEN)';
   if (token.kind === 'none') return 'none — run `ident-sync auth`';
   const expires = Date.parse(token.accessTokenExpiresAt);
