@@ -69,7 +69,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out('DEMO — synthetic patients and an emulated amoCRM on this machine: no account, no database;');
   out('        nothing leaves 127.0.0.1. Every name, phone and document below is invented.');
   out(
-    `amoCRM emulator:  ${emulator.baseUrl}/  (contacts in the browser; ${emulator.baseUrl}/__emulator/state)`,
+    `amoCRM emulator:  ${emulator.baseUrl}/  (the contacts in a browser${options.receptions > 0 ? `; the deals at ${emulator.baseUrl}/__emulator/leads` : ''})`,
   );
   out(`health, metrics:  http://127.0.0.1:${healthPort}/healthz, http://127.0.0.1:${healthPort}/metrics`);
   out(`state folder:     ${stateDir}`);
@@ -110,6 +110,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const createTask: CreateTask = (_expression, run, task) => {
     let timer: NodeJS.Timeout | undefined;
     return {
+      runs:
+        task.name === 'incremental'
+          ? `every ${options.tickSeconds} s (the demo's pace)`
+          : `once, ${Math.round(deepBeforeEndMs(options.minutes) / 1000)} s before the demo ends`,
       start() {
         if (task.name === 'incremental')
           timer = setInterval(() => {
@@ -152,7 +156,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   try {
     await daemon.start();
     const endAt = Date.now() + options.minutes * 60_000;
-    const deepAt = endAt - Math.min(15_000, (options.minutes * 60_000) / 4);
+    const deepAt = endAt - deepBeforeEndMs(options.minutes);
     let nextEdit = Date.now() + (options.tickSeconds * 1000) / 2;
     let deepAsked = false;
     const demoBookings = new Set<number>();
@@ -182,18 +186,27 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out();
   out(statusReport(config).text);
   out();
-  out(`The contacts: ${emulator.baseUrl}/ (or GET ${emulator.baseUrl}/__emulator/contacts)`);
-  if (receptions) out(`The deals:    GET ${emulator.baseUrl}/__emulator/leads`);
   if (options.keep && !stop.signal.aborted) {
-    out('The emulator keeps serving; Ctrl-C ends it.');
+    out(`The contacts: ${emulator.baseUrl}/`);
+    if (receptions) out(`The deals:    ${emulator.baseUrl}/__emulator/leads`);
+    out('The emulator keeps serving them until Ctrl-C (--no-keep ends the demo here).');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+  } else if (stop.signal.aborted) {
+    out('Stopped (Ctrl-C): the emulator has stopped too.');
+  } else {
+    out(
+      `The emulator has stopped with the demo (--no-keep): rerun without it to browse the contacts${receptions ? ' and deals' : ''} afterwards.`,
+    );
   }
   await emulator.stop();
   return daemon.exitCode;
 }
+
+/** The deep sync is asked for this long before the demo's end. */
+const deepBeforeEndMs = (minutes: number) => Math.min(15_000, (minutes * 60_000) / 4);
 
 /** Edits, registers and removes a phone, as a clinic's day does; says what changed. */
 function changeClinic(source: GeneratedSource): string {
