@@ -160,6 +160,8 @@ export class GeneratedSource implements PatientSource {
     { version: number; at: Date; overrides?: Record<string, unknown> }
   >();
   clock = new Date(Date.UTC(2026, 10, 20, 11));
+  /** The clinic's real time, ms: no change is stamped before it (the demo: IDENT's wall clock). */
+  realTime: () => number = Date.now;
 
   constructor(count: number, firstId = 1) {
     this.size = count;
@@ -191,7 +193,7 @@ export class GeneratedSource implements PatientSource {
   /** One patient edited in IDENT: `overrides` replace columns of its row from now on. */
   edit(id: number, overrides: Record<string, unknown>): void {
     // Stamped after every earlier change, and no earlier than now (the demo's clinic keeps real time).
-    this.clock = new Date(Math.max(this.clock.getTime() + 1000, Date.now()));
+    this.clock = new Date(Math.max(this.clock.getTime() + 1000, this.realTime()));
     const before = this.changed.get(id);
     this.changed.set(id, {
       version: (before?.version ?? 0) + 1,

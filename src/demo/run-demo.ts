@@ -15,6 +15,7 @@ import { loadDealMapAndSql, loadMapAndSql } from '../ident/map-check.ts';
 import type { Logger } from '../logging/logger.ts';
 import { offsetMinutes } from '../mapping/transforms/dates.ts';
 import { openSyncContext } from '../sync/context.ts';
+import { zonedText } from '../support/zoned-time.ts';
 import { GeneratedSource } from './clinic.ts';
 import { GeneratedReceptions } from './receptions.ts';
 
@@ -93,8 +94,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
   }
 
+  // IDENT's clock is the clinic's wall clock (as SQL Server's SYSDATETIME hands it over), not UTC.
+  const identNow = () => wallClockNow(options.timeZone).getTime();
   const source = new GeneratedSource(options.patients);
-  source.clock = new Date();
+  source.clock = new Date(identNow());
+  source.realTime = identNow;
   const receptions = deals
     ? new GeneratedReceptions(
         options.receptions,
@@ -103,6 +107,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         { clock: source.clock, t0: wallClockNow(options.timeZone) },
       )
     : undefined;
+  if (receptions) receptions.realTime = identNow;
   let deepTick: (() => void) | undefined;
   let ending = false;
   let running = 0;
@@ -163,7 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     let deepDone = false;
     while (!stop.signal.aborted && Date.now() < endAt + 60_000) {
       if (!deepAsked && Date.now() >= nextEdit && Date.now() < deepAt) {
-        out(`IDENT (synthetic): ${changeClinic(source)}`);
+        out(`IDENT (synthetic): ${changeClinic(source, options.timeZone)}`);
         if (receptions) out(`IDENT (synthetic): ${changeVisits(receptions, demoBookings, options.timeZone)}`);
         nextEdit += options.tickSeconds * 1000;
       }
@@ -209,11 +214,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 const deepBeforeEndMs = (minutes: number) => Math.min(15_000, (minutes * 60_000) / 4);
 
 /** Edits, registers and removes a phone, as a clinic's day does; says what changed. */
-function changeClinic(source: GeneratedSource): string {
+function changeClinic(source: GeneratedSource, timeZone: string): string {
   const pick = () => source.firstId + Math.floor(Math.random() * source.count);
   const edited = [pick(), pick(), pick()];
   for (const id of edited)
-    source.edit(id, { City: 'Пермь', Comment: `Изменено ${new Date().toISOString()}` });
+    source.edit(id, { City: 'Пермь', Comment: `Изменено ${zonedText(new Date(), timeZone)}` });
   const added = source.add();
   // A patient with a second number: the mobile the sync wrote goes, the other stays.
   let withoutPhone = pick();

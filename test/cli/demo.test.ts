@@ -81,6 +81,10 @@ describe('ident-sync demo', () => {
         );
       assert.doesNotMatch(table, /^\d+ +\S+ +\S+ \S+ \S+ +(failed|stopped) /m);
       assert.match(stdout, /linked contacts: +30[1-9]/);
+      // IDENT's clock is the clinic's wall clock: the checkpoints are now, not three hours off.
+      for (const [, at] of stdout.matchAll(/checkpoint: +(\S+ \S+ \+03:00) \(IDENT server clock\)/g))
+        assert.ok(Math.abs(Date.parse(at!.replace(' ', 'T').replace(' ', '')) - Date.now()) < 600_000, at);
+      assert.equal([...stdout.matchAll(/checkpoint: .*\(IDENT server clock\)/g)].length, 2);
       // 600 synthetic receptions and at least one booked by the demo, each a deal; nothing failed.
       assert.match(stdout, /deals: +6[0-9][0-9] linked; 0 open failure\(s\); 0 refused value\(s\)/);
 
