@@ -30,6 +30,7 @@ export function commandContext(
     level: config.log.level,
     format: config.log.format,
     destination: options.logTo ?? 'stderr',
+    timeZone: config.sync.timeZone,
   });
   for (const warning of environment.warnings) logger.warn(warning);
   for (const notice of config.notices) logger.info(notice);

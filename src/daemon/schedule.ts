@@ -41,6 +41,8 @@ export function lastDeepSlot(now: Date, hours: readonly number[], timeZone: stri
 }
 
 export interface CronTask {
+  /** What runs when, where it is not the cron expression the task was given (the demo's timers). */
+  readonly runs?: string;
   start(): void | Promise<void>;
   destroy(): void | Promise<void>;
   getNextRun(): Date | null;
@@ -146,7 +148,13 @@ export class Scheduler {
     this.sync = sync;
     void this.arm();
     this.lastIncrementalTick = this.clock.monotonic();
-    this.logger.info({ ...cronExpressions(sync), timeZone: sync.timeZone }, 'schedule started');
+    // The first arm() creates its tasks before its first await: the log says what really runs.
+    const expressions = cronExpressions(sync);
+    const runs = (kind: ScheduledKind, index: number) => this.tasks[index]?.runs ?? expressions[kind];
+    this.logger.info(
+      { incremental: runs('incremental', 0), deep: runs('deep', 1), timeZone: sync.timeZone },
+      'schedule started',
+    );
     void this.watch();
   }
 

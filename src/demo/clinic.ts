@@ -14,6 +14,7 @@ export const T0 = new Date(Date.UTC(2026, 10, 20, 10));
 export type ClinicRow = Record<string, unknown> & { PatientId: number | string; ChangedAt: Date };
 type Row = ClinicRow;
 
+/** Surnames in their male form; the female adds «а» (Козлов → Козлова). */
 const SURNAMES = [
   'Иванов',
   'Петров',
@@ -26,7 +27,43 @@ const SURNAMES = [
   'Козлов',
   'Новиков',
 ];
-const NAMES = ['Иван', 'Пётр', 'Мария', 'Анна', 'Сергей', 'Ольга', 'Дмитрий', 'Елена', 'Алексей', 'Татьяна'];
+const MALE_NAMES = [
+  'Иван',
+  'Пётр',
+  'Сергей',
+  'Дмитрий',
+  'Алексей',
+  'Андрей',
+  'Михаил',
+  'Николай',
+  'Игорь',
+  'Юрий',
+];
+const FEMALE_NAMES = [
+  'Мария',
+  'Анна',
+  'Ольга',
+  'Елена',
+  'Татьяна',
+  'Наталья',
+  'Ирина',
+  'Светлана',
+  'Екатерина',
+  'Юлия',
+];
+/** Patronymics from the fathers' names above, in the son's and the daughter's form. */
+const PATRONYMICS: readonly (readonly [string, string])[] = [
+  ['Иванович', 'Ивановна'],
+  ['Петрович', 'Петровна'],
+  ['Сергеевич', 'Сергеевна'],
+  ['Дмитриевич', 'Дмитриевна'],
+  ['Алексеевич', 'Алексеевна'],
+  ['Андреевич', 'Андреевна'],
+  ['Михайлович', 'Михайловна'],
+  ['Николаевич', 'Николаевна'],
+  ['Игоревич', 'Игоревна'],
+  ['Юрьевич', 'Юрьевна'],
+];
 
 /** Synthetic patients start…start+count-1, all changed at T0. */
 export const syntheticPatients = (count: number, start = 1): Row[] =>
@@ -71,11 +108,13 @@ export const bornBefore1970 = (row: Row) =>
 export function syntheticPatient(id: number, changedAt: Date, version = 0): Row {
   const pick = <T>(list: readonly T[], salt: number) => list[(id * 7 + salt) % list.length]!;
   const has = (salt: number, percent: number) => (id * 31 + salt * 17) % 100 < percent;
+  const female = id % 2 === 1;
   return {
     PatientId: id,
-    Surname: pick(SURNAMES, 1),
-    Name: pick(NAMES, 2),
-    Patronymic: has(1, 80) ? `${pick(NAMES, 3)}ович` : null,
+    // Surname, name and patronymic agree with the patient's sex (Sex 1 male, 2 female).
+    Surname: `${pick(SURNAMES, 1)}${female ? 'а' : ''}`,
+    Name: pick(female ? FEMALE_NAMES : MALE_NAMES, 2),
+    Patronymic: has(1, 80) ? pick(PATRONYMICS, 3)[female ? 1 : 0] : null,
     MobilePhone: has(2, 90) ? typedMobile(id) : null,
     Phone: has(3, 20) ? `+7 343 ${String(2_000_000 + (id % 7_000_000))}` : null,
     Email: has(4, 30) ? (id % 5 === 0 ? `Patient${id}@Example.RU` : `patient${id}@example.ru`) : null,
@@ -83,7 +122,7 @@ export function syntheticPatient(id: number, changedAt: Date, version = 0): Row 
     BirthDate: has(5, 85)
       ? new Date(Date.UTC(1935 + ((id * 13) % 86), id % 12, 1 + (id % 28)))
       : new Date(Date.UTC(1900, 0, 1)),
-    Sex: has(6, 90) ? 1 + (id % 2) : null,
+    Sex: has(6, 90) ? (female ? 2 : 1) : null,
     CardNumber: `К-${id}`,
     Comment: has(7, 25) ? `Комментарий ${id} v${version}` : null,
     PatientNumber: String(id),
@@ -121,6 +160,8 @@ export class GeneratedSource implements PatientSource {
     { version: number; at: Date; overrides?: Record<string, unknown> }
   >();
   clock = new Date(Date.UTC(2026, 10, 20, 11));
+  /** The clinic's real time, ms: no change is stamped before it (the demo: IDENT's wall clock). */
+  realTime: () => number = Date.now;
 
   constructor(count: number, firstId = 1) {
     this.size = count;
@@ -152,7 +193,7 @@ export class GeneratedSource implements PatientSource {
   /** One patient edited in IDENT: `overrides` replace columns of its row from now on. */
   edit(id: number, overrides: Record<string, unknown>): void {
     // Stamped after every earlier change, and no earlier than now (the demo's clinic keeps real time).
-    this.clock = new Date(Math.max(this.clock.getTime() + 1000, Date.now()));
+    this.clock = new Date(Math.max(this.clock.getTime() + 1000, this.realTime()));
     const before = this.changed.get(id);
     this.changed.set(id, {
       version: (before?.version ?? 0) + 1,

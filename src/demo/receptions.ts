@@ -28,6 +28,8 @@ export class GeneratedReceptions implements ReceptionSource {
   private readonly changed = new Map<number, { at: Date; overrides: Record<string, unknown> }>();
   /** IDENT's clock, as the patient source's (the demo and tests move it forward). */
   clock: Date;
+  /** The clinic's real time, ms: no change is stamped before it (the demo: IDENT's wall clock). */
+  realTime: () => number = Date.now;
   /** "Now" of the synthetic history: visits before it happened, the last of each lies after it. */
   private readonly t0: Date;
 
@@ -127,7 +129,7 @@ export class GeneratedReceptions implements ReceptionSource {
 
   /** A reception edited in IDENT (completed, cancelled, moved…): `overrides` replace its columns from now on. */
   edit(id: number, overrides: Record<string, unknown>): void {
-    this.clock = new Date(Math.max(this.clock.getTime() + 1000, Date.now()));
+    this.clock = new Date(Math.max(this.clock.getTime() + 1000, this.realTime()));
     this.changed.set(id, { at: this.clock, overrides: { ...this.changed.get(id)?.overrides, ...overrides } });
   }
 

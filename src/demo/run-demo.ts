@@ -15,6 +15,7 @@ import { loadDealMapAndSql, loadMapAndSql } from '../ident/map-check.ts';
 import type { Logger } from '../logging/logger.ts';
 import { offsetMinutes } from '../mapping/transforms/dates.ts';
 import { openSyncContext } from '../sync/context.ts';
+import { zonedText } from '../support/zoned-time.ts';
 import { GeneratedSource } from './clinic.ts';
 import { GeneratedReceptions } from './receptions.ts';
 
@@ -69,7 +70,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out('DEMO — synthetic patients and an emulated amoCRM on this machine: no account, no database;');
   out('        nothing leaves 127.0.0.1. Every name, phone and document below is invented.');
   out(
-    `amoCRM emulator:  ${emulator.baseUrl}/  (contacts in the browser; ${emulator.baseUrl}/__emulator/state)`,
+    `amoCRM emulator:  ${emulator.baseUrl}/  (the contacts in a browser${options.receptions > 0 ? `; the deals at ${emulator.baseUrl}/__emulator/leads` : ''})`,
   );
   out(
     `console:          http://127.0.0.1:${healthPort}/console  (runs, numbers, history, per-patient errors)`,
@@ -96,8 +97,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
   }
 
+  // IDENT's clock is the clinic's wall clock (as SQL Server's SYSDATETIME hands it over), not UTC.
+  const identNow = () => wallClockNow(options.timeZone).getTime();
   const source = new GeneratedSource(options.patients);
-  source.clock = new Date();
+  source.clock = new Date(identNow());
+  source.realTime = identNow;
   const receptions = deals
     ? new GeneratedReceptions(
         options.receptions,
@@ -106,6 +110,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         { clock: source.clock, t0: wallClockNow(options.timeZone) },
       )
     : undefined;
+  if (receptions) receptions.realTime = identNow;
   let deepTick: (() => void) | undefined;
   let ending = false;
   let running = 0;
@@ -113,6 +118,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const createTask: CreateTask = (_expression, run, task) => {
     let timer: NodeJS.Timeout | undefined;
     return {
+      runs:
+        task.name === 'incremental'
+          ? `every ${options.tickSeconds} s (the demo's pace)`
+          : `once, ${Math.round(deepBeforeEndMs(options.minutes) / 1000)} s before the demo ends`,
       start() {
         if (task.name === 'incremental')
           timer = setInterval(() => {
@@ -158,14 +167,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   try {
     await daemon.start();
     const endAt = Date.now() + options.minutes * 60_000;
-    const deepAt = endAt - Math.min(15_000, (options.minutes * 60_000) / 4);
+    const deepAt = endAt - deepBeforeEndMs(options.minutes);
     let nextEdit = Date.now() + (options.tickSeconds * 1000) / 2;
     let deepAsked = false;
     const demoBookings = new Set<number>();
     let deepDone = false;
     while (!stop.signal.aborted && Date.now() < endAt + 60_000) {
       if (!deepAsked && Date.now() >= nextEdit && Date.now() < deepAt) {
-        out(`IDENT (synthetic): ${changeClinic(source)}`);
+        out(`IDENT (synthetic): ${changeClinic(source, options.timeZone)}`);
         if (receptions) out(`IDENT (synthetic): ${changeVisits(receptions, demoBookings, options.timeZone)}`);
         nextEdit += options.tickSeconds * 1000;
       }
@@ -188,25 +197,34 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out();
   out(statusReport(config).text);
   out();
-  out(`The contacts: ${emulator.baseUrl}/ (or GET ${emulator.baseUrl}/__emulator/contacts)`);
-  if (receptions) out(`The deals:    GET ${emulator.baseUrl}/__emulator/leads`);
   if (options.keep && !stop.signal.aborted) {
-    out('The emulator keeps serving; Ctrl-C ends it.');
+    out(`The contacts: ${emulator.baseUrl}/`);
+    if (receptions) out(`The deals:    ${emulator.baseUrl}/__emulator/leads`);
+    out('The emulator keeps serving them until Ctrl-C (--no-keep ends the demo here).');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+  } else if (stop.signal.aborted) {
+    out('Stopped (Ctrl-C): the emulator has stopped too.');
+  } else {
+    out(
+      `The emulator has stopped with the demo (--no-keep): rerun without it to browse the contacts${receptions ? ' and deals' : ''} afterwards.`,
+    );
   }
   await emulator.stop();
   return daemon.exitCode;
 }
 
+/** The deep sync is asked for this long before the demo's end. */
+const deepBeforeEndMs = (minutes: number) => Math.min(15_000, (minutes * 60_000) / 4);
+
 /** Edits, registers and removes a phone, as a clinic's day does; says what changed. */
-function changeClinic(source: GeneratedSource): string {
+function changeClinic(source: GeneratedSource, timeZone: string): string {
   const pick = () => source.firstId + Math.floor(Math.random() * source.count);
   const edited = [pick(), pick(), pick()];
   for (const id of edited)
-    source.edit(id, { City: 'Пермь', Comment: `Изменено ${new Date().toISOString()}` });
+    source.edit(id, { City: 'Пермь', Comment: `Изменено ${zonedText(new Date(), timeZone)}` });
   const added = source.add();
   // A patient with a second number: the mobile the sync wrote goes, the other stays.
   let withoutPhone = pick();

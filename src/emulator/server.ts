@@ -1,3 +1,4 @@
+import { contactsPage, leadsPage } from './pages.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -349,7 +350,14 @@ export class AmoCrmEmulator {
       });
     });
     this.server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve) => this.server!.listen(this.port, this.host, resolve));
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     return this;
   }
 
@@ -550,7 +558,7 @@ export class AmoCrmEmulator {
     if (path.startsWith('/__emulator')) return this.handleAdmin(method, path, body, response, url);
     if (path === '/' && method === 'GET') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(this.contactsPage());
+      response.end(contactsPage(this.contacts.values(), this.contacts.size, this.options.timeZone));
       return;
     }
 
@@ -1247,30 +1255,6 @@ export class AmoCrmEmulator {
     });
   }
 
-  /** The contacts as a page for a person's browser (the demo points there); every value escaped. */
-  private contactsPage(): string {
-    const escape = (text: unknown) =>
-      String(text ?? '').replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-    const values = (contact: StoredContact, code: string) =>
-      (contact.custom_fields_values ?? [])
-        .filter((field) => field.field_code === code || field.field_name === code)
-        .flatMap((field) => field.values.map((value) => value.value))
-        .join(', ');
-    const rows = [...this.contacts.values()]
-      .sort((a, b) => b.updated_at - a.updated_at)
-      .slice(0, 500)
-      .map(
-        (contact) =>
-          `<tr><td>${contact.id}</td><td>${escape(values(contact, 'ID пациента IDENT'))}</td><td>${escape(contact.name)}</td><td>${escape(values(contact, 'PHONE'))}</td><td>${escape(values(contact, 'EMAIL'))}</td><td>${escape(values(contact, 'Дата рождения'))}</td><td>${new Date(contact.updated_at * 1000).toISOString().replace('T', ' ').slice(0, 19)}</td></tr>`,
-      )
-      .join('\n');
-    return `<!doctype html><html lang="ru"><meta charset="utf-8"><title>amoCRM emulator</title>
-<body style="font-family:sans-serif;margin:2em"><h1>amoCRM emulator — ${this.contacts.size} contact(s)</h1>
-<p>An emulated account on this machine, for tests and the demo (synthetic data). Newest first, at most 500; JSON at <a href="/__emulator/contacts">/__emulator/contacts</a>.</p>
-<table border="1" cellpadding="4" cellspacing="0"><tr><th>id</th><th>IDENT id</th><th>name</th><th>phones</th><th>e-mails</th><th>birth date</th><th>updated</th></tr>
-${rows}</table></body></html>`;
-  }
-
   // ── admin API for tools in other processes (bench, chaos, demo) ────────────────────────────
   private handleAdmin(method: string, path: string, body: unknown, response: ServerResponse, url: URL): void {
     const ok = (payload: unknown) => this.send(response, 200, payload);
@@ -1293,7 +1277,17 @@ ${rows}</table></body></html>`;
       case 'GET /__emulator/contacts':
         return ok([...this.contacts.values()]);
       case 'GET /__emulator/leads':
-        return ok([...this.deals.leads.values()]);
+        if (url.searchParams.get('format') === 'json') return ok([...this.deals.leads.values()]);
+        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        response.end(
+          leadsPage(
+            this.deals.leads.values(),
+            this.deals.leads.size,
+            this.deals.pipelines,
+            this.options.timeZone,
+          ),
+        );
+        return;
       case 'GET /__emulator/deal-index': {
         // One line per deal carrying the field, "value pipeline stage", in the value's numeric
         // order: a checker can walk it beside the receptions (by id) without holding 100 000 deals.

@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { zonedIso } from '../support/zoned-time.ts';
 import { maskSecrets, redact } from './redact.ts';
 
 export type { Logger };
@@ -8,6 +9,8 @@ export interface LoggerOptions {
   format: 'auto' | 'json' | 'pretty';
   /** Where lines go: stdout (the daemon) or stderr (commands whose stdout is their answer). Tests pass a stream. */
   destination?: DestinationStream | 'stdout' | 'stderr';
+  /** The clinic's zone (TZ): every line's time is written on its clock, with the offset. */
+  timeZone?: string;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -16,10 +19,11 @@ export function createLogger(options: LoggerOptions): Logger {
   const terminal = (fd === 2 ? process.stderr : process.stdout).isTTY === true;
   const pretty =
     options.format === 'pretty' || (options.format === 'auto' && terminal && typeof target === 'string');
+  const timeZone = options.timeZone ?? 'UTC';
   const base = {
     level: options.level,
     base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: () => `,"time":"${zonedIso(new Date(), timeZone)}"`,
     // redact() already turned errors into safe objects; pino's own serializer would undo that.
     serializers: { err: (value: unknown) => value },
 
@@ -43,7 +47,7 @@ export function createLogger(options: LoggerOptions): Logger {
       ...base,
       transport: {
         target: 'pino-pretty',
-        options: { destination: fd, colorize: terminal, translateTime: 'SYS:standard' },
+        options: { destination: fd, colorize: terminal, translateTime: false },
       },
     });
   }

@@ -1,3 +1,4 @@
+import { ProgressLine } from './progress.ts';
 import { inChunks } from './chunks.ts';
 import type { ContactsApi } from '../amocrm/contacts.ts';
 import type { AmoCrmError } from '../amocrm/errors.ts';
@@ -138,8 +139,8 @@ export class SyncRun implements WriteReport {
   /** Patients whose contact turned out gone: matched again once the batch that found it is done. */
   private readonly again: MappedContact[] = [];
   private readonly duplicatesNoted = new Set<string>();
-  private lastProgress = Date.now();
   private startedAt = Date.now();
+  private progress: ProgressLine | undefined;
   private total: number | undefined;
   private patientResult: SyncResult['patient'];
   /** Whether the state had a checkpoint when the run began (without one, an incremental run reads all). */
@@ -165,7 +166,13 @@ export class SyncRun implements WriteReport {
     this.hadCheckpoint = store.checkpoint() !== undefined;
     // The first run of a state reads every patient: it is the initial sync, and says so.
     this.kind = request.kind === 'incremental' && !this.hadCheckpoint ? 'initial' : request.kind;
-    const requestsAtStart = this.deps.requestCount();
+    const progress = new ProgressLine(
+      logger,
+      'sync progress',
+      this.options.progressEveryMs,
+      this.deps.requestCount,
+    );
+    this.progress = progress;
     const runId = store.startRun(this.kind, dryRun);
     let outcome: RunOutcome = 'ok';
     let error: Error | undefined;
@@ -240,7 +247,7 @@ export class SyncRun implements WriteReport {
     } finally {
       this.scratch?.close();
     }
-    this.counts.requests = this.deps.requestCount() - requestsAtStart;
+    this.counts.requests = progress.requests();
     store.finishRun(runId, outcome, this.counts, error?.message);
     const durationMs = Date.now() - this.startedAt;
     const summary = { kind: this.kind, outcome, ...this.counts, pending: this.pending, durationMs, dryRun };
@@ -592,25 +599,7 @@ export class SyncRun implements WriteReport {
   }
 
   private reportProgress(): void {
-    const now = Date.now();
-    if (now - this.lastProgress < this.options.progressEveryMs) return;
-    this.lastProgress = now;
-    const seconds = (now - this.startedAt) / 1000;
-    const rate = this.counts.read / Math.max(seconds, 0.001);
-    const eta =
-      this.total !== undefined && rate > 0
-        ? Math.max(0, Math.round((this.total - this.counts.read) / rate))
-        : undefined;
-    this.deps.logger.info(
-      {
-        done: this.counts.read,
-        total: this.total,
-        perSecond: Math.round(rate),
-        etaSeconds: eta,
-        ...this.counts,
-      },
-      'sync progress',
-    );
+    this.progress?.report(this.counts, this.total);
   }
 }
 

@@ -34,7 +34,11 @@ describe('ident-sync status', () => {
       stack.store.close();
       const text = await runCli(['status'], { STATE_DIR: stack.stateDir, AMOCRM_LONG_LIVED_TOKEN: 't' });
       assert.equal(text.code, 0, text.stderr);
-      assert.match(text.stdout, /checkpoint: +2026-11-20 10:00:00 \(IDENT server clock\)/);
+      // Every time on the clinic's clock (TZ, Europe/Moscow by default) with its offset; none in UTC's Z.
+      assert.match(text.stdout, /checkpoint: +2026-11-20 10:00:00 \+03:00 \(IDENT server clock\)/);
+      assert.match(text.stdout, /read in full \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+03:00/);
+      assert.match(text.stdout, /^1 +initial +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+03:00 +ok /m);
+      assert.doesNotMatch(text.stdout, /\d\d:\d\dZ/);
       // A value amoCRM refuses costs that field: the patient is synced without it, and it is listed.
       assert.match(text.stdout, /linked contacts: +31/);
       assert.match(text.stdout, /open failures: +0/);

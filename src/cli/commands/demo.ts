@@ -29,7 +29,14 @@ export function registerDemo(program: Command): void {
     .option('--minutes <n>', 'how long the demo runs', '2')
     .option('--tick <seconds>', 'seconds between incremental runs', '20')
     .option('--state-dir <dir>', 'keep the demo state here (default: a new temporary folder)')
-    .option('--keep', 'keep the emulator serving after the demo, until Ctrl-C')
+    .option('--port <n>', "the emulator's port on 127.0.0.1 (a busy one is replaced by a free one)", '8090')
+    .option(
+      '--health-port <n>',
+      'the port of /healthz and /metrics (a busy one is replaced by a free one)',
+      '9464',
+    )
+    .option('--keep', 'keep the emulator serving after the demo, until Ctrl-C (the default)')
+    .option('--no-keep', 'end with the demo: the emulator stops (for scripts and tests)')
     .action(
       async (options: {
         patients: string;
@@ -38,6 +45,8 @@ export function registerDemo(program: Command): void {
         tick: string;
         stateDir?: string;
         keep?: boolean;
+        port: string;
+        healthPort: string;
       }) => {
         const patients = wholeNumber('patients', options.patients, 1, 100_000);
         const receptions =
@@ -51,16 +60,17 @@ export function registerDemo(program: Command): void {
           level: 'info',
           format: process.env.LOG_FORMAT === 'json' ? 'json' : 'auto',
           destination: 'stdout',
+          timeZone: 'Europe/Moscow',
         });
         process.exitCode = await runDemo({
           patients,
           receptions,
           minutes,
           tickSeconds,
-          emulatorPort: 8090,
-          healthPort: 9464,
+          emulatorPort: wholeNumber('port', options.port, 0, 65_535),
+          healthPort: wholeNumber('health-port', options.healthPort, 0, 65_535),
           stateDir: options.stateDir,
-          keep: options.keep ?? false,
+          keep: options.keep ?? true,
           timeZone: 'Europe/Moscow',
           logger,
           out: (line = '') => process.stdout.write(`${line}\n`),

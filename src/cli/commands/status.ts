@@ -7,8 +7,7 @@ import type { Config } from '../../config/config.ts';
 import { checkStateDir } from '../../support/state-dir.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
-
-const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+import { wallClockText, zonedText } from '../../support/zoned-time.ts';
 
 export function registerStatus(program: Command): void {
   program
@@ -29,11 +28,15 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
   const out = (line = '') => lines.push(line);
   // Read only from a folder that is ours alone, as every command that writes there checks.
   checkStateDir(config.stateDir);
+  // Every time in the text on the clinic's clock with its offset; the JSON keeps UTC (RFC 3339).
+  const zone = config.sync.timeZone;
+  const shortTime = (iso: string) => zonedText(new Date(iso), zone);
+  const identTime = (iso: string) => `${wallClockText(new Date(iso), zone)} (IDENT server clock)`;
   const now = Date.now();
   const token = tokenStatus(config, now);
   if (!existsSync(join(config.stateDir, 'state.sqlite'))) {
     out(`No sync has run with ${config.stateDir} yet.`);
-    out(`amoCRM token:     ${describeToken(token, now)}`);
+    out(`amoCRM token:     ${describeToken(token, now, shortTime)}`);
     return {
       json: {
         stateDir: config.stateDir,
@@ -50,9 +53,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
   try {
     const status = stateSummary(store, config, { runs: runCount, token });
     out(`state:            ${status.stateDir}`);
-    out(
-      `checkpoint:       ${status.checkpoint ? `${status.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}`,
-    );
+    out(`checkpoint:       ${status.checkpoint ? identTime(status.checkpoint) : 'none yet'}`);
     out(`linked contacts:  ${status.linkedContacts}`);
     out(
       `open failures:    ${status.openFailures}${status.pendingCreates ? `, creates to confirm: ${status.pendingCreates}` : ''}`,
@@ -70,8 +71,8 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
     out(
       `amoCRM mirror:    ${status.mirror.contacts} contact(s)${status.mirror.lastFullListing ? `, read in full ${shortTime(status.mirror.lastFullListing)}` : ', not read in full yet'}`,
     );
-    out(`amoCRM token:     ${describeToken(token, now)}`);
-    if (status.deals) for (const line of describeDeals(status.deals)) out(line);
+    out(`amoCRM token:     ${describeToken(token, now, shortTime)}`);
+    if (status.deals) for (const line of describeDeals(status.deals, shortTime, identTime)) out(line);
     out();
     out(
       formatTable(
@@ -142,18 +143,22 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
   }
 }
 
-function describeDeals(deals: DealSummary): string[] {
+function describeDeals(
+  deals: DealSummary,
+  shortTime: (iso: string) => string,
+  identTime: (iso: string) => string,
+): string[] {
   const run = deals.lastRun;
   return [
     `deals:            ${deals.linkedDeals} linked${deals.enabled ? '' : ' (SYNC_RECEPTIONS is off now)'}; ${deals.openFailures} open failure(s)${deals.pendingCreates ? `, creates to confirm: ${deals.pendingCreates}` : ''}; ${deals.refusedFields} refused value(s)`,
-    `deal checkpoint:  ${deals.checkpoint ? `${deals.checkpoint.replace('T', ' ').replace(/\.\d+Z$/, '')} (IDENT server clock)` : 'none yet'}; mirror ${deals.mirror.deals} deal(s)${deals.mirror.lastFullListing ? `, read in full ${shortTime(deals.mirror.lastFullListing)}` : ''}`,
+    `deal checkpoint:  ${deals.checkpoint ? identTime(deals.checkpoint) : 'none yet'}; mirror ${deals.mirror.deals} deal(s)${deals.mirror.lastFullListing ? `, read in full ${shortTime(deals.mirror.lastFullListing)}` : ''}`,
     run
       ? `last deal run:    ${run.kind} ${shortTime(run.at)} ${run.outcome}: read ${run.read}, created ${run.created}, updated ${run.updated}, moved ${run.moved}, linked ${run.linked}, unchanged ${run.unchanged}, failed ${run.failed}${run.error ? ` — ${run.error}` : ''}`
       : 'last deal run:    none yet',
   ];
 }
 
-function describeToken(token: TokenStatus, now: number): string {
+function describeToken(token: TokenStatus, now: number, shortTime: (iso: string) => string): string {
   if (token.kind === 'long-lived') return 'long-lived (AMOCRM_LONG_LIVED_TOKEN)';
   if (token.kind === 'none') return 'none — run `ident-sync auth`';
   const expires = Date.parse(token.accessTokenExpiresAt);

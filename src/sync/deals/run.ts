@@ -1,3 +1,4 @@
+import { ProgressLine } from '../progress.ts';
 import { inChunks } from '../chunks.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 import { LOST_STATUS_ID, type Pipeline, WON_STATUS_ID } from '../../amocrm/types.ts';
@@ -67,6 +68,8 @@ export interface DealSyncOptions {
   /** The client's request timeout: a create not seen is lost only once older than this plus `pendingMarginMs`. */
   requestTimeoutMs?: number;
   pendingMarginMs?: number;
+  /** Least time between two progress lines (5 s). */
+  progressEveryMs?: number;
 }
 
 export type DealRequest =
@@ -164,6 +167,7 @@ export class DealRun implements DealWriteReport {
   /** The reception a single run is about: only its fate is reported. */
   private focus: string | undefined;
   private result: DealSyncResult['reception'];
+  private progress: ProgressLine | undefined;
 
   constructor(deps: DealSyncDeps, options: DealSyncOptions) {
     this.deps = deps;
@@ -182,7 +186,13 @@ export class DealRun implements DealWriteReport {
     const checkpoint = store.deals.checkpoint();
     this.kind = request.kind === 'incremental' && !checkpoint ? 'initial' : request.kind;
     this.focus = request.kind === 'single' ? request.receptionId.trim().replace(/^0+(?=\d)/, '') : undefined;
-    const requestsAtStart = this.deps.requestCount();
+    const progress = new ProgressLine(
+      logger,
+      'deal sync progress',
+      this.options.progressEveryMs ?? 5000,
+      this.deps.requestCount,
+    );
+    this.progress = progress;
     let outcome: DealSyncResult['outcome'] = 'ok';
     let error: Error | undefined;
     let duplicates = 0;
@@ -259,7 +269,7 @@ export class DealRun implements DealWriteReport {
     } finally {
       this.scratch?.close();
     }
-    this.counts.requests = this.deps.requestCount() - requestsAtStart;
+    this.counts.requests = progress.requests();
     const durationMs = Date.now() - started;
     if (!this.options.dryRun && request.kind !== 'single')
       store.deals.setLastRun({
@@ -442,6 +452,7 @@ export class DealRun implements DealWriteReport {
   /** A mapped reception this run has not handled yet; a failure is recorded for one that did not map. */
   private accept(outcome: DealOutcome): MappedDeal | undefined {
     this.counts.read += 1;
+    this.progress?.report(this.counts);
     const receptionId = outcome.ok ? outcome.deal.receptionId : outcome.receptionId;
     if (receptionId !== undefined && this.waiting.has(receptionId)) {
       // Its create may still land: neither sent again nor failed (that would end the pending entry).
