@@ -5,13 +5,21 @@ import { DealStore } from './deals.ts';
 import { FailureTable } from './failure-table.ts';
 import { LeadMirror } from './lead-mirror.ts';
 import { ContactMirror } from './mirror.ts';
+import { IncidentTable } from './incidents.ts';
 import { refusedOf, restampPendingRows } from './pending-rows.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 export { retryDelayMinutes } from './failure-table.ts';
 
-/** `initial`: an incremental run of a state without a checkpoint, which reads every patient. */
-export type RunKind = 'initial' | 'incremental' | 'deep' | 'single';
+/**
+ * `initial`: an incremental run of a state without a checkpoint, which reads every patient.
+ * `startup`: the daemon's checks before its first run failed (one row per streak of the same cause).
+ */
+export type RunKind = 'initial' | 'incremental' | 'deep' | 'single' | 'startup';
+
+/** Why a run failed, as the alerts weigh it (`other`: none of these). */
+export type RunErrorKind =
+  'ident-unreachable' | 'amocrm-unreachable' | 'blocked' | 'unpaid' | 'token' | 'other';
 export type RunOutcome = 'ok' | 'failed' | 'stopped' | 'running';
 
 export interface RunCounts {
@@ -33,6 +41,7 @@ export interface RunRecord extends RunCounts {
   endedAt: string | null;
   outcome: RunOutcome;
   error: string | null;
+  errorKind: RunErrorKind | null;
   dryRun: boolean;
 }
 
@@ -201,6 +210,7 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'pending_creates', column: 'refused', definition: "TEXT NOT NULL DEFAULT '[]'" },
   { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
   { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'runs', column: 'error_kind', definition: 'TEXT' },
   { table: 'vanished_contacts', column: 'owned_phones', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'vanished_contacts', column: 'owned_emails', definition: "TEXT NOT NULL DEFAULT ''" },
   {
@@ -234,6 +244,8 @@ export class StateStore {
   readonly deals: DealStore;
   /** amoCRM's deals as last read. */
   readonly leadMirror: LeadMirror;
+  /** Alert incidents: which rule is open since when, and which channels are still owed a message. */
+  readonly incidents: IncidentTable;
   private readonly failureTable: FailureTable;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
@@ -264,8 +276,12 @@ export class StateStore {
       (work) => this.transaction(work, 'cache'),
       options.readOnly ?? false,
     );
+    this.incidents = new IncidentTable(
+      (query) => this.sql(query),
+      (work) => this.transaction(work),
+    );
     if (!options.readOnly) {
-      for (const part of [this.mirror, this.deals, this.leadMirror])
+      for (const part of [this.mirror, this.deals, this.leadMirror, this.incidents])
         part.createSchema((script) => this.db.exec(script));
     }
     this.failureTable = new FailureTable((query) => this.sql(query), 'failures', 'patient_id');
@@ -733,9 +749,16 @@ export class StateStore {
     return Number(result.lastInsertRowid);
   }
 
-  finishRun(id: number, outcome: RunOutcome, counts: RunCounts, error?: string, at = new Date()): void {
+  finishRun(
+    id: number,
+    outcome: RunOutcome,
+    counts: RunCounts,
+    error?: string,
+    at = new Date(),
+    errorKind?: RunErrorKind,
+  ): void {
     this.sql(
-      'UPDATE runs SET ended_at = ?, outcome = ?, read = ?, unchanged = ?, created = ?, updated = ?, linked = ?, repaired = ?, failed = ?, requests = ?, error = ? WHERE id = ?',
+      'UPDATE runs SET ended_at = ?, outcome = ?, read = ?, unchanged = ?, created = ?, updated = ?, linked = ?, repaired = ?, failed = ?, requests = ?, error = ?, error_kind = ? WHERE id = ?',
     ).run(
       at.toISOString(),
       outcome,
@@ -748,8 +771,34 @@ export class StateStore {
       counts.failed,
       counts.requests,
       error ?? null,
+      outcome === 'failed' ? (errorKind ?? 'other') : null,
       id,
     );
+  }
+
+  /**
+   * The daemon's start-up checks failed: a `startup` run row, failed. A failure with the same
+   * cause as the latest row's (a start-up still retrying) moves that row's end instead, so a
+   * long outage is one row, not one per retry.
+   */
+  recordStartupFailure(error: string, errorKind: RunErrorKind, at = new Date()): void {
+    this.transaction(() => {
+      const latest = this.sql(
+        'SELECT id, kind, outcome, error_kind FROM runs ORDER BY id DESC LIMIT 1',
+      ).get() as { id: number; kind: string; outcome: string; error_kind: string | null } | undefined;
+      if (latest?.kind === 'startup' && latest.outcome === 'failed' && latest.error_kind === errorKind) {
+        this.sql('UPDATE runs SET ended_at = ?, error = ? WHERE id = ?').run(
+          at.toISOString(),
+          error,
+          latest.id,
+        );
+        return;
+      }
+      const id = this.startRun('startup', false, at);
+      this.sql(
+        "UPDATE runs SET ended_at = ?, outcome = 'failed', error = ?, error_kind = ? WHERE id = ?",
+      ).run(at.toISOString(), error, errorKind, id);
+    });
   }
 
   lastRuns(limit = 10): RunRecord[] {
@@ -857,5 +906,6 @@ function toRun(row: Record<string, unknown>): RunRecord {
     failed: Number(row.failed),
     requests: Number(row.requests),
     error: (row.error as string | null) ?? null,
+    errorKind: (row.error_kind as RunErrorKind | null | undefined) ?? null,
   };
 }
