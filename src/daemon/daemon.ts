@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AlertMonitor } from '../alerts/monitor.ts';
+import { startAlerts } from '../alerts/daemon-alerts.ts';
 import { AmoCrmError } from '../amocrm/errors.ts';
 import { type Config, ConfigError } from '../config/config.ts';
 import { ActionableError } from '../errors.ts';
@@ -55,6 +57,8 @@ export class Daemon {
   private healthServer: { port: number; close(): Promise<void> } | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** Weighs the alert rules after each run and on a timer (src/alerts). */
+  alerts: AlertMonitor | undefined;
   /** Set when the daemon must end with an error code (configuration). */
   exitCode = 0;
 
@@ -85,6 +89,7 @@ export class Daemon {
         'health endpoint listening (/healthz, /metrics)',
       );
     }
+    this.alerts = startAlerts(config, logger, this.metrics, this.options.clock);
     await this.startUp();
   }
 
@@ -104,6 +109,7 @@ export class Daemon {
         this.context = await (this.options.openContext ?? (() => openSyncContext(config, logger)))();
         break;
       } catch (error) {
+        void this.alerts?.startupFailed(error);
         if (isConfiguration(error)) {
           logger.fatal({ err: error }, 'configuration error');
           this.setHealth(false, (error as Error).message);
@@ -146,6 +152,7 @@ export class Daemon {
       context.syncAll(streamKinds(kind, context.store, sync, now), { shouldStop: () => this.stopping }),
     );
     this.metrics.recordRun(result, result.outcome === 'ok');
+    void this.alerts?.evaluate();
     if (result.deals) this.metrics.recordDealRun(result.deals);
     const failed =
       result.outcome === 'failed' ? result : result.deals?.outcome === 'failed' ? result.deals : undefined;
@@ -180,6 +187,7 @@ export class Daemon {
     this.setHealth(false, 'shutting down');
     await this.scheduler?.stop();
     await this.context?.close();
+    await this.alerts?.stop();
     await this.healthServer?.close();
   }
 }
