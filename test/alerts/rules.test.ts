@@ -268,3 +268,49 @@ describe('alert facts', () => {
     assert.match(text, /HTTP 400/);
   });
 });
+
+describe('alert gauges', () => {
+  it('each evaluation sets the gauges Prometheus alerts on, from the state (so they survive a restart)', async () => {
+    const { DaemonMetrics } = await import('../../src/daemon/metrics.ts');
+    const stateDir = tempDir('alerts-');
+    const store = new StateStore(stateDir);
+    const clock = new VirtualClock();
+    const metrics = new DaemonMetrics();
+    const monitor = new AlertMonitor({
+      config: {
+        alerts: { rules: onlyRules({ account: true }), channels: {} },
+        stateDir,
+        amocrm: { baseUrl: undefined, longLivedToken: jwt(Date.UTC(2027, 0, 1)) } as never,
+      },
+      logger: silentLogger(),
+      store,
+      channels: [],
+      metrics,
+      clock,
+    });
+    recordRun(store, clock.now() - 10 * MINUTE, 'ok', undefined, { kind: 'deep' });
+    recordRun(store, clock.now() - 4 * MINUTE, 'failed', 'ident-unreachable');
+    await monitor.startupFailed(blockedError(403));
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^ident_sync_consecutive_failed_runs 2$/m);
+    assert.match(text, /^ident_sync_amocrm_refusing\{reason="blocked"\} 1$/m);
+    assert.match(text, /^ident_sync_amocrm_refusing\{reason="unpaid"\} 0$/m);
+    assert.match(text, /^ident_sync_reachable\{system="ident"\} 0$/m);
+    assert.match(text, /^ident_sync_alert_open\{rule="account-blocked"\} 1$/m);
+    assert.match(text, /^ident_sync_alert_open\{rule="failed-runs"\} 0$/m);
+    assert.match(
+      text,
+      new RegExp(
+        `^ident_sync_amocrm_token_expiry_timestamp_seconds\\{token="long-lived"\\} ${Date.UTC(2027, 0, 1) / 1000}$`,
+        'm',
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `^ident_sync_last_success_timestamp_seconds\\{kind="deep"\\} ${(clock.now() - 9 * MINUTE) / 1000}$`,
+        'm',
+      ),
+    );
+  });
+});
