@@ -4,6 +4,8 @@ import { emailChannel } from '../../src/alerts/email.ts';
 import type { AlertMessage } from '../../src/alerts/message.ts';
 import { telegramChannel } from '../../src/alerts/telegram.ts';
 import { webhookChannel } from '../../src/alerts/webhook.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { tempDir } from '../helpers/amocrm.ts';
 import { freePort, runCli } from '../helpers/cli.ts';
 import { startReceiver } from './helpers.ts';
 import { startFakeSmtp } from './smtp-fake.ts';
@@ -150,6 +152,24 @@ describe('ident-sync alert --test', () => {
       await hook.close();
       await telegram.close();
     }
+  });
+
+  it('without --test lists the incidents and what is not yet delivered', async () => {
+    const stateDir = tempDir('alerts-cli-');
+    const store = new StateStore(stateDir);
+    store.incidents.start(
+      'account-blocked',
+      'amoCRM blocked this integration (HTTP 403)',
+      ['webhook'],
+      new Date(Date.UTC(2026, 10, 22, 6)),
+    );
+    store.close();
+    const run = await runCli(['alert'], { STATE_DIR: stateDir });
+    assert.equal(run.code, 0);
+    assert.equal(
+      run.stdout,
+      'account-blocked  opened 2026-11-22T06:00:00.000Z  OPEN  (not yet delivered to webhook)\n  amoCRM blocked this integration (HTTP 403)\n',
+    );
   });
 
   it('with no channel set, says how to set one (exit 2)', async () => {
