@@ -314,3 +314,18 @@ describe('alert gauges', () => {
     );
   });
 });
+
+describe('alert timer', () => {
+  it('weighs the rules every ALERT_CHECK_MINUTES without a run: no success for X minutes is noticed', async () => {
+    const { monitor, clock, events } = setup({ noSuccessMinutes: 30 });
+    monitor.start();
+    await clock.advance(29 * MINUTE);
+    assert.equal(monitor.evaluations, 29);
+    assert.deepEqual(events(), []);
+    await clock.advance(2 * MINUTE);
+    assert.deepEqual(events(), ['opened no-success']);
+    await clock.advance(10 * MINUTE);
+    assert.deepEqual(events(), ['opened no-success']);
+    await monitor.stop();
+  });
+});
