@@ -122,6 +122,13 @@ export class AlertMonitor {
         logger.info({ rule: rule.id, channels: names }, `alert recovered: ${rule.title}`);
       }
     }
+    for (const [rule, incident] of open) {
+      if (this.rules.some((active) => active.id === rule)) continue;
+      // Its rule was turned off: nothing will clear it, and nobody asked to hear about it any more.
+      store.incidents.clear(incident.id, [], now);
+      store.incidents.settle(incident.id, 'open', incident.openOwed);
+      logger.info({ rule }, 'alert rule turned off: its open incident is closed without a message');
+    }
     if (metrics)
       exportGauges(metrics, facts, new Set(store.incidents.open().map((incident) => incident.rule)));
     await this.deliver();

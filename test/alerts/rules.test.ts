@@ -329,3 +329,16 @@ describe('alert timer', () => {
     await monitor.stop();
   });
 });
+
+describe('alert settings changed', () => {
+  it('a rule turned off closes its open incident without a message', async () => {
+    const on = setup({ account: true });
+    await on.monitor.startupFailed(blockedError(403));
+    on.store.close();
+    const off = setup({ failedRuns: 5 }, { stateDir: on.stateDir });
+    await off.monitor.evaluate();
+    assert.deepEqual(off.events(), []);
+    assert.deepEqual(off.store.incidents.open(), []);
+    assert.deepEqual(off.store.incidents.owed(), []);
+  });
+});
