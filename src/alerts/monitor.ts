@@ -4,6 +4,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { Incident } from '../state/incidents.ts';
 import type { StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
+import { accountHost } from './account-host.ts';
 import type { AlertChannel } from './channel.ts';
 import { errorKindOf } from './error-kind.ts';
 import { gatherFacts, resetRefusedFloor } from './facts.ts';
@@ -194,8 +195,7 @@ export class AlertMonitor {
   }
 
   private source(): string {
-    const base = this.options.config.amocrm.baseUrl;
-    return base ? new URL(base).host : 'amoCRM account not set';
+    return accountHost(this.options.config.amocrm.baseUrl, this.options.config.stateDir);
   }
 }
 

@@ -17,9 +17,10 @@ const MINUTE = 60_000;
 
 function setup(
   rules: Partial<AlertRulesConfig>,
-  options: { longLivedToken?: string; stateDir?: string } = {},
+  options: { longLivedToken?: string; stateDir?: string; baseUrl?: string } = {},
 ) {
   const stateDir = options.stateDir ?? tempDir('alerts-');
+  const baseUrl = 'baseUrl' in options ? options.baseUrl : 'https://clinic.amocrm.ru';
   const store = new StateStore(stateDir);
   const clock = new VirtualClock();
   const channel = new RecordingChannel();
@@ -28,7 +29,7 @@ function setup(
       config: {
         alerts: { rules: onlyRules(rules), channels: {} },
         stateDir,
-        amocrm: { baseUrl: 'https://clinic.amocrm.ru', longLivedToken: options.longLivedToken } as never,
+        amocrm: { baseUrl, longLivedToken: options.longLivedToken } as never,
       },
       logger: silentLogger(),
       store,
@@ -117,10 +118,11 @@ describe('alert rules', () => {
       expiresAt: clock.now() - 80 * 86_400_000,
       obtainedAt: clock.now() - 84 * 86_400_000,
     });
-    const { monitor, events, channel } = setup({ tokenDays: 7 }, { stateDir });
+    const { monitor, events, channel } = setup({ tokenDays: 7 }, { stateDir, baseUrl: undefined });
     await monitor.evaluate();
     assert.deepEqual(events(), ['opened token']);
     assert.match(channel.sent[0]!.reason, /refresh token has not been renewed for 84 days/);
+    assert.equal(channel.sent[0]!.source, 'clinic.amocrm.ru', 'the account host learned by `auth`');
     assert.doesNotMatch(JSON.stringify(channel.sent), /refresh-token-abcdef|access-token-abcdef/);
   });
 

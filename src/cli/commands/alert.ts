@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { accountHost } from '../../alerts/account-host.ts';
 import { buildChannels } from '../../alerts/channels.ts';
 import { testMessage } from '../../alerts/monitor.ts';
 import { ActionableError } from '../../errors.ts';
@@ -23,7 +24,7 @@ export function registerAlert(program: Command): void {
       if (options.test) {
         const channels = buildChannels(config.alerts.channels);
         if (channels.length === 0) throw new ActionableError(NO_CHANNEL, { exitCode: 2 });
-        const source = config.amocrm.baseUrl ? new URL(config.amocrm.baseUrl).host : 'amoCRM account not set';
+        const source = accountHost(config.amocrm.baseUrl, config.stateDir);
         let failed = 0;
         for (const channel of channels) {
           try {
