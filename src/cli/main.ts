@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.ts';
+import { registerAlert } from './commands/alert.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerDaemon } from './commands/daemon.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerFields(program);
   registerStatus(program);
   registerDemo(program);
+  registerAlert(program);
   return program;
 }
 

@@ -44,7 +44,39 @@ export interface SyncConfig {
   receptionsDaysBack: number;
 }
 
+export interface AlertRulesConfig {
+  /** Each threshold 0 turns its rule off. */
+  failedRuns: number;
+  noSuccessMinutes: number;
+  tokenDays: number;
+  unreachableMinutes: number;
+  account: boolean;
+  refusedGrowth: number;
+  /** How often the daemon evaluates the rules besides after each run. */
+  checkMinutes: number;
+}
+
+export interface AlertChannelsConfig {
+  telegram?: { botToken: string; chatId: string; apiUrl: string };
+  email?: {
+    host: string;
+    port: number;
+    tls: 'starttls' | 'tls' | 'none';
+    user: string | undefined;
+    password: string | undefined;
+    from: string;
+    to: string[];
+  };
+  webhook?: { url: string; secret: string | undefined; secretHeader: string };
+}
+
+export interface AlertConfig {
+  rules: AlertRulesConfig;
+  channels: AlertChannelsConfig;
+}
+
 export interface Config {
+  alerts: AlertConfig;
   database: DatabaseConfig | undefined;
   amocrm: AmoCrmConfig;
   sync: SyncConfig;
@@ -101,6 +133,7 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
 
   const database = buildDatabase(env, requirements.includes('database'), problems);
   const amocrm = buildAmoCrm(env, requirements, problems, notices);
+  const alerts = buildAlerts(env, problems);
 
   if (env.DEEP_SYNC_HOUR_MORNING === env.DEEP_SYNC_HOUR_EVENING) {
     notices.push('DEEP_SYNC_HOUR_MORNING equals DEEP_SYNC_HOUR_EVENING: one deep sync a day');
@@ -108,6 +141,7 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
+    alerts,
     database,
     amocrm,
     sync: {
@@ -128,6 +162,77 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
     healthHost: env.HEALTH_HOST,
     console: { enabled: env.CONSOLE, token: env.CONSOLE_TOKEN },
     notices,
+  };
+}
+
+const SMTP_PORTS = { starttls: 587, tls: 465, none: 25 } as const;
+const EMAIL = /^[^\s@<>,]+@[^\s@<>,]+$/;
+
+/** A channel is on when its first setting is set; its other settings must then be set too. */
+function buildAlerts(env: Environment, problems: string[]): AlertConfig {
+  const channels: AlertChannelsConfig = {};
+  if (env.ALERT_TELEGRAM_BOT_TOKEN || env.ALERT_TELEGRAM_CHAT_ID) {
+    if (!env.ALERT_TELEGRAM_BOT_TOKEN)
+      problems.push(
+        'ALERT_TELEGRAM_BOT_TOKEN: expected the bot token @BotFather gave, as ALERT_TELEGRAM_CHAT_ID is set',
+      );
+    else if (!env.ALERT_TELEGRAM_CHAT_ID)
+      problems.push(
+        'ALERT_TELEGRAM_CHAT_ID: expected the chat the bot writes to (see docs/alerts.md for how to find its id)',
+      );
+    else
+      channels.telegram = {
+        botToken: env.ALERT_TELEGRAM_BOT_TOKEN,
+        chatId: env.ALERT_TELEGRAM_CHAT_ID,
+        apiUrl: env.ALERT_TELEGRAM_API_URL.replace(/\/+$/, ''),
+      };
+  }
+  if (env.ALERT_SMTP_HOST || env.ALERT_EMAIL_TO) {
+    const to = (env.ALERT_EMAIL_TO ?? '')
+      .split(',')
+      .map((address) => address.trim())
+      .filter((address) => address !== '');
+    const before = problems.length;
+    if (!env.ALERT_SMTP_HOST)
+      problems.push('ALERT_SMTP_HOST: expected the mail server that sends the alerts');
+    if (to.length === 0 || !to.every((address) => EMAIL.test(address)))
+      problems.push('ALERT_EMAIL_TO: expected one or more e-mail addresses, separated by commas');
+    if (!env.ALERT_EMAIL_FROM || !EMAIL.test(env.ALERT_EMAIL_FROM))
+      problems.push('ALERT_EMAIL_FROM: expected the sender address the mail server accepts');
+    if (env.ALERT_SMTP_USER && env.ALERT_SMTP_PASSWORD === undefined)
+      problems.push("ALERT_SMTP_PASSWORD: expected the password of ALERT_SMTP_USER's mailbox");
+    if (problems.length === before)
+      channels.email = {
+        host: env.ALERT_SMTP_HOST!,
+        port: env.ALERT_SMTP_PORT || SMTP_PORTS[env.ALERT_SMTP_TLS],
+        tls: env.ALERT_SMTP_TLS,
+        user: env.ALERT_SMTP_USER,
+        password: env.ALERT_SMTP_PASSWORD,
+        from: env.ALERT_EMAIL_FROM!,
+        to,
+      };
+  }
+  if (env.ALERT_WEBHOOK_URL)
+    channels.webhook = {
+      url: env.ALERT_WEBHOOK_URL,
+      secret: env.ALERT_WEBHOOK_SECRET,
+      secretHeader: env.ALERT_WEBHOOK_SECRET_HEADER,
+    };
+  else if (env.ALERT_WEBHOOK_SECRET)
+    problems.push(
+      'ALERT_WEBHOOK_URL: expected the address to POST alerts to, as ALERT_WEBHOOK_SECRET is set',
+    );
+  return {
+    rules: {
+      failedRuns: env.ALERT_FAILED_RUNS,
+      noSuccessMinutes: env.ALERT_NO_SUCCESS_MINUTES,
+      tokenDays: env.ALERT_TOKEN_DAYS,
+      unreachableMinutes: env.ALERT_UNREACHABLE_MINUTES,
+      account: env.ALERT_ACCOUNT,
+      refusedGrowth: env.ALERT_REFUSED_GROWTH,
+      checkMinutes: env.ALERT_CHECK_MINUTES,
+    },
+    channels,
   };
 }
 

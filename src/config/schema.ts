@@ -206,6 +206,57 @@ export const environmentSchema = z.object({
       .min(16, { error: 'expected at least 16 characters (e.g. the output of `openssl rand -hex 16`)' })
       .optional(),
   ),
+  // Alerts (docs/alerts.md): each rule's threshold, 0 turns the rule off.
+  ALERT_FAILED_RUNS: integer(0, 1000, 3),
+  ALERT_NO_SUCCESS_MINUTES: integer(0, 525_600, 60),
+  ALERT_TOKEN_DAYS: integer(0, 365, 7),
+  ALERT_UNREACHABLE_MINUTES: integer(0, 525_600, 15),
+  ALERT_ACCOUNT: flag(true),
+  ALERT_REFUSED_GROWTH: integer(0, 1_000_000, 10),
+  ALERT_CHECK_MINUTES: integer(1, 60, 1),
+  ALERT_TELEGRAM_BOT_TOKEN: text(),
+  ALERT_TELEGRAM_CHAT_ID: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, {
+        error: 'expected the numeric chat id (e.g. -1001234567890) or a channel name such as @clinic_alerts',
+      })
+      .optional(),
+  ),
+  ALERT_TELEGRAM_API_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), {
+        error: 'expected a URL starting with http:// or https://',
+      })
+      .default('https://api.telegram.org'),
+  ),
+  ALERT_SMTP_HOST: text(),
+  // 0: the TLS mode's usual port (587, 465 or 25).
+  ALERT_SMTP_PORT: integer(0, 65535, 0),
+  ALERT_SMTP_TLS: z.preprocess(
+    (value) => (typeof blankToUndefined(value) === 'string' ? String(value).trim().toLowerCase() : undefined),
+    z
+      .enum(['starttls', 'tls', 'none'], {
+        error: 'expected starttls (port 587), tls (port 465) or none (port 25, trusted network only)',
+      })
+      .default('starttls'),
+  ),
+  ALERT_SMTP_USER: text(),
+  ALERT_SMTP_PASSWORD: z.string().optional(),
+  ALERT_EMAIL_FROM: text(),
+  ALERT_EMAIL_TO: text(),
+  ALERT_WEBHOOK_URL: httpUrl(),
+  ALERT_WEBHOOK_SECRET: text(),
+  ALERT_WEBHOOK_SECRET_HEADER: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, { error: 'expected an HTTP header name such as X-Alert-Secret' })
+      .default('X-Alert-Secret'),
+  ),
 
   // Names carried over from the earlier Python integration (seed 003) and other amoCRM guides.
   AMOCRM_ACCESS_TOKEN: text(),

@@ -51,7 +51,7 @@ function historySection(view: ConsoleView): string {
         ? Math.round((Date.parse(run.endedAt) - Date.parse(run.startedAt)) / 1000)
         : null;
       const deals = run.deals ? `${run.deals.read} / ${run.deals.written} / ${run.deals.failed}` : '—';
-      return `<tr class="${run.outcome}"><td>${run.id}</td><td>${e(run.kind)}${run.dryRun ? ' (dry)' : ''}</td><td>${shortTime(run.startedAt)}</td><td>${seconds === null ? '…' : `${seconds} s`}</td><td>${e(run.outcome)}${run.error ? ` <span class="why" title="${e(run.error)}">(${e(run.errorSource ?? 'error')})</span>` : ''}</td><td>${run.read}</td><td>${run.created}</td><td>${run.updated}</td><td>${run.linked}</td><td>${run.repaired}</td><td>${run.failed}</td><td>${deals}</td><td>${run.requests}</td></tr>`;
+      return `<tr class="${run.outcome}"><td>${run.id}</td><td>${e(run.kind)}${run.dryRun ? ' (dry)' : ''}</td><td>${shortTime(run.startedAt)}</td><td>${seconds === null ? '…' : `${seconds} s`}</td><td>${e(run.outcome)}${run.error ? ` <span class="why" title="${e(run.error)}">(${e(run.errorKind ?? 'error')})</span>` : ''}</td><td>${run.read}</td><td>${run.created}</td><td>${run.updated}</td><td>${run.linked}</td><td>${run.repaired}</td><td>${run.failed}</td><td>${deals}</td><td>${run.requests}</td></tr>`;
     })
     .join('\n');
   return `<section id="history"><h2>History</h2>${view.days.length ? historyChart(view.days) : ''}

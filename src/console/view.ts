@@ -1,3 +1,4 @@
+import { AMOCRM_KINDS, IDENT_KINDS } from '../alerts/error-kind.ts';
 import type { Config } from '../config/config.ts';
 import type { Health } from '../daemon/health-server.ts';
 import type { RunRecord, StateStore } from '../state/store.ts';
@@ -154,6 +155,8 @@ function describeToken(token: TokenStatus, now: number): { text: string; warn: b
   };
 }
 
+const KINDS_OF = { ident: IDENT_KINDS, amocrm: AMOCRM_KINDS };
+
 /** Each side as the latest run saw it: reached when a run went well since its last error. */
 function reachability(runs: readonly RunRecord[]): { ident: Reach; amocrm: Reach } {
   const finished = runs.filter((run) => run.outcome !== 'running');
@@ -164,7 +167,7 @@ function reachability(runs: readonly RunRecord[]): { ident: Reach; amocrm: Reach
           ok: true,
           text: `reached by the last run (${run.endedAt?.slice(0, 16).replace('T', ' ')} UTC)`,
         };
-      if (run.outcome === 'failed' && run.errorSource === source)
+      if (run.outcome === 'failed' && run.errorKind && KINDS_OF[source].has(run.errorKind))
         return { ok: false, text: sentence(run.error ?? `the last run could not use ${name}`) };
     }
     return { ok: undefined, text: 'no run has finished yet' };

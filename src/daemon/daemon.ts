@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AlertMonitor } from '../alerts/monitor.ts';
+import { startAlerts } from '../alerts/daemon-alerts.ts';
 import { AmoCrmError } from '../amocrm/errors.ts';
 import { type Config, ConfigError } from '../config/config.ts';
 import { ActionableError } from '../errors.ts';
@@ -13,7 +15,6 @@ import { DaemonMetrics } from './metrics.ts';
 import { type CreateTask, type CronTask, nodeCronTask, type ScheduledKind, Scheduler } from './schedule.ts';
 import { mountConsole } from '../console/mount.ts';
 import { takeQueue } from '../console/queue.ts';
-import { IdentDbError } from '../ident/errors.ts';
 import { streamDeepHistory, streamKinds } from './stream-history.ts';
 import { systemClock } from '../support/clock.ts';
 
@@ -66,6 +67,8 @@ export class Daemon {
   private runWanted = false;
   /** amoCRM refused the integration: nothing runs until a restart. */
   private scheduleStopped = false;
+  /** Weighs the alert rules after each run and on a timer (src/alerts). */
+  alerts: AlertMonitor | undefined;
   /** Set when the daemon must end with an error code (configuration). */
   exitCode = 0;
 
@@ -102,6 +105,7 @@ export class Daemon {
         `health endpoint listening (/healthz, /metrics${consoleRoutes ? ', the console on /console' : ''})`,
       );
     }
+    this.alerts = startAlerts(config, logger, this.metrics, this.options.clock);
     await this.startUp();
   }
 
@@ -121,6 +125,7 @@ export class Daemon {
         this.context = await (this.options.openContext ?? (() => openSyncContext(config, logger)))();
         break;
       } catch (error) {
+        void this.alerts?.startupFailed(error);
         if (isConfiguration(error)) {
           logger.fatal({ err: error }, 'configuration error');
           this.setHealth(false, (error as Error).message);
@@ -185,13 +190,6 @@ export class Daemon {
       }
     });
     context.store.noteRun(result.runId, {
-      errorSource: errorSource(
-        result.outcome === 'failed'
-          ? result.error
-          : result.deals?.outcome === 'failed'
-            ? result.deals.error
-            : undefined,
-      ),
       deals: result.deals && {
         outcome: result.deals.outcome,
         read: result.deals.read,
@@ -207,6 +205,7 @@ export class Daemon {
       },
     });
     this.metrics.recordRun(result, result.outcome === 'ok');
+    void this.alerts?.evaluate();
     if (result.deals) this.metrics.recordDealRun(result.deals);
     const failed =
       result.outcome === 'failed' ? result : result.deals?.outcome === 'failed' ? result.deals : undefined;
@@ -263,14 +262,7 @@ export class Daemon {
     this.setHealth(false, 'shutting down');
     await this.scheduler?.stop();
     await this.context?.close();
+    await this.alerts?.stop();
     await this.healthServer?.close();
   }
-}
-
-/** Which side a run's error came from, for the console's "reachable" lines. */
-function errorSource(error: Error | undefined): 'ident' | 'amocrm' | 'other' | undefined {
-  if (!error) return undefined;
-  if (error instanceof AmoCrmError) return 'amocrm';
-  if (error instanceof IdentDbError) return 'ident';
-  return 'other';
 }

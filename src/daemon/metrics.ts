@@ -15,6 +15,15 @@ export class DaemonMetrics {
   private readonly lastSuccess: Gauge;
   private readonly lastCheckpointAdvance: Gauge;
   private readonly up: Gauge;
+  /** What the alert rules weigh (src/alerts), set at each evaluation: deploy/prometheus/alerts.yml reads these. */
+  readonly alertFacts: {
+    consecutiveFailures: Gauge;
+    tokenExpiry: Gauge;
+    reachable: Gauge;
+    amocrmRefusing: Gauge;
+    refusedValues: Gauge;
+    incidentOpen: Gauge;
+  };
   private amocrmStats: (() => HttpStats | undefined) | undefined;
   private checkpointAdvancedAt: number | undefined;
 
@@ -60,6 +69,42 @@ export class DaemonMetrics {
       },
     });
     this.up = new Gauge({ name: 'ident_sync_healthy', help: '1 when /healthz answers 200', registers });
+    this.alertFacts = {
+      consecutiveFailures: new Gauge({
+        name: 'ident_sync_consecutive_failed_runs',
+        help: 'Sync runs (and failed start-ups) failed in a row since the last success',
+        registers,
+      }),
+      tokenExpiry: new Gauge({
+        name: 'ident_sync_amocrm_token_expiry_timestamp_seconds',
+        help: 'When the amoCRM long-lived token expires, or the refresh token lapses unless renewed (Unix seconds)',
+        labelNames: ['token'],
+        registers,
+      }),
+      reachable: new Gauge({
+        name: 'ident_sync_reachable',
+        help: '0 while the latest run that reached for IDENT or amoCRM found it unreachable, else 1',
+        labelNames: ['system'],
+        registers,
+      }),
+      amocrmRefusing: new Gauge({
+        name: 'ident_sync_amocrm_refusing',
+        help: '1 while amoCRM refuses the integration: blocked (403), unpaid (402) or token (401)',
+        labelNames: ['reason'],
+        registers,
+      }),
+      refusedValues: new Gauge({
+        name: 'ident_sync_refused_values',
+        help: 'Values amoCRM refused that stand unsent (contacts and deals)',
+        registers,
+      }),
+      incidentOpen: new Gauge({
+        name: 'ident_sync_alert_open',
+        help: '1 while an alert incident of this rule is open',
+        labelNames: ['rule'],
+        registers,
+      }),
+    };
     const stat = (name: string, help: string, pick: (stats: HttpStats) => number) =>
       new Gauge({
         name,
@@ -107,6 +152,11 @@ export class DaemonMetrics {
   recordDealRun(result: DealSyncResult): void {
     this.dealRuns.inc({ kind: result.kind, outcome: result.outcome });
     for (const action of DEAL_ACTIONS) this.deals.inc({ action }, result[action]);
+  }
+
+  /** When a run of this kind last succeeded, as the state says (it survives a restart). */
+  setLastSuccess(kind: string, at: Date): void {
+    this.lastSuccess.set({ kind }, at.getTime() / 1000);
   }
 
   setHealthy(healthy: boolean): void {

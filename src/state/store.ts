@@ -6,13 +6,21 @@ import { DealStore } from './deals.ts';
 import { FailureTable } from './failure-table.ts';
 import { LeadMirror } from './lead-mirror.ts';
 import { ContactMirror } from './mirror.ts';
+import { IncidentTable } from './incidents.ts';
 import { refusedOf, restampPendingRows } from './pending-rows.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 export { retryDelayMinutes } from './failure-table.ts';
 
-/** `initial`: an incremental run of a state without a checkpoint, which reads every patient. */
-export type RunKind = 'initial' | 'incremental' | 'deep' | 'single';
+/**
+ * `initial`: an incremental run of a state without a checkpoint, which reads every patient.
+ * `startup`: the daemon's checks before its first run failed (one row per streak of the same cause).
+ */
+export type RunKind = 'initial' | 'incremental' | 'deep' | 'single' | 'startup';
+
+/** Why a run failed, as the alerts weigh it (`other`: none of these). */
+export type RunErrorKind =
+  'ident-unreachable' | 'amocrm-unreachable' | 'blocked' | 'unpaid' | 'token' | 'other';
 export type RunOutcome = 'ok' | 'failed' | 'stopped' | 'running';
 
 export interface RunCounts {
@@ -27,9 +35,6 @@ export interface RunCounts {
   requests: number;
 }
 
-/** Where a failed run's error came from, as the daemon saw it. */
-export type ErrorSource = 'ident' | 'amocrm' | 'other';
-
 /** The deal phase of a run (SYNC_RECEPTIONS), as the daemon notes it. */
 export interface RunDeals {
   outcome: string;
@@ -41,13 +46,13 @@ export interface RunDeals {
 
 export interface RunRecord extends RunCounts {
   id: number;
-  errorSource: ErrorSource | null;
   deals: RunDeals | null;
   kind: RunKind;
   startedAt: string;
   endedAt: string | null;
   outcome: RunOutcome;
   error: string | null;
+  errorKind: RunErrorKind | null;
   dryRun: boolean;
 }
 
@@ -216,12 +221,12 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'pending_creates', column: 'refused', definition: "TEXT NOT NULL DEFAULT '[]'" },
   { table: 'failures', column: 'due_at', definition: 'TEXT', fill: 'UPDATE failures SET due_at = last_at' },
   { table: 'runs', column: 'repaired', definition: 'INTEGER NOT NULL DEFAULT 0' },
-  // What the daemon notes after a run: which side its error came from, and the deal phase's counts.
-  { table: 'runs', column: 'error_source', definition: 'TEXT' },
+  // What the daemon notes after a run: the deal phase's counts.
   { table: 'runs', column: 'deal_outcome', definition: 'TEXT' },
   { table: 'runs', column: 'deal_read', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'runs', column: 'deal_written', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'runs', column: 'deal_failed', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'runs', column: 'error_kind', definition: 'TEXT' },
   { table: 'vanished_contacts', column: 'owned_phones', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'vanished_contacts', column: 'owned_emails', definition: "TEXT NOT NULL DEFAULT ''" },
   {
@@ -255,6 +260,8 @@ export class StateStore {
   readonly deals: DealStore;
   /** amoCRM's deals as last read. */
   readonly leadMirror: LeadMirror;
+  /** Alert incidents: which rule is open since when, and which channels are still owed a message. */
+  readonly incidents: IncidentTable;
   private readonly failureTable: FailureTable;
   private readonly dealFailureTable: FailureTable;
   private readonly db: DatabaseSync;
@@ -287,8 +294,12 @@ export class StateStore {
       (work) => this.transaction(work, 'cache'),
       options.readOnly ?? false,
     );
+    this.incidents = new IncidentTable(
+      (query) => this.sql(query),
+      (work) => this.transaction(work),
+    );
     if (!options.readOnly) {
-      for (const part of [this.mirror, this.deals, this.leadMirror])
+      for (const part of [this.mirror, this.deals, this.leadMirror, this.incidents])
         part.createSchema((script) => this.db.exec(script));
     }
     this.failureTable = new FailureTable((query) => this.sql(query), 'failures', 'patient_id');
@@ -799,9 +810,16 @@ export class StateStore {
     return Number(result.lastInsertRowid);
   }
 
-  finishRun(id: number, outcome: RunOutcome, counts: RunCounts, error?: string, at = new Date()): void {
+  finishRun(
+    id: number,
+    outcome: RunOutcome,
+    counts: RunCounts,
+    error?: string,
+    at = new Date(),
+    errorKind?: RunErrorKind,
+  ): void {
     this.sql(
-      'UPDATE runs SET ended_at = ?, outcome = ?, read = ?, unchanged = ?, created = ?, updated = ?, linked = ?, repaired = ?, failed = ?, requests = ?, error = ? WHERE id = ?',
+      'UPDATE runs SET ended_at = ?, outcome = ?, read = ?, unchanged = ?, created = ?, updated = ?, linked = ?, repaired = ?, failed = ?, requests = ?, error = ?, error_kind = ? WHERE id = ?',
     ).run(
       at.toISOString(),
       outcome,
@@ -814,16 +832,16 @@ export class StateStore {
       counts.failed,
       counts.requests,
       error ?? null,
+      outcome === 'failed' ? (errorKind ?? 'other') : null,
       id,
     );
   }
 
-  /** The error's side and the deal phase's counts of a finished run (the daemon knows both). */
-  noteRun(id: number, details: { errorSource?: ErrorSource; deals?: RunDeals }): void {
+  /** The deal phase's counts of a finished run (the daemon knows them). */
+  noteRun(id: number, details: { deals?: RunDeals }): void {
     this.sql(
-      'UPDATE runs SET error_source = ?, deal_outcome = ?, deal_read = ?, deal_written = ?, deal_failed = ? WHERE id = ?',
+      'UPDATE runs SET deal_outcome = ?, deal_read = ?, deal_written = ?, deal_failed = ? WHERE id = ?',
     ).run(
-      details.errorSource ?? null,
       details.deals?.outcome ?? null,
       details.deals?.read ?? 0,
       details.deals?.written ?? 0,
@@ -839,6 +857,31 @@ export class StateStore {
         since.toISOString(),
       ) as Record<string, unknown>[]
     ).map(toRun);
+  }
+
+  /**
+   * The daemon's start-up checks failed: a `startup` run row, failed. A failure with the same
+   * cause as the latest row's (a start-up still retrying) moves that row's end instead, so a
+   * long outage is one row, not one per retry.
+   */
+  recordStartupFailure(error: string, errorKind: RunErrorKind, at = new Date()): void {
+    this.transaction(() => {
+      const latest = this.sql(
+        'SELECT id, kind, outcome, error_kind FROM runs ORDER BY id DESC LIMIT 1',
+      ).get() as { id: number; kind: string; outcome: string; error_kind: string | null } | undefined;
+      if (latest?.kind === 'startup' && latest.outcome === 'failed' && latest.error_kind === errorKind) {
+        this.sql('UPDATE runs SET ended_at = ?, error = ? WHERE id = ?').run(
+          at.toISOString(),
+          error,
+          latest.id,
+        );
+        return;
+      }
+      const id = this.startRun('startup', false, at);
+      this.sql(
+        "UPDATE runs SET ended_at = ?, outcome = 'failed', error = ?, error_kind = ? WHERE id = ?",
+      ).run(at.toISOString(), error, errorKind, id);
+    });
   }
 
   lastRuns(limit = 10): RunRecord[] {
@@ -954,7 +997,6 @@ function toRun(row: Record<string, unknown>): RunRecord {
     failed: Number(row.failed),
     requests: Number(row.requests),
     error: (row.error as string | null) ?? null,
-    errorSource: (row.error_source as ErrorSource | null | undefined) ?? null,
     deals:
       typeof row.deal_outcome === 'string'
         ? {
@@ -964,5 +1006,6 @@ function toRun(row: Record<string, unknown>): RunRecord {
             failed: Number(row.deal_failed),
           }
         : null,
+    errorKind: (row.error_kind as RunErrorKind | null | undefined) ?? null,
   };
 }

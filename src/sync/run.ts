@@ -2,6 +2,7 @@ import { ProgressLine } from './progress.ts';
 import { inChunks } from './chunks.ts';
 import type { ContactsApi } from '../amocrm/contacts.ts';
 import type { AmoCrmError } from '../amocrm/errors.ts';
+import { errorKindOf } from '../alerts/error-kind.ts';
 import type { PatientSource } from '../ident/patient-source.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ResolvedMap } from '../mapping/catalogue.ts';
@@ -248,7 +249,7 @@ export class SyncRun implements WriteReport {
       this.scratch?.close();
     }
     this.counts.requests = progress.requests();
-    store.finishRun(runId, outcome, this.counts, error?.message);
+    store.finishRun(runId, outcome, this.counts, error?.message, new Date(), errorKindOf(error));
     const durationMs = Date.now() - this.startedAt;
     const summary = { kind: this.kind, outcome, ...this.counts, pending: this.pending, durationMs, dryRun };
     if (outcome === 'failed') logger.error({ ...summary, err: error }, 'sync failed');

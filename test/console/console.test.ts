@@ -63,7 +63,7 @@ describe('the console', () => {
     const store = new StateStore(stateDir);
     const [before] = store.lastRuns(1);
     assert.equal(before!.read, 7);
-    assert.equal(before!.errorSource, null);
+    assert.equal(before!.errorKind, null);
     assert.equal(before!.deals, null);
     const id = store.startRun('incremental', false);
     store.finishRun(
@@ -71,10 +71,12 @@ describe('the console', () => {
       'failed',
       { read: 1, unchanged: 0, created: 0, updated: 0, linked: 0, repaired: 0, failed: 1, requests: 2 },
       'IDENT did not answer',
+      new Date(),
+      'ident-unreachable',
     );
-    store.noteRun(id, { errorSource: 'ident', deals: { outcome: 'ok', read: 4, written: 3, failed: 0 } });
+    store.noteRun(id, { deals: { outcome: 'ok', read: 4, written: 3, failed: 0 } });
     const [run] = store.lastRuns(1);
-    assert.equal(run!.errorSource, 'ident');
+    assert.equal(run!.errorKind, 'ident-unreachable');
     assert.deepEqual(run!.deals, { outcome: 'ok', read: 4, written: 3, failed: 0 });
     store.close();
   });

@@ -1,0 +1,138 @@
+import type { AlertRulesConfig } from '../config/config.ts';
+import type { RunErrorKind, RunRecord } from '../state/store.ts';
+import { AMOCRM_KINDS, IDENT_KINDS } from './error-kind.ts';
+import type { AlertFacts } from './facts.ts';
+
+export type RuleId =
+  | 'failed-runs'
+  | 'no-success'
+  | 'token'
+  | 'ident-unreachable'
+  | 'amocrm-unreachable'
+  | 'account-blocked'
+  | 'account-unpaid'
+  | 'refused-growing';
+
+export interface Rule {
+  id: RuleId;
+  /** What the incident is, in a few words (the message's subject). */
+  title: string;
+  /** Why it fires now, in one sentence; undefined when it does not. */
+  check(facts: AlertFacts): string | undefined;
+}
+
+/** The trailing streak of runs matching `matches` among those `counts` says something about. */
+export function streak(
+  runs: readonly RunRecord[],
+  counts: (run: RunRecord) => boolean,
+  matches: (run: RunRecord) => boolean,
+): { runs: number; since: Date; latest: RunRecord } | undefined {
+  let found: { runs: number; since: Date; latest: RunRecord } | undefined;
+  for (const run of runs) {
+    if (!counts(run)) continue;
+    if (!matches(run)) break;
+    found = found
+      ? { ...found, runs: found.runs + 1, since: new Date(run.startedAt) }
+      : { runs: 1, since: new Date(run.startedAt), latest: run };
+  }
+  return found;
+}
+
+const failedWith = (kinds: ReadonlySet<RunErrorKind>) => (run: RunRecord) =>
+  run.outcome === 'ok' || (run.errorKind !== null && kinds.has(run.errorKind));
+const isKind = (kind: RunErrorKind) => (run: RunRecord) => run.outcome === 'failed' && run.errorKind === kind;
+const minutesSince = (since: Date, now: Date) => Math.floor((now.getTime() - since.getTime()) / 60_000);
+export const shownTime = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+const because = (run: RunRecord) => (run.error ? `: ${run.error}` : '');
+
+/** The rules that are on (a threshold of 0 turns one off). */
+export function buildRules(config: AlertRulesConfig): Rule[] {
+  const rules: Rule[] = [];
+  if (config.failedRuns > 0)
+    rules.push({
+      id: 'failed-runs',
+      title: 'sync runs keep failing',
+      check({ runs }) {
+        const failed = streak(
+          runs,
+          () => true,
+          (run) => run.outcome === 'failed',
+        );
+        if (!failed || failed.runs < config.failedRuns) return undefined;
+        return `the last ${failed.runs} sync runs failed, the latest${because(failed.latest)}`;
+      },
+    });
+  if (config.noSuccessMinutes > 0)
+    rules.push({
+      id: 'no-success',
+      title: 'no successful sync',
+      check({ now, lastSuccess, watchingSince, runs }) {
+        const since = lastSuccess ?? watchingSince;
+        const minutes = minutesSince(since, now);
+        if (minutes < config.noSuccessMinutes) return undefined;
+        const failed = runs.find((run) => run.outcome === 'failed');
+        const what = lastSuccess
+          ? `no sync run has succeeded since ${shownTime(since)}`
+          : 'no sync run has succeeded yet';
+        return `${what} (${minutes} minutes)${failed ? `; the latest failure${because(failed)}` : ''}`;
+      },
+    });
+  if (config.tokenDays > 0)
+    rules.push({
+      id: 'token',
+      title: 'the amoCRM token needs a person',
+      check({ now, runs, token }) {
+        const refused = streak(runs, failedWith(AMOCRM_KINDS), isKind('token'));
+        if (refused) return refused.latest.error ?? 'amoCRM refused the token; run `ident-sync auth`';
+        if (!token) return undefined;
+        const days = (token.expiresAt.getTime() - now.getTime()) / 86_400_000;
+        if (days >= config.tokenDays) return undefined;
+        const when =
+          days <= 0 ? `expired on ${shownTime(token.expiresAt)}` : `expires on ${shownTime(token.expiresAt)}`;
+        return token.which === 'long-lived'
+          ? `the amoCRM long-lived token ${when}; issue a new one in the integration's settings and set AMOCRM_LONG_LIVED_TOKEN`
+          : `the amoCRM refresh token has not been renewed for ${Math.floor(90 - days)} days and ${when}; check why the daemon's refresh fails, or run \`ident-sync auth\` again`;
+      },
+    });
+  if (config.unreachableMinutes > 0) {
+    const unreachable = (
+      id: RuleId,
+      system: string,
+      kinds: ReadonlySet<RunErrorKind>,
+      kind: RunErrorKind,
+    ): Rule => ({
+      id,
+      title: `${system} cannot be reached`,
+      check({ now, runs }) {
+        const down = streak(runs, failedWith(kinds), isKind(kind));
+        if (!down || minutesSince(down.since, now) < config.unreachableMinutes) return undefined;
+        return `${system} has not answered for ${minutesSince(down.since, now)} minutes${because(down.latest)}`;
+      },
+    });
+    rules.push(unreachable('ident-unreachable', 'IDENT', IDENT_KINDS, 'ident-unreachable'));
+    rules.push(unreachable('amocrm-unreachable', 'amoCRM', AMOCRM_KINDS, 'amocrm-unreachable'));
+  }
+  if (config.account) {
+    const refusing = (id: RuleId, title: string, kind: RunErrorKind): Rule => ({
+      id,
+      title,
+      check({ runs }) {
+        const refused = streak(runs, failedWith(AMOCRM_KINDS), isKind(kind));
+        return refused ? (refused.latest.error ?? title) : undefined;
+      },
+    });
+    rules.push(refusing('account-blocked', 'amoCRM blocks this integration (403)', 'blocked'));
+    rules.push(refusing('account-unpaid', 'the amoCRM account is not paid (402)', 'unpaid'));
+  }
+  if (config.refusedGrowth > 0)
+    rules.push({
+      id: 'refused-growing',
+      title: 'amoCRM refuses more values',
+      check({ refused, refusedFloor }) {
+        const grown = refused - refusedFloor;
+        if (grown < config.refusedGrowth) return undefined;
+        return `amoCRM refused ${grown} more values than before (${refused} now stand unsent); \`ident-sync status\` lists each with amoCRM's reason`;
+      },
+    });
+  return rules;
+}
