@@ -101,7 +101,7 @@ export class PipelinesNotReadyError extends Error {
   constructor(checks: readonly PipelineCheck[]) {
     const wrong = checks.filter((check) => check.status !== 'ok');
     super(
-      `the deal pipelines are not ready (${wrong.map((check) => `"${check.name}" ${check.status}`).join(', ')}); \`ident-sync fields\` shows them`,
+      `the deal pipelines are not ready (${wrong.map((check) => `"${check.name}" ${check.status}${check.missingStages.length > 0 ? `: ${check.missingStages.join(', ')}` : ''}`).join('; ')}); \`ident-sync fields\` shows them`,
     );
     this.name = 'PipelinesNotReadyError';
     this.checks = checks;

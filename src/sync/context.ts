@@ -27,6 +27,9 @@ import { StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
 import type { StreamKinds } from '../daemon/stream-history.ts';
 import { DealRun, type DealSyncOptions, type DealSyncResult, noDealCounts } from './deals/run.ts';
+import { DealSetupError } from './deals/setup-error.ts';
+
+export { DealSetupError };
 import { type SyncOptions, type SyncResult, SyncRun } from './run.ts';
 
 /** Receptions → deals, when SYNC_RECEPTIONS=true. */
@@ -72,16 +75,6 @@ export class FieldsSetupError extends ActionableError {
       cause,
     });
     this.name = 'FieldsSetupError';
-  }
-}
-
-export class DealSetupError extends ActionableError {
-  constructor(cause: FieldsNotReadyError | PipelinesNotReadyError) {
-    super(
-      `${cause.message}, and \`ident-sync fields --create --pipelines\` creates what is missing (or set SYNC_RECEPTIONS=false)`,
-      { exitCode: 2, cause },
-    );
-    this.name = 'DealSetupError';
   }
 }
 
@@ -283,9 +276,20 @@ export async function openSyncContext(
       try {
         await context.readyDeals();
       } catch (error) {
-        return { ...contacts, deals: dealPhaseNotReady(kinds.deals, error as Error, store, logger, options) };
+        const at = new Date((clock ?? systemClock).now());
+        return {
+          ...contacts,
+          deals: dealPhaseNotReady(kinds.deals, error as Error, store, logger, options, at),
+        };
       }
-      return { ...contacts, deals: await context.newDealRun(options).run({ kind: kinds.deals }) };
+      const dealResult = await context.newDealRun(options).run({ kind: kinds.deals });
+      // A stage or field gone since (the run's own re-read found it): resolved again, with the
+      // sentence naming the fix, until the account has it.
+      if (dealResult.error instanceof DealSetupError) {
+        deals = undefined;
+        context.deals = undefined;
+      }
+      return { ...contacts, deals: dealResult };
     },
     newRun(options = {}) {
       return syncRunFor(
@@ -362,12 +366,21 @@ function dealPhaseNotReady(
   store: StateStore,
   logger: Logger,
   options: { dryRun?: boolean },
+  at: Date,
 ): DealSyncResult {
   const counts = noDealCounts();
   const kind = requested === 'incremental' && !store.deals.checkpoint() ? 'initial' : requested;
-  const at = new Date().toISOString();
-  if (!options.dryRun)
-    store.deals.setLastRun({ at, kind, outcome: 'failed', error: error.message, ...counts });
+  if (!options.dryRun) {
+    store.deals.setLastRun({
+      at: at.toISOString(),
+      kind,
+      outcome: 'failed',
+      error: error.message,
+      ...counts,
+    });
+    // A deep attempt as the schedule counts them: its catch-up waits as after any failed deep run.
+    if (requested === 'deep') store.deals.setDeepAttemptAt(at);
+  }
   logger.error({ kind, err: error }, 'deal sync failed');
   return { kind, outcome: 'failed', error, durationMs: 0, duplicates: 0, pending: 0, ...counts };
 }

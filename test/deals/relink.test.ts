@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
+import { createLogger } from '../../src/logging/logger.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { MemoryReceptions } from '../helpers/memory-receptions.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
@@ -30,25 +31,42 @@ describe('attack: visits moved to another patient', () => {
     await emulator.stop();
   });
 
-  // The deal found by its reception id sat on another IDENT patient's contact: it follows the visit.
-  it('a state folder lost while a visit moved: the deal found by its reception id follows the new patient', async () => {
+  // A deal found by its reception id on another IDENT patient's contact: a visit moved while the
+  // state was lost looks the same as a manager's choice (a child's visit on the mother's contact),
+  // and moving it would undo that choice: it stays, and the log names it for a person.
+  it('a state folder lost while a visit moved: the deal stays on the contact it is on, and the log says so', async () => {
     await stack.both();
-    assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 2), is_main: true }]);
     stack.store.close();
     receptions.touch(21, { PatientId: 3 });
-    // The state is lost (a new volume): contacts and deals are found again by their IDENT ids.
     stack = await attackStack(emulator, patients, receptions, { stateDir: tempDir() });
-    const result = await stack.both();
+    const logged: string[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      format: 'json',
+      destination: { write: (line: string) => logged.push(line) },
+    });
+    await stack.run();
+    const result = await stack.deals({ kind: 'incremental' }, {}, logger);
     assert.equal(result.outcome, 'ok');
-    const deep = await stack.both('deep');
-    assert.equal(deep.outcome, 'ok');
-    assert.deepEqual(
-      dealOf(emulator, stack, 21)
-        .contacts.filter((contact) => contact.is_main)
-        .map((contact) => contact.id),
-      [contactOf(stack, 3)],
-      'the deal of patient 3’s visit stays on patient 2’s contact',
-    );
+    assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 2), is_main: true }]);
+    assert.ok(logged.some((line) => /on another IDENT patient's contact: left there/.test(line)));
+    const writes = emulator.writeRequests().length;
+    await stack.both('deep');
+    assert.equal(emulator.writeRequests().length, writes, 'nothing moves it behind the manager’s back');
+  });
+
+  it("a state folder lost: a child's visit a manager put on the mother's contact (both patients) stays there", async () => {
+    await stack.both();
+    const lead = emulator.deals.leads.get(dealOf(emulator, stack, 21).id)!;
+    lead.contacts = [{ id: contactOf(stack, 1), is_main: true }];
+    lead.updated_at += 1;
+    await stack.both('deep');
+    assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 1), is_main: true }]);
+    stack.store.close();
+    stack = await attackStack(emulator, patients, receptions, { stateDir: tempDir() });
+    await stack.both();
+    await stack.both('deep');
+    assert.deepEqual(dealOf(emulator, stack, 21).contacts, [{ id: contactOf(stack, 1), is_main: true }]);
   });
 
   it('a state folder lost: a deal a manager put on a contact of no IDENT patient stays there', async () => {

@@ -1,6 +1,8 @@
 import type { Clock } from '../../src/support/clock.ts';
 
 const RealDate = Date;
+/** Event-loop turns a request in flight is waited for at least (a loopback round needs a few). */
+const MIN_TURNS_ON_THE_WIRE = 500;
 
 /**
  * Virtual time for a simulated history. `monotonic()` is the one true time line: it only moves
@@ -35,12 +37,22 @@ export class SimClock implements Clock {
    */
   inFlight = 0;
 
-  /** Time passes at once; concurrent sleepers wake at the later of their targets, not the sum. */
+  /**
+   * Time passes at once; concurrent sleepers wake at the later of their targets, not the sum. A
+   * request on the wire is waited for; the count can leak (a request that failed on the client's
+   * side never reaches the door), so the wait is bounded — by event-loop turns as well as
+   * milliseconds: a loopback request needs a handful of turns, and turns, unlike milliseconds, do
+   * not pass while a busy machine keeps this process waiting for a core (the simulation must not
+   * depend on how busy the machine is).
+   */
   async sleep(ms: number): Promise<void> {
     const target = this.t + Math.max(0, ms);
     const started = performance.now();
-    do await new Promise((resolve) => setImmediate(resolve));
-    while (this.inFlight > 0 && performance.now() - started < 50);
+    let turns = 0;
+    do {
+      await new Promise((resolve) => setImmediate(resolve));
+      turns += 1;
+    } while (this.inFlight > 0 && (turns < MIN_TURNS_ON_THE_WIRE || performance.now() - started < 50));
     this.t = Math.max(this.t, target);
   }
 

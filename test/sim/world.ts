@@ -1048,7 +1048,9 @@ export class World {
       // The deal follows its visit to another patient: it is not left on the contact of the patient
       // it was booked for. (A deal whose contact a manager deleted is not linked anew: README links a
       // deal when it is made or its visit moves, and nothing else.)
-      if (row) {
+      // After a restored state a move made in the lost time looks like a manager's choice of
+      // contact (docs/design.md, "A found deal stays where it is"): not checked.
+      if (row && !this.restored) {
         const main = deal.contacts.find((link) => link.is_main) ?? deal.contacts[0];
         const contact = main && this.emulator.contacts.get(main.id);
         const holder = contact ? carrierOf.get(contact.id) : undefined;

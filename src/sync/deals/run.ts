@@ -661,12 +661,11 @@ export class DealRun implements DealWriteReport {
   }
 
   /** This deal carries the reception from now on: linked, and written where it differs. */
-  private async takeOver(deal: MappedDeal, contactId: number, found: LeadRow): Promise<void> {
+  private async takeOver(deal: MappedDeal, contactId: number, taken: LeadRow): Promise<void> {
     const { store, resolved } = this.deps;
-    this.claimed.add(found.leadId);
-    if (!this.options.dryRun) store.leadMirror.claim(found.leadId, deal.receptionId);
-    const taken = await this.followPatientOfFound(deal, contactId, found);
-    if (!taken) return;
+    this.claimed.add(taken.leadId);
+    if (!this.options.dryRun) store.leadMirror.claim(taken.leadId, deal.receptionId);
+    this.noteOtherPatientsContact(deal, contactId, taken);
     const stage = decideStage(
       deal.placement,
       undefined,
@@ -702,21 +701,21 @@ export class DealRun implements DealWriteReport {
   }
 
   /**
-   * A deal found by its reception id (no link in the state: a lost or restored state folder) whose
-   * main contact is another IDENT patient's: the visit moved, or its patient was merged, while no
-   * state recorded it. It follows the reception's patient as a linked deal does (see followPatient).
-   * A contact of no IDENT patient (a manager's choice) stays. Undefined when the re-link failed.
+   * A deal found by its reception id (no link in the state: a lost or restored state folder) on
+   * another IDENT patient's contact. The visit may have moved in IDENT while no state recorded it —
+   * or a manager put it there (a child's visit on the mother's contact, both patients): nothing in
+   * amoCRM tells the two apart, and moving a manager's choice would unlink the other patient. The
+   * deal stays where it is; the log names it (ids only) for a person to check.
    */
-  private async followPatientOfFound(
-    deal: MappedDeal,
-    contactId: number,
-    found: LeadRow,
-  ): Promise<LeadRow | undefined> {
-    const from = found.contactId;
-    if (found.receptionId !== deal.receptionId || from === null || from === contactId) return found;
-    const owners = this.deps.store.patientsOfContact(from);
-    if (owners.length === 0 || owners.includes(deal.patientId)) return found;
-    return (await this.relink(deal, found.leadId, from, contactId)) ? { ...found, contactId } : undefined;
+  private noteOtherPatientsContact(deal: MappedDeal, contactId: number, found: LeadRow): void {
+    const on = found.contactId;
+    if (found.receptionId !== deal.receptionId || on === null || on === contactId) return;
+    const owners = this.deps.store.patientsOfContact(on);
+    if (owners.length === 0 || owners.includes(deal.patientId)) return;
+    this.deps.logger.warn(
+      { receptionId: deal.receptionId, leadId: found.leadId, contactId: on, patientId: deal.patientId },
+      "a deal found by its reception id is on another IDENT patient's contact: left there (a manager's choice looks the same as a visit moved while the state was lost); re-link it in amoCRM if the visit moved",
+    );
   }
 
   private note(deal: MappedDeal, stage: StageDecision): void {
