@@ -12,10 +12,8 @@ async function withEmulator(run: (emulator: AmoCrmEmulator) => Promise<void>, op
   } finally {
     await emulator.stop();
   }
-  assert.ok(
-    emulator.maxRequestsInAnySecond <= 7,
-    `saw ${emulator.maxRequestsInAnySecond} requests in one second`,
-  );
+  // Not the arrivals per second: they depend on the host's load (test/sim judges the pace in virtual time).
+  assert.equal(emulator.blocked, false);
 }
 
 describe('amoCRM faults', () => {

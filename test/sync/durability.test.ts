@@ -90,8 +90,8 @@ describe('durability: kill -9, SIGTERM, faults', () => {
       const final = await stack.run({ kind: 'deep' });
       assert.equal(final.outcome, 'ok');
       await assertConverged(fresh, source, stack);
+      // Not the arrivals per second: on a busy machine they depend on the host's load (test/sim judges the pace).
       assert.equal(fresh.blocked, false);
-      assert.ok(fresh.maxRequestsInAnySecond <= 7);
     } finally {
       await fresh.stop();
     }

