@@ -3,7 +3,8 @@
 # where there is no systemd: its own socket, data and exec roots, no bridge and no iptables rules,
 # so it touches neither /var/run/docker.sock (the SQL Server tests keep their own runtime check)
 # nor the host's network. The data root stays in the git-ignored .toolchain/docker/ folder: image
-# layers survive to the next run.
+# layers (the build stages' too: they are the next build's cache) survive to the next run; delete
+# the folder to reclaim the space.
 #   .ci/docker-engine.sh start   installs docker.io and debootstrap when missing (root, apt-get),
 #                                starts dockerd, prints its DOCKER_HOST (unix://…) on the last line;
 #                                exits 1 with the reason when it cannot
@@ -48,8 +49,6 @@ start() {
 stop() {
   [ -s "$pidfile" ] || return 0
   pid="$(cat "$pidfile")"
-  # Images a newer build replaced; the layers of the current one stay as the next build's cache.
-  DOCKER_HOST="$socket" timeout 60 docker image prune --force >/dev/null 2>&1 || true
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 60); do
     kill -0 "$pid" 2>/dev/null || break

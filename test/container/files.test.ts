@@ -187,6 +187,13 @@ describe('Dockerfile and docker-compose.yml', () => {
       const test = service.healthcheck?.test?.join(' ') ?? '';
       assert.ok(test !== '' && !test.includes('healthcheck.js'), `${name} would inherit the daemon's check`);
     }
+    // The image's own command for something else (auth waits for a browser): no daemon to check.
+    type Command = Service & { command?: string[]; healthcheck?: { disable?: boolean } };
+    for (const [name, service] of Object.entries(compose.services) as [string, Command][]) {
+      if (!service.image?.startsWith('ident-amocrm-sync') || service.entrypoint) continue;
+      if (!service.command || service.command[0] === 'daemon') continue;
+      assert.equal(service.healthcheck?.disable, true, `${name} runs ${service.command[0]}, not the daemon`);
+    }
     const emulatorCheck = compose.services['demo-amocrm']!.healthcheck!.test!.join(' ');
     assert.match(emulatorCheck, /127\.0\.0\.1:8090/);
   });
