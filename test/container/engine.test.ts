@@ -64,8 +64,7 @@ async function engineMissing(): Promise<string | undefined> {
   const where = process.env.CONTAINER_DOCKER_HOST ?? process.env.DOCKER_HOST ?? "docker's default socket";
   const detail = (run.stderr.trim().split('\n').at(-1) ?? '').slice(0, 200);
   const reason = `no Docker engine answered at ${where} (${detail || 'no docker command'})`;
-  if (process.env.REQUIRE_DOCKER_ENGINE === '1')
-    throw new Error(`REQUIRE_DOCKER_ENGINE=1, but ${reason}`);
+  if (process.env.REQUIRE_DOCKER_ENGINE === '1') throw new Error(`REQUIRE_DOCKER_ENGINE=1, but ${reason}`);
   return `${reason}; .ci/run starts one where it can, and REQUIRE_DOCKER_ENGINE=1 makes these tests mandatory`;
 }
 
