@@ -20,7 +20,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { freePort } from '../helpers/cli.ts';
@@ -185,8 +185,12 @@ describe('the image on a Docker engine', { skip: skipReason, timeout: 1_200_000 
     ].flatMap((pair) => ['--env', pair]);
   });
 
+  // Each test's containers go with it: a daemon left running after a failure would hold the state
+  // volume's lock, and the next test would fail for that instead of for its own reason.
+  afterEach(async () => {
+    for (const id of containers.splice(0)) await docker(['rm', '--force', '--volumes', id]);
+  });
   after(async () => {
-    for (const id of containers) await docker(['rm', '--force', '--volumes', id]);
     await docker(['volume', 'rm', volume]);
     await emulator?.stop();
   });
