@@ -55,6 +55,10 @@ stop() {
     sleep 0.5
   done
   rm -f "$pidfile"
+  # dockerd leaves its network namespace mounted in the exec root.
+  if grep -q " $run_dir/exec/netns/default " /proc/mounts 2>/dev/null; then
+    umount "$run_dir/exec/netns/default" 2>/dev/null || true
+  fi
 }
 
 case "${1:-}" in
