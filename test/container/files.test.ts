@@ -35,11 +35,39 @@ describe('Dockerfile and docker-compose.yml', () => {
   it('a plain `docker build .` makes the daemon image: runtime is the last stage', () => {
     assert.equal(all.at(-1)?.name, 'runtime');
     assert.ok(runtime.lines.includes('USER node'), 'the daemon runs as the unprivileged node user');
-    assert.ok(runtime.lines.some((line) => line.startsWith('HEALTHCHECK') && line.includes('/healthz')));
+    const healthcheck = runtime.lines.find((line) => line.startsWith('HEALTHCHECK'));
+    assert.match(healthcheck ?? '', /CMD \["node", "dist\/src\/daemon\/healthcheck\.js"\]$/);
+    assert.ok(existsSync(join(ROOT, 'src/daemon/healthcheck.ts')), 'the healthcheck is compiled from src/');
     assert.ok(runtime.lines.includes('CMD ["daemon"]'));
+  });
+
+  it('builds offline and leaves nothing behind: no syntax pull, no anonymous volume, no idle cache clean', () => {
+    const dockerfile = read('Dockerfile');
+    // `# syntax=` makes BuildKit fetch a frontend image from Docker Hub, even offline.
+    assert.doesNotMatch(dockerfile, /^#\s*syntax\s*=/im);
+    // A VOLUME line gives every container run without a state mount an anonymous volume.
+    assert.ok(!all.some((stage) => stage.lines.some((line) => line.startsWith('VOLUME'))));
+    // The deps stage is thrown away but for node_modules: cleaning its npm cache only warns.
+    assert.ok(!all.some((stage) => stage.lines.some((line) => line.includes('npm cache clean'))));
+    // The base image is a build argument, so a registry-less machine can pass a local one.
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     assert.ok(
-      runtime.lines.some((line) => line.startsWith('VOLUME') && line.includes('/var/lib/ident-sync')),
+      all.every((stage) => stage.name !== '' && dockerfile.includes(`FROM \${NODE_IMAGE} AS ${stage.name}`)),
     );
+  });
+
+  it('npm in the build trusts an optional CA bundle that never reaches the image', () => {
+    for (const name of ['build', 'deps']) {
+      const stage = all.find((found) => found.name === name)!;
+      assert.ok(
+        stage.lines.some((line) => line.startsWith('COPY') && line.includes('npm-ca.pe[m]')),
+        name,
+      );
+      const install = stage.lines.find((line) => line.includes('npm ci'))!;
+      assert.match(install, /NODE_EXTRA_CA_CERTS="\$PWD\/npm-ca\.pem"/, name);
+    }
+    assert.ok(!runtime.lines.some((line) => line.includes('npm-ca')), 'the runtime stage never copies it');
+    assert.ok(read('.gitignore').split('\n').includes('npm-ca.pem'), 'never committed');
   });
 
   it('the image runs the compiled JavaScript with the V8 settings the benchmark measures', () => {
@@ -61,7 +89,8 @@ describe('Dockerfile and docker-compose.yml', () => {
       for (const line of stage.lines) {
         if (!line.startsWith('COPY') || line.includes('--from=')) continue;
         const parts = line.split(/\s+/).slice(1);
-        for (const source of parts.slice(0, -1))
+        // A pattern (npm-ca.pe[m]) is an optional file: it may match nothing.
+        for (const source of parts.slice(0, -1).filter((part) => !/[[*?]/.test(part)))
           assert.ok(existsSync(join(ROOT, source)), `${stage.name}: ${source}`);
       }
     }
@@ -95,6 +124,7 @@ describe('Dockerfile and docker-compose.yml', () => {
       cap_drop?: string[];
       security_opt?: string[];
       mem_limit?: string;
+      pids_limit?: number;
       logging?: { options?: Record<string, string> };
     };
     const compose = parse(read('docker-compose.yml'), { merge: true }) as {
@@ -105,15 +135,66 @@ describe('Dockerfile and docker-compose.yml', () => {
         assert.match(port, /^'?127\.0\.0\.1:/, `${name} publishes ${port} beyond this machine`);
       if (!service.image?.startsWith('ident-amocrm-sync')) continue;
       assert.equal(service.read_only, true, name);
-      assert.deepEqual(service.tmpfs, ['/tmp'], name);
+      assert.equal(service.tmpfs?.length, 1, name);
+      const [path, options = ''] = service.tmpfs[0]!.split(':');
+      assert.equal(path, '/tmp', name);
+      assert.match(options, /(^|,)size=\d+[km]($|,)/, `${name}: /tmp has a size`);
+      for (const flag of ['noexec', 'nosuid', 'nodev'])
+        assert.ok(options.split(',').includes(flag), `${name}: ${flag}`);
+      assert.ok(Number(service.pids_limit) > 0, `${name}: pids_limit`);
       assert.deepEqual(service.cap_drop, ['ALL'], name);
       assert.deepEqual(service.security_opt, ['no-new-privileges:true'], name);
       assert.equal(service.mem_limit, '256m', name);
       assert.ok(service.logging?.options?.['max-size'] && service.logging.options['max-file'], name);
     }
-    // The image listens on every interface inside the container, and its healthcheck follows HEALTH_PORT.
-    const dockerfile = read('Dockerfile');
-    assert.match(dockerfile, /HEALTH_HOST=0\.0\.0\.0/);
-    assert.match(dockerfile, /HEALTHCHECK[\s\S]*process\.env\.HEALTH_PORT/);
+  });
+
+  it('HEALTH_HOST: compose sets 0.0.0.0 where it publishes the port, .env cannot undo it, the image keeps loopback', () => {
+    type Service = {
+      image?: string;
+      entrypoint?: string[];
+      ports?: string[];
+      environment?: Record<string, string>;
+    };
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
+    const daemons = Object.entries(compose.services).filter(
+      ([, service]) => service.image?.startsWith('ident-amocrm-sync') && !service.entrypoint,
+    );
+    for (const [name, service] of daemons) {
+      if (!service.ports?.some((port) => /9464|HEALTH_PORT/.test(port))) continue;
+      // `environment:` wins over `env_file:`; a HEALTH_HOST=127.0.0.1 in .env made the published port reset.
+      assert.equal(service.environment?.HEALTH_HOST, '0.0.0.0', name);
+    }
+    assert.ok(compose.services.sync?.environment?.HEALTH_HOST, 'the production service');
+    // With host networking, a 0.0.0.0 baked into the image would publish /metrics on every interface.
+    const runtime = stages(read('Dockerfile')).at(-1)!;
+    assert.ok(!runtime.lines.some((line) => line.startsWith('ENV') && line.includes('HEALTH_HOST')));
+    assert.match(read('.env.example'), /^HEALTH_HOST=$/m);
+  });
+
+  it('a service that runs something other than the daemon has a healthcheck of its own', () => {
+    type Service = { image?: string; entrypoint?: string[]; healthcheck?: { test?: string[] } };
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
+    const others = Object.entries(compose.services).filter(
+      ([, service]) => service.image?.startsWith('ident-amocrm-sync') && service.entrypoint,
+    );
+    assert.ok(others.some(([name]) => name === 'demo-amocrm'));
+    for (const [name, service] of others) {
+      const test = service.healthcheck?.test?.join(' ') ?? '';
+      assert.ok(test !== '' && !test.includes('healthcheck.js'), `${name} would inherit the daemon's check`);
+    }
+    // The image's own command for something else (auth waits for a browser): no daemon to check.
+    type Command = Service & { command?: string[]; healthcheck?: { disable?: boolean } };
+    for (const [name, service] of Object.entries(compose.services) as [string, Command][]) {
+      if (!service.image?.startsWith('ident-amocrm-sync') || service.entrypoint) continue;
+      if (!service.command || service.command[0] === 'daemon') continue;
+      assert.equal(service.healthcheck?.disable, true, `${name} runs ${service.command[0]}, not the daemon`);
+    }
+    const emulatorCheck = compose.services['demo-amocrm']!.healthcheck!.test!.join(' ');
+    assert.match(emulatorCheck, /127\.0\.0\.1:8090/);
   });
 });

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { type Health, startHealthServer } from '../../src/daemon/health-server.ts';
+import { DaemonMetrics } from '../../src/daemon/metrics.ts';
+import { freePort, runCli } from '../helpers/cli.ts';
+
+// The image's HEALTHCHECK, run as Docker runs it: a process whose exit code is the verdict and
+// whose output `docker inspect` shows as the reason.
+const SCRIPT = fileURLToPath(new URL('../../src/daemon/healthcheck.ts', import.meta.url));
+const check = (env: Record<string, string>) => runCli([], env, { cli: SCRIPT, timeoutMs: 20_000 });
+
+describe('the container healthcheck', () => {
+  let health: Health = { healthy: true, reason: 'last incremental sync ok', since: new Date().toISOString() };
+  const servers: { close(): Promise<void> }[] = [];
+  after(() => Promise.all(servers.map((server) => server.close())));
+
+  it('passes on a healthy daemon and prints its reason', async () => {
+    const server = await startHealthServer(0, () => health, new DaemonMetrics(), '127.0.0.1');
+    servers.push(server);
+    const run = await check({ HEALTH_PORT: String(server.port), HEALTH_HOST: '0.0.0.0' });
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, 'healthy: last incremental sync ok\n');
+
+    health = {
+      healthy: false,
+      reason: 'start-up failed, retrying in 5 s: cannot connect to SQL Server at db:1433',
+      since: new Date().toISOString(),
+    };
+    const sick = await check({ HEALTH_PORT: String(server.port) });
+    assert.equal(sick.code, 1);
+    assert.equal(
+      sick.stdout,
+      'unhealthy (503): start-up failed, retrying in 5 s: cannot connect to SQL Server at db:1433\n',
+    );
+  });
+
+  it('says why when nothing answers', async () => {
+    const port = await freePort();
+    const run = await check({ HEALTH_PORT: String(port), HEALTH_HOST: '127.0.0.1' });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      new RegExp(`^no answer from http://127\\.0\\.0\\.1:${port}/healthz \\(ECONNREFUSED\\)`),
+    );
+  });
+
+  it('HEALTH_PORT=0 (the health server off) passes and says nothing is checked', async () => {
+    const run = await check({ HEALTH_PORT: '0' });
+    assert.equal(run.code, 0);
+    assert.match(
+      run.stdout,
+      /^HEALTH_PORT=0 switches \/healthz off, so nothing checks the daemon; set HEALTH_PORT/,
+    );
+  });
+
+  it('a HEALTH_PORT that is no port fails with a sentence', async () => {
+    const run = await check({ HEALTH_PORT: 'abc' });
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, 'HEALTH_PORT=abc is not a port number: set HEALTH_PORT to 0…65535\n');
+  });
+});
