@@ -193,7 +193,11 @@ async function main() {
       if (!deals) return measurement;
       const fieldId = deals.resolved.fields.find((field) => field.spec.key === 'reception_id')!.fieldId;
       const index = values['amocrm-url'] ? apiDealIndex(client, fieldId) : emulatorDealIndex(url, fieldId);
-      return { ...measurement, ...(await checkDeals(index, receptions.window(new Date(0)), deals.mapper)) };
+      const identNow = (await source.now()).at;
+      return {
+        ...measurement,
+        ...(await checkDeals(index, receptions.window(new Date(0)), deals.mapper, identNow)),
+      };
     };
     const results: Measurement[] = [];
     let initialDone = false;

@@ -151,6 +151,8 @@ export async function checkDeals(
   index: AsyncIterable<[string, number, number]>,
   receptions: AsyncIterable<ReceptionRow>,
   mapper: DealMapper,
+  /** IDENT's clock: a no-show is judged on it, as the deal run judges it (not the host's). */
+  identNow: Date,
 ): Promise<DealCheck> {
   const check: DealCheck = { deals: 0, duplicateDeals: 0, missingDeals: 0, wrongStage: 0 };
   const deals = index[Symbol.asyncIterator]();
@@ -160,7 +162,7 @@ export async function checkDeals(
     next = await deals.next();
   };
   for await (const row of receptions) {
-    const outcome = mapper(row);
+    const outcome = mapper(row, identNow);
     if (!outcome.ok) continue;
     const id = Number(outcome.deal.receptionId);
     // Deals of receptions outside the window (none in the bench) are passed over.
