@@ -132,12 +132,14 @@ form.inline{display:inline-block;margin:4px 8px 4px 0}
 footer{color:#778;margin-top:24px}
 `;
 
-/** Refreshes the live part of the page every 10 s (not while a field is being typed in). */
+/** Refreshes the live part of the page every 10 s (not while a field is being typed in, nor while the last refresh is still loading). */
 export const CONSOLE_JS = `
 (function () {
+  var loading = false;
   function refresh() {
     var active = document.activeElement;
-    if (active && active.tagName === 'INPUT') return;
+    if (loading || (active && active.tagName === 'INPUT')) return;
+    loading = true;
     fetch(location.pathname, { credentials: 'same-origin' })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
@@ -146,7 +148,8 @@ export const CONSOLE_JS = `
         var live = document.getElementById('live');
         if (next && live) live.replaceWith(next);
       })
-      .catch(function () {});
+      .catch(function () {})
+      .then(function () { loading = false; });
   }
   setInterval(refresh, 10000);
 })();
