@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/logger.ts';
 import type { StateStore } from '../state/store.ts';
-import { addToQueue } from './queue.ts';
+import { addToQueue, MAX_IDS } from './queue.ts';
 
 export type ConsoleAction =
   | { kind: 'resync-patient'; id: string }
@@ -13,7 +13,12 @@ export interface ActionTarget {
   store(): StateStore | undefined;
   /** A run of this kind now, or right after the run in progress: never two at once. */
   requestRun(kind: 'incremental' | 'deep'): 'started' | 'after the run in progress' | 'not running';
+  /** Whether the daemon syncs receptions into deals (SYNC_RECEPTIONS). */
+  receptions(): boolean;
 }
+
+const NO_RECEPTIONS =
+  'Visits are not synced (SYNC_RECEPTIONS is off); set SYNC_RECEPTIONS=true and restart the daemon to sync visits.';
 
 /** The action a form asked for, or a sentence saying what is wrong with it. */
 export function parseAction(form: URLSearchParams): ConsoleAction | string {
@@ -44,9 +49,20 @@ export function perform(action: ConsoleAction, target: ActionTarget, logger: Log
         ? 'Deep sync started.'
         : 'Deep sync asked for: it starts when the run in progress ends.';
   }
-  if (action.kind === 'retry-failed') addToQueue(store, { retryFailed: true });
-  else if (action.kind === 'resync-patient') addToQueue(store, { patients: [action.id] });
-  else addToQueue(store, { receptions: [action.id] });
+  if (action.kind === 'resync-reception' && !target.receptions()) return NO_RECEPTIONS;
+  const added =
+    action.kind === 'retry-failed'
+      ? addToQueue(store, { retryFailed: true })
+      : action.kind === 'resync-patient'
+        ? addToQueue(store, { patients: [action.id] })
+        : addToQueue(store, { receptions: [action.id] });
+  if (added === 'full') {
+    logger.warn(
+      { action: action.kind, ...('id' in action ? { id: action.id } : {}) },
+      'console: the queue is full; the action was refused',
+    );
+    return `Not queued: ${MAX_IDS} ${action.kind === 'resync-patient' ? 'patients' : 'visits'} already wait for the next run; use "Retry all failed" or try again after the next run.`;
+  }
   const when = target.requestRun('incremental');
   logger.info(
     { action: action.kind, ...('id' in action ? { id: action.id } : {}), when },

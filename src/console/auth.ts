@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
@@ -7,12 +7,24 @@ import { writeFileAtomic } from '../support/atomic-file.ts';
 
 export const TOKEN_FILE = 'console-token';
 export const SESSION_COOKIE = 'ident_console';
-const MAX_SESSIONS = 200;
 
-/** Whether an address to listen on is this machine only. */
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const LOOPBACK_V4 = new RegExp(`^127\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+
+/**
+ * Whether a name or address is this machine only: exactly `localhost`, a literal 127.x.y.z, or ::1.
+ * A name that merely begins with "127." is anyone's DNS name (a rebinding site's).
+ */
 export function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127\./.test(bare) || /^::ffff:127\./.test(bare);
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  return LOOPBACK_V4.test(bare.replace(/^::ffff:/, ''));
+}
+
+/** A Host header's (or an origin's) name, or undefined when it is not `name[:port]` / `[v6][:port]`. */
+function hostName(authority: string): string | undefined {
+  const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/i.exec(authority);
+  return match?.[1];
 }
 
 /**
@@ -55,20 +67,28 @@ export function cookieOf(request: IncomingMessage, name: string): string | undef
   return undefined;
 }
 
-/** Browser sessions of the console, each with its own CSRF token; the oldest go first. */
+/**
+ * Browser sessions of the console, kept nowhere: a session id is a random nonce signed with this
+ * process's secret, and its CSRF token is another signature of the same nonce. Nothing is stored,
+ * so no number of cookie-less requests (another site's <img> loop) can push a live session out;
+ * a cookie the daemon did not sign is no session. A restart (a new secret) ends every session.
+ */
 export class Sessions {
-  private readonly sessions = new Map<string, string>();
+  private readonly secret = randomBytes(32);
 
   create(): { id: string; csrf: string } {
-    const id = randomBytes(24).toString('base64url');
-    const csrf = randomBytes(24).toString('base64url');
-    this.sessions.set(id, csrf);
-    if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
-    return { id, csrf };
+    const nonce = randomBytes(18).toString('base64url');
+    return { id: `${nonce}.${this.sign('session', nonce)}`, csrf: this.sign('csrf', nonce) };
   }
 
   csrfOf(id: string | undefined): string | undefined {
-    return id === undefined ? undefined : this.sessions.get(id);
+    const [nonce, signature, ...rest] = (id ?? '').split('.');
+    if (!nonce || !signature || rest.length > 0) return undefined;
+    return sameSecret(signature, this.sign('session', nonce)) ? this.sign('csrf', nonce) : undefined;
+  }
+
+  private sign(purpose: string, nonce: string): string {
+    return createHmac('sha256', this.secret).update(`${purpose}:${nonce}`).digest('base64url');
   }
 }
 
@@ -81,21 +101,23 @@ export const sessionCookie = (id: string) =>
  */
 export function hostAllowed(request: IncomingMessage, boundHost: string): boolean {
   if (!isLoopback(boundHost)) return true;
-  const host = (request.headers.host ?? '').toLowerCase();
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-  return isLoopback(name);
+  const name = hostName(request.headers.host ?? '');
+  return name !== undefined && isLoopback(name);
 }
 
 /**
  * A POST from the console's own page: its Origin (sent by every current browser on a POST) names
- * the host the page was asked from, and no browser says the request is cross-site.
+ * the host the page was asked from, and no browser says the request is cross-site. On loopback the
+ * origin's name is held to the Host check's strictness too.
  */
-export function sameOrigin(request: IncomingMessage): boolean {
+export function sameOrigin(request: IncomingMessage, boundHost: string): boolean {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
   const origin = request.headers.origin;
   if (origin === undefined) return site === 'same-origin';
-  return (
-    origin === `http://${request.headers.host ?? ''}` || origin === `https://${request.headers.host ?? ''}`
-  );
+  const host = request.headers.host ?? '';
+  if (origin !== `http://${host}` && origin !== `https://${host}`) return false;
+  if (!isLoopback(boundHost)) return true;
+  const name = hostName(host);
+  return name !== undefined && isLoopback(name);
 }

@@ -51,6 +51,10 @@ export function mountConsole(
       names: identNames(source, () => daemon.context()?.mapper),
       patients: identPatientCount(source),
     },
-    target: { store: () => daemon.context()?.store, requestRun: daemon.requestRun },
+    target: {
+      store: () => daemon.context()?.store,
+      requestRun: daemon.requestRun,
+      receptions: () => config.sync.receptions,
+    },
   });
 }

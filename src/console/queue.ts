@@ -9,8 +9,8 @@ export interface ConsoleQueue {
 
 const KEY = 'console_queue';
 const empty = (): ConsoleQueue => ({ patients: [], receptions: [], retryFailed: false });
-/** Ids typed into the console beyond this are dropped (a run syncs them one by one). */
-const MAX_IDS = 1000;
+/** Ids the queue holds at most, per kind (a run syncs them one by one); beyond, an id is refused. */
+export const MAX_IDS = 1000;
 
 export function readQueue(store: StateStore): ConsoleQueue {
   const text = store.getMeta(KEY);
@@ -22,13 +22,15 @@ export function readQueue(store: StateStore): ConsoleQueue {
   }
 }
 
-export function addToQueue(store: StateStore, add: Partial<ConsoleQueue>): ConsoleQueue {
+/** Adds to the queue, all or nothing: 'full' (and nothing written) when an id would not fit. */
+export function addToQueue(store: StateStore, add: Partial<ConsoleQueue>): ConsoleQueue | 'full' {
   const queue = readQueue(store);
   const merged: ConsoleQueue = {
-    patients: [...new Set([...queue.patients, ...(add.patients ?? [])])].slice(0, MAX_IDS),
-    receptions: [...new Set([...queue.receptions, ...(add.receptions ?? [])])].slice(0, MAX_IDS),
+    patients: [...new Set([...queue.patients, ...(add.patients ?? [])])],
+    receptions: [...new Set([...queue.receptions, ...(add.receptions ?? [])])],
     retryFailed: queue.retryFailed || (add.retryFailed ?? false),
   };
+  if (merged.patients.length > MAX_IDS || merged.receptions.length > MAX_IDS) return 'full';
   store.setMeta(KEY, JSON.stringify(merged));
   return merged;
 }

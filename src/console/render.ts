@@ -51,7 +51,7 @@ function historySection(view: ConsoleView): string {
         ? Math.round((Date.parse(run.endedAt) - Date.parse(run.startedAt)) / 1000)
         : null;
       const deals = run.deals ? `${run.deals.read} / ${run.deals.written} / ${run.deals.failed}` : '—';
-      return `<tr class="${run.outcome}"><td>${run.id}</td><td>${e(run.kind)}${run.dryRun ? ' (dry)' : ''}</td><td>${shortTime(run.startedAt)}</td><td>${seconds === null ? '…' : `${seconds} s`}</td><td>${e(run.outcome)}${run.error ? ` <span class="why" title="${e(run.error)}">(${e(run.errorKind ?? 'error')})</span>` : ''}</td><td>${run.read}</td><td>${run.created}</td><td>${run.updated}</td><td>${run.linked}</td><td>${run.repaired}</td><td>${run.failed}</td><td>${deals}</td><td>${run.requests}</td></tr>`;
+      return `<tr class="${e(run.outcome)}"><td>${run.id}</td><td>${e(run.kind)}${run.dryRun ? ' (dry)' : ''}</td><td>${shortTime(run.startedAt)}</td><td>${seconds === null ? '…' : `${seconds} s`}</td><td>${e(run.outcome)}${run.error ? ` <span class="why" title="${e(run.error)}">(${e(run.errorKind ?? 'error')})</span>` : ''}</td><td>${run.read}</td><td>${run.created}</td><td>${run.updated}</td><td>${run.linked}</td><td>${run.repaired}</td><td>${run.failed}</td><td>${deals}</td><td>${run.requests}</td></tr>`;
     })
     .join('\n');
   return `<section id="history"><h2>History</h2>${view.days.length ? historyChart(view.days) : ''}
@@ -59,18 +59,23 @@ function historySection(view: ConsoleView): string {
 <tbody>${rows || '<tr><td colspan="13">No run yet.</td></tr>'}</tbody></table></section>`;
 }
 
-function recordRow(row: RecordRow, csrf: string): string {
+function recordRow(row: RecordRow, csrf: string, receptions: boolean): string {
   const action = row.what === 'patient' ? 'resync-patient' : 'resync-reception';
   const label = row.what === 'patient' ? 'sync this patient again' : 'sync this visit again';
   const queued = row.problem === 'queued';
-  return `<tr class="${row.problem}" data-id="${e(row.id)}"><td>${row.what === 'patient' ? 'patient' : 'visit'} ${e(row.id)}</td><td>${row.name ? e(row.name) : '<small>no name stored</small>'}</td><td>${e(row.problem)}</td><td>${e(row.reason)}</td><td>${row.link ? `<a href="${e(row.link)}" target="_blank" rel="noopener noreferrer">open in amoCRM</a>` : '—'}</td><td>${queued ? 'in the next run' : actionButton(csrf, action, label, `<input type="hidden" name="id" value="${e(row.id)}">`)}</td></tr>`;
+  const button =
+    row.what === 'reception' && !receptions
+      ? '<small>visits are not synced (SYNC_RECEPTIONS is off)</small>'
+      : actionButton(csrf, action, label, `<input type="hidden" name="id" value="${e(row.id)}">`);
+  return `<tr class="${row.problem}" data-id="${e(row.id)}"><td>${row.what === 'patient' ? 'patient' : 'visit'} ${e(row.id)}</td><td>${row.name ? e(row.name) : '<small>no name stored</small>'}</td><td>${e(row.problem)}</td><td>${e(row.reason)}</td><td>${row.link ? `<a href="${e(row.link)}" target="_blank" rel="noopener noreferrer">open in amoCRM</a>` : '—'}</td><td>${queued ? 'in the next run' : button}</td></tr>`;
 }
 
 function recordsSection(view: ConsoleView, csrf: string): string {
   return `<section id="records"><h2>Per record</h2>
 <p class="masked">Names are masked (first letter of the surname and the first name's initial); no phones, e-mails or birth dates are shown.</p>
+${view.namesMissing > 0 ? `<p class="names-missing">IDENT did not give the names of ${view.namesMissing} patient(s) in time; they show their ids only and are asked for again shortly.</p>` : ''}
 <table class="records"><thead><tr><th>IDENT id</th><th>name</th><th>state</th><th>reason</th><th>amoCRM</th><th></th></tr></thead>
-<tbody>${view.records.map((row) => recordRow(row, csrf)).join('\n') || '<tr><td colspan="6">Nothing failing, nothing refused.</td></tr>'}</tbody></table></section>`;
+<tbody>${view.records.map((row) => recordRow(row, csrf, view.receptions)).join('\n') || '<tr><td colspan="6">Nothing failing, nothing refused.</td></tr>'}</tbody></table></section>`;
 }
 
 function actionsSection(view: ConsoleView, csrf: string): string {
@@ -127,12 +132,14 @@ form.inline{display:inline-block;margin:4px 8px 4px 0}
 footer{color:#778;margin-top:24px}
 `;
 
-/** Refreshes the live part of the page every 10 s (not while a field is being typed in). */
+/** Refreshes the live part of the page every 10 s (not while a field is being typed in, nor while the last refresh is still loading). */
 export const CONSOLE_JS = `
 (function () {
+  var loading = false;
   function refresh() {
     var active = document.activeElement;
-    if (active && active.tagName === 'INPUT') return;
+    if (loading || (active && active.tagName === 'INPUT')) return;
+    loading = true;
     fetch(location.pathname, { credentials: 'same-origin' })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
@@ -141,7 +148,8 @@ export const CONSOLE_JS = `
         var live = document.getElementById('live');
         if (next && live) live.replaceWith(next);
       })
-      .catch(function () {});
+      .catch(function () {})
+      .then(function () { loading = false; });
   }
   setInterval(refresh, 10000);
 })();

@@ -24,6 +24,8 @@ export interface ConsoleOptions {
 }
 
 const MAX_FORM_BYTES = 4096;
+/** Notices waiting for their session's next page; one never fetched is dropped, oldest first. */
+const MAX_NOTICES = 100;
 const SECURITY_HEADERS = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -64,6 +66,13 @@ function readForm(request: IncomingMessage): Promise<URLSearchParams | undefined
   });
 }
 
+/** SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED): a run holds the state's write lock. */
+const stateBusy = (error: unknown) =>
+  error instanceof Error &&
+  ((error as { errcode?: number }).errcode === 5 ||
+    (error as { errcode?: number }).errcode === 6 ||
+    /database is locked|database table is locked|SQLITE_BUSY/i.test(error.message));
+
 /**
  * The console under /console: the page (GET), its stylesheet and script, and the actions (POST,
  * same-origin, with the session's CSRF token). Returns false for paths that are not the console's.
@@ -81,9 +90,10 @@ export function consoleHandler(options: ConsoleOptions) {
 
   async function page(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     let current = session(request);
-    const given =
-      url.searchParams.get('token') ?? /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    if (options.token !== undefined && !current) {
+    const inAddress = url.searchParams.get('token') ?? undefined;
+    const given = inAddress ?? /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    // A token given is always checked, session or not: a wrong one is never silently ignored.
+    if (options.token !== undefined && (given !== undefined || !current)) {
       if (given === undefined || !sameSecret(given, options.token)) {
         if (given !== undefined) logger.warn('console: a wrong token was given');
         return refuse(
@@ -93,15 +103,13 @@ export function consoleHandler(options: ConsoleOptions) {
         );
       }
     }
-    if (!current) {
-      current = sessions.create();
-      // The token leaves the address bar (and the browser's history) at once.
-      if (url.searchParams.has('token'))
-        return send(response, 303, 'text/plain', '', {
-          location: '/console',
-          'set-cookie': sessionCookie(current.id),
-        });
-    }
+    current ??= sessions.create();
+    // The token leaves the address bar (and the browser's history) at once.
+    if (url.searchParams.has('token'))
+      return send(response, 303, 'text/plain', '', {
+        location: '/console',
+        'set-cookie': sessionCookie(current.id),
+      });
     const notice = notices.get(current.id);
     notices.delete(current.id);
     const html = renderPage(await consoleView(options.sources), current.csrf, notice);
@@ -110,7 +118,7 @@ export function consoleHandler(options: ConsoleOptions) {
 
   async function action(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const current = session(request);
-    if (!sameOrigin(request)) {
+    if (!sameOrigin(request, options.host)) {
       logger.warn({ origin: request.headers.origin ?? null }, 'console: a cross-site request was refused');
       return refuse(response, 403, 'Refused: console actions are taken only from the console’s own page.');
     }
@@ -122,11 +130,18 @@ export function consoleHandler(options: ConsoleOptions) {
     const parsed = parseAction(form);
     const notice = typeof parsed === 'string' ? parsed : perform(parsed, options.target, logger);
     notices.set(current.id, notice);
+    if (notices.size > MAX_NOTICES) notices.delete(notices.keys().next().value!);
     send(response, 303, 'text/plain', '', { location: '/console' });
   }
 
   return (request: IncomingMessage, response: ServerResponse): boolean => {
-    const url = new URL(request.url ?? '/', 'http://console.invalid');
+    const target = request.url ?? '/';
+    // Node passes any request-target through (`//[x`); one that is no URL is answered, not thrown.
+    if (!URL.canParse(target, 'http://console.invalid')) {
+      refuse(response, 400, 'Not a valid address: open /console.');
+      return true;
+    }
+    const url = new URL(target, 'http://console.invalid');
     if (url.pathname !== '/console' && !url.pathname.startsWith('/console/')) return false;
     if (!hostAllowed(request, options.host)) {
       refuse(
@@ -137,9 +152,19 @@ export function consoleHandler(options: ConsoleOptions) {
       return true;
     }
     const done = (error: unknown) => {
-      logger.error({ err: error }, 'console: the page could not be made');
+      const busy = stateBusy(error);
+      logger.error(
+        { err: error },
+        busy ? 'console: the state was busy' : 'console: the page could not be made',
+      );
       if (!response.headersSent)
-        refuse(response, 500, 'The console could not read the state; the daemon log says why.');
+        refuse(
+          response,
+          busy ? 503 : 500,
+          busy
+            ? 'The state is busy (a run is writing); try again in a moment.'
+            : 'The console could not read the state; the daemon log says why.',
+        );
     };
     if (request.method === 'GET' && url.pathname === '/console/console.css')
       send(response, 200, 'text/css; charset=utf-8', CONSOLE_CSS);

@@ -2,6 +2,7 @@ import { AMOCRM_KINDS, IDENT_KINDS } from '../alerts/error-kind.ts';
 import type { Config } from '../config/config.ts';
 import type { Health } from '../daemon/health-server.ts';
 import type { RunRecord, StateStore } from '../state/store.ts';
+import type { PageNames } from './names.ts';
 import { type ConsoleQueue, queuedCount, readQueue } from './queue.ts';
 import { stateSummary, type TokenStatus, tokenStatus } from './summary.ts';
 
@@ -18,8 +19,8 @@ export interface ConsoleSources {
   /** The kind of run in progress, if any. */
   running(): string | undefined;
   nextRuns(): { incremental: Date | null; deep: Date | null };
-  /** Masked names of these patients, where IDENT has them (a missing one shows the id only). */
-  names(patientIds: readonly string[]): Promise<Map<string, string>>;
+  /** Masked names of these patients, where IDENT gives them in time (a missing one shows the id only). */
+  names(patientIds: readonly string[]): Promise<PageNames>;
   /** IDENT's patient count, when known. */
   patients(): Promise<number | undefined>;
 }
@@ -60,6 +61,8 @@ export interface ConsoleView {
   days: DayTotals[];
   runs: RunRecord[];
   records: RecordRow[];
+  /** Patients on the page whose names IDENT did not give in time. */
+  namesMissing: number;
   queue: ConsoleQueue;
   queued: number;
   receptions: boolean;
@@ -93,6 +96,7 @@ export async function consoleView(sources: ConsoleSources, now = new Date()): Pr
       days: [],
       runs: [],
       records: [],
+      namesMissing: 0,
       queue: { patients: [], receptions: [], retryFailed: false },
       queued: 0,
     };
@@ -133,7 +137,7 @@ export async function consoleView(sources: ConsoleSources, now = new Date()): Pr
     numbers,
     days: dayTotals(store.runsSince(new Date(now.getTime() - HISTORY_DAYS * DAY_MS)), now),
     runs: summary.runs,
-    records: await records(store, sources, accountUrl(config, token)),
+    ...(await records(store, sources, accountUrl(config, token))),
     queue,
     queued: queuedCount(queue),
   };
@@ -197,7 +201,7 @@ async function records(
   store: StateStore,
   sources: ConsoleSources,
   account: string | undefined,
-): Promise<RecordRow[]> {
+): Promise<{ records: RecordRow[]; namesMissing: number }> {
   const rows: RecordRow[] = [];
   const failures = store.failures(RECORDS);
   const refusals = store.fieldRefusals(RECORDS);
@@ -214,7 +218,9 @@ async function records(
     ]),
   ];
   const links = store.links(patientIds);
-  const names = await sources.names(patientIds).catch(() => new Map<string, string>());
+  const { names, missing } = await sources
+    .names(patientIds)
+    .catch(() => ({ names: new Map<string, string>(), missing: patientIds.length }));
   const contactUrl = (patientId: string) => {
     const contactId = links.get(patientId)?.contactId;
     return account && contactId !== undefined ? `${account}/contacts/detail/${contactId}` : undefined;
@@ -269,5 +275,5 @@ async function records(
       link: dealUrl(refusal.receptionId),
       since: refusal.at,
     });
-  return rows;
+  return { records: rows, namesMissing: missing };
 }

@@ -99,6 +99,7 @@ export class Daemon {
         this.metrics,
         config.healthHost,
         consoleRoutes,
+        logger,
       );
       logger.info(
         { host: config.healthHost, port: this.healthServer.port },

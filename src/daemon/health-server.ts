@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logging/logger.ts';
 import type { DaemonMetrics } from './metrics.ts';
 
 export interface Health {
@@ -19,8 +20,9 @@ export async function startHealthServer(
   metrics: DaemonMetrics,
   host: string,
   extra?: ExtraRoutes,
+  logger?: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     if (extra?.(request, response)) return;
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/healthz') {
@@ -51,6 +53,20 @@ export async function startHealthServer(
     }
     response.writeHead(404, { 'content-type': 'text/plain' });
     response.end(`ident-sync: GET /healthz or /metrics${extra ? ', or open /console' : ''}\n`);
+  };
+  // A request no route expected must never stop the daemon: it is answered 500 and logged by its
+  // kind only (a message could quote the request or a patient's data).
+  const server: Server = createServer((request, response) => {
+    try {
+      handle(request, response);
+    } catch (error) {
+      logger?.error(
+        { errorType: error instanceof Error ? error.name : typeof error, method: request.method },
+        'health server: a request could not be answered',
+      );
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end('ident-sync: this request could not be answered; the daemon log says when.\n');
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,7 +3,7 @@ import { Daemon } from '../../src/daemon/daemon.ts';
 import type { CreateTask } from '../../src/daemon/schedule.ts';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
-import { silentLogger } from '../../src/logging/logger.ts';
+import { type Logger, silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { openSyncContext } from '../../src/sync/context.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
@@ -32,7 +32,9 @@ export const contactPhones = (emulator: AmoCrmEmulator, contactId: number) =>
  * The real daemon against the emulator, with three patients in memory and a schedule that never
  * ticks by itself: runs come from start-up and the console's actions only.
  */
-export async function consoleDaemon() {
+export async function consoleDaemon(
+  options: { source?: MemorySource; env?: Record<string, string>; logger?: Logger } = {},
+) {
   const emulator = await startEmulator();
   emulator.addLongLivedToken(TOKEN);
   await createMissingFields(shippedMap(), longLivedClient(emulator).fields);
@@ -43,27 +45,31 @@ export async function consoleDaemon() {
     STATE_DIR: stateDir,
     HEALTH_PORT: '0',
     HEALTH_HOST: '127.0.0.1',
+    ...options.env,
   });
-  const source = new MemorySource([
-    {
-      ...syntheticPatient(9501, T0),
-      Surname: 'Иванова',
-      Name: 'Мария',
-      MobilePhone: '89160000501',
-      Phone: null,
-    },
-    syntheticPatient(9502, T0),
-    syntheticPatient(9503, T0),
-  ]);
+  const logger = options.logger ?? silentLogger();
+  const source =
+    options.source ??
+    new MemorySource([
+      {
+        ...syntheticPatient(9501, T0),
+        Surname: 'Иванова',
+        Name: 'Мария',
+        MobilePhone: '89160000501',
+        Phone: null,
+      },
+      syntheticPatient(9502, T0),
+      syntheticPatient(9503, T0),
+    ]);
   const store = new StateStore(stateDir);
   const client = longLivedClient(emulator);
   const idle: CreateTask = () => ({ start() {}, destroy() {}, getNextRun: () => null });
   const daemon = new Daemon({
     config,
-    logger: silentLogger(),
+    logger,
     anyHealthPort: true,
     createTask: idle,
-    openContext: () => openSyncContext(config, silentLogger(), { client, source, store }),
+    openContext: () => openSyncContext(config, logger, { client, source, store }),
   });
   await daemon.start();
   const finishedRuns = () => store.lastRuns(1000).filter((run) => run.outcome !== 'running').length;
