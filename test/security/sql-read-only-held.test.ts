@@ -1,4 +1,4 @@
-// Attacker a1: read-only SQL bypass attempts that the current check refuses (all pass on 4d58afc).
+// Ways around the read-only SQL check an attacker tried that it refuses; kept so they stay refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readOnlyProblems } from '../../src/ident/sql-analysis.ts';
@@ -38,7 +38,7 @@ const REFUSED: [string, string][] = [
   ['two SELECTs without semicolon', 'SELECT 1 AS a SELECT 2 AS b'],
 ];
 
-describe('a1: read-only SQL bypasses that held', () => {
+describe('read-only SQL: bypass attempts stay refused', () => {
   for (const [name, sql] of REFUSED)
     it(`refuses: ${name}`, () => assert.ok(readOnlyProblems(sql).length > 0, JSON.stringify(sql)));
 });
