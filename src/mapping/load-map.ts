@@ -69,17 +69,18 @@ export function yamlNesting(text: string, limit = MAX_NESTING): number {
 }
 
 /**
- * Pieces of YAML a map never needs more of (the shipped maps hold about a thousand): the parser
+ * Pieces of YAML a map never needs more of (the shipped maps hold a few hundred): the parser
  * keeps every one in memory many times over, so a flat `[0,0,…]` well under the byte cap would
  * fill a container's heap. Counted by the YAML lexer before parsing, like the nesting.
  */
 const MAX_TOKENS = 20_000;
 
-/** How many tokens of the YAML are not spaces, line breaks or comments, stopping past `limit`. */
+/** How many values and signs (`:`, `-`, `[`, `,`…) the YAML holds, stopping past `limit`. */
 export function yamlTokenCount(text: string, limit = MAX_TOKENS): number {
   let count = 0;
   for (const token of new Lexer().lex(text)) {
-    if (/^[ \t]*$/.test(token) || token === '\n' || token === '\r\n' || token.startsWith('#')) continue;
+    // Spaces, line breaks, comments and the lexer's own one-character markers (U+0002, U+001F…).
+    if (/^[\s\x00-\x1f]*$/.test(token) || token.startsWith('#')) continue;
     count += 1;
     if (count > limit) break;
   }
