@@ -80,7 +80,8 @@ export function yamlTokenCount(text: string, limit = MAX_TOKENS): number {
   let count = 0;
   for (const token of new Lexer().lex(text)) {
     // Spaces, line breaks, comments and the lexer's own one-character markers (U+0002, U+001F…).
-    if (/^[\s\x00-\x1f]*$/.test(token) || token.startsWith('#')) continue;
+    const marker = token.length === 1 && token.charCodeAt(0) < 0x20;
+    if (marker || /^\s*$/.test(token) || token.startsWith('#')) continue;
     count += 1;
     if (count > limit) break;
   }
