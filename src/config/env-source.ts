@@ -28,6 +28,11 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const values: Record<string, string> = {};
   const warnings: string[] = [];
+  const bareReturn = /\r(?!\n)/.exec(text);
+  if (bareReturn)
+    throw new ConfigError([
+      `${shownName} line ${text.slice(0, bareReturn.index).split('\n').length} ends with a carriage return alone (old Mac line endings), which docker compose reads differently; save ${shownName} with LF or CRLF line endings`,
+    ]);
   const lines = text.split(/\r?\n/);
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!.trimStart();
@@ -42,6 +47,7 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
     if (rest.startsWith("'")) {
       const end = rest.indexOf("'", 1);
       if (end < 0) throw unterminated(shownName, index, key, "'", 'on the same line');
+      afterQuote(rest.slice(end + 1), shownName, index, key);
       values[key] = rest.slice(1, end);
       continue;
     }
@@ -52,6 +58,7 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
       while (!/(^|[^\\])(\\\\)*"/.test(body) && index + 1 < lines.length) body += `\n${lines[++index]}`;
       const end = closingQuote(body);
       if (end === body.length) throw unterminated(shownName, opened, key, '"', 'where the value ends');
+      afterQuote(body.slice(end + 1), shownName, index, key);
       const value = unescape(body.slice(0, end));
       if (value.includes('$')) warnings.push(dollarWarning(key));
       values[key] = value;
@@ -104,6 +111,14 @@ const unterminated = (shownName: string, index: number, key: string, quote: stri
     `${shownName} line ${index + 1}: the value of ${key} opens a ${quote} quote that is never closed; add the closing ${quote} ${where}`,
   ]);
 
+/** After a closing quote only spaces and a ` #` comment may follow: other readers keep or drop the rest. */
+function afterQuote(rest: string, shownName: string, index: number, key: string): void {
+  if (/^(\s+#.*)?\s*$/s.test(rest)) return;
+  throw new ConfigError([
+    `${shownName} line ${index + 1}: the value of ${key} goes on after its closing quote; put the whole value inside the quotes`,
+  ]);
+}
+
 const dollarWarning = (key: string) =>
   `${key} holds a "$" without single quotes: docker compose would replace $NAME in it with a variable; put the value in single quotes so both read it alike`;
 
@@ -150,14 +165,19 @@ const SETTINGS = new Set(Object.keys(environmentSchema.shape));
  * `docker run --env-file` keeps the quotes that docker compose and our own .env reader remove, so
  * `AMOCRM_CLIENT_SECRET='abc'` reaches us as `'abc'`: amoCRM then answers as if the secret or the
  * token were wrong. No id, secret, token, host, URL, path or number of ours can begin and end
- * with a quote, so these are refused, not stripped (stripping would hide where they came from).
+ * with a quote (`'abc' # note` too: --env-file keeps the comment as well), so these are refused, not stripped (stripping would hide where they came from).
  * A database password chosen by a person might: there it is a warning.
  */
 function quotedFromEnvFile(processEnv: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   const warnings: string[] = [];
   for (const [key, value] of Object.entries(processEnv)) {
-    if (!SETTINGS.has(key) || value === undefined || !/^(['"]).*\1$/s.test(value) || value.length < 2)
+    if (
+      !SETTINGS.has(key) ||
+      value === undefined ||
+      !/^(['"]).*\1(\s+#.*)?$/s.test(value) ||
+      value.length < 2
+    )
       continue;
     const quote = value[0] === "'" ? 'single' : 'double';
     if (key === 'DB_PASSWORD')

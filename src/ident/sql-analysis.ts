@@ -1,5 +1,5 @@
 import pkg from 'node-sql-parser/build/transactsql.js';
-import { codeOnly, tokenizeSql, withoutComments } from './sql-tokens.ts';
+import { codeOnly, neutralised, tokenizeSql, withoutComments } from './sql-tokens.ts';
 
 const { Parser } = pkg;
 const parser = new Parser();
@@ -13,8 +13,10 @@ export const stripComments = withoutComments;
  * of SQL Server 2012's string aggregation; stand-ins replace them while parsing (the text sent to
  * SQL Server is unchanged).
  */
-const parseable = (sql: string) =>
-  stripComments(sql)
+const parseable = (sql: string) => standIns(stripComments(sql));
+
+const standIns = (sql: string) =>
+  sql
     .replace(/\bTOP\s*\(\s*@\w+\s*\)/gi, 'TOP (1)')
     .replace(
       /\bFOR\s+XML\s+PATH\s*\(\s*N?'[^']*'\s*\)\s*,\s*TYPE\s*\)\s*\.\s*value\s*\(\s*'[^']*'\s*,\s*'[^']*'\s*\)/gi,
@@ -63,9 +65,10 @@ const lineAt = (text: string, index: number) => text.slice(0, index).split('\n')
 
 type Statement = { type?: string };
 
-function parseStatements(sql: string): Statement[] | SqlProblem {
+/** The statements as the parser reads a text made parseable. */
+function parseStatements(text: string): Statement[] | SqlProblem {
   try {
-    const ast = parser.astify(parseable(sql), DIALECT) as unknown;
+    const ast = parser.astify(text, DIALECT) as unknown;
     return (Array.isArray(ast) ? ast : [ast]) as Statement[];
   } catch (error) {
     const located = (error as { location?: { start?: { line?: number } } }).location?.start?.line;
@@ -88,6 +91,21 @@ function safetyProblems(sql: string, rules: readonly { pattern: RegExp; why: str
     message: problem.message,
   }));
   const code = codeOnly(sql);
+  // T-SQL has no backslash escapes; other readers take `\'` for a quote inside the literal.
+  const backslash = withoutComments(sql).search(/\\['"]/);
+  if (backslash >= 0)
+    problems.push({
+      line: lineAt(sql, backslash),
+      message:
+        'a backslash right before a quote reads differently to SQL Server and to other tools (write CHAR(92) for a backslash)',
+    });
+  // Allowed, not blocked: the code must start as a query does.
+  const opening = /^[\s;]*(\w*)/.exec(code)![1]!;
+  if (!/^(SELECT|WITH)$/i.test(opening))
+    problems.push({
+      line: lineAt(code, code.search(/\S|$/)),
+      message: `starts with ${opening ? opening.toUpperCase() : 'no keyword'}; the IDENT database is read-only for ident-sync, only a SELECT (or WITH … SELECT) is allowed`,
+    });
   for (const rule of rules) {
     const match = rule.pattern.exec(code);
     if (match) problems.push({ line: lineAt(code, match.index), message: rule.why });
@@ -102,7 +120,8 @@ function safetyProblems(sql: string, rules: readonly { pattern: RegExp; why: str
       message: 'a semicolon ends the statement before the end of the file; one SELECT is allowed',
     });
   if (problems.length > 0) return problems;
-  const statements = parseStatements(sql);
+  // Judged on the text our split yields (see `neutralised`), not on the parser's own reading.
+  const statements = parseStatements(standIns(neutralised(sql)));
   if (!Array.isArray(statements)) return [statements];
   if (statements.length !== 1)
     return [{ message: `holds ${statements.length} statements; one SELECT is allowed` }];
@@ -128,6 +147,9 @@ export function readOnlyProblems(sql: string): SqlProblem[] {
 export function lintDaemonSql(sql: string): SqlProblem[] {
   const problems = safetyProblems(sql, FORBIDDEN);
   if (problems.length > 0) return problems;
+  // The columns and aliases are read from the text as written: it must parse too.
+  const asWritten = parseStatements(parseable(sql));
+  if (!Array.isArray(asWritten)) return [asWritten];
   for (const column of unqualifiedColumns(sql))
     problems.push({
       message: `column ${column} is not qualified with its table alias (write alias.${column})`,

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { Lexer, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, Lexer, parseDocument, visit } from 'yaml';
 import { BoundedFileError, readBoundedFile } from '../support/bounded-file.ts';
 import type { z } from 'zod';
 import { type ContactMap, mapSchema } from './schema.ts';
@@ -13,8 +13,8 @@ export class MapFileError extends Error {
   }
 }
 
-/** A map is a page of YAML: anything far larger is a mistake or an attack, and is refused before parsing. */
-const MAX_MAP_BYTES = 1_000_000;
+/** A map is a page of YAML (the shipped ones are a few KB): anything far larger is refused before parsing. */
+const MAX_MAP_BYTES = 256 * 1024;
 const MAX_FIELDS = 200;
 
 export function loadMapFile(path: string): ContactMap {
@@ -28,7 +28,7 @@ export function readMapText(path: string, setting: string): string {
   const shown = shownPath(path);
   let text: string;
   try {
-    text = readBoundedFile(path, MAX_MAP_BYTES, '1 MB').toString('utf8');
+    text = readBoundedFile(path, MAX_MAP_BYTES, '256 KB').toString('utf8');
   } catch (error) {
     if (!(error instanceof BoundedFileError)) throw error;
     const fix = /larger/.test(error.message)
@@ -68,6 +68,53 @@ export function yamlNesting(text: string, limit = MAX_NESTING): number {
   return deepest;
 }
 
+/**
+ * Pieces of YAML a map never needs more of (the shipped maps hold a few hundred): the parser
+ * keeps every one in memory many times over, so a flat `[0,0,…]` well under the byte cap would
+ * fill a container's heap. Counted by the YAML lexer before parsing, like the nesting.
+ */
+const MAX_TOKENS = 20_000;
+
+/** How many values and signs (`:`, `-`, `[`, `,`…) the YAML holds, stopping past `limit`. */
+export function yamlTokenCount(text: string, limit = MAX_TOKENS): number {
+  let count = 0;
+  for (const token of new Lexer().lex(text)) {
+    // Spaces, line breaks, comments and the lexer's own one-character markers (U+0002, U+001F…).
+    const marker = token.length === 1 && token.charCodeAt(0) < 0x20;
+    if (marker || /^\s*$/.test(token) || token.startsWith('#')) continue;
+    count += 1;
+    if (count > limit) break;
+  }
+  return count;
+}
+
+/**
+ * A key written twice in one mapping, checked in one pass (the parser's own `uniqueKeys` check
+ * compares every pair, minutes for a large file): scalar keys compared by type and value.
+ */
+function duplicateKey(document: ReturnType<typeof parseDocument>, lines: LineCounter): string | undefined {
+  let found: string | undefined;
+  visit(document, {
+    Map(_, map) {
+      if (!isMap(map)) return undefined;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const value = pair.key.value;
+        const id = `${typeof value}:${String(value)}`;
+        if (seen.has(id)) {
+          const line = pair.key.range ? ` (line ${lines.linePos(pair.key.range[0]).line})` : '';
+          found = `YAML syntax: map keys must be unique, and "${String(value)}" appears twice${line}; keep one`;
+          return visit.BREAK;
+        }
+        seen.add(id);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 export function parseMap(text: string, shownName = 'map'): ContactMap {
   return parseYamlMap(text, shownName, mapSchema);
 }
@@ -78,13 +125,20 @@ export function parseYamlMap<T>(text: string, shownName: string, schema: z.ZodTy
     throw new MapFileError(shownName, [
       `nests deeper than ${MAX_NESTING} levels, which no map needs; restore the file from the release or fix its brackets and indentation`,
     ]);
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (yamlTokenCount(text) > MAX_TOKENS)
+    throw new MapFileError(shownName, [
+      `holds more than ${MAX_TOKENS} YAML values and signs, which no map needs; restore the file from the release`,
+    ]);
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });
   if (document.errors.length > 0) {
     throw new MapFileError(
       shownName,
       document.errors.map((error) => `YAML syntax: ${error.message.split('\n')[0]}`),
     );
   }
+  const duplicate = duplicateKey(document, lines);
+  if (duplicate) throw new MapFileError(shownName, [duplicate]);
   let raw: unknown;
   try {
     // Aliases that expand without end (a "billion laughs") are refused, not followed.

@@ -36,7 +36,7 @@ export function ensureStateDir(stateDir: string): void {
       `STATE_DIR=${stateDir} cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); point STATE_DIR at a folder this user may write`,
     );
   }
-  checkStateDir(stateDir);
+  checkStateDir(stateDir, { narrow: true });
   try {
     accessSync(stateDir, constants.W_OK);
   } catch {
@@ -48,9 +48,11 @@ export function ensureStateDir(stateDir: string): void {
 
 /**
  * The checks of `ensureStateDir` for a command that only reads the state (`status`): nothing is
- * created. Returns false when the folder does not exist (nothing to read).
+ * created, and a folder others may read is refused rather than narrowed (a read-only command
+ * changes no modes; `narrow` is for the commands that write). Returns false when the folder does
+ * not exist (nothing to read).
  */
-export function checkStateDir(stateDir: string): boolean {
+export function checkStateDir(stateDir: string, options: { narrow?: boolean } = {}): boolean {
   const info = lstatOrUndefined(stateDir);
   if (!info) return false;
   const problem = (why: string) => fail(`STATE_DIR=${stateDir} ${why}`);
@@ -65,7 +67,13 @@ export function checkStateDir(stateDir: string): boolean {
     throw problem(
       `is writable by group or others (mode ${(info.mode & 0o777).toString(8)}), so files in it may have been planted; point STATE_DIR at a new folder of this user's own (ident-sync creates it with mode 700)`,
     );
-  if ((info.mode & 0o077) !== 0) chmodSync(stateDir, 0o700);
+  if ((info.mode & 0o077) !== 0) {
+    if (!options.narrow)
+      throw problem(
+        `may be read by group or others (mode ${(info.mode & 0o777).toString(8)}); run \`chmod 700 ${stateDir}\` (the daemon narrows it itself when it next starts)`,
+      );
+    chmodSync(stateDir, 0o700);
+  }
   return true;
 }
 

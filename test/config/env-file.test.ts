@@ -37,6 +37,30 @@ describe('.env text a person saved wrongly is refused, naming the line (issue 22
     );
     assert.equal(parseEnvFile(Buffer.from('A="x\ny"\n')).values.A, 'x\ny');
   });
+
+  it("text after a closing quote is refused, naming the line, not dropped (DB_PASSWORD='abc'def)", () => {
+    for (const line of ["DB_PASSWORD='abc'def", 'DB_PASSWORD="abc"def', "DB_PASSWORD='abc' def"])
+      assert.throws(
+        () => parseEnvFile(Buffer.from(`DB_HOST=ident\n${line}\n`)),
+        refusal(
+          /^\.env line 2: the value of DB_PASSWORD goes on after its closing quote; put the whole value inside the quotes$/,
+        ),
+        line,
+      );
+    // Spaces and a comment after the quote are what docker compose reads too.
+    const file = parseEnvFile(Buffer.from("DB_PASSWORD='a#b' # the clinic's\nDB_USER=\"r\"  \n"));
+    assert.deepEqual(file.values, { DB_PASSWORD: 'a#b', DB_USER: 'r' });
+  });
+
+  it('carriage returns alone as line endings (old Mac) are refused, naming the line', () => {
+    assert.throws(
+      () => parseEnvFile(Buffer.from('DB_HOST=ident\r\nDB_USER=reader\rDB_PASSWORD=x\r')),
+      refusal(
+        /^\.env line 2 ends with a carriage return alone \(old Mac line endings\).*; save \.env with LF or CRLF line endings$/,
+      ),
+    );
+    assert.equal(parseEnvFile(Buffer.from('DB_HOST=ident\r\nDB_USER=reader\r\n')).values.DB_USER, 'reader');
+  });
 });
 
 describe('values that kept their quotes through `docker run --env-file` (issue 22, item 9)', () => {
@@ -47,6 +71,8 @@ describe('values that kept their quotes through `docker run --env-file` (issue 2
       ['AMOCRM_CLIENT_SECRET', "'abc'"],
       ['AMOCRM_LONG_LIVED_TOKEN', '"eyJ0eXAiOiJKV1Qi"'],
       ['AMOCRM_REDIRECT_URI', "'https://example.org/callback'"],
+      // `KEY='abc' # note` in an --env-file arrives with its comment too.
+      ['AMOCRM_CLIENT_SECRET', "'abc' # from the integration page"],
     ] as const)
       assert.throws(
         () => readEnvironment({ [key]: value }, noFile),

@@ -58,6 +58,19 @@ describe('every file in STATE_DIR is readable by its owner alone (issue 22, item
     assert.equal(modeOf(dir), 0o700);
   });
 
+  it('`status` (read-only) changes no modes: a folder others may read (0755) is refused, left 0755', async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const run = await runCli(['status'], { STATE_DIR: dir });
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(
+      run.stderr,
+      /^error: STATE_DIR=.* may be read by group or others \(mode 755\); run `chmod 700 /m,
+    );
+    assert.equal(run.stderr.trim().split('\n').length, 1);
+    assert.equal(modeOf(dir), 0o755);
+  });
+
   it('`status` refuses a folder others may write, without reading the token planted there', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, TOKEN_FILE), plantedToken, { mode: 0o644 });

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import type { Command } from 'commander';
 import { createAmoClient, sharedLimiter } from '../../amocrm/client.ts';
 import { AmoHttp } from '../../amocrm/http.ts';
@@ -88,9 +89,23 @@ export function callbackHost(redirect: URL): string {
  * deliberate way to ask for that (a container).
  */
 export function everyInterfaceWarning(redirect: URL): string | undefined {
-  const host = callbackHost(redirect);
-  if (host !== '0.0.0.0' && host !== '::') return undefined;
+  if (!isUnspecifiedAddress(callbackHost(redirect))) return undefined;
   return `AMOCRM_REDIRECT_URI names ${redirect.hostname}, so the callback listens on every network interface of this machine; name this machine's own address or localhost in AMOCRM_REDIRECT_URI (and in the amoCRM integration), or pass --host deliberately`;
+}
+
+const UNSPECIFIED = new BlockList();
+UNSPECIFIED.addAddress('0.0.0.0', 'ipv4');
+UNSPECIFIED.addAddress('::', 'ipv6');
+
+/**
+ * The "any" address in every spelling a listener takes for it: 0.0.0.0 (and `0`, which URLs
+ * normalise to it), ::, and the IPv4-mapped ::ffff:0.0.0.0 (a BlockList's IPv4 rule covers it).
+ */
+export function isUnspecifiedAddress(host: string): boolean {
+  const family = isIP(host);
+  if (family === 0) return false;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  return UNSPECIFIED.check(host, type);
 }
 
 /** An amoCRM account host as the consent redirect names it (../shared/reference/amocrm-api.md, Hosts). */
