@@ -24,7 +24,10 @@ export function tokenExpiry(stateDir: string, longLivedToken: string | undefined
   try {
     const tokens = store.read();
     if (!tokens || !tokens.obtainedAt) return undefined;
-    return { which: 'refresh', expiresAt: new Date(tokens.obtainedAt + REFRESH_TOKEN_LIFE_MS) };
+    const expiresAt = tokens.obtainedAt + REFRESH_TOKEN_LIFE_MS;
+    return expiresAt > 0 && expiresAt <= LATEST_EXP * 1000
+      ? { which: 'refresh', expiresAt: new Date(expiresAt) }
+      : undefined;
   } catch {
     // An unreadable token file fails the next run with the fix; the token rule then sees that.
     return undefined;
