@@ -1,7 +1,7 @@
 import type { AlertRulesConfig } from '../config/config.ts';
 import type { Incident } from '../state/incidents.ts';
 import type { RunErrorKind, RunRecord } from '../state/store.ts';
-import { AMOCRM_KINDS, IDENT_KINDS } from './error-kind.ts';
+import { AMOCRM_KINDS, IDENT_KINDS, REFUSAL_KINDS } from './error-kind.ts';
 import type { AlertFacts } from './facts.ts';
 
 export type RuleId =
@@ -128,15 +128,17 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
     rules.push(unreachable('amocrm-unreachable', 'amoCRM', AMOCRM_KINDS, 'amocrm-unreachable'));
   }
   if (config.account) {
+    // amoCRM out of reach says nothing of a block or of the payment: only an answer does.
+    const answered = failedWith(REFUSAL_KINDS);
     const refusing = (id: RuleId, title: string, kind: RunErrorKind): Rule => ({
       id,
       title,
       check({ runs }) {
-        const refused = streak(runs, failedWith(AMOCRM_KINDS), isKind(kind));
+        const refused = streak(runs, answered, isKind(kind));
         return refused ? (refused.latest.error ?? title) : undefined;
       },
       // amoCRM now refuses for another reason (402 became 403): not a recovery of amoCRM.
-      quietClear: ({ runs }) => runs.find(failedWith(AMOCRM_KINDS))?.outcome === 'failed',
+      quietClear: ({ runs }) => runs.find(answered)?.outcome === 'failed',
     });
     rules.push(refusing('account-blocked', 'amoCRM blocks this integration (403)', 'blocked'));
     rules.push(refusing('account-unpaid', 'the amoCRM account is not paid (402)', 'unpaid'));

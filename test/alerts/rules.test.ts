@@ -181,7 +181,10 @@ describe('alert rules', () => {
     await monitor.evaluate();
     // amoCRM refuses still, for another reason: the 403 incident closes without a "RECOVERED".
     assert.deepEqual(events(), ['opened account-blocked', 'opened account-unpaid']);
-    recordRun(store, t0 + 3 * MINUTE, 'ok');
+    recordRun(store, t0 + 3 * MINUTE, 'failed', 'amocrm-unreachable');
+    await monitor.evaluate();
+    assert.deepEqual(events().at(-1), 'opened account-unpaid', 'out of reach is no sign of being paid');
+    recordRun(store, t0 + 4 * MINUTE, 'ok');
     await monitor.evaluate();
     assert.deepEqual(events().at(-1), 'recovered account-unpaid');
   });
