@@ -2,10 +2,13 @@ import type { AlertMessage } from './message.ts';
 
 export type ChannelName = 'telegram' | 'email' | 'webhook';
 
-/** Where alerts go. `send` rejects with one sentence naming the fix, never with a secret in it. */
+/**
+ * Where alerts go. `send` rejects with one sentence naming the fix, never with a secret in it,
+ * and gives up when `signal` aborts (the monitor stops, or the send's deadline passed).
+ */
 export interface AlertChannel {
   name: ChannelName;
-  send(message: AlertMessage): Promise<void>;
+  send(message: AlertMessage, signal?: AbortSignal): Promise<void>;
 }
 
 export class DeliveryError extends Error {
@@ -15,10 +18,54 @@ export class DeliveryError extends Error {
   }
 }
 
+/** How long a receiver may stay silent (connect, each answer). */
 export const SEND_TIMEOUT_MS = 15_000;
+/** How long one send may take in all: a server that trickles its answers never goes silent. */
+export const SEND_DEADLINE_MS = 30_000;
+
+/**
+ * Runs `send` with a signal that aborts at the deadline or when `outer` aborts, and settles by
+ * then even if the send ignores its signal: one stuck receiver holds nothing else up.
+ */
+export async function withinDeadline(
+  what: string,
+  deadlineMs: number,
+  outer: AbortSignal | undefined,
+  send: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onOuter: (() => void) | undefined;
+  const given = new Promise<never>((_resolve, reject) => {
+    const stop = (error: DeliveryError) => {
+      controller.abort(error);
+      reject(error);
+    };
+    timer = setTimeout(
+      () =>
+        stop(
+          new DeliveryError(
+            `${what} did not finish within ${deadlineMs / 1000} s; the send was given up and is tried again later`,
+          ),
+        ),
+      deadlineMs,
+    );
+    onOuter = () => stop(new DeliveryError(`${what}: the send was cut short because the alerts stopped`));
+    if (outer?.aborted) onOuter();
+    else outer?.addEventListener('abort', onOuter, { once: true });
+  });
+  given.catch(() => undefined);
+  try {
+    await Promise.race([send(controller.signal), given]);
+  } finally {
+    clearTimeout(timer);
+    if (onOuter) outer?.removeEventListener('abort', onOuter);
+  }
+}
 
 /** A refused connection or a timeout, as one sentence about `what` (the host only: a URL may hold a secret). */
 export function networkFailure(error: unknown, what: string, setting: string): DeliveryError {
+  if (error instanceof DeliveryError) return error;
   const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error as { code?: string })?.code;
   if (error instanceof Error && error.name === 'TimeoutError')
     return new DeliveryError(

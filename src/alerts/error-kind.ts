@@ -28,4 +28,6 @@ export const AMOCRM_KINDS: ReadonlySet<RunErrorKind> = new Set([
   'unpaid',
   'token',
 ]);
+/** amoCRM answered, and refused: the account's and the token's problems. */
+export const REFUSAL_KINDS: ReadonlySet<RunErrorKind> = new Set(['blocked', 'unpaid', 'token']);
 export const IDENT_KINDS: ReadonlySet<RunErrorKind> = new Set(['ident-unreachable']);

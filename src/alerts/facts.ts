@@ -1,4 +1,5 @@
 import type { RunRecord, StateStore } from '../state/store.ts';
+import type { Durations } from './durations.ts';
 import { type TokenExpiry, tokenExpiry } from './token-expiry.ts';
 
 /** What the rules weigh, read from the state (and the token file) at one moment. */
@@ -12,18 +13,24 @@ export interface AlertFacts {
   token: TokenExpiry | undefined;
   /** Values amoCRM refused, contacts' and deals', now standing. */
   refused: number;
-  /** The fewest refused values seen since the growth rule last cleared. */
+  /** The fewest refused values ever seen: growth counts from here, and a recovery is a return to it. */
   refusedFloor: number;
+  /** How long the refused values have been back at the floor (0 while above it). */
+  refusedBackMs: number;
+  /** How long something has lasted, robust to wall clock steps (see Durations). */
+  elapsed(key: string, of: string, since: Date): number;
 }
 
 const RUNS_READ = 500;
 const WATCHING_SINCE = 'alerts_watching_since';
 const REFUSED_FLOOR = 'alerts_refused_floor';
+const REFUSED_BACK = 'refused-back';
 
 export function gatherFacts(
   store: StateStore,
   options: { stateDir: string; longLivedToken: string | undefined },
   now: Date,
+  durations: Durations,
 ): AlertFacts {
   const runs = store
     .lastRuns(RUNS_READ)
@@ -42,6 +49,9 @@ export function gatherFacts(
     refusedFloor = refused;
     store.setMeta(REFUSED_FLOOR, String(refused));
   }
+  let refusedBackMs = 0;
+  if (refused <= refusedFloor) refusedBackMs = durations.since(REFUSED_BACK, 'floor', now);
+  else durations.forget(REFUSED_BACK);
   const success = runs.find((run) => run.outcome === 'ok');
   return {
     now,
@@ -51,10 +61,7 @@ export function gatherFacts(
     token: tokenExpiry(options.stateDir, options.longLivedToken),
     refused,
     refusedFloor,
+    refusedBackMs,
+    elapsed: (key, of, since) => durations.since(key, of, since),
   };
-}
-
-/** The growth rule cleared: growth counts from the refused values standing now. */
-export function resetRefusedFloor(store: StateStore, refused: number): void {
-  store.setMeta(REFUSED_FLOOR, String(refused));
 }

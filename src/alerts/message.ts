@@ -3,6 +3,12 @@ import { maskSecrets } from '../logging/redact.ts';
 /** One alert as every channel sends it: counts and one sentence, never a patient's data. */
 export interface AlertMessage {
   event: 'opened' | 'recovered' | 'test';
+  /**
+   * The incident's id, the same in its opening and its recovery: a message may arrive twice (a
+   * receiver that took it but answered late, a kill before the answer), so receivers de-duplicate
+   * on `incident` and `event`.
+   */
+  incident?: number;
   rule: string;
   title: string;
   reason: string;
@@ -20,10 +26,16 @@ const MAX_REASON = 400;
  */
 export function scrub(text: string): string {
   const cleaned = maskSecrets(text)
-    .replace(/[^\s@<>"',;:]+@[^\s@<>"',;:]+\.[A-Za-z]{2,}/g, '[e-mail]')
+    // Two or more capitalised Cyrillic words in a row: a patient's name (Иванова Мария Петровна).
+    .replace(/[А-ЯЁ][а-яё]+(?:[\s-]+[А-ЯЁ][а-яё]+)+/gu, '[name]')
+    // Any x@y.z, in any script (иванов@почта.рф).
+    .replace(/[^\s@<>"',;:()[\]]+@[^\s@<>"',;:()[\]]+\.[^\s@<>"',;:()[\]]*[\p{L}\p{N}]/gu, '[e-mail]')
+    // Seven or more digits with separators: a local number (234-56-78) as much as +7 (912) 345-67-89.
     // A date and time (2026-11-28 10:00) is not a phone number.
-    .replace(/\+?\d[\d\s().-]{8,}\d/g, (found) =>
-      /^\d{4}-\d\d-\d\d( \d\d)?$/.test(found) ? found : '[number]',
+    .replace(/\+?\(?\d[\d\s().-]{5,}\d/g, (found) =>
+      (found.match(/\d/g) ?? []).length < 7 || /^\d{4}-\d\d-\d\d( \d\d(:\d\d)?)?$/.test(found.trim())
+        ? found
+        : '[number]',
     )
     .replace(/\s+/g, ' ')
     .trim();
@@ -39,6 +51,7 @@ export function subjectOf(message: AlertMessage): string {
 /** The plain text of a message (Telegram, e-mail). */
 export function textOf(message: AlertMessage): string {
   const lines = [subjectOf(message), '', message.reason];
+  if (message.incident !== undefined) lines.push('', `incident #${message.incident} ${message.event}`);
   if (message.openedAt) lines.push('', `since ${message.openedAt}`);
   if (message.recoveredAt) lines.push(`recovered ${message.recoveredAt}`);
   return lines.join('\n');

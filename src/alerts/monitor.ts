@@ -1,13 +1,16 @@
 import type { Config } from '../config/config.ts';
 import type { DaemonMetrics } from '../daemon/metrics.ts';
 import type { Logger } from '../logging/logger.ts';
+import { maskSecrets } from '../logging/redact.ts';
 import type { Incident } from '../state/incidents.ts';
 import type { StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
+import { systemBootId } from '../sync/pending-age.ts';
 import { accountHost } from './account-host.ts';
 import type { AlertChannel } from './channel.ts';
 import { errorKindOf } from './error-kind.ts';
-import { gatherFacts, resetRefusedFloor } from './facts.ts';
+import { Durations } from './durations.ts';
+import { type AlertFacts, gatherFacts } from './facts.ts';
 import { exportGauges } from './gauges.ts';
 import { type AlertMessage, scrub } from './message.ts';
 import { buildRules, type Rule, shownTime } from './rules.ts';
@@ -22,6 +25,8 @@ export interface AlertMonitorOptions {
   clock?: Clock;
   /** Close the store when stopped (the daemon's monitor opens its own). */
   ownsStore?: boolean;
+  /** This boot's id (a test passes its own): durations use the monotonic clock within one boot. */
+  boot?: string;
 }
 
 /** The system clock, whose sleeps do not keep the process alive: the timer must not delay an exit. */
@@ -30,20 +35,30 @@ const backgroundClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref()),
 };
 
+/** Retries of a channel that failed wait 1, 2, 4 … minutes, at most an hour. */
+const FIRST_RETRY_MS = 60_000;
+const LAST_RETRY_MS = 60 * 60_000;
+
 /**
- * Evaluates the alert rules over the state and sends each incident's opening message once, and
- * its recovery message once, to every channel. Incidents and what each channel is still owed live
- * in the state, so a restart neither repeats nor forgets them; a channel that fails is tried
- * again at the next evaluation. Evaluations run one at a time.
+ * Evaluates the alert rules over the state and sends each incident's opening message, and its
+ * recovery message, to every channel. Incidents and what each channel is still owed live in the
+ * state, so a restart neither forgets nor (short of a kill between a receiver taking a message
+ * and its answer) repeats them. Each channel sends on its own, one send at a time, each within a
+ * deadline: a stuck or failing channel holds up neither the others nor the next evaluation, and
+ * is tried again after a wait that doubles with each failure. Evaluations run one at a time.
  */
 export class AlertMonitor {
   private readonly options: AlertMonitorOptions;
   private readonly rules: Rule[];
   private readonly clock: Clock;
+  private readonly durations: Durations;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly stopping = new AbortController();
   private wake: (() => void) | undefined;
   private timer: Promise<void> | undefined;
+  private readonly sending = new Map<string, Promise<void>>();
+  private readonly retry = new Map<string, { failures: number; notBefore: number }>();
   /** Evaluations finished (tests wait on it). */
   evaluations = 0;
 
@@ -51,6 +66,7 @@ export class AlertMonitor {
     this.options = options;
     this.rules = buildRules(options.config.alerts.rules);
     this.clock = options.clock ?? backgroundClock;
+    this.durations = new Durations(options.store, this.clock, options.boot ?? systemBootId());
   }
 
   /** Evaluates every ALERT_CHECK_MINUTES until stopped. */
@@ -69,21 +85,35 @@ export class AlertMonitor {
     return this.evaluate();
   }
 
+  /**
+   * Weighs the rules, then sends what is owed; resolves when the sends it started are done (a
+   * channel still busy with an earlier send is not waited for).
+   */
   evaluate(): Promise<void> {
-    this.chain = this.chain
-      .then(() => (this.stopped ? undefined : this.evaluateNow()))
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'alert evaluation failed'))
+    const weighed = this.chain.then(() => (this.stopped ? [] : this.evaluateNow()));
+    this.chain = weighed.then(
+      () => undefined,
+      () => undefined,
+    );
+    return weighed
+      .then((sends) => Promise.all(sends))
+      .then(
+        () => undefined,
+        (error: unknown) => this.options.logger.error({ err: error }, 'alert evaluation failed'),
+      )
       .finally(() => {
         this.evaluations += 1;
       });
-    return this.chain;
   }
 
+  /** Stops the timer and cuts any send short: it returns within moments, whatever a receiver does. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.wake?.();
     await this.timer;
     await this.chain;
+    await Promise.allSettled([...this.sending.values()]);
     if (this.options.ownsStore) this.options.store.close();
   }
 
@@ -101,70 +131,131 @@ export class AlertMonitor {
     }
   }
 
-  private async evaluateNow(): Promise<void> {
+  private evaluateNow(): Promise<void>[] {
     const { store, config, logger, channels, metrics } = this.options;
     const now = new Date(this.clock.now());
     const facts = gatherFacts(
       store,
       { stateDir: config.stateDir, longLivedToken: config.amocrm.longLivedToken },
       now,
+      this.durations,
     );
     const open = new Map(store.incidents.open().map((incident) => [incident.rule, incident]));
-    const names = channels.map((channel) => channel.name);
+    const names = channels.map((channel) => channel.name as string);
+    const lastRun = store.lastRuns(1)[0]?.id ?? 0;
     for (const rule of this.rules) {
-      const reason = rule.check(facts);
       const incident = open.get(rule.id);
+      let reason: string | undefined;
+      try {
+        reason = rule.check(facts, incident);
+      } catch (error) {
+        // One rule that cannot be weighed must not silence the others.
+        logger.error(
+          { err: error, rule: rule.id },
+          'an alert rule could not be weighed; it is skipped this time',
+        );
+        continue;
+      }
       if (reason !== undefined && !incident) {
-        store.incidents.start(rule.id, scrub(reason), names, now);
+        store.incidents.start(rule.id, scrub(reason), names, now, lastRun);
         logger.warn({ rule: rule.id, channels: names }, `alert: ${rule.title}`);
       } else if (reason === undefined && incident) {
-        store.incidents.clear(incident.id, names, now);
-        if (rule.id === 'refused-growing') resetRefusedFloor(store, facts.refused);
-        logger.info({ rule: rule.id, channels: names }, `alert recovered: ${rule.title}`);
+        if (this.quietly(rule, facts)) {
+          this.closeSilently(incident, now);
+          logger.info({ rule: rule.id }, `alert closed without a recovery message: ${rule.title}`);
+          continue;
+        }
+        // Only a channel that got (or is still owed) the opening is owed its recovery.
+        const owed = names.filter(
+          (name) => incident.openedTo.includes(name) || incident.openOwed.includes(name),
+        );
+        store.incidents.clear(incident.id, owed, now);
+        logger.info({ rule: rule.id, channels: owed }, `alert recovered: ${rule.title}`);
       }
     }
     for (const [rule, incident] of open) {
       if (this.rules.some((active) => active.id === rule)) continue;
       // Its rule was turned off: nothing will clear it, and nobody asked to hear about it any more.
-      store.incidents.clear(incident.id, [], now);
-      store.incidents.settle(incident.id, 'open', incident.openOwed);
+      this.closeSilently(incident, now);
       logger.info({ rule }, 'alert rule turned off: its open incident is closed without a message');
     }
     if (metrics)
       exportGauges(metrics, facts, new Set(store.incidents.open().map((incident) => incident.rule)));
-    await this.deliver();
+    return this.deliver();
   }
 
-  /** Sends what each channel is owed, oldest first; a channel that fails gets nothing more this time. */
-  private async deliver(): Promise<void> {
-    const { store, channels, logger } = this.options;
-    const byName = new Map(channels.map((channel) => [channel.name as string, channel]));
-    const failed = new Set<string>();
+  private quietly(rule: Rule, facts: AlertFacts): boolean {
+    try {
+      return rule.quietClear?.(facts) ?? false;
+    } catch {
+      return false;
+    }
+  }
+
+  private closeSilently(incident: Incident, now: Date): void {
+    this.options.store.incidents.clear(incident.id, [], now);
+    this.options.store.incidents.settle(incident.id, 'open', incident.openOwed);
+  }
+
+  /** Starts, per channel that is idle and not waiting to retry, the sends it is owed. */
+  private deliver(): Promise<void>[] {
+    const { store, channels } = this.options;
+    const configured = new Set<string>(channels.map((channel) => channel.name));
+    for (const incident of store.incidents.owed()) {
+      store.incidents.settle(
+        incident.id,
+        'open',
+        incident.openOwed.filter((name) => !configured.has(name)),
+      );
+      store.incidents.settle(
+        incident.id,
+        'clear',
+        incident.clearOwed.filter((name) => !configured.has(name)),
+      );
+    }
+    const started: Promise<void>[] = [];
+    for (const channel of channels) {
+      if (this.sending.has(channel.name)) continue;
+      const retry = this.retry.get(channel.name);
+      if (retry && this.clock.monotonic() < retry.notBefore) continue;
+      const sends = this.sendOwed(channel).finally(() => this.sending.delete(channel.name));
+      this.sending.set(channel.name, sends);
+      started.push(sends);
+    }
+    return started;
+  }
+
+  /** Sends one channel what it is owed, oldest first; at the first failure it waits to retry. */
+  private async sendOwed(channel: AlertChannel): Promise<void> {
+    const { store, logger } = this.options;
+    const name = channel.name;
     for (const incident of store.incidents.owed()) {
       for (const which of ['open', 'clear'] as const) {
         const owed = which === 'open' ? incident.openOwed : incident.clearOwed;
-        const gone = owed.filter((name) => !byName.has(name));
-        store.incidents.settle(incident.id, which, gone);
-        for (const name of owed) {
-          const channel = byName.get(name);
-          // A recovery goes after its opening message, never before it.
-          if (!channel || failed.has(name) || (which === 'clear' && incident.openOwed.includes(name)))
-            continue;
-          try {
-            await channel.send(this.messageOf(incident, which));
-            store.incidents.settle(incident.id, which, [name]);
-          } catch (error) {
-            failed.add(name);
-            logger.warn(
-              {
-                channel: name,
-                rule: incident.rule,
-                problem: error instanceof Error ? error.message : String(error),
-              },
-              'an alert was not delivered; the next evaluation sends it again',
-            );
-          }
+        // A recovery goes after its opening message, never before it.
+        if (!owed.includes(name) || (which === 'clear' && incident.openOwed.includes(name))) continue;
+        if (this.stopped) return;
+        try {
+          await channel.send(this.messageOf(incident, which), this.stopping.signal);
+        } catch (error) {
+          if (this.stopped) return;
+          const failures = (this.retry.get(name)?.failures ?? 0) + 1;
+          const waitMs = Math.min(LAST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(failures - 1, 10));
+          this.retry.set(name, { failures, notBefore: this.clock.monotonic() + waitMs });
+          logger.warn(
+            {
+              channel: name,
+              rule: incident.rule,
+              incident: incident.id,
+              problem: maskSecrets(error instanceof Error ? error.message : String(error)),
+            },
+            `an alert was not delivered; it is sent again in ${waitMs / 60_000} min`,
+          );
+          return;
         }
+        this.retry.delete(name);
+        store.incidents.delivered(incident.id, which, name);
+        if (which === 'open') incident.openOwed = incident.openOwed.filter((owedTo) => owedTo !== name);
       }
     }
   }
@@ -176,6 +267,7 @@ export class AlertMonitor {
     if (which === 'open')
       return {
         event: 'opened',
+        incident: incident.id,
         rule: incident.rule,
         title,
         reason: incident.reason,
@@ -185,6 +277,7 @@ export class AlertMonitor {
     const recoveredAt = shownTime(new Date(incident.clearedAt!));
     return {
       event: 'recovered',
+      incident: incident.id,
       rule: incident.rule,
       title,
       reason: `cleared; it was: ${incident.reason}`,

@@ -1,6 +1,7 @@
 import type { AlertRulesConfig } from '../config/config.ts';
+import type { Incident } from '../state/incidents.ts';
 import type { RunErrorKind, RunRecord } from '../state/store.ts';
-import { AMOCRM_KINDS, IDENT_KINDS } from './error-kind.ts';
+import { AMOCRM_KINDS, IDENT_KINDS, REFUSAL_KINDS } from './error-kind.ts';
 import type { AlertFacts } from './facts.ts';
 
 export type RuleId =
@@ -17,23 +18,31 @@ export interface Rule {
   id: RuleId;
   /** What the incident is, in a few words (the message's subject). */
   title: string;
-  /** Why it fires now, in one sentence; undefined when it does not. */
-  check(facts: AlertFacts): string | undefined;
+  /**
+   * Why it fires now, in one sentence; undefined when it does not. `open` is its incident, when
+   * one is open: a rule about time then holds it until a run says otherwise, never on time alone.
+   */
+  check(facts: AlertFacts, open?: Incident): string | undefined;
+  /** Whether its open incident ends without a recovery message (the problem changed, not gone). */
+  quietClear?(facts: AlertFacts): boolean;
 }
+
+/** A refused-values incident clears once they are back at their floor for this long (no flapping). */
+export const REFUSED_SETTLE_MS = 60 * 60_000;
 
 /** The trailing streak of runs matching `matches` among those `counts` says something about. */
 export function streak(
   runs: readonly RunRecord[],
   counts: (run: RunRecord) => boolean,
   matches: (run: RunRecord) => boolean,
-): { runs: number; since: Date; latest: RunRecord } | undefined {
-  let found: { runs: number; since: Date; latest: RunRecord } | undefined;
+): { runs: number; since: Date; latest: RunRecord; first: RunRecord } | undefined {
+  let found: { runs: number; since: Date; latest: RunRecord; first: RunRecord } | undefined;
   for (const run of runs) {
     if (!counts(run)) continue;
     if (!matches(run)) break;
     found = found
-      ? { ...found, runs: found.runs + 1, since: new Date(run.startedAt) }
-      : { runs: 1, since: new Date(run.startedAt), latest: run };
+      ? { ...found, runs: found.runs + 1, since: new Date(run.startedAt), first: run }
+      : { runs: 1, since: new Date(run.startedAt), latest: run, first: run };
   }
   return found;
 }
@@ -41,7 +50,7 @@ export function streak(
 const failedWith = (kinds: ReadonlySet<RunErrorKind>) => (run: RunRecord) =>
   run.outcome === 'ok' || (run.errorKind !== null && kinds.has(run.errorKind));
 const isKind = (kind: RunErrorKind) => (run: RunRecord) => run.outcome === 'failed' && run.errorKind === kind;
-const minutesSince = (since: Date, now: Date) => Math.floor((now.getTime() - since.getTime()) / 60_000);
+const minutes = (ms: number) => Math.floor(ms / 60_000);
 export const shownTime = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 const because = (run: RunRecord) => (run.error ? `: ${run.error}` : '');
 
@@ -66,15 +75,18 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
     rules.push({
       id: 'no-success',
       title: 'no successful sync',
-      check({ now, lastSuccess, watchingSince, runs }) {
+      check({ lastSuccess, watchingSince, runs, elapsed }, open) {
+        if (open)
+          return runs.some((run) => run.outcome === 'ok' && run.id > open.lastRun) ? undefined : open.reason;
         const since = lastSuccess ?? watchingSince;
-        const minutes = minutesSince(since, now);
-        if (minutes < config.noSuccessMinutes) return undefined;
+        const success = runs.find((run) => run.outcome === 'ok');
+        const lasted = minutes(elapsed('no-success', success ? `run ${success.id}` : 'none', since));
+        if (lasted < config.noSuccessMinutes) return undefined;
         const failed = runs.find((run) => run.outcome === 'failed');
         const what = lastSuccess
           ? `no sync run has succeeded since ${shownTime(since)}`
           : 'no sync run has succeeded yet';
-        return `${what} (${minutes} minutes)${failed ? `; the latest failure${because(failed)}` : ''}`;
+        return `${what} (${lasted} minutes)${failed ? `; the latest failure${because(failed)}` : ''}`;
       },
     });
   if (config.tokenDays > 0)
@@ -103,23 +115,30 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
     ): Rule => ({
       id,
       title: `${system} cannot be reached`,
-      check({ now, runs }) {
+      check({ runs, elapsed }, open) {
         const down = streak(runs, failedWith(kinds), isKind(kind));
-        if (!down || minutesSince(down.since, now) < config.unreachableMinutes) return undefined;
-        return `${system} has not answered for ${minutesSince(down.since, now)} minutes${because(down.latest)}`;
+        if (!down) return undefined;
+        if (open) return open.reason;
+        const lasted = minutes(elapsed(id, `run ${down.first.id}`, down.since));
+        if (lasted < config.unreachableMinutes) return undefined;
+        return `${system} has not answered for ${lasted} minutes${because(down.latest)}`;
       },
     });
     rules.push(unreachable('ident-unreachable', 'IDENT', IDENT_KINDS, 'ident-unreachable'));
     rules.push(unreachable('amocrm-unreachable', 'amoCRM', AMOCRM_KINDS, 'amocrm-unreachable'));
   }
   if (config.account) {
+    // amoCRM out of reach says nothing of a block or of the payment: only an answer does.
+    const answered = failedWith(REFUSAL_KINDS);
     const refusing = (id: RuleId, title: string, kind: RunErrorKind): Rule => ({
       id,
       title,
       check({ runs }) {
-        const refused = streak(runs, failedWith(AMOCRM_KINDS), isKind(kind));
+        const refused = streak(runs, answered, isKind(kind));
         return refused ? (refused.latest.error ?? title) : undefined;
       },
+      // amoCRM now refuses for another reason (402 became 403): not a recovery of amoCRM.
+      quietClear: ({ runs }) => runs.find(answered)?.outcome === 'failed',
     });
     rules.push(refusing('account-blocked', 'amoCRM blocks this integration (403)', 'blocked'));
     rules.push(refusing('account-unpaid', 'the amoCRM account is not paid (402)', 'unpaid'));
@@ -128,8 +147,9 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
     rules.push({
       id: 'refused-growing',
       title: 'amoCRM refuses more values',
-      check({ refused, refusedFloor }) {
+      check({ refused, refusedFloor, refusedBackMs }, open) {
         const grown = refused - refusedFloor;
+        if (open) return refusedBackMs >= REFUSED_SETTLE_MS ? undefined : open.reason;
         if (grown < config.refusedGrowth) return undefined;
         return `amoCRM refused ${grown} more values than before (${refused} now stand unsent); \`ident-sync status\` lists each with amoCRM's reason`;
       },

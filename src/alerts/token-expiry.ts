@@ -24,12 +24,18 @@ export function tokenExpiry(stateDir: string, longLivedToken: string | undefined
   try {
     const tokens = store.read();
     if (!tokens || !tokens.obtainedAt) return undefined;
-    return { which: 'refresh', expiresAt: new Date(tokens.obtainedAt + REFRESH_TOKEN_LIFE_MS) };
+    const expiresAt = tokens.obtainedAt + REFRESH_TOKEN_LIFE_MS;
+    return expiresAt > 0 && expiresAt <= LATEST_EXP * 1000
+      ? { which: 'refresh', expiresAt: new Date(expiresAt) }
+      : undefined;
   } catch {
     // An unreadable token file fails the next run with the fix; the token rule then sees that.
     return undefined;
   }
 }
+
+/** 9999-12-31T23:59:59Z in seconds: a Date holds up to 8.64e12 s, a shown date four digits of year. */
+const LATEST_EXP = 253_402_300_799;
 
 /** The `exp` claim of a JWT, read without verifying it (only the date is wanted). */
 export function jwtExpiry(token: string): number | undefined {
@@ -37,7 +43,9 @@ export function jwtExpiry(token: string): number | undefined {
   if (parts.length !== 3) return undefined;
   try {
     const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: unknown };
-    return typeof payload.exp === 'number' && Number.isFinite(payload.exp) ? payload.exp : undefined;
+    const exp = payload.exp;
+    // Beyond the year 9999 (or before 1970) is no date a token could mean: no expiry known.
+    return typeof exp === 'number' && exp > 0 && exp <= LATEST_EXP ? exp : undefined;
   } catch {
     return undefined;
   }

@@ -13,6 +13,10 @@ export interface Incident {
   /** Channels still owed the opening message, and (once cleared) the recovery message. */
   openOwed: string[];
   clearOwed: string[];
+  /** Channels that took the opening message: only they are owed its recovery. */
+  openedTo: string[];
+  /** The newest run when it opened: a rule about time clears only on a run after this one. */
+  lastRun: number;
 }
 
 const SCHEMA = `
@@ -23,7 +27,9 @@ CREATE TABLE IF NOT EXISTS alert_incidents (
   opened_at TEXT NOT NULL,
   cleared_at TEXT,
   open_owed TEXT NOT NULL DEFAULT '[]',
-  clear_owed TEXT NOT NULL DEFAULT '[]'
+  clear_owed TEXT NOT NULL DEFAULT '[]',
+  opened_to TEXT NOT NULL DEFAULT '[]',
+  last_run INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alert_incidents_open ON alert_incidents (rule) WHERE cleared_at IS NULL;
 `;
@@ -38,6 +44,8 @@ interface Row {
   cleared_at: string | null;
   open_owed: string;
   clear_owed: string;
+  opened_to: string;
+  last_run: number;
 }
 
 const toIncident = (row: Row): Incident => ({
@@ -48,6 +56,8 @@ const toIncident = (row: Row): Incident => ({
   clearedAt: row.cleared_at,
   openOwed: JSON.parse(row.open_owed) as string[],
   clearOwed: JSON.parse(row.clear_owed) as string[],
+  openedTo: JSON.parse(row.opened_to) as string[],
+  lastRun: row.last_run,
 });
 
 /**
@@ -66,6 +76,14 @@ export class IncidentTable {
 
   createSchema(exec: (script: string) => void): void {
     exec(SCHEMA);
+    // A state of an earlier release: its incidents count as told to no channel, opened after run 0.
+    const columns = new Set(
+      (this.sql('PRAGMA table_info(alert_incidents)').all() as { name: string }[]).map((c) => c.name),
+    );
+    if (!columns.has('opened_to'))
+      exec("ALTER TABLE alert_incidents ADD COLUMN opened_to TEXT NOT NULL DEFAULT '[]'");
+    if (!columns.has('last_run'))
+      exec('ALTER TABLE alert_incidents ADD COLUMN last_run INTEGER NOT NULL DEFAULT 0');
   }
 
   open(): Incident[] {
@@ -89,11 +107,11 @@ export class IncidentTable {
     ).map(toIncident);
   }
 
-  start(rule: string, reason: string, owed: readonly string[], at: Date): void {
+  start(rule: string, reason: string, owed: readonly string[], at: Date, lastRun = 0): void {
     this.transaction(() => {
       const result = this.sql(
-        'INSERT INTO alert_incidents (rule, reason, opened_at, open_owed) VALUES (?, ?, ?, ?)',
-      ).run(rule, reason, at.toISOString(), JSON.stringify(owed));
+        'INSERT INTO alert_incidents (rule, reason, opened_at, open_owed, last_run) VALUES (?, ?, ?, ?, ?)',
+      ).run(rule, reason, at.toISOString(), JSON.stringify(owed), lastRun);
       this.sql('DELETE FROM alert_incidents WHERE id <= ? AND cleared_at IS NOT NULL').run(
         Number(result.lastInsertRowid) - KEEP_INCIDENTS,
       );
@@ -106,16 +124,35 @@ export class IncidentTable {
     ).run(at.toISOString(), JSON.stringify(owed), id);
   }
 
+  /** A channel took the message: no longer owed, and (for an opening) owed the recovery. */
+  delivered(id: number, message: 'open' | 'clear', channel: string): void {
+    this.transaction(() => {
+      this.settleNow(id, message, [channel]);
+      if (message === 'clear') return;
+      const row = this.sql('SELECT opened_to FROM alert_incidents WHERE id = ?').get(id) as
+        { opened_to: string } | undefined;
+      if (!row) return;
+      const told = JSON.parse(row.opened_to) as string[];
+      if (!told.includes(channel))
+        this.sql('UPDATE alert_incidents SET opened_to = ? WHERE id = ?').run(
+          JSON.stringify([...told, channel]),
+          id,
+        );
+    });
+  }
+
   /** What a channel took (or, when it is no longer configured, will never take) is no longer owed. */
   settle(id: number, message: 'open' | 'clear', channels: readonly string[]): void {
     if (channels.length === 0) return;
+    this.transaction(() => this.settleNow(id, message, channels));
+  }
+
+  private settleNow(id: number, message: 'open' | 'clear', channels: readonly string[]): void {
     const column = message === 'open' ? 'open_owed' : 'clear_owed';
-    this.transaction(() => {
-      const row = this.sql(`SELECT ${column} AS owed FROM alert_incidents WHERE id = ?`).get(id) as
-        { owed: string } | undefined;
-      if (!row) return;
-      const left = (JSON.parse(row.owed) as string[]).filter((channel) => !channels.includes(channel));
-      this.sql(`UPDATE alert_incidents SET ${column} = ? WHERE id = ?`).run(JSON.stringify(left), id);
-    });
+    const row = this.sql(`SELECT ${column} AS owed FROM alert_incidents WHERE id = ?`).get(id) as
+      { owed: string } | undefined;
+    if (!row) return;
+    const left = (JSON.parse(row.owed) as string[]).filter((channel) => !channels.includes(channel));
+    this.sql(`UPDATE alert_incidents SET ${column} = ? WHERE id = ?`).run(JSON.stringify(left), id);
   }
 }

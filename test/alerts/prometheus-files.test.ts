@@ -48,6 +48,25 @@ describe('files for those who run Prometheus and Grafana', () => {
     assert.deepEqual([...covered].sort(), [...everyRule].sort());
   });
 
+  it('"no success" also fires for an install that never succeeded (no last-success time exported)', () => {
+    const file = parse(readFileSync(join(root, 'deploy/prometheus/alerts.yml'), 'utf8')) as {
+      groups: { rules: PromRule[] }[];
+    };
+    const noSuccess = file.groups
+      .flatMap((group) => group.rules)
+      .filter((rule) => rule.labels?.rule === 'no-success');
+    // Before any success the daemon exports ident_sync_healthy but no last-success series.
+    const before = new DaemonMetrics().registry.getMetricsAsArray();
+    assert.ok(before.some((metric) => metric.name === 'ident_sync_healthy'));
+    const never = noSuccess.find((rule) =>
+      /^ident_sync_healthy unless on \(instance\) ident_sync_last_success_timestamp_seconds\{kind!="single"\}$/.test(
+        rule.expr,
+      ),
+    );
+    assert.ok(never, 'a rule that fires while no last-success series exists');
+    assert.equal(never.for, '1h', 'after the default ALERT_NO_SUCCESS_MINUTES');
+  });
+
   it('deploy/grafana/dashboard.json parses and queries only metrics the daemon exports', () => {
     const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/dashboard.json'), 'utf8')) as {
       panels: { title: string; targets: { expr: string }[] }[];

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { errorKindOf } from '../../src/alerts/error-kind.ts';
 import { scrub } from '../../src/alerts/message.ts';
 import { AlertMonitor } from '../../src/alerts/monitor.ts';
+import { REFUSED_SETTLE_MS } from '../../src/alerts/rules.ts';
 import { AmoCrmError, blockedError } from '../../src/amocrm/errors.ts';
 import { TokenStore } from '../../src/amocrm/token-store.ts';
 import type { AlertRulesConfig } from '../../src/config/config.ts';
@@ -166,7 +167,7 @@ describe('alert rules', () => {
     assert.deepEqual(events(), ['opened amocrm-unreachable', 'recovered amocrm-unreachable']);
   });
 
-  it('the account blocked (403) or unpaid (402) opens at once; an IDENT failure says nothing about it', async () => {
+  it('the account blocked (403) or unpaid (402) opens at once; an IDENT failure says nothing about it; 403 becoming 402 is no recovery', async () => {
     const { store, monitor, events, t0, channel } = setup({ account: true });
     await monitor.startupFailed(blockedError(403));
     assert.deepEqual(events(), ['opened account-blocked']);
@@ -178,18 +179,18 @@ describe('alert rules', () => {
       error: 'the amoCRM account is not paid (HTTP 402)',
     });
     await monitor.evaluate();
-    assert.deepEqual(events(), [
-      'opened account-blocked',
-      'recovered account-blocked',
-      'opened account-unpaid',
-    ]);
-    recordRun(store, t0 + 3 * MINUTE, 'ok');
+    // amoCRM refuses still, for another reason: the 403 incident closes without a "RECOVERED".
+    assert.deepEqual(events(), ['opened account-blocked', 'opened account-unpaid']);
+    recordRun(store, t0 + 3 * MINUTE, 'failed', 'amocrm-unreachable');
+    await monitor.evaluate();
+    assert.deepEqual(events().at(-1), 'opened account-unpaid', 'out of reach is no sign of being paid');
+    recordRun(store, t0 + 4 * MINUTE, 'ok');
     await monitor.evaluate();
     assert.deepEqual(events().at(-1), 'recovered account-unpaid');
   });
 
-  it('refused values growing by the number set opens; fewer standing again clears it', async () => {
-    const { store, monitor, events, channel } = setup({ refusedGrowth: 3 });
+  it('refused values growing by the number set opens; back to the floor for an hour clears it', async () => {
+    const { store, monitor, events, channel, clock } = setup({ refusedGrowth: 3 });
     const refuse = (ids: string[]) =>
       store.saveLinks(
         ids.map((patientId, index) => ({
@@ -215,6 +216,14 @@ describe('alert rules', () => {
     assert.match(channel.sent[0]!.reason, /amoCRM refused 3 more values than before \(4 now stand unsent\)/);
     store.endRefusals(['4']);
     await monitor.evaluate();
+    assert.deepEqual(events(), ['opened refused-growing'], 'two of the three new ones still stand');
+    store.endRefusals(['2', '3']);
+    await monitor.evaluate();
+    await clock.advance(REFUSED_SETTLE_MS - MINUTE);
+    await monitor.evaluate();
+    assert.deepEqual(events(), ['opened refused-growing'], 'back at the floor for less than an hour');
+    await clock.advance(MINUTE);
+    await monitor.evaluate();
     assert.deepEqual(events(), ['opened refused-growing', 'recovered refused-growing']);
     refuse(['5', '6']);
     await monitor.evaluate();
@@ -234,15 +243,22 @@ describe('alert rules', () => {
     assert.equal(second.store.incidents.open().length, 1);
   });
 
-  it('a delivery that fails is sent at the next evaluation, once; a recovery never overtakes its opening', async () => {
-    const { store, monitor, channel, events, t0 } = setup({ account: true });
+  it('a delivery that fails is sent again after 1, then 2 minutes, once; a recovery never overtakes its opening', async () => {
+    const { store, monitor, channel, events, t0, clock } = setup({ account: true });
     channel.failNext = 1;
     await monitor.startupFailed(blockedError(403));
     assert.deepEqual(events(), []);
     recordRun(store, t0 + MINUTE, 'ok');
     channel.failNext = 1;
     await monitor.evaluate();
-    assert.deepEqual(events(), []);
+    assert.deepEqual(events(), [], 'within a minute of the failure nothing is tried');
+    await clock.advance(MINUTE);
+    await monitor.evaluate();
+    assert.deepEqual(events(), [], 'the second try failed too');
+    await clock.advance(MINUTE);
+    await monitor.evaluate();
+    assert.deepEqual(events(), [], 'the second failure waits two minutes');
+    await clock.advance(MINUTE);
     await monitor.evaluate();
     await monitor.evaluate();
     assert.deepEqual(events(), ['opened account-blocked', 'recovered account-blocked']);

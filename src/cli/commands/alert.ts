@@ -5,6 +5,7 @@ import { accountHost } from '../../alerts/account-host.ts';
 import { buildChannels } from '../../alerts/channels.ts';
 import { testMessage } from '../../alerts/monitor.ts';
 import { ActionableError } from '../../errors.ts';
+import { maskSecrets } from '../../logging/redact.ts';
 import type { Incident } from '../../state/incidents.ts';
 import { StateStore } from '../../state/store.ts';
 import { commandContext } from '../context.ts';
@@ -33,7 +34,7 @@ export function registerAlert(program: Command): void {
           } catch (error) {
             failed += 1;
             process.stdout.write(
-              `${channel.name}: not sent: ${error instanceof Error ? error.message : String(error)}\n`,
+              `${channel.name}: not sent: ${maskSecrets(error instanceof Error ? error.message : String(error))}\n`,
             );
           }
         }
