@@ -164,7 +164,9 @@ export class SharedPace implements PaceBook {
       this.db.exec('COMMIT');
       return result;
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      // SQLite may have rolled back already (a full disk does): a second ROLLBACK would throw and
+      // hide the error that matters.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }

@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { Clock } from '../support/clock.ts';
 import { MapFileError } from '../mapping/load-map.ts';
 import { withRunLock } from '../state/locks.ts';
-import { FieldsSetupError, openSyncContext, type SyncContext } from '../sync/context.ts';
+import { FieldsSetupError, type FullSyncResult, openSyncContext, type SyncContext } from '../sync/context.ts';
 import type { SyncResult } from '../sync/run.ts';
 import { type Health, startHealthServer } from './health-server.ts';
 import { DaemonMetrics } from './metrics.ts';
@@ -176,20 +176,28 @@ export class Daemon {
     const sync = { ...this.options.config.sync, receptions: context.dealsWanted };
     const now = new Date((this.options.clock ?? systemClock).now());
     this.runningKind = kind;
-    const result = await withRunLock(this.options.config.stateDir, () => {
-      // What the console asked for goes to this run, never to one in progress.
-      takeQueue(context.store, now);
-      return context.syncAll(streamKinds(kind, context.store, sync, now), {
-        shouldStop: () => this.stopping,
+    let result: FullSyncResult;
+    try {
+      result = await withRunLock(this.options.config.stateDir, () => {
+        // What the console asked for goes to this run, never to one in progress.
+        takeQueue(context.store, now);
+        return context.syncAll(streamKinds(kind, context.store, sync, now), {
+          shouldStop: () => this.stopping,
+        });
       });
-    }).finally(() => {
+    } catch (error) {
+      // A run that threw rather than failed (the state's disk full, say): the health says so, and
+      // the alerts weigh it, as for a failed run — the scheduler alone would only log it.
+      this.crashed(kind, error);
+      return undefined;
+    } finally {
       this.runningKind = undefined;
       if (this.runWanted && !this.stopping) {
         this.runWanted = false;
         // After the scheduler has let go of this run.
         setImmediate(() => void this.scheduler?.tick('incremental'));
       }
-    });
+    }
     context.store.noteRun(result.runId, {
       deals: result.deals && {
         outcome: result.deals.outcome,
@@ -226,6 +234,14 @@ export class Daemon {
       this.setHealth(true, `last ${result.kind} sync ok`);
     }
     return result;
+  }
+
+  private crashed(kind: ScheduledKind, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.options.logger.error({ err: error, kind }, 'sync run crashed');
+    this.setHealth(false, `last ${kind} sync crashed: ${reason}`);
+    this.metrics.recordCrash(kind);
+    void this.alerts?.evaluate();
   }
 
   /** What the console reads of the daemon and how it asks for a run. */

@@ -149,6 +149,11 @@ export class DaemonMetrics {
     if (checkpointMoved) this.checkpointAdvancedAt = Date.now();
   }
 
+  /** A run that threw instead of ending with an outcome. */
+  recordCrash(kind: string): void {
+    this.runs.inc({ kind, outcome: 'crashed' });
+  }
+
   recordDealRun(result: DealSyncResult): void {
     this.dealRuns.inc({ kind: result.kind, outcome: result.outcome });
     for (const action of DEAL_ACTIONS) this.deals.inc({ action }, result[action]);

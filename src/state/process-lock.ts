@@ -61,7 +61,7 @@ export class ProcessLock {
   release(): void {
     if (!this.db) return;
     try {
-      this.db.exec('ROLLBACK');
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
     } finally {
       this.db.close();
       this.db = undefined;

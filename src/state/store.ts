@@ -972,7 +972,9 @@ export class StateStore {
       work();
       this.db.exec('COMMIT');
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      // SQLite may have rolled back already (a full disk does): a second ROLLBACK would throw and
+      // hide the error that matters.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     } finally {
       if (kind === 'cache') this.db.exec('PRAGMA synchronous = FULL');
