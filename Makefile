@@ -21,5 +21,5 @@ setup: node_modules/.package-lock.json
 
 # npm ci writes node_modules/.package-lock.json: it is newer than the lock file once installed.
 node_modules/.package-lock.json: package-lock.json
-	@source .ci/node24.sh | grep -v '^using node' || true
+	@set -o pipefail; source .ci/node24.sh | { grep -v '^using node' || true; }
 	@$(NODE24) npm ci --no-audit --no-fund
