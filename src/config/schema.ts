@@ -187,7 +187,17 @@ export const environmentSchema = z.object({
     (value) => (typeof blankToUndefined(value) === 'string' ? String(value).trim().toLowerCase() : undefined),
     z.enum(['auto', 'json', 'pretty'], { error: 'expected json, pretty or auto' }).default('auto'),
   ),
-  HEALTH_PORT: integer(0, 65535, 9464),
+  // Digits only: `-0` would pass as 0 (the server off) where the HEALTHCHECK, which parses with
+  // this same schema, must agree.
+  HEALTH_PORT: z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: 'expected a port from 0 to 65535 (0: off)' })
+      .regex(/^\d+$/, { error: 'expected a port from 0 to 65535 (0: off)' })
+      .transform(Number)
+      .pipe(z.number().int().max(65535, { error: 'expected a port from 0 to 65535 (0: off)' }))
+      .default(9464),
+  ),
   // Where /healthz and /metrics listen: this machine only unless a container must publish them.
   HEALTH_HOST: z.preprocess(
     blankToUndefined,
