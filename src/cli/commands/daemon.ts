@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Daemon } from '../../daemon/daemon.ts';
 import { takeOwnerLock } from '../../state/locks.ts';
+import { requireStateMount } from '../../support/state-mount.ts';
 import { commandContext } from '../context.ts';
 import { leaveAfterGrace } from '../shutdown.ts';
 
@@ -15,6 +16,7 @@ export function registerDaemon(program: Command): void {
         logTo: 'stdout',
         writesState: true,
       });
+      requireStateMount(config.stateDir);
       const owner = takeOwnerLock(config.stateDir);
       const daemon = new Daemon({ config, logger });
       let stopped: Promise<void> | undefined;
