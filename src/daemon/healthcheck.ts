@@ -5,16 +5,16 @@
  * the check says so and passes (instead of leaving the container unhealthy forever).
  */
 import { request } from 'node:http';
-import { environmentSchema } from '../config/schema.ts';
+import { parseHealthPort } from '../config/health-port.ts';
 
 const TIMEOUT_MS = 4000;
 const MAX_BODY = 64 * 1024;
 
 function target(env: NodeJS.ProcessEnv): { url?: string; off?: string; bad?: string } {
   // The daemon's own parser: both agree on what is a port and what is off.
-  const parsed = environmentSchema.shape.HEALTH_PORT.safeParse(env.HEALTH_PORT);
-  if (!parsed.success) return { bad: `HEALTH_PORT=${(env.HEALTH_PORT ?? '').trim()} is not a port number` };
-  const port = parsed.data;
+  const port = parseHealthPort(env.HEALTH_PORT);
+  if (port === undefined)
+    return { bad: `HEALTH_PORT=${(env.HEALTH_PORT ?? '').trim()} is not a port number` };
   if (port === 0)
     return {
       off: 'HEALTH_PORT=0 switches /healthz off, so nothing checks the daemon; set HEALTH_PORT to a port (9464) to have its health checked',

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { type Health, startHealthServer } from '../../src/daemon/health-server.ts';
 import { DaemonMetrics } from '../../src/daemon/metrics.ts';
 import { environmentSchema } from '../../src/config/schema.ts';
+import { parseHealthPort } from '../../src/config/health-port.ts';
 import { freePort, runCli } from '../helpers/cli.ts';
 
 // The image's HEALTHCHECK, run as Docker runs it: a process whose exit code is the verdict and
@@ -108,5 +109,8 @@ describe('the container healthcheck', () => {
     assert.equal(parsed.success, false, 'the daemon refuses it too, rather than switching /healthz off');
     assert.equal(environmentSchema.shape.HEALTH_PORT.safeParse(' 0 ').data, 0);
     assert.equal(environmentSchema.shape.HEALTH_PORT.safeParse('').data, 9464);
+    assert.equal(environmentSchema.shape.HEALTH_PORT.safeParse(undefined).data, 9464);
+    for (const text of ['-0', '+1', '65536', '1e3', '0x10', '９４６４'])
+      assert.equal(parseHealthPort(text), undefined, text);
   });
 });
