@@ -27,7 +27,13 @@ export function requireStateMount(
  * than its parent folder.
  */
 export function isMountPoint(dir: string, mountinfo: string | undefined): boolean {
-  const real = realpathSync(dir);
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
   if (mountinfo !== undefined) return mountPoints(mountinfo).has(real);
   return real === '/' || statSync(real).dev !== statSync(dirname(real)).dev;
 }

@@ -45,6 +45,10 @@ describe('the state mount check of the image', () => {
     assert.equal(isMountPoint(stateDir, fakeMountinfo(inner)), false);
   });
 
+  it('a STATE_DIR that does not exist yet is no mount', () => {
+    assert.equal(isMountPoint(join(stateDir, 'missing'), fakeMountinfo(stateDir)), false);
+  });
+
   it("reads mountinfo's escapes (a space is \\040)", () => {
     assert.ok(mountPoints(`${line('/srv/my\\040state')}\n`).has('/srv/my state'));
   });
@@ -80,5 +84,22 @@ describe('the state mount check of the image', () => {
       `error: STATE_DIR=${dir} is not a mounted volume, so the amoCRM tokens and the sync state would be lost with the container; run it with \`-v ident-sync-state:${dir}\` (docker compose mounts one), or set IDENT_SYNC_REQUIRE_STATE_MOUNT=0 to keep them in the container on purpose\n`,
     );
     assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('it speaks before the folder checks: a STATE_DIR that cannot be written (read-only root) gets the mount sentence', async () => {
+    const dir = '/proc/ident-sync-no-such-folder/state';
+    const run = await runCli(
+      ['daemon'],
+      unreachableDbEnv({
+        STATE_DIR: dir,
+        HEALTH_PORT: '0',
+        AMOCRM_BASE_URL: 'http://127.0.0.1:1',
+        AMOCRM_LONG_LIVED_TOKEN: 'long-lived-token-1234567890',
+        IDENT_SYNC_REQUIRE_STATE_MOUNT: '1',
+      }),
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, new RegExp(`^error: STATE_DIR=${dir} is not a mounted volume`));
   });
 });
