@@ -38,8 +38,12 @@ FROM ${NODE_IMAGE} AS runtime
 # the daemon's flat ~60 MB. Two malloc arenas keep freed buffers from piling up per thread.
 # HEALTH_HOST is left at the daemon's 127.0.0.1: with host networking nothing else then reaches
 # /healthz and /metrics; docker-compose.yml sets 0.0.0.0 where it publishes the port.
+# IDENT_SYNC_REQUIRE_STATE_MOUNT=1: the daemon refuses to start unless STATE_DIR is a mounted
+# volume (else the tokens and the sync state would die with the container); `-e
+# IDENT_SYNC_REQUIRE_STATE_MOUNT=0` keeps them in the container on purpose.
 ENV NODE_ENV=production \
     STATE_DIR=/var/lib/ident-sync \
+    IDENT_SYNC_REQUIRE_STATE_MOUNT=1 \
     HEALTH_PORT=9464 \
     LOG_FORMAT=json \
     NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=128" \
@@ -54,10 +58,13 @@ COPY mapping ./mapping
 # State (tokens, checkpoint, links) belongs in a volume mounted here (docker-compose.yml names
 # one); the folder is owned by the unprivileged `node` user, and a new named volume takes that
 # over. No VOLUME line: it would leave an anonymous volume behind every container run without one.
+# The base's set-uid and set-gid programs (su, mount, passwd…) lose those bits: nothing in the
+# image may gain privileges, whatever runs it without no-new-privileges.
 RUN mkdir -p /var/lib/ident-sync \
  && chown node:node /var/lib/ident-sync \
  && chmod 700 /var/lib/ident-sync \
- && ln -s /app/bin/ident-sync.js /usr/local/bin/ident-sync
+ && ln -s /app/bin/ident-sync.js /usr/local/bin/ident-sync \
+ && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
 USER node
 EXPOSE 9464
 # Prints /healthz's reason (docker inspect: State.Health.Log); passes with HEALTH_PORT=0 (off).

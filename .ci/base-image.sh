@@ -42,8 +42,13 @@ if [ ! -s "$tarball" ]; then
   tar --numeric-owner -C "$work/root" -cf "$tarball.part" .
   mv "$tarball.part" "$tarball"
 fi
-docker import \
+# A cached tar cut short (a full disk, an interrupted copy) would fail every later run: delete it.
+if ! import_error="$(docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'CMD ["node"]' \
-  "$tarball" "$IMAGE" >/dev/null
+  "$tarball" "$IMAGE" 2>&1 >/dev/null)"; then
+  rm -f "$tarball"
+  echo "base image: docker import of $tarball failed (${import_error##*$'\n'}); deleted the cached tar, so the next run builds it again" >&2
+  exit 1
+fi
 echo "$IMAGE"

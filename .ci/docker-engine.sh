@@ -8,7 +8,8 @@
 #   .ci/docker-engine.sh start   installs docker.io and debootstrap when missing (root, apt-get),
 #                                starts dockerd, prints its DOCKER_HOST (unix://…) on the last line;
 #                                exits 1 with the reason when it cannot
-#   .ci/docker-engine.sh stop    stops the engine it started
+#   .ci/docker-engine.sh stop    stops the engine it started and waits until dockerd has exited
+#                                (SIGKILL after DOCKERD_STOP_SECONDS, default 60); exits 1 if it runs on
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state="$PWD/.toolchain/docker"
@@ -18,6 +19,29 @@ socket="unix://$run_dir/docker.sock"
 pidfile="$run_dir/dockerd.pid"
 cannot() { echo "no Docker engine: $*" >&2; exit 1; }
 answers() { DOCKER_HOST="$socket" timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+# Seconds `stop` waits for dockerd after SIGTERM (it stops the containers first) before SIGKILL.
+stop_seconds="${DOCKERD_STOP_SECONDS:-60}"
+
+# The pid of the dockerd this script started for this folder, if it still runs: the pidfile's,
+# checked against the process's command line (a pid may have been reused).
+running_pid() {
+  [ -s "$pidfile" ] || return 1
+  local pid
+  pid="$(cat "$pidfile")"
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--host $socket " || return 1
+  echo "$pid"
+}
+
+# Waits up to $2 seconds for process $1 to end; fails if it still runs.
+gone_within() {
+  local i
+  for i in $(seq $(($2 * 5))); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  ! kill -0 "$1" 2>/dev/null
+}
 
 start() {
   [ "$(id -u)" = 0 ] || cannot "starting dockerd needs root"
@@ -33,6 +57,12 @@ start() {
   mkdir -p "$state/data" "$run_dir/exec"
   chmod 700 "$run_dir"
   if ! answers; then
+    # An earlier dockerd of this folder that runs but does not answer (still stopping, or hung)
+    # holds the data root and writes the log: end it before starting another.
+    if old="$(running_pid)"; then
+      echo "an earlier dockerd of this folder (pid $old) runs but does not answer: stopping it first" >&2
+      stop || cannot "the earlier dockerd (pid $old) did not end; kill it, then start again"
+    fi
     dockerd --host "$socket" --data-root "$state/data" --exec-root "$run_dir/exec" \
       --pidfile "$pidfile" --bridge none --iptables=false --ip6tables=false \
       >"$state/dockerd.log" 2>&1 </dev/null &
@@ -46,14 +76,26 @@ start() {
   echo "$socket"
 }
 
+# Ends the engine this script started and returns only once its dockerd has exited: SIGTERM, up to
+# $stop_seconds for it to stop its containers, then SIGKILL. The pidfile goes only then, so a later
+# start never runs beside a dockerd that still writes the log and holds the data root.
 stop() {
-  [ -s "$pidfile" ] || return 0
-  pid="$(cat "$pidfile")"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
+  local pid
+  if pid="$(running_pid)"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! gone_within "$pid" "$stop_seconds"; then
+      echo "dockerd (pid $pid) did not stop within $stop_seconds s: killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      gone_within "$pid" 10 || { echo "dockerd (pid $pid) is still running; the pidfile $pidfile stays" >&2; return 1; }
+      # Its containerd (started with a config in our exec root) outlives a killed dockerd.
+      for cmdline in /proc/[0-9]*/cmdline; do
+        if tr '\0' ' ' <"$cmdline" 2>/dev/null | grep -qF -- "$run_dir/exec/containerd/containerd.toml"; then
+          child="${cmdline#/proc/}"
+          kill -KILL "${child%/cmdline}" 2>/dev/null || true
+        fi
+      done
+    fi
+  fi
   rm -f "$pidfile"
   # dockerd leaves its network namespace mounted in the exec root.
   if grep -q " $run_dir/exec/netns/default " /proc/mounts 2>/dev/null; then

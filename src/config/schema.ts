@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseHealthPort } from './health-port.ts';
 
 /**
  * Every variable the program reads, with its default. Values arrive as strings (environment or
@@ -187,7 +188,16 @@ export const environmentSchema = z.object({
     (value) => (typeof blankToUndefined(value) === 'string' ? String(value).trim().toLowerCase() : undefined),
     z.enum(['auto', 'json', 'pretty'], { error: 'expected json, pretty or auto' }).default('auto'),
   ),
-  HEALTH_PORT: integer(0, 65535, 9464),
+  // The HEALTHCHECK parses it with the same function, so both agree on what is a port and what is off.
+  HEALTH_PORT: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const port = parseHealthPort(value);
+      if (port !== undefined) return port;
+      ctx.addIssue({ code: 'custom', message: 'expected a port from 0 to 65535 (0: off)' });
+      return z.NEVER;
+    }),
   // Where /healthz and /metrics listen: this machine only unless a container must publish them.
   HEALTH_HOST: z.preprocess(
     blankToUndefined,

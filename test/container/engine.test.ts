@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -147,8 +147,14 @@ describe('the image on a Docker engine', { skip: skipReason, timeout: 1_200_000 
   before(async () => {
     const caSource = process.env.CONTAINER_BUILD_CA ?? process.env.NODE_EXTRA_CA_CERTS;
     const caCopy = join(ROOT, 'npm-ca.pem');
+    // The classic builder cannot COPY a link that points out of the build context.
+    assert.ok(
+      !lstatSync(caCopy, { throwIfNoEntry: false })?.isSymbolicLink(),
+      'npm-ca.pem is a symbolic link, which the classic builder cannot copy; copy the file instead (cp --dereference)',
+    );
     const copied = !!caSource && existsSync(caSource) && !existsSync(caCopy);
-    if (copied) copyFileSync(caSource, caCopy);
+    // The bundle itself, not a link to it (the host's is usually one, into /etc/ssl/certs).
+    if (copied) copyFileSync(realpathSync(caSource), caCopy);
     const started = Date.now();
     try {
       await dockerOk(
@@ -270,6 +276,37 @@ describe('the image on a Docker engine', { skip: skipReason, timeout: 1_200_000 
     assert.equal((JSON.parse(lines.at(-1)!) as { msg: string }).msg, 'stopped');
     const all = lines.join('\n') + (await docker(['logs', id])).stderr;
     assert.ok(!all.includes(DB_PASSWORD) && !all.includes(TOKEN), 'no secret in the logs');
+  });
+
+  it('the daemon without a state mount refuses to start: exit 2, one sentence naming the -v', async () => {
+    const id = await start(['--network', 'host', ...daemonEnv, '--env', 'HEALTH_PORT=0', IMAGE]);
+    assert.equal((await dockerOk(['wait', id], 120_000)).trim(), '2');
+    const logs = await docker(['logs', id]);
+    assert.equal(
+      logs.stderr,
+      'error: STATE_DIR=/var/lib/ident-sync is not a mounted volume, so the amoCRM tokens and the sync state would be lost with the container; run it with `-v ident-sync-state:/var/lib/ident-sync` (docker compose mounts one), or set IDENT_SYNC_REQUIRE_STATE_MOUNT=0 to keep them in the container on purpose\n',
+    );
+  });
+
+  it('the image has no set-uid or set-gid program', async () => {
+    const found = await dockerOk([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--user',
+      'root',
+      '--entrypoint',
+      'find',
+      IMAGE,
+      '/',
+      '-xdev',
+      '-perm',
+      '/6000',
+      '-type',
+      'f',
+    ]);
+    assert.equal(found, '');
   });
 
   it('HEALTH_PORT=0: the check passes and says that nothing is checked', async () => {

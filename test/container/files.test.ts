@@ -171,7 +171,7 @@ describe('Dockerfile and docker-compose.yml', () => {
     // With host networking, a 0.0.0.0 baked into the image would publish /metrics on every interface.
     const runtime = stages(read('Dockerfile')).at(-1)!;
     assert.ok(!runtime.lines.some((line) => line.startsWith('ENV') && line.includes('HEALTH_HOST')));
-    assert.match(read('.env.example'), /^HEALTH_HOST=$/m);
+    assert.doesNotMatch(read('.env.example'), /^HEALTH_HOST=/m);
   });
 
   it('a service that runs something other than the daemon has a healthcheck of its own', () => {
@@ -196,5 +196,80 @@ describe('Dockerfile and docker-compose.yml', () => {
     }
     const emulatorCheck = compose.services['demo-amocrm']!.healthcheck!.test!.join(' ');
     assert.match(emulatorCheck, /127\.0\.0\.1:8090/);
+  });
+
+  it('a .env copied from .env.example, passed as `docker run --env-file`, overrides nothing the image or compose sets', () => {
+    // `docker run --env-file` takes every KEY=value line that is not a comment, empty values too.
+    const example = new Map<string, string>();
+    for (const line of read('.env.example').split('\n')) {
+      const pair = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+      if (pair) example.set(pair[1]!, pair[2]!.trim());
+    }
+    const runtime = stages(read('Dockerfile')).at(-1)!;
+    const imageEnv = new Map<string, string>();
+    for (const line of runtime.lines.filter((found) => found.startsWith('ENV ')))
+      for (const [, key, value] of line.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S+)/g))
+        imageEnv.set(key!, value!.replace(/^"|"$/g, ''));
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
+    const set = new Map([...imageEnv, ...Object.entries(compose.services.sync?.environment ?? {})]);
+    for (const key of ['STATE_DIR', 'LOG_FORMAT', 'HEALTH_HOST'])
+      assert.ok(set.has(key), `the image or compose sets ${key}`);
+    // Allowed: the same value as the image's (compose also reads it to publish the port).
+    const allowed = new Set(['HEALTH_PORT']);
+    for (const [key, value] of example) {
+      if (!set.has(key)) continue;
+      assert.ok(
+        allowed.has(key),
+        `.env.example sets ${key}=${value}, which overrides the image's ${key}=${set.get(key)}; comment it out`,
+      );
+      assert.equal(value, set.get(key), `${key} in .env.example differs from the image's`);
+    }
+    // Commented out, but still documented with its default.
+    for (const key of ['STATE_DIR', 'LOG_FORMAT', 'HEALTH_HOST'])
+      assert.match(read('.env.example'), new RegExp(`^# ${key}=`, 'm'), key);
+  });
+
+  it('the image refuses a daemon without a state mount, and every compose daemon has one', () => {
+    const runtime = stages(read('Dockerfile')).at(-1)!;
+    const env = runtime.lines.find((line) => line.startsWith('ENV'))!;
+    assert.match(env, /\bIDENT_SYNC_REQUIRE_STATE_MOUNT=1\b/);
+    const stateDir = /\bSTATE_DIR=(\S+)/.exec(env)![1]!;
+    type Service = {
+      image?: string;
+      entrypoint?: string[];
+      command?: string[];
+      environment?: Record<string, string>;
+      volumes?: string[];
+    };
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
+    const daemons = Object.entries(compose.services).filter(
+      ([, service]) =>
+        service.image?.startsWith('ident-amocrm-sync') &&
+        !service.entrypoint &&
+        (!service.command || service.command[0] === 'daemon'),
+    );
+    assert.ok(daemons.some(([name]) => name === 'sync') && daemons.some(([name]) => name === 'demo-sync'));
+    for (const [name, service] of daemons) {
+      const where = service.environment?.STATE_DIR ?? stateDir;
+      assert.ok(
+        service.volumes?.some((volume) => volume.split(':')[1] === where),
+        `${name} runs the daemon without a volume at ${where}: it would refuse to start`,
+      );
+    }
+  });
+
+  it('the image keeps no set-uid or set-gid program of its base', () => {
+    const runtime = stages(read('Dockerfile')).at(-1)!;
+    const strip = runtime.lines.findIndex((line) =>
+      line.includes('find / -xdev -perm /6000 -type f -exec chmod a-s {} +'),
+    );
+    assert.ok(strip >= 0);
+    // After every COPY and RUN of the stage, so nothing copied in brings one back.
+    const lastFill = runtime.lines.findLastIndex((line) => /^(COPY|RUN|ADD)\b/.test(line));
+    assert.equal(strip, lastFill);
   });
 });

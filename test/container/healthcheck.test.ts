@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { type Health, startHealthServer } from '../../src/daemon/health-server.ts';
 import { DaemonMetrics } from '../../src/daemon/metrics.ts';
+import { environmentSchema } from '../../src/config/schema.ts';
+import { parseHealthPort } from '../../src/config/health-port.ts';
 import { freePort, runCli } from '../helpers/cli.ts';
 
 // The image's HEALTHCHECK, run as Docker runs it: a process whose exit code is the verdict and
@@ -58,5 +62,55 @@ describe('the container healthcheck', () => {
     const run = await check({ HEALTH_PORT: 'abc' });
     assert.equal(run.code, 1);
     assert.equal(run.stdout, 'HEALTH_PORT=abc is not a port number: set HEALTH_PORT to 0…65535\n');
+  });
+
+  it('a daemon that sends its headers and then stalls: one reason line, no stack trace', async () => {
+    const server = createHttpServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"status":"ok",');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const run = await check({ HEALTH_PORT: String(port) });
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, '');
+      assert.equal(
+        run.stdout,
+        `no answer from http://127.0.0.1:${port}/healthz: listening but not answering within 4 s (the daemon may be hung)\n`,
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('a daemon that accepts the connection but never answers is called hung, not "not running"', async () => {
+    const sockets: Socket[] = [];
+    const server = createTcpServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const run = await check({ HEALTH_PORT: String(port) });
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, '');
+      assert.match(run.stdout, /: listening but not answering within 4 s \(the daemon may be hung\)\n$/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
+
+  it('HEALTH_PORT=-0 is refused alike by the check and by the daemon', async () => {
+    const run = await check({ HEALTH_PORT: '-0' });
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, 'HEALTH_PORT=-0 is not a port number: set HEALTH_PORT to 0…65535\n');
+    const parsed = environmentSchema.shape.HEALTH_PORT.safeParse('-0');
+    assert.equal(parsed.success, false, 'the daemon refuses it too, rather than switching /healthz off');
+    assert.equal(environmentSchema.shape.HEALTH_PORT.safeParse(' 0 ').data, 0);
+    assert.equal(environmentSchema.shape.HEALTH_PORT.safeParse('').data, 9464);
+    assert.equal(environmentSchema.shape.HEALTH_PORT.safeParse(undefined).data, 9464);
+    for (const text of ['-0', '+1', '65536', '1e3', '0x10', '９４６４'])
+      assert.equal(parseHealthPort(text), undefined, text);
   });
 });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { Daemon } from '../../daemon/daemon.ts';
 import { takeOwnerLock } from '../../state/locks.ts';
+import { ensureStateDir } from '../../support/state-dir.ts';
+import { requireStateMount } from '../../support/state-mount.ts';
 import { commandContext } from '../context.ts';
 import { leaveAfterGrace } from '../shutdown.ts';
 
@@ -13,8 +15,11 @@ export function registerDaemon(program: Command): void {
     .action(async () => {
       const { config, logger } = commandContext(['database', 'amocrm'], {
         logTo: 'stdout',
-        writesState: true,
       });
+      // Before the folder checks: in a read-only container without a volume they would only say
+      // "not writable", not what is missing.
+      requireStateMount(config.stateDir);
+      ensureStateDir(config.stateDir);
       const owner = takeOwnerLock(config.stateDir);
       const daemon = new Daemon({ config, logger });
       let stopped: Promise<void> | undefined;
