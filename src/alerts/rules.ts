@@ -62,13 +62,16 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
       id: 'failed-runs',
       title: 'sync runs keep failing',
       check({ runs }) {
-        const failed = streak(
-          runs,
-          () => true,
-          (run) => run.outcome === 'failed',
-        );
-        if (!failed || failed.runs < config.failedRuns) return undefined;
-        return `the last ${failed.runs} sync runs failed, the latest${because(failed.latest)}`;
+        // A start-up failing the same way again is one row counting its attempts: each counts.
+        let count = 0;
+        let latest: RunRecord | undefined;
+        for (const run of runs) {
+          if (run.outcome !== 'failed') break;
+          latest ??= run;
+          count += Math.max(1, run.attempts);
+        }
+        if (!latest || count < config.failedRuns) return undefined;
+        return `the last ${count} sync runs failed, the latest${because(latest)}`;
       },
     });
   if (config.noSuccessMinutes > 0)
