@@ -168,24 +168,19 @@ export class AlertMonitor {
     const lastRun = store.lastRuns(1)[0]?.id ?? 0;
     for (const rule of this.rules) {
       const incident = open.get(rule.id);
-      let reason: string | undefined;
-      try {
-        reason = rule.check(facts, incident);
-      } catch (error) {
-        // One rule that cannot be weighed must not silence the others.
-        logger.error(
-          { err: error, rule: rule.id },
-          'an alert rule could not be weighed; it is skipped this time',
-        );
-        continue;
-      }
-      if (reason !== undefined && !incident) {
+      const opening = (reason: string) => {
         store.incidents.start(rule.id, scrub(reason), names, now, lastRun);
         logger.warn({ rule: rule.id, channels: names }, `alert: ${rule.title}`);
-      } else if (reason === undefined && incident) {
-        if (this.quietly(rule, facts)) {
+      };
+      const reason = this.weigh(rule, facts, incident);
+      if (reason === null) continue;
+      if (reason !== undefined && !incident) opening(reason);
+      else if (reason === undefined && incident) {
+        if (this.quietly(rule, facts, incident)) {
           this.closeSilently(incident, now);
           logger.info({ rule: rule.id }, `alert closed without a recovery message: ${rule.title}`);
+          const again = this.weigh(rule, facts, undefined);
+          if (typeof again === 'string') opening(again);
           continue;
         }
         // Only a channel that got (or is still owed) the opening is owed its recovery.
@@ -207,9 +202,23 @@ export class AlertMonitor {
     return this.deliver();
   }
 
-  private quietly(rule: Rule, facts: AlertFacts): boolean {
+  /** The rule's reason to fire, or null when it cannot be weighed (logged). */
+  private weigh(rule: Rule, facts: AlertFacts, incident: Incident | undefined): string | undefined | null {
     try {
-      return rule.quietClear?.(facts) ?? false;
+      return rule.check(facts, incident);
+    } catch (error) {
+      // One rule that cannot be weighed must not silence the others.
+      this.options.logger.error(
+        { err: error, rule: rule.id },
+        'an alert rule could not be weighed; it is skipped this time',
+      );
+      return null;
+    }
+  }
+
+  private quietly(rule: Rule, facts: AlertFacts, incident: Incident): boolean {
+    try {
+      return rule.quietClear?.(facts, incident) ?? false;
     } catch {
       return false;
     }
