@@ -50,6 +50,18 @@ export function streak(
   return found;
 }
 
+/** Runs failed in a row, newest first; a folded row of identical failed start-ups counts each attempt. */
+export function failedInARow(runs: readonly RunRecord[]): { count: number; latest: RunRecord | undefined } {
+  let count = 0;
+  let latest: RunRecord | undefined;
+  for (const run of runs) {
+    if (run.outcome !== 'failed') break;
+    latest ??= run;
+    count += Math.max(1, run.attempts);
+  }
+  return { count, latest };
+}
+
 const failedWith = (kinds: ReadonlySet<RunErrorKind>) => (run: RunRecord) =>
   run.outcome === 'ok' || (run.errorKind !== null && kinds.has(run.errorKind));
 const isKind = (kind: RunErrorKind) => (run: RunRecord) => run.outcome === 'failed' && run.errorKind === kind;
@@ -65,14 +77,7 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
       id: 'failed-runs',
       title: 'sync runs keep failing',
       check({ runs }) {
-        // A start-up failing the same way again is one row counting its attempts: each counts.
-        let count = 0;
-        let latest: RunRecord | undefined;
-        for (const run of runs) {
-          if (run.outcome !== 'failed') break;
-          latest ??= run;
-          count += Math.max(1, run.attempts);
-        }
+        const { count, latest } = failedInARow(runs);
         if (!latest || count < config.failedRuns) return undefined;
         return `the last ${count} sync runs failed, the latest${because(latest)}`;
       },

@@ -7,7 +7,8 @@ import { ActionableError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { tempDir } from '../helpers/amocrm.ts';
-import { recordRun, startReceiver } from './helpers.ts';
+import { onlyRules, recordRun, RecordingChannel, startReceiver } from './helpers.ts';
+import { AlertMonitor } from '../../src/alerts/monitor.ts';
 
 /**
  * A configuration error at start-up (a map file broken, a field missing in amoCRM: exit code 2)
@@ -60,4 +61,36 @@ it('a daemon crash-looping on a configuration error (defaults: 3 failed runs, 60
     'the incident opened',
   );
   assert.ok(receiver.received.length >= 1, 'the no-success alert reached the webhook at least once');
+});
+
+it('identical failed start-ups fold into one row that counts each attempt: three open failed-runs', async () => {
+  const stateDir = tempDir('alerts-attempts-');
+  const store = new StateStore(stateDir);
+  const channel = new RecordingChannel();
+  const monitor = new AlertMonitor({
+    config: {
+      alerts: { rules: onlyRules({ failedRuns: 3 }) },
+      stateDir,
+      amocrm: { baseUrl: 'https://clinic.amocrm.ru', longLivedToken: 'x'.repeat(40) },
+    } as never,
+    logger: silentLogger(),
+    store,
+    channels: [channel],
+    boot: 'b',
+  });
+  const broken = new ActionableError('contacts.map line 3: unknown IDENT column', { exitCode: 2 });
+  for (let attempt = 0; attempt < 3; attempt++) await monitor.startupFailed(broken);
+  const runs = store.lastRuns(10);
+  await monitor.stop();
+  store.close();
+  assert.deepEqual(
+    runs.map((run) => [run.kind, run.outcome, run.attempts]),
+    [['startup', 'failed', 3]],
+  );
+  assert.deepEqual(
+    channel.sent.map((m) => `${m.event} ${m.rule}: ${m.reason}`),
+    [
+      'opened failed-runs: the last 3 sync runs failed, the latest: contacts.map line 3: unknown IDENT column',
+    ],
+  );
 });
