@@ -52,15 +52,15 @@ const PHONE =
 export function scrub(text: string): string {
   const kept: string[] = [];
   const cleaned = maskSecrets(text)
-    .replace(KEPT, (found) => `\u0000${kept.push(found) - 1}\u0000`)
+    .replace(KEPT, (found) => `\uE000${kept.push(found) - 1}\uE000`)
     .replace(NAME, '[name]')
     // Any x@y.z, in any script (иванов@почта.рф).
     .replace(
-      /[^\s@<>"',;:()[\]\u0000]+@[^\s@<>"',;:()[\]\u0000]+\.[^\s@<>"',;:()[\]\u0000]*[\p{L}\p{N}]/gu,
+      /[^\s@<>"',;:()[\]\uE000]+@[^\s@<>"',;:()[\]\uE000]+\.[^\s@<>"',;:()[\]\uE000]*[\p{L}\p{N}]/gu,
       '[e-mail]',
     )
     .replace(PHONE, '[number]')
-    .replace(/\u0000(\d+)\u0000/g, (_, index: string) => kept[Number(index)] ?? '')
+    .replace(/\uE000(\d+)\uE000/g, (_, index: string) => kept[Number(index)] ?? '')
     .replace(/\s+/g, ' ')
     .trim();
   return cleaned.length > MAX_REASON ? `${cleaned.slice(0, MAX_REASON - 1)}…` : cleaned;
