@@ -2,7 +2,7 @@ import type { DaemonMetrics } from '../daemon/metrics.ts';
 import type { RunErrorKind, RunRecord } from '../state/store.ts';
 import { AMOCRM_KINDS, IDENT_KINDS } from './error-kind.ts';
 import type { AlertFacts } from './facts.ts';
-import { type RuleId, streak } from './rules.ts';
+import { failedInARow, type RuleId } from './rules.ts';
 
 const RULES: readonly RuleId[] = [
   'failed-runs',
@@ -21,12 +21,7 @@ const latestAbout = (runs: readonly RunRecord[], kinds: ReadonlySet<RunErrorKind
 /** The facts the rules weighed, as gauges, so Prometheus can alert on the same (deploy/prometheus). */
 export function exportGauges(metrics: DaemonMetrics, facts: AlertFacts, open: ReadonlySet<string>): void {
   const gauges = metrics.alertFacts;
-  const failed = streak(
-    facts.runs,
-    () => true,
-    (run) => run.outcome === 'failed',
-  );
-  gauges.consecutiveFailures.set(failed?.runs ?? 0);
+  gauges.consecutiveFailures.set(failedInARow(facts.runs).count);
   const seen = new Set<string>();
   for (const run of facts.runs) {
     if (run.outcome !== 'ok' || seen.has(run.kind)) continue;

@@ -27,6 +27,8 @@ export interface AlertMonitorOptions {
   ownsStore?: boolean;
   /** This boot's id (a test passes its own): durations use the monotonic clock within one boot. */
   boot?: string;
+  /** How long stop() lets owed sends finish before cutting them short (default STOP_GRACE_MS). */
+  stopGraceMs?: number;
 }
 
 /** The system clock, whose sleeps do not keep the process alive: the timer must not delay an exit. */
@@ -38,6 +40,12 @@ const backgroundClock: Clock = {
 /** Retries of a channel that failed wait 1, 2, 4 … minutes, at most an hour. */
 const FIRST_RETRY_MS = 60_000;
 const LAST_RETRY_MS = 60 * 60_000;
+/**
+ * On the way out, sends under way get this long before they are cut short: a daemon that fails
+ * its start-up and leaves at once (a restart loop) still delivers its alert. Well inside the
+ * shutdown limit (12 s) and Docker's grace (20 s).
+ */
+export const STOP_GRACE_MS = 10_000;
 
 /**
  * Evaluates the alert rules over the state and sends each incident's opening message, and its
@@ -90,7 +98,9 @@ export class AlertMonitor {
    * channel still busy with an earlier send is not waited for).
    */
   evaluate(): Promise<void> {
-    const weighed = this.chain.then(() => (this.stopped ? [] : this.evaluateNow()));
+    // An evaluation asked for before stop() (a failed start-up's) still runs and sends.
+    const asked = !this.stopped;
+    const weighed = this.chain.then(() => (asked && !this.stopping.signal.aborted ? this.evaluateNow() : []));
     this.chain = weighed.then(
       () => undefined,
       () => undefined,
@@ -106,12 +116,25 @@ export class AlertMonitor {
       });
   }
 
-  /** Stops the timer and cuts any send short: it returns within moments, whatever a receiver does. */
+  /**
+   * Stops the timer, lets the evaluation and sends under way finish for up to the grace, then cuts
+   * what is left short (still owed, sent by the next process): it returns within the grace,
+   * whatever a receiver does.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopping.abort();
     this.wake?.();
     await this.timer;
+    let expired!: () => void;
+    const grace = setTimeout(() => expired(), this.options.stopGraceMs ?? STOP_GRACE_MS);
+    await Promise.race([
+      this.chain.then(() => Promise.allSettled([...this.sending.values()])),
+      new Promise<void>((resolve) => {
+        expired = resolve;
+      }),
+    ]);
+    clearTimeout(grace);
+    this.stopping.abort();
     await this.chain;
     await Promise.allSettled([...this.sending.values()]);
     if (this.options.ownsStore) this.options.store.close();
@@ -145,24 +168,19 @@ export class AlertMonitor {
     const lastRun = store.lastRuns(1)[0]?.id ?? 0;
     for (const rule of this.rules) {
       const incident = open.get(rule.id);
-      let reason: string | undefined;
-      try {
-        reason = rule.check(facts, incident);
-      } catch (error) {
-        // One rule that cannot be weighed must not silence the others.
-        logger.error(
-          { err: error, rule: rule.id },
-          'an alert rule could not be weighed; it is skipped this time',
-        );
-        continue;
-      }
-      if (reason !== undefined && !incident) {
+      const opening = (reason: string) => {
         store.incidents.start(rule.id, scrub(reason), names, now, lastRun);
         logger.warn({ rule: rule.id, channels: names }, `alert: ${rule.title}`);
-      } else if (reason === undefined && incident) {
-        if (this.quietly(rule, facts)) {
+      };
+      const reason = this.weigh(rule, facts, incident);
+      if (reason === null) continue;
+      if (reason !== undefined && !incident) opening(reason);
+      else if (reason === undefined && incident) {
+        if (this.quietly(rule, facts, incident)) {
           this.closeSilently(incident, now);
           logger.info({ rule: rule.id }, `alert closed without a recovery message: ${rule.title}`);
+          const again = this.weigh(rule, facts, undefined);
+          if (typeof again === 'string') opening(again);
           continue;
         }
         // Only a channel that got (or is still owed) the opening is owed its recovery.
@@ -184,9 +202,23 @@ export class AlertMonitor {
     return this.deliver();
   }
 
-  private quietly(rule: Rule, facts: AlertFacts): boolean {
+  /** The rule's reason to fire, or null when it cannot be weighed (logged). */
+  private weigh(rule: Rule, facts: AlertFacts, incident: Incident | undefined): string | undefined | null {
     try {
-      return rule.quietClear?.(facts) ?? false;
+      return rule.check(facts, incident);
+    } catch (error) {
+      // One rule that cannot be weighed must not silence the others.
+      this.options.logger.error(
+        { err: error, rule: rule.id },
+        'an alert rule could not be weighed; it is skipped this time',
+      );
+      return null;
+    }
+  }
+
+  private quietly(rule: Rule, facts: AlertFacts, incident: Incident): boolean {
+    try {
+      return rule.quietClear?.(facts, incident) ?? false;
     } catch {
       return false;
     }
@@ -234,14 +266,17 @@ export class AlertMonitor {
         const owed = which === 'open' ? incident.openOwed : incident.clearOwed;
         // A recovery goes after its opening message, never before it.
         if (!owed.includes(name) || (which === 'clear' && incident.openOwed.includes(name))) continue;
-        if (this.stopped) return;
+        if (this.stopping.signal.aborted) return;
+        if (this.waitsToRetry(incident, name)) break;
         try {
           await channel.send(this.messageOf(incident, which), this.stopping.signal);
         } catch (error) {
-          if (this.stopped) return;
-          const failures = (this.retry.get(name)?.failures ?? 0) + 1;
+          if (this.stopping.signal.aborted) return;
+          const failures =
+            Math.max(this.retry.get(name)?.failures ?? 0, incident.retries[name]?.failures ?? 0) + 1;
           const waitMs = Math.min(LAST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(failures - 1, 10));
           this.retry.set(name, { failures, notBefore: this.clock.monotonic() + waitMs });
+          store.incidents.failed(incident.id, name, failures, new Date(this.clock.now() + waitMs));
           logger.warn(
             {
               channel: name,
@@ -258,6 +293,27 @@ export class AlertMonitor {
         if (which === 'open') incident.openOwed = incident.openOwed.filter((owedTo) => owedTo !== name);
       }
     }
+  }
+
+  /**
+   * Whether an earlier process's failed send of this incident to this channel set a next try still
+   * ahead (the in-memory wait does not survive a restart). Wall time, so a next try more than the
+   * longest wait ahead (a clock stepped back) is brought back to that.
+   */
+  private waitsToRetry(incident: Incident, channel: string): boolean {
+    const retry = incident.retries[channel];
+    if (!retry) return false;
+    const now = this.clock.now();
+    const at = Date.parse(retry.at);
+    if (!(at > now)) return false;
+    if (at > now + LAST_RETRY_MS)
+      this.options.store.incidents.failed(
+        incident.id,
+        channel,
+        retry.failures,
+        new Date(now + LAST_RETRY_MS),
+      );
+    return true;
   }
 
   private messageOf(incident: Incident, which: 'open' | 'clear'): AlertMessage {

@@ -23,8 +23,11 @@ export interface Rule {
    * one is open: a rule about time then holds it until a run says otherwise, never on time alone.
    */
   check(facts: AlertFacts, open?: Incident): string | undefined;
-  /** Whether its open incident ends without a recovery message (the problem changed, not gone). */
-  quietClear?(facts: AlertFacts): boolean;
+  /**
+   * Whether its open incident ends without a recovery message (the problem changed, not gone); if
+   * the rule still fires, a new incident opens at once.
+   */
+  quietClear?(facts: AlertFacts, open: Incident): boolean;
 }
 
 /** A refused-values incident clears once they are back at their floor for this long (no flapping). */
@@ -47,6 +50,18 @@ export function streak(
   return found;
 }
 
+/** Runs failed in a row, newest first; a folded row of identical failed start-ups counts each attempt. */
+export function failedInARow(runs: readonly RunRecord[]): { count: number; latest: RunRecord | undefined } {
+  let count = 0;
+  let latest: RunRecord | undefined;
+  for (const run of runs) {
+    if (run.outcome !== 'failed') break;
+    latest ??= run;
+    count += Math.max(1, run.attempts);
+  }
+  return { count, latest };
+}
+
 const failedWith = (kinds: ReadonlySet<RunErrorKind>) => (run: RunRecord) =>
   run.outcome === 'ok' || (run.errorKind !== null && kinds.has(run.errorKind));
 const isKind = (kind: RunErrorKind) => (run: RunRecord) => run.outcome === 'failed' && run.errorKind === kind;
@@ -62,13 +77,9 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
       id: 'failed-runs',
       title: 'sync runs keep failing',
       check({ runs }) {
-        const failed = streak(
-          runs,
-          () => true,
-          (run) => run.outcome === 'failed',
-        );
-        if (!failed || failed.runs < config.failedRuns) return undefined;
-        return `the last ${failed.runs} sync runs failed, the latest${because(failed.latest)}`;
+        const { count, latest } = failedInARow(runs);
+        if (!latest || count < config.failedRuns) return undefined;
+        return `the last ${count} sync runs failed, the latest${because(latest)}`;
       },
     });
   if (config.noSuccessMinutes > 0)
@@ -143,16 +154,28 @@ export function buildRules(config: AlertRulesConfig): Rule[] {
     rules.push(refusing('account-blocked', 'amoCRM blocks this integration (403)', 'blocked'));
     rules.push(refusing('account-unpaid', 'the amoCRM account is not paid (402)', 'unpaid'));
   }
-  if (config.refusedGrowth > 0)
+  if (config.refusedGrowth > 0) {
+    const unsent = /\((\d+) now stand unsent\)/;
+    // Grown by the threshold again since the open incident's message: that incident gives way to
+    // a new one with the new count (no recovery message: nothing recovered).
+    const grownAgain = (refused: number, open: Incident) => {
+      const announced = unsent.exec(open.reason)?.[1];
+      return announced !== undefined && refused - Number(announced) >= config.refusedGrowth;
+    };
     rules.push({
       id: 'refused-growing',
       title: 'amoCRM refuses more values',
       check({ refused, refusedFloor, refusedBackMs }, open) {
         const grown = refused - refusedFloor;
-        if (open) return refusedBackMs >= REFUSED_SETTLE_MS ? undefined : open.reason;
+        if (open) {
+          if (grownAgain(refused, open)) return undefined;
+          return refusedBackMs >= REFUSED_SETTLE_MS ? undefined : open.reason;
+        }
         if (grown < config.refusedGrowth) return undefined;
-        return `amoCRM refused ${grown} more values than before (${refused} now stand unsent); \`ident-sync status\` lists each with amoCRM's reason`;
+        return `amoCRM refused ${grown} more values than the fewest of the last 24 hours (${refused} now stand unsent); \`ident-sync status\` lists each with amoCRM's reason`;
       },
+      quietClear: ({ refused }, open) => grownAgain(refused, open),
     });
+  }
   return rules;
 }

@@ -17,6 +17,8 @@ export interface Incident {
   openedTo: string[];
   /** The newest run when it opened: a rule about time clears only on a run after this one. */
   lastRun: number;
+  /** Per channel that failed to take a message: failures so far and the wall time of the next try. */
+  retries: Record<string, { failures: number; at: string }>;
 }
 
 const SCHEMA = `
@@ -29,7 +31,8 @@ CREATE TABLE IF NOT EXISTS alert_incidents (
   open_owed TEXT NOT NULL DEFAULT '[]',
   clear_owed TEXT NOT NULL DEFAULT '[]',
   opened_to TEXT NOT NULL DEFAULT '[]',
-  last_run INTEGER NOT NULL DEFAULT 0
+  last_run INTEGER NOT NULL DEFAULT 0,
+  retries TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alert_incidents_open ON alert_incidents (rule) WHERE cleared_at IS NULL;
 `;
@@ -46,6 +49,7 @@ interface Row {
   clear_owed: string;
   opened_to: string;
   last_run: number;
+  retries: string;
 }
 
 const toIncident = (row: Row): Incident => ({
@@ -58,6 +62,7 @@ const toIncident = (row: Row): Incident => ({
   clearOwed: JSON.parse(row.clear_owed) as string[],
   openedTo: JSON.parse(row.opened_to) as string[],
   lastRun: row.last_run,
+  retries: JSON.parse(row.retries) as Incident['retries'],
 });
 
 /**
@@ -84,6 +89,8 @@ export class IncidentTable {
       exec("ALTER TABLE alert_incidents ADD COLUMN opened_to TEXT NOT NULL DEFAULT '[]'");
     if (!columns.has('last_run'))
       exec('ALTER TABLE alert_incidents ADD COLUMN last_run INTEGER NOT NULL DEFAULT 0');
+    if (!columns.has('retries'))
+      exec("ALTER TABLE alert_incidents ADD COLUMN retries TEXT NOT NULL DEFAULT '{}'");
   }
 
   open(): Incident[] {
@@ -124,10 +131,16 @@ export class IncidentTable {
     ).run(at.toISOString(), JSON.stringify(owed), id);
   }
 
+  /** A channel did not take a message of this incident: it is tried again at `at`, not before. */
+  failed(id: number, channel: string, failures: number, at: Date): void {
+    this.transaction(() => this.setRetry(id, channel, { failures, at: at.toISOString() }));
+  }
+
   /** A channel took the message: no longer owed, and (for an opening) owed the recovery. */
   delivered(id: number, message: 'open' | 'clear', channel: string): void {
     this.transaction(() => {
       this.settleNow(id, message, [channel]);
+      this.setRetry(id, channel, undefined);
       if (message === 'clear') return;
       const row = this.sql('SELECT opened_to FROM alert_incidents WHERE id = ?').get(id) as
         { opened_to: string } | undefined;
@@ -145,6 +158,17 @@ export class IncidentTable {
   settle(id: number, message: 'open' | 'clear', channels: readonly string[]): void {
     if (channels.length === 0) return;
     this.transaction(() => this.settleNow(id, message, channels));
+  }
+
+  private setRetry(id: number, channel: string, retry: { failures: number; at: string } | undefined): void {
+    const row = this.sql('SELECT retries FROM alert_incidents WHERE id = ?').get(id) as
+      { retries: string } | undefined;
+    if (!row) return;
+    const retries = JSON.parse(row.retries) as Incident['retries'];
+    if (retry) retries[channel] = retry;
+    else if (channel in retries) delete retries[channel];
+    else return;
+    this.sql('UPDATE alert_incidents SET retries = ? WHERE id = ?').run(JSON.stringify(retries), id);
   }
 
   private settleNow(id: number, message: 'open' | 'clear', channels: readonly string[]): void {

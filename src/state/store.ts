@@ -54,6 +54,8 @@ export interface RunRecord extends RunCounts {
   error: string | null;
   errorKind: RunErrorKind | null;
   dryRun: boolean;
+  /** How many attempts the row stands for: >1 only for identical failed start-ups folded into one. */
+  attempts: number;
 }
 
 /** What the state knows of a patient's contact: what was last sent, and which values the sync owns. */
@@ -227,6 +229,8 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; fill?:
   { table: 'runs', column: 'deal_written', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'runs', column: 'deal_failed', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'runs', column: 'error_kind', definition: 'TEXT' },
+  // Identical failed start-ups fold into one row; this counts the attempts it stands for.
+  { table: 'runs', column: 'attempts', definition: 'INTEGER NOT NULL DEFAULT 1' },
   { table: 'vanished_contacts', column: 'owned_phones', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'vanished_contacts', column: 'owned_emails', definition: "TEXT NOT NULL DEFAULT ''" },
   {
@@ -870,7 +874,7 @@ export class StateStore {
         'SELECT id, kind, outcome, error_kind FROM runs ORDER BY id DESC LIMIT 1',
       ).get() as { id: number; kind: string; outcome: string; error_kind: string | null } | undefined;
       if (latest?.kind === 'startup' && latest.outcome === 'failed' && latest.error_kind === errorKind) {
-        this.sql('UPDATE runs SET ended_at = ?, error = ? WHERE id = ?').run(
+        this.sql('UPDATE runs SET ended_at = ?, error = ?, attempts = attempts + 1 WHERE id = ?').run(
           at.toISOString(),
           error,
           latest.id,
@@ -1009,5 +1013,6 @@ function toRun(row: Record<string, unknown>): RunRecord {
           }
         : null,
     errorKind: (row.error_kind as RunErrorKind | null | undefined) ?? null,
+    attempts: Number(row.attempts ?? 1),
   };
 }

@@ -213,7 +213,10 @@ describe('alert rules', () => {
     refuse(['4']);
     await monitor.evaluate();
     assert.deepEqual(events(), ['opened refused-growing']);
-    assert.match(channel.sent[0]!.reason, /amoCRM refused 3 more values than before \(4 now stand unsent\)/);
+    assert.match(
+      channel.sent[0]!.reason,
+      /amoCRM refused 3 more values than the fewest of the last 24 hours \(4 now stand unsent\)/,
+    );
     store.endRefusals(['4']);
     await monitor.evaluate();
     assert.deepEqual(events(), ['opened refused-growing'], 'two of the three new ones still stand');
