@@ -32,7 +32,9 @@ export function demoStateDir(given: string | undefined): DemoStateDir {
     if (!(error instanceof ActionableError)) throw error;
     // The daemon's sentences name STATE_DIR; the demo's user typed --state-dir.
     throw new ActionableError(
-      error.message.replace(`STATE_DIR=${given}`, `--state-dir ${given}`).replaceAll('STATE_DIR', '--state-dir'),
+      error.message
+        .replace(`STATE_DIR=${given}`, `--state-dir ${given}`)
+        .replaceAll('STATE_DIR', '--state-dir'),
       { exitCode: 2 },
     );
   }
