@@ -15,7 +15,7 @@ test: setup
 	@$(NODE24) npm test
 
 emulator: setup
-	@$(NODE24) npm run --silent emulator
+	@$(NODE24) npm run --silent emulator -- $(ARGS)
 
 setup: node_modules/.package-lock.json
 

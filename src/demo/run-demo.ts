@@ -1,7 +1,4 @@
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAmoClient } from '../amocrm/client.ts';
 import { statusReport } from '../cli/commands/status.ts';
@@ -18,6 +15,7 @@ import { openSyncContext } from '../sync/context.ts';
 import { zonedText } from '../support/zoned-time.ts';
 import { GeneratedSource } from './clinic.ts';
 import { GeneratedReceptions } from './receptions.ts';
+import { demoStateDir } from './state-dir.ts';
 
 export interface DemoOptions {
   patients: number;
@@ -49,13 +47,25 @@ const TOKEN = 'demo-long-lived-token';
  * and cancels visits between runs.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
+  // Checked before anything starts: a refused folder is one sentence, and nothing is left running.
+  const state = demoStateDir(options.stateDir);
+  let emulator: AmoCrmEmulator | undefined;
+  try {
+    emulator = await new AmoCrmEmulator({
+      port: await freeOr(options.emulatorPort),
+      longLivedTokens: [TOKEN],
+      timeZone: options.timeZone,
+    }).start();
+    return await demoWith(emulator, state.path, options);
+  } finally {
+    // On every path, an error included: a serving emulator would keep the process alive.
+    await emulator?.stop();
+    state.cleanUp();
+  }
+}
+
+async function demoWith(emulator: AmoCrmEmulator, stateDir: string, options: DemoOptions): Promise<number> {
   const { out, logger } = options;
-  const emulator = await new AmoCrmEmulator({
-    port: await freeOr(options.emulatorPort),
-    longLivedTokens: [TOKEN],
-    timeZone: options.timeZone,
-  }).start();
-  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'ident-sync-demo-'));
   const healthPort = await freeOr(options.healthPort);
   const config = loadConfig({
     AMOCRM_BASE_URL: emulator.baseUrl,
@@ -76,7 +86,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     `console:          http://127.0.0.1:${healthPort}/console  (runs, numbers, history, per-patient errors)`,
   );
   out(`health, metrics:  http://127.0.0.1:${healthPort}/healthz, http://127.0.0.1:${healthPort}/metrics`);
-  out(`state folder:     ${stateDir}`);
+  out(
+    `state folder:     ${stateDir}${options.stateDir === undefined ? ' (removed when the demo ends)' : ''}`,
+  );
   out(
     `clinic:           ${options.patients} synthetic patients${options.receptions > 0 ? `, ${options.receptions} receptions` : ''}; a run every ${options.tickSeconds} s, a deep sync before the end (${options.minutes} min)`,
   );
@@ -164,6 +176,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const startedAt = Date.now();
+  let deepDone = false;
   try {
     await daemon.start();
     const endAt = Date.now() + options.minutes * 60_000;
@@ -171,7 +185,6 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     let nextEdit = Date.now() + (options.tickSeconds * 1000) / 2;
     let deepAsked = false;
     const demoBookings = new Set<number>();
-    let deepDone = false;
     while (!stop.signal.aborted && Date.now() < endAt + 60_000) {
       if (!deepAsked && Date.now() >= nextEdit && Date.now() < deepAt) {
         out(`IDENT (synthetic): ${changeClinic(source, options.timeZone)}`);
@@ -195,8 +208,21 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await daemon.stop();
   }
   out();
-  out(statusReport(config).text);
+  const report = statusReport(config);
+  out(report.text);
   out();
+  if (!deepDone && !stop.signal.aborted) {
+    const json = report.json as StatusNumbers;
+    for (const line of unfinishedLines({
+      initialDone: json.runs?.some((run) => run.kind === 'initial' && run.outcome === 'ok') ?? false,
+      patients: { done: json.linkedContacts, of: source.count },
+      receptions: receptions ? { done: json.deals?.linkedDeals ?? 0, of: receptions.count } : undefined,
+      elapsedMs: Date.now() - startedAt,
+      minutes: options.minutes,
+    }))
+      out(line);
+    out();
+  }
   if (options.keep && !stop.signal.aborted) {
     out(`The contacts: ${emulator.baseUrl}/`);
     if (receptions) out(`The deals:    ${emulator.baseUrl}/__emulator/leads`);
@@ -212,8 +238,41 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       `The emulator has stopped with the demo (--no-keep): rerun without it to browse the contacts${receptions ? ' and deals' : ''} afterwards.`,
     );
   }
-  await emulator.stop();
   return daemon.exitCode;
+}
+
+/** The part of `statusReport`'s JSON the closing lines read. */
+interface StatusNumbers {
+  linkedContacts: number;
+  runs?: { kind: string; outcome: string }[];
+  deals?: { linkedDeals: number } | null;
+}
+
+/**
+ * A clinic too big for --minutes: the demo ends on time, and says what did not finish and how long
+ * a run would take at the pace seen (linked patients and deals alike, plus a quarter for the deep sync).
+ */
+export function unfinishedLines(progress: {
+  initialDone: boolean;
+  patients: { done: number; of: number };
+  receptions?: { done: number; of: number };
+  elapsedMs: number;
+  minutes: number;
+}): string[] {
+  const { patients, receptions } = progress;
+  const done = patients.done + (receptions?.done ?? 0);
+  const total = patients.of + (receptions?.of ?? 0);
+  const what = progress.initialDone
+    ? 'the deep sync finished'
+    : `the initial sync finished (${patients.done} of ${patients.of} patients linked${receptions ? `, ${receptions.done} of ${receptions.of} receptions made deals` : ''})`;
+  const estimate =
+    done > 0 ? Math.ceil(((progress.elapsedMs / 60_000) * Math.max(total, done) * 1.25) / done) : Infinity;
+  const minutes = Math.max(progress.minutes + 1, estimate);
+  const rerun =
+    minutes <= 60
+      ? `rerun with --minutes ${minutes}`
+      : `rerun with --minutes 60 and fewer patients (--patients ${Math.max(1, Math.floor((patients.of * 60) / minutes))})`;
+  return [`The demo ended before ${what}; ${rerun}.`];
 }
 
 /** The deep sync is asked for this long before the demo's end. */

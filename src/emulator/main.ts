@@ -1,23 +1,22 @@
 import { AmoCrmEmulator } from './server.ts';
+import { emulatorSettings, HELP } from './settings.ts';
 
-/**
- * `npm run emulator` — an amoCRM look-alike on 127.0.0.1 for manual trials and the demo.
- * EMULATOR_PORT (default 8090), EMULATOR_LONG_LIVED_TOKEN (a token accepted as long-lived),
- * EMULATOR_CLIENT_ID / EMULATOR_CLIENT_SECRET / EMULATOR_REDIRECT_URI for the OAuth flow,
- * EMULATOR_LATENCY_MS (added to every answer), EMULATOR_RATE_LIMIT (requests per second before
- * 429; amoCRM's 7 by default — raise it only to profile the sync's own CPU without waiting),
- * EMULATOR_SYSTEM_STAGES=english for an account whose system stages carry kommo.com's English names
- * ("Closed - won", "Closed - lost"; Russian by default).
- */
-const host = process.env.EMULATOR_HOST ?? '127.0.0.1';
-const portText = process.env.EMULATOR_PORT ?? '8090';
-const port = Number(portText);
+/** `npm run emulator` — an amoCRM look-alike on 127.0.0.1 for manual trials; `-- --help` lists its settings. */
+const checked = emulatorSettings(process.argv.slice(2), process.env);
+if ('help' in checked) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+if ('error' in checked) {
+  process.stderr.write(`error: ${checked.error}\n`);
+  process.exit(1);
+}
+const settings = checked;
+const { host, port } = settings;
 const fail = (sentence: string): never => {
   process.stderr.write(`error: ${sentence}\n`);
   process.exit(1);
 };
-if (!/^\d+$/.test(portText.trim()) || port > 65_535)
-  fail(`EMULATOR_PORT=${JSON.stringify(portText)}: expected a port number from 0 to 65535`);
 const emulator = new AmoCrmEmulator({
   port,
   host,
@@ -25,9 +24,9 @@ const emulator = new AmoCrmEmulator({
   clientSecret: process.env.EMULATOR_CLIENT_SECRET,
   redirectUri: process.env.EMULATOR_REDIRECT_URI,
   longLivedTokens: process.env.EMULATOR_LONG_LIVED_TOKEN ? [process.env.EMULATOR_LONG_LIVED_TOKEN] : [],
-  latencyMs: Number(process.env.EMULATOR_LATENCY_MS ?? 0),
-  rateLimit: Number(process.env.EMULATOR_RATE_LIMIT ?? 7),
-  systemStages: process.env.EMULATOR_SYSTEM_STAGES === 'english' ? 'english' : 'russian',
+  latencyMs: settings.latencyMs,
+  rateLimit: settings.rateLimit,
+  systemStages: settings.systemStages,
 });
 await emulator.start().catch((error: NodeJS.ErrnoException) => fail(listenFailure(error)));
 const say = (line: string) => process.stdout.write(`${line}\n`);

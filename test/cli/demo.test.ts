@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CLI } from '../helpers/cli.ts';
 
@@ -137,6 +138,9 @@ describe('ident-sync demo', () => {
       demo.child.kill('SIGINT');
       assert.equal(await demo.exited, 0);
       assert.doesNotMatch(demo.output(), /has stopped/);
+      // The temporary state folder the demo made is gone with it.
+      const stateFolder = /^state folder: +(\S+) \(removed when the demo ends\)$/m.exec(stdout)![1]!;
+      assert.equal(existsSync(stateFolder), false, stateFolder);
     } finally {
       demo.child.kill('SIGKILL');
     }
