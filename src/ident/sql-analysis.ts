@@ -127,7 +127,6 @@ function safetyProblems(sql: string, rules: readonly { pattern: RegExp; why: str
     line: lineAt(sql, problem.start),
     message: problem.message,
   }));
-  problems.push(...keywordProblems(sql));
   const code = codeOnly(sql);
   // T-SQL has no backslash escapes; other readers take `\'` for a quote inside the literal.
   const backslash = withoutComments(sql).search(/\\['"]/);
@@ -148,6 +147,7 @@ function safetyProblems(sql: string, rules: readonly { pattern: RegExp; why: str
     const match = rule.pattern.exec(code);
     if (match) problems.push({ line: lineAt(code, match.index), message: rule.why });
   }
+  problems.push(...keywordProblems(sql));
   // A semicolon may open (`;WITH`) or end the statement, nothing between.
   const first = code.search(/[^\s;]/);
   const last = code.search(/[\s;]*$/);
