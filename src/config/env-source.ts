@@ -37,7 +37,8 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!.trimStart();
     if (line === '' || line.startsWith('#')) continue;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/.exec(line);
+    // The s flag: a value may hold U+2028 or U+2029, which `.` alone does not match.
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/s.exec(line);
     if (!match) {
       warnings.push(`${shownName} line ${index + 1} is not KEY=value and is ignored; fix or remove it`);
       continue;
@@ -75,8 +76,20 @@ export function parseEnvFile(raw: Buffer, shownName = '.env'): EnvFile {
     if (value.includes('$')) warnings.push(dollarWarning(key));
     values[key] = value;
   }
+  for (const [key, value] of Object.entries(values))
+    if (looksLikeCp1251(value)) warnings.push(cp1251Warning(key, shownName));
   return { values, warnings };
 }
+
+/**
+ * Windows-1251 text that is also valid UTF-8 decodes without error: "ВЁ" (C2 A8) reads as "¨".
+ * A letter В or Г followed by Ё, ё, №, «, », ° … gives a character of U+0080–U+00FF; UTF-8
+ * Russian text that holds one (« ») holds Cyrillic letters too.
+ */
+const looksLikeCp1251 = (value: string) => /[\u0080-\u00ff]/.test(value) && !/[\u0400-\u04ff]/.test(value);
+
+const cp1251Warning = (key: string, shownName: string) =>
+  `${key} holds characters (such as ¨ or Ã) that Windows-1251 Russian text becomes when read as UTF-8; if the value has Russian letters, save ${shownName} as UTF-8 (Notepad: File → Save as → Encoding: UTF-8) and type the value again`;
 
 /**
  * Bytes that are not UTF-8 (Notepad's "ANSI", Windows-1251, for a Cyrillic password) would become

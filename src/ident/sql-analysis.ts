@@ -1,5 +1,6 @@
 import pkg from 'node-sql-parser/build/transactsql.js';
-import { codeOnly, neutralised, tokenizeSql, withoutComments } from './sql-tokens.ts';
+import { codeOnly, codeWords, neutralised, tokenizeSql, withoutComments } from './sql-tokens.ts';
+import { TSQL_RESERVED } from './tsql-reserved.ts';
 
 const { Parser } = pkg;
 const parser = new Parser();
@@ -54,6 +55,42 @@ const FORBIDDEN: { pattern: RegExp; why: string }[] = [
     why: WRITES,
   },
 ];
+
+/**
+ * The reserved keywords a read-only SELECT uses (those of the shipped sql/*.sql and the rest of
+ * the SELECT grammar SQL Server 2012 knows; VALUES is the row constructor of `FROM (VALUES …)`,
+ * no statement starts with it). Any other reserved keyword in the code is refused:
+ * the server never reads one as an alias, so it starts a command (`SELECT … 1SHUTDOWN`).
+ */
+const READ_ONLY_KEYWORDS: ReadonlySet<string> = new Set(
+  `SELECT FROM WHERE JOIN INNER LEFT RIGHT FULL OUTER CROSS ON AND OR NOT IN EXISTS BETWEEN LIKE
+  ESCAPE IS NULL CASE WHEN THEN ELSE END AS DISTINCT TOP PERCENT ORDER BY ASC DESC GROUP HAVING
+  UNION ALL EXCEPT INTERSECT WITH OVER COLLATE CONVERT TRY_CONVERT COALESCE NULLIF
+  CURRENT_TIMESTAMP ANY SOME FOR VALUES`.split(/\s+/),
+);
+
+/** Reserved keywords outside the read-only SELECT grammar, and numbers glued to a word. */
+function keywordProblems(sql: string): SqlProblem[] {
+  const { words, gluedNumbers } = codeWords(sql);
+  const problems: SqlProblem[] = gluedNumbers.map((start) => ({
+    line: lineAt(sql, start),
+    message:
+      'a number runs straight into a word (as in 1SHUTDOWN), which SQL Server reads as two tokens; put a space or AS between them',
+  }));
+  words.forEach((word, index) => {
+    const upper = word.text.replace(/^\$+/, '').toUpperCase();
+    if (!TSQL_RESERVED.has(upper)) return;
+    // FOR only opens FOR XML PATH (string aggregation); FOR UPDATE, FOR BROWSE … are not reads.
+    const allowed =
+      READ_ONLY_KEYWORDS.has(upper) && (upper !== 'FOR' || words[index + 1]?.text.toUpperCase() === 'XML');
+    if (!allowed)
+      problems.push({
+        line: lineAt(sql, word.start),
+        message: `${upper} is a T-SQL reserved keyword a read-only SELECT does not use, so SQL Server would run it as a command; remove it (a name spelled so goes in [brackets])`,
+      });
+  });
+  return problems;
+}
 
 export interface SqlProblem {
   /** 1-based line of the file, where known. */
@@ -110,6 +147,7 @@ function safetyProblems(sql: string, rules: readonly { pattern: RegExp; why: str
     const match = rule.pattern.exec(code);
     if (match) problems.push({ line: lineAt(code, match.index), message: rule.why });
   }
+  problems.push(...keywordProblems(sql));
   // A semicolon may open (`;WITH`) or end the statement, nothing between.
   const first = code.search(/[^\s;]/);
   const last = code.search(/[\s;]*$/);

@@ -138,3 +138,73 @@ export function neutralised(sql: string): string {
     })
     .join('');
 }
+
+export interface SqlWord {
+  /** The word as written (a name or a keyword; `@variables` and `#temp` names included). */
+  text: string;
+  start: number;
+}
+
+export interface SqlWords {
+  words: SqlWord[];
+  /** Offsets of numbers a letter follows with no space: read as a number then a word by the server. */
+  gluedNumbers: number[];
+}
+
+const WORD_START = /[\p{L}_@#$]/u;
+const WORD_PART = /[\p{L}\p{N}_@#$]/u;
+const DIGIT = /[0-9]/;
+const HEX = /[0-9a-fA-F]/;
+
+/** Where the number at `index` ends, the way SQL Server's lexer ends it. */
+function numberEnd(code: string, index: number): number {
+  let end = index;
+  if (code[end] === '0' && (code[end + 1] === 'x' || code[end + 1] === 'X')) {
+    end += 2;
+    while (end < code.length && HEX.test(code[end]!)) end += 1;
+    return end;
+  }
+  while (end < code.length && DIGIT.test(code[end]!)) end += 1;
+  if (code[end] === '.') {
+    end += 1;
+    while (end < code.length && DIGIT.test(code[end]!)) end += 1;
+  }
+  if (code[end] === 'e' || code[end] === 'E') {
+    let exponent = end + 1;
+    if (code[exponent] === '+' || code[exponent] === '-') exponent += 1;
+    if (DIGIT.test(code[exponent] ?? '')) {
+      end = exponent;
+      while (end < code.length && DIGIT.test(code[end]!)) end += 1;
+    }
+  }
+  return end;
+}
+
+/**
+ * The words of the code (literals, delimited identifiers and comments aside), split the way SQL
+ * Server's lexer splits them: a number ends where a letter starts (`SELECT 1SHUTDOWN` is the
+ * number 1 and the word SHUTDOWN), a `0x` literal at the first character that is not a hex digit.
+ */
+export function codeWords(sql: string): SqlWords {
+  const words: SqlWord[] = [];
+  const gluedNumbers: number[] = [];
+  for (const token of tokenizeSql(sql).tokens) {
+    if (token.kind !== 'code') continue;
+    const code = token.text;
+    let index = 0;
+    while (index < code.length) {
+      const char = code[index]!;
+      if (DIGIT.test(char) || (char === '.' && DIGIT.test(code[index + 1] ?? ''))) {
+        const end = numberEnd(code, index);
+        if (end < code.length && WORD_PART.test(code[end]!)) gluedNumbers.push(token.start + index);
+        index = end;
+      } else if (WORD_START.test(char)) {
+        let end = index + 1;
+        while (end < code.length && WORD_PART.test(code[end]!)) end += 1;
+        words.push({ text: code.slice(index, end), start: token.start + index });
+        index = end;
+      } else index += 1;
+    }
+  }
+  return { words, gluedNumbers };
+}

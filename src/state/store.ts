@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { ensurePrivateDatabase } from '../support/state-dir.ts';
 import { DealStore } from './deals.ts';
@@ -257,6 +258,19 @@ const text = (values: readonly string[]) => values.join(',');
  * and every write touches only that batch's rows. WAL with synchronous=FULL: a committed batch
  * survives `kill -9` and power loss.
  */
+/**
+ * Where a read-only command opens the database. SQLite creates -wal and -shm beside a WAL database
+ * even for a read-only connection; with no -wal file there (no daemon has it open: the last
+ * connection to close checkpoints and removes it) the file is read as immutable, which creates
+ * nothing. A daemon starting during that read may make it fail; the command is run again.
+ */
+function readOnlyLocation(path: string): string | URL {
+  if (existsSync(`${path}-wal`)) return path;
+  const url = pathToFileURL(path);
+  url.searchParams.set('immutable', '1');
+  return url;
+}
+
 export class StateStore {
   readonly path: string;
   readonly mirror: ContactMirror;
@@ -274,8 +288,9 @@ export class StateStore {
   constructor(stateDir: string, options: { readOnly?: boolean } = {}) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.path = join(stateDir, 'state.sqlite');
-    ensurePrivateDatabase(this.path, 'the state database', { create: !options.readOnly });
-    this.db = new DatabaseSync(this.path, { readOnly: options.readOnly ?? false });
+    const readOnly = options.readOnly ?? false;
+    ensurePrivateDatabase(this.path, 'the state database', { create: !readOnly, readOnly });
+    this.db = new DatabaseSync(readOnly ? readOnlyLocation(this.path) : this.path, { readOnly });
     this.db.exec('PRAGMA busy_timeout = 5000;');
     if (!options.readOnly) {
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');

@@ -81,12 +81,17 @@ export function checkStateDir(stateDir: string, options: { narrow?: boolean } = 
  * A file in STATE_DIR is this user's alone (0600): a missing one is created so (O_EXCL, no link
  * followed) before SQLite or a reader opens it — SQLite gives its -wal, -shm and -journal files the
  * mode of the database file. One of ours with looser permissions is narrowed; a symbolic link, a
- * special file or a file of another user is refused, never changed.
+ * special file or a file of another user is refused, never changed. `readOnly` (for a command that
+ * only reads, like `status`) creates nothing and changes no mode: a file others may read is refused.
  */
-export function ensurePrivateFile(path: string, what: string, options: { create?: boolean } = {}): void {
+export function ensurePrivateFile(
+  path: string,
+  what: string,
+  options: { create?: boolean; readOnly?: boolean } = {},
+): void {
   const info = lstatOrUndefined(path);
   if (!info) {
-    if (options.create === false) return;
+    if (options.create === false || options.readOnly) return;
     try {
       closeSync(
         openSync(
@@ -109,14 +114,23 @@ export function ensurePrivateFile(path: string, what: string, options: { create?
     throw fail(
       `${what} ${path} belongs to another user (uid ${info.uid}); remove it, and check who else can write to its folder`,
     );
-  if ((info.mode & 0o077) !== 0) chmodSync(path, 0o600);
+  if ((info.mode & 0o077) === 0) return;
+  if (options.readOnly)
+    throw fail(
+      `${what} ${path} may be read by group or others (mode ${(info.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\` (the daemon narrows it itself when it next starts)`,
+    );
+  chmodSync(path, 0o600);
 }
 
 /** A SQLite database in STATE_DIR and the files SQLite keeps next to it, each 0600 and ours. */
-export function ensurePrivateDatabase(path: string, what: string, options: { create?: boolean } = {}): void {
+export function ensurePrivateDatabase(
+  path: string,
+  what: string,
+  options: { create?: boolean; readOnly?: boolean } = {},
+): void {
   ensurePrivateFile(path, what, options);
   for (const suffix of ['-wal', '-shm', '-journal'])
-    ensurePrivateFile(`${path}${suffix}`, what, { create: false });
+    ensurePrivateFile(`${path}${suffix}`, what, { create: false, readOnly: options.readOnly ?? false });
 }
 
 /** A token file that is a symbolic link is refused: reading or replacing it would follow the link. */
