@@ -77,3 +77,28 @@ export function networkFailure(error: unknown, what: string, setting: string): D
     `${what} could not be reached${cause ? ` (${cause})` : ''}; check ${setting} and that this machine may connect out`,
   );
 }
+
+/**
+ * A JSON POST of an alert: never following a redirect (it would turn the POST into a GET without
+ * the alert, or carry a secret to another host), within the send's timeout and its deadline; a
+ * network failure is one sentence naming `what` and the setting to check.
+ */
+export async function postJson(
+  url: string | URL,
+  body: unknown,
+  signal: AbortSignal,
+  failure: { what: string; setting: string },
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  try {
+    return await fetch(url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]),
+    });
+  } catch (error) {
+    throw networkFailure(signal.reason ?? error, failure.what, failure.setting);
+  }
+}

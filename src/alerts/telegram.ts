@@ -1,13 +1,6 @@
 import type { AlertChannelsConfig } from '../config/config.ts';
 import { maskSecrets, registerSecret } from '../logging/redact.ts';
-import {
-  type AlertChannel,
-  DeliveryError,
-  networkFailure,
-  SEND_DEADLINE_MS,
-  SEND_TIMEOUT_MS,
-  withinDeadline,
-} from './channel.ts';
+import { type AlertChannel, DeliveryError, postJson, SEND_DEADLINE_MS, withinDeadline } from './channel.ts';
 import { type AlertMessage, textOf } from './message.ts';
 
 /** A message from a Telegram bot to one chat (Bot API sendMessage, plain text). */
@@ -20,22 +13,12 @@ export function telegramChannel(
     name: 'telegram',
     send(message: AlertMessage, outer?: AbortSignal) {
       return withinDeadline('Telegram', options.deadlineMs ?? SEND_DEADLINE_MS, outer, async (signal) => {
-        let response: Response;
-        try {
-          response = await fetch(`${config.apiUrl}/bot${config.botToken}/sendMessage`, {
-            method: 'POST',
-            redirect: 'manual',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              chat_id: config.chatId,
-              text: textOf(message),
-              disable_web_page_preview: true,
-            }),
-            signal: AbortSignal.any([signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]),
-          });
-        } catch (error) {
-          throw networkFailure(signal.reason ?? error, 'Telegram', 'ALERT_TELEGRAM_API_URL');
-        }
+        const response = await postJson(
+          `${config.apiUrl}/bot${config.botToken}/sendMessage`,
+          { chat_id: config.chatId, text: textOf(message), disable_web_page_preview: true },
+          signal,
+          { what: 'Telegram', setting: 'ALERT_TELEGRAM_API_URL' },
+        );
         const answer = (await response.json().catch(() => undefined)) as
           { ok?: boolean; description?: unknown } | undefined;
         if (response.ok && answer?.ok) return;

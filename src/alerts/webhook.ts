@@ -1,13 +1,6 @@
 import type { AlertChannelsConfig } from '../config/config.ts';
 import { registerSecret } from '../logging/redact.ts';
-import {
-  type AlertChannel,
-  DeliveryError,
-  networkFailure,
-  SEND_DEADLINE_MS,
-  SEND_TIMEOUT_MS,
-  withinDeadline,
-} from './channel.ts';
+import { type AlertChannel, DeliveryError, postJson, SEND_DEADLINE_MS, withinDeadline } from './channel.ts';
 import type { AlertMessage } from './message.ts';
 
 /**
@@ -36,22 +29,16 @@ export function webhookChannel(
     name: 'webhook',
     send(message: AlertMessage, outer?: AbortSignal) {
       return withinDeadline(what, options.deadlineMs ?? SEND_DEADLINE_MS, outer, async (signal) => {
-        let response: Response;
-        try {
-          response = await fetch(url, {
-            method: 'POST',
-            redirect: 'manual',
-            headers: {
-              'content-type': 'application/json',
-              ...(basic ? { authorization: basic } : {}),
-              ...(config.secret ? { [config.secretHeader]: config.secret } : {}),
-            },
-            body: JSON.stringify({ app: 'ident-sync', ...message }),
-            signal: AbortSignal.any([signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]),
-          });
-        } catch (error) {
-          throw networkFailure(signal.reason ?? error, what, 'ALERT_WEBHOOK_URL');
-        }
+        const response = await postJson(
+          url,
+          { app: 'ident-sync', ...message },
+          signal,
+          { what, setting: 'ALERT_WEBHOOK_URL' },
+          {
+            ...(basic ? { authorization: basic } : {}),
+            ...(config.secret ? { [config.secretHeader]: config.secret } : {}),
+          },
+        );
         await response.body?.cancel().catch(() => undefined);
         if (response.status >= 300 && response.status < 400)
           throw new DeliveryError(

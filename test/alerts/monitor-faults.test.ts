@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { createServer as httpServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { emailChannel } from '../../src/alerts/email.ts';
@@ -13,6 +12,7 @@ import type { AlertRulesConfig } from '../../src/config/config.ts';
 import { VirtualClock } from '../helpers/virtual-clock.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { onlyRules, recordRun, RecordingChannel } from './helpers.ts';
+import { startFakeSmtp } from './smtp-fake.ts';
 
 const MINUTE = 60_000;
 
@@ -115,41 +115,10 @@ describe('channels that misbehave', () => {
   });
 
   it('the monitor stops (daemon shutdown) within docker stop_grace_period (20 s) while a mail server trickles', async () => {
-    const sockets = new Set<Socket>();
-    const timers: NodeJS.Timeout[] = [];
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-      let buffer = '';
-      let inData = false;
-      const reply = (line: string) => socket.write(`${line}\r\n`);
-      reply('220 drip ready');
-      socket.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString('utf8');
-        let end: number;
-        while ((end = buffer.indexOf('\r\n')) >= 0) {
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (inData) {
-            if (line === '.') {
-              inData = false;
-              timers.push(setInterval(() => reply('250-still queueing'), 2_000));
-            }
-            continue;
-          }
-          const verb = line.split(' ')[0]!.toUpperCase();
-          if (verb === 'DATA') {
-            inData = true;
-            reply('354 go');
-          } else if (verb === 'EHLO') reply('250 drip');
-          else reply('250 ok');
-        }
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(45508, '127.0.0.1', resolve));
+    const smtp = await startFakeSmtp({ trickle: true });
     const mail = emailChannel({
       host: '127.0.0.1',
-      port: 45508,
+      port: smtp.port,
       tls: 'none',
       from: 'a@clinic.test',
       to: 'b@clinic.test',
@@ -165,9 +134,7 @@ describe('channels that misbehave', () => {
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000).unref()),
     ]);
     const took = Date.now() - started;
-    for (const t of timers) clearInterval(t);
-    for (const s of sockets) s.destroy();
-    server.close();
+    await smtp.close();
     await monitor.stop().catch(() => undefined);
     store.close();
     assert.ok(

@@ -11,13 +11,23 @@ export interface FakeMail {
 /**
  * A tiny SMTP server on loopback, plain text only: enough of RFC 5321 for nodemailer to hand it a
  * message (EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT). `password` set: AUTH is required and only
- * that password passes.
+ * that password passes. `trickle`: a tarpit — it takes the message, then answers the final dot with
+ * "250-" continuation lines every 2 s, never the last line. `refuseRecipient`: the reply to a RCPT
+ * it refuses (a greylisting "450 …"), undefined to take it.
  */
-export async function startFakeSmtp(options: { password?: string } = {}) {
+export async function startFakeSmtp(
+  options: {
+    password?: string;
+    trickle?: boolean;
+    refuseRecipient?: (address: string) => string | undefined;
+  } = {},
+) {
   const mails: FakeMail[] = [];
   const sockets = new Set<Socket>();
+  const timers: NodeJS.Timeout[] = [];
   const server = createServer((socket) => {
     sockets.add(socket);
+    socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
     let buffer = '';
     let inData = false;
@@ -36,7 +46,8 @@ export async function startFakeSmtp(options: { password?: string } = {}) {
             inData = false;
             mails.push(mail);
             mail = { auth: mail.auth, from: '', to: [], data: '' };
-            reply('250 queued');
+            if (options.trickle) timers.push(setInterval(() => reply('250-still queueing'), 2_000));
+            else reply('250 queued');
           } else mail.data += `${line.startsWith('..') ? line.slice(1) : line}\n`;
           continue;
         }
@@ -64,10 +75,16 @@ export async function startFakeSmtp(options: { password?: string } = {}) {
               reply('250 ok');
             }
             break;
-          case 'RCPT':
-            mail.to.push(/<([^>]*)>/.exec(argument)?.[1] ?? '');
-            reply('250 ok');
+          case 'RCPT': {
+            const address = /<([^>]*)>/.exec(argument)?.[1] ?? '';
+            const refused = options.refuseRecipient?.(address);
+            if (refused) reply(refused);
+            else {
+              mail.to.push(address);
+              reply('250 ok');
+            }
             break;
+          }
           case 'DATA':
             inData = true;
             reply('354 go on');
@@ -88,6 +105,7 @@ export async function startFakeSmtp(options: { password?: string } = {}) {
     mails,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearInterval(timer);
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { it } from 'node:test';
 import { emailChannel } from '../../src/alerts/email.ts';
 import { AlertMonitor } from '../../src/alerts/monitor.ts';
@@ -8,53 +7,13 @@ import { StateStore } from '../../src/state/store.ts';
 import { VirtualClock } from '../helpers/virtual-clock.ts';
 import { tempDir } from '../helpers/amocrm.ts';
 import { onlyRules, recordRun, RecordingChannel } from './helpers.ts';
-
-/** A tarpitting mail server: it takes the message, then answers the final dot with "250-" lines every 2 s. */
-async function tarpit(port: number) {
-  const sockets = new Set<Socket>();
-  const timers: NodeJS.Timeout[] = [];
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    let buffer = '';
-    let inData = false;
-    const reply = (line: string) => socket.write(`${line}\r\n`);
-    reply('220 tarpit ready');
-    socket.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\r\n')) >= 0) {
-        const line = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            timers.push(setInterval(() => reply('250-still queueing'), 2_000));
-          }
-          continue;
-        }
-        const verb = line.split(' ')[0]!.toUpperCase();
-        if (verb === 'DATA') {
-          inData = true;
-          reply('354 go');
-        } else if (verb === 'EHLO') reply('250 tarpit');
-        else reply('250 ok');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return () => {
-    for (const t of timers) clearInterval(t);
-    for (const s of sockets) s.destroy();
-    server.close();
-  };
-}
+import { startFakeSmtp } from './smtp-fake.ts';
 
 it('a tarpitting mail server does not silence the webhook and every later evaluation', async () => {
-  const close = await tarpit(45512);
+  const smtp = await startFakeSmtp({ trickle: true });
   const mail = emailChannel({
     host: '127.0.0.1',
-    port: 45512,
+    port: smtp.port,
     tls: 'none',
     from: 'a@clinic.test',
     to: 'b@clinic.test',
@@ -83,7 +42,7 @@ it('a tarpitting mail server does not silence the webhook and every later evalua
     await new Promise((resolve) => setTimeout(resolve, 15_000));
   }
   const seen = { webhook: webhook.sent.length, evaluations: monitor.evaluations };
-  close();
+  await smtp.close();
   await monitor.stop();
   store.close();
   assert.deepEqual(seen, { webhook: 1, evaluations: 4 }, 'after 45 s');
