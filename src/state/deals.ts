@@ -257,9 +257,12 @@ export class DealStore {
     return { at: new Date(value), ...(rowVersion ? { rowVersion } : {}) };
   }
 
+  /** The time and the rowversion mark move together: a kill between them never pairs one run's with another's. */
   setCheckpoint(mark: Checkpoint): void {
-    this.setMetaValue('deal_checkpoint', mark.at.toISOString());
-    this.setMetaValue('deal_checkpoint_rowversion', mark.rowVersion ?? '');
+    this.transaction(() => {
+      this.setMetaValue('deal_checkpoint', mark.at.toISOString());
+      this.setMetaValue('deal_checkpoint_rowversion', mark.rowVersion ?? '');
+    });
   }
 
   lastRun(): DealRunSummary | undefined {
