@@ -5,7 +5,7 @@ import { maskSecrets } from '../logging/redact.ts';
 import type { Incident } from '../state/incidents.ts';
 import type { StateStore } from '../state/store.ts';
 import { type Clock, systemClock } from '../support/clock.ts';
-import { systemBootId } from '../sync/pending-age.ts';
+import { systemBootId } from '../streams/runner/pending-age.ts';
 import { accountHost } from './account-host.ts';
 import type { AlertChannel } from './channel.ts';
 import { errorKindOf } from './error-kind.ts';

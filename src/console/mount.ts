@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.ts';
 import type { Health } from '../daemon/health-server.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { SyncContext } from '../sync/context.ts';
+import type { SyncContext } from '../streams/runner/context.ts';
 import type { ActionTarget } from './actions.ts';
 import { consoleToken } from './auth.ts';
 import { identNames, identPatientCount } from './names.ts';

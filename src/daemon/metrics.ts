@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { HttpStats } from '../amocrm/http.ts';
-import type { DealSyncResult } from '../sync/deals/run.ts';
-import type { SyncResult } from '../sync/run.ts';
+import type { DealSyncResult } from '../streams/deals/run.ts';
+import type { SyncResult } from '../streams/contacts/run.ts';
 
 const DEAL_ACTIONS = ['created', 'updated', 'moved', 'linked', 'unchanged', 'failed'] as const;
 

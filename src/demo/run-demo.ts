@@ -11,7 +11,7 @@ import { createMissingPipelines } from '../fields/ensure-pipelines.ts';
 import { loadDealMapAndSql, loadMapAndSql } from '../ident/map-check.ts';
 import type { Logger } from '../logging/logger.ts';
 import { offsetMinutes } from '../mapping/transforms/dates.ts';
-import { openSyncContext } from '../sync/context.ts';
+import { openSyncContext } from '../streams/runner/context.ts';
 import { zonedText } from '../support/zoned-time.ts';
 import { GeneratedSource } from './clinic.ts';
 import { GeneratedReceptions } from './receptions.ts';

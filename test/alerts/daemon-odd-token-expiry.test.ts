@@ -6,7 +6,7 @@ import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { openSyncContext } from '../../src/sync/context.ts';
+import { openSyncContext } from '../../src/streams/runner/context.ts';
 import { createAmoClient } from '../../src/amocrm/client.ts';
 import { RateLimiter } from '../../src/amocrm/rate-limiter.ts';
 import { amoConfig, longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';

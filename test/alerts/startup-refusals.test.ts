@@ -61,7 +61,7 @@ it('IDENT down at start-up for hours, then amoCRM 402 then 403: each alert once,
     failWith = () => new AmoCrmError('blocked', 'amoCRM answers 403 to every request', { status: 403 });
     await startP;
     await until(() => events().includes('opened account-blocked'), 'the 403 alert');
-    // The start-up asks amoCRM before it opens IDENT (src/sync/context.ts): a 402 or 403 says
+    // The start-up asks amoCRM before it opens IDENT (src/streams/runner/context.ts): a 402 or 403 says
     // nothing of IDENT, so its incident stays open until a run reaches IDENT; no false recovery.
     assert.deepEqual(
       events().filter((e) => e.includes('ident-unreachable')),

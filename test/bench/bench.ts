@@ -21,7 +21,7 @@ import { formatTable } from '../../src/cli/table.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { toCreatePayload } from '../../src/mapping/mapper.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { WATERMARK_OVERLAP_SECONDS } from '../../src/sync/mirror-refresh.ts';
+import { WATERMARK_OVERLAP_SECONDS } from '../../src/streams/contacts/mirror-refresh.ts';
 import { longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { GeneratedSource } from '../../src/demo/clinic.ts';
 import { GeneratedReceptions } from '../../src/demo/receptions.ts';

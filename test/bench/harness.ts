@@ -21,9 +21,9 @@ import { loadMapFile } from '../../src/mapping/load-map.ts';
 import { createMapper, type Mapper } from '../../src/mapping/mapper.ts';
 import { resolvePipelines } from '../../src/mapping/pipelines.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { dealRunFor, syncRunFor } from '../../src/sync/context.ts';
-import type { DealSyncResult } from '../../src/sync/deals/run.ts';
-import type { SyncResult } from '../../src/sync/run.ts';
+import { dealRunFor, syncRunFor } from '../../src/streams/runner/context.ts';
+import type { DealSyncResult } from '../../src/streams/deals/run.ts';
+import type { SyncResult } from '../../src/streams/contacts/run.ts';
 
 export interface EmulatorProcess {
   url: string;

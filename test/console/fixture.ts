@@ -5,7 +5,7 @@ import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { type Logger, silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { openSyncContext } from '../../src/sync/context.ts';
+import { openSyncContext } from '../../src/streams/runner/context.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';

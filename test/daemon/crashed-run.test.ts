@@ -11,7 +11,7 @@ import { Daemon } from '../../src/daemon/daemon.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { openSyncContext } from '../../src/sync/context.ts';
+import { openSyncContext } from '../../src/streams/runner/context.ts';
 import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';

@@ -7,7 +7,7 @@ import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { DealSetupError, openSyncContext } from '../../src/sync/context.ts';
+import { DealSetupError, openSyncContext } from '../../src/streams/runner/context.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
 import { shippedMap } from '../helpers/map.ts';

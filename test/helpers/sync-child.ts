@@ -15,7 +15,7 @@ import { resolvePipelines } from '../../src/mapping/pipelines.ts';
 import { createMapper } from '../../src/mapping/mapper.ts';
 import { takeOwnerLock } from '../../src/state/locks.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { dealRunFor, syncRunFor } from '../../src/sync/context.ts';
+import { dealRunFor, syncRunFor } from '../../src/streams/runner/context.ts';
 import { shippedDealMap } from './deal-map.ts';
 import { longLivedConfig } from './amocrm.ts';
 import { NOW } from './sync-stack.ts';

@@ -6,7 +6,7 @@ import { DEFAULT_DEAL_MAPPING_FILE } from '../../src/config/config.ts';
 import { parseDealMap } from '../../src/mapping/deal-map.ts';
 import type { ResolvedDealMap } from '../../src/mapping/deal-mapper.ts';
 import { checkPipelines, offlinePipelines, resolvePipelines } from '../../src/mapping/pipelines.ts';
-import { decideStage } from '../../src/sync/deals/placement.ts';
+import { decideStage } from '../../src/streams/deals/placement.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
 
 /** The map's pipelines as an account has them, the system stages under other names. */

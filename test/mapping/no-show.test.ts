@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_DEAL_MAPPING_FILE } from '../../src/config/config.ts';
 import { parseDealMap } from '../../src/mapping/deal-map.ts';
 import { MapFileError } from '../../src/mapping/load-map.ts';
-import { decideStage } from '../../src/sync/deals/placement.ts';
+import { decideStage } from '../../src/streams/deals/placement.ts';
 import { shippedDealMapper } from '../helpers/deal-map.ts';
 
 // The shipped mapper's clock: 2026-11-22 09:00 UTC = 12:00 in Moscow.

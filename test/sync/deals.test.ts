@@ -8,7 +8,7 @@ import { shownValue } from '../../src/cli/commands/test-patient.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { systemClock } from '../../src/support/clock.ts';
-import { openSyncContext } from '../../src/sync/context.ts';
+import { openSyncContext } from '../../src/streams/runner/context.ts';
 import { startEmulator, systemStagesInUse } from '../helpers/amocrm.ts';
 import { type DealStack, dealStack } from '../helpers/deal-stack.ts';
 import { MemoryReceptions } from '../helpers/memory-receptions.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mergeMultitext } from '../../src/sync/multitext.ts';
+import { mergeMultitext } from '../../src/streams/contacts/multitext.ts';
 import type { AmoCrmEmulator, Strictness } from '../../src/emulator/server.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';

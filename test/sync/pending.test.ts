@@ -12,7 +12,7 @@ import {
   judgePending,
   PENDING_MARGIN_MS,
   type SentStamp,
-} from '../../src/sync/pending-age.ts';
+} from '../../src/streams/runner/pending-age.ts';
 import { longLivedClient, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { dealStack } from '../helpers/deal-stack.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';

@@ -67,7 +67,7 @@ describe('sync engine against the emulator', () => {
         }
         return outcome;
       }) as typeof mapper;
-      const result = await new (await import('../../src/sync/run.ts')).SyncRun(
+      const result = await new (await import('../../src/streams/contacts/run.ts')).SyncRun(
         {
           timeZone: 'Europe/Moscow',
           source,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SyncRequest } from '../../src/sync/run.ts';
+import type { SyncRequest } from '../../src/streams/contacts/run.ts';
 import { MemorySource, syntheticPatients } from '../helpers/memory-source.ts';
 import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
 import { compareWithSource, syncStack } from '../helpers/sync-stack.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
-import { syncRunFor } from '../../src/sync/context.ts';
+import { syncRunFor } from '../../src/streams/runner/context.ts';
 
 /**
  * An office PC: switched on in the morning after the 08:00 slot, off before 20:00. The daemon's first

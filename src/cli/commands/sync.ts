@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { takeOwnerLock, withRunLock } from '../../state/locks.ts';
-import { openSyncContext } from '../../sync/context.ts';
+import { openSyncContext } from '../../streams/runner/context.ts';
 import { commandContext } from '../context.ts';
 import { leaveAfterGrace } from '../shutdown.ts';
 

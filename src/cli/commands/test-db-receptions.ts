@@ -14,7 +14,7 @@ import { offlineCatalogue, resolveFieldList } from '../../mapping/catalogue.ts';
 import { type DealMap, overdueHours } from '../../mapping/deal-map.ts';
 import { createDealMapper, type DealMapper } from '../../mapping/deal-mapper.ts';
 import { offlinePipelines, resolvePipelines } from '../../mapping/pipelines.ts';
-import { daysBefore } from '../../sync/deals/run.ts';
+import { daysBefore } from '../../streams/deals/run.ts';
 
 type Out = (line?: string) => void;
 

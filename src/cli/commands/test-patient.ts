@@ -4,10 +4,10 @@ import { ActionableError } from '../../errors.ts';
 import { differences, documentFromContact } from '../../mapping/compare.ts';
 import type { ContactDocument } from '../../mapping/mapper.ts';
 import { withRunLock } from '../../state/locks.ts';
-import { openSyncContext } from '../../sync/context.ts';
+import { openSyncContext } from '../../streams/runner/context.ts';
 import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
-import { MirrorRefresher } from '../../sync/mirror-refresh.ts';
+import { MirrorRefresher } from '../../streams/contacts/mirror-refresh.ts';
 import { testReception } from './test-reception.ts';
 
 const MASK = '•••';

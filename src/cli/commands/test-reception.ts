@@ -4,9 +4,9 @@ import type { Logger } from '../../logging/logger.ts';
 import { documentFromLead } from '../../mapping/compare.ts';
 import type { DealDocument, ResolvedDealMap } from '../../mapping/deal-mapper.ts';
 import { withRunLock } from '../../state/locks.ts';
-import type { SyncContext } from '../../sync/context.ts';
-import { leadRefresher } from '../../sync/deals/lead-form.ts';
-import { decideStage } from '../../sync/deals/placement.ts';
+import type { SyncContext } from '../../streams/runner/context.ts';
+import { leadRefresher } from '../../streams/deals/lead-form.ts';
+import { decideStage } from '../../streams/deals/placement.ts';
 import { formatTable } from '../table.ts';
 
 /**

@@ -1,14 +1,14 @@
-import { ProgressLine } from './progress.ts';
-import { inChunks } from './chunks.ts';
-import type { ContactsApi } from '../amocrm/contacts.ts';
-import type { AmoCrmError } from '../amocrm/errors.ts';
-import { errorKindOf } from '../alerts/error-kind.ts';
-import type { PatientSource } from '../ident/patient-source.ts';
-import type { Logger } from '../logging/logger.ts';
-import type { ResolvedMap } from '../mapping/catalogue.ts';
-import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../mapping/mapper.ts';
-import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../state/store.ts';
-import { type Clock, systemClock } from '../support/clock.ts';
+import { ProgressLine } from '../runner/progress.ts';
+import { inChunks } from '../runner/chunks.ts';
+import type { ContactsApi } from '../../amocrm/contacts.ts';
+import type { AmoCrmError } from '../../amocrm/errors.ts';
+import { errorKindOf } from '../../alerts/error-kind.ts';
+import type { PatientSource } from '../../ident/patient-source.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { ResolvedMap } from '../../mapping/catalogue.ts';
+import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../../mapping/mapper.ts';
+import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../../state/store.ts';
+import { type Clock, systemClock } from '../../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -19,12 +19,12 @@ import {
   type SentStamp,
   stampOf,
   systemBootId,
-} from './pending-age.ts';
+} from '../runner/pending-age.ts';
 import { emailsOf, keptOwned, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
-import { excusedAt } from './refusals.ts';
+import { excusedAt } from '../runner/refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
-import { RunScratch } from './scratch.ts';
+import { RunScratch } from '../runner/scratch.ts';
 import { BatchWriter, type WriteReport } from './write.ts';
 
 export interface SyncDeps {

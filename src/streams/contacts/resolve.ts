@@ -1,6 +1,6 @@
-import type { MappedContact } from '../mapping/mapper.ts';
-import type { ContactMirror, MirrorRow } from '../state/mirror.ts';
-import type { Link } from '../state/store.ts';
+import type { MappedContact } from '../../mapping/mapper.ts';
+import type { ContactMirror, MirrorRow } from '../../state/mirror.ts';
+import type { Link } from '../../state/store.ts';
 import { emailsOf, phonesOf, sameList } from './multitext.ts';
 import { compatibleName } from './names.ts';
 import { checkLinkedContact, drifted } from './reconcile.ts';

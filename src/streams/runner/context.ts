@@ -1,36 +1,36 @@
-import { zoneMismatch } from '../amocrm/account-zone.ts';
-import { type AmoClient, createAmoClient } from '../amocrm/client.ts';
-import type { Config } from '../config/config.ts';
-import { ActionableError } from '../errors.ts';
-import { type PatientSource, SqlPatientSource } from '../ident/patient-source.ts';
-import { connectIdent } from '../ident/pool.ts';
-import { classifyDbError } from '../ident/errors.ts';
-import { loadDealMapAndSql, loadMapAndSql } from '../ident/map-check.ts';
-import { prepareForDatabase, prepareReceptionsForDatabase, reportPrepared } from '../ident/prepare.ts';
-import type { ReceptionSqlFiles } from '../ident/reception-sql.ts';
-import { type ReceptionSource, SqlReceptionSource } from '../ident/reception-source.ts';
-import type { SqlFiles } from '../ident/sql-files.ts';
-import type { Logger } from '../logging/logger.ts';
+import { zoneMismatch } from '../../amocrm/account-zone.ts';
+import { type AmoClient, createAmoClient } from '../../amocrm/client.ts';
+import type { Config } from '../../config/config.ts';
+import { ActionableError } from '../../errors.ts';
+import { type PatientSource, SqlPatientSource } from '../../ident/patient-source.ts';
+import { connectIdent } from '../../ident/pool.ts';
+import { classifyDbError } from '../../ident/errors.ts';
+import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
+import { prepareForDatabase, prepareReceptionsForDatabase, reportPrepared } from '../../ident/prepare.ts';
+import type { ReceptionSqlFiles } from '../../ident/reception-sql.ts';
+import { type ReceptionSource, SqlReceptionSource } from '../../ident/reception-source.ts';
+import type { SqlFiles } from '../../ident/sql-files.ts';
+import type { Logger } from '../../logging/logger.ts';
 import {
   FieldsNotReadyError,
   resolveFieldList,
   type ResolvedField,
   type ResolvedMap,
   resolveFields,
-} from '../mapping/catalogue.ts';
-import { type DealMap, overdueHours } from '../mapping/deal-map.ts';
-import { createDealMapper, type DealMapper, type ResolvedDealMap } from '../mapping/deal-mapper.ts';
-import { PipelinesNotReadyError, resolvePipelines } from '../mapping/pipelines.ts';
-import type { ContactMap } from '../mapping/schema.ts';
-import { createMapper, type Mapper } from '../mapping/mapper.ts';
-import { StateStore } from '../state/store.ts';
-import { type Clock, systemClock } from '../support/clock.ts';
-import type { StreamKinds } from '../daemon/stream-history.ts';
-import { DealRun, type DealSyncOptions, type DealSyncResult, noDealCounts } from './deals/run.ts';
-import { DealSetupError } from './deals/setup-error.ts';
+} from '../../mapping/catalogue.ts';
+import { type DealMap, overdueHours } from '../../mapping/deal-map.ts';
+import { createDealMapper, type DealMapper, type ResolvedDealMap } from '../../mapping/deal-mapper.ts';
+import { PipelinesNotReadyError, resolvePipelines } from '../../mapping/pipelines.ts';
+import type { ContactMap } from '../../mapping/schema.ts';
+import { createMapper, type Mapper } from '../../mapping/mapper.ts';
+import { StateStore } from '../../state/store.ts';
+import { type Clock, systemClock } from '../../support/clock.ts';
+import type { StreamKinds } from '../../daemon/stream-history.ts';
+import { DealRun, type DealSyncOptions, type DealSyncResult, noDealCounts } from '../deals/run.ts';
+import { DealSetupError } from '../deals/setup-error.ts';
 
 export { DealSetupError };
-import { type SyncOptions, type SyncResult, SyncRun } from './run.ts';
+import { type SyncOptions, type SyncResult, SyncRun } from '../contacts/run.ts';
 
 /** Receptions → deals, when SYNC_RECEPTIONS=true. */
 export interface DealParts {

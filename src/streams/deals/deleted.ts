@@ -4,7 +4,7 @@ import type { Logger } from '../../logging/logger.ts';
 import { deletedRule } from '../../mapping/deal-map.ts';
 import type { ResolvedDealMap } from '../../mapping/deal-mapper.ts';
 import type { StateStore } from '../../state/store.ts';
-import { describe } from '../refusals.ts';
+import { describe } from '../runner/refusals.ts';
 
 /**
  * The deal of a reception IDENT no longer has: closed as lost in its pipeline, with the deal map's

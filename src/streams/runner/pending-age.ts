@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { SentStamp } from '../state/sent-stamp.ts';
-import type { Logger } from '../logging/logger.ts';
-import type { Clock } from '../support/clock.ts';
+import type { SentStamp } from '../../state/sent-stamp.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { Clock } from '../../support/clock.ts';
 
 export type { SentStamp };
 

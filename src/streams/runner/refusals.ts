@@ -1,6 +1,6 @@
-import type { ValidationProblem } from '../amocrm/errors.ts';
-import type { CustomFieldValueOut } from '../amocrm/types.ts';
-import type { StandingRefusals } from '../state/store.ts';
+import type { ValidationProblem } from '../../amocrm/errors.ts';
+import type { CustomFieldValueOut } from '../../amocrm/types.ts';
+import type { StandingRefusals } from '../../state/store.ts';
 
 /**
  * How a refused write is narrowed down, for contacts and deals alike. amoCRM's 400 names the item

@@ -1,5 +1,5 @@
-import { ProgressLine } from '../progress.ts';
-import { inChunks } from '../chunks.ts';
+import { ProgressLine } from '../runner/progress.ts';
+import { inChunks } from '../runner/chunks.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 import { LOST_STATUS_ID, type Pipeline, WON_STATUS_ID } from '../../amocrm/types.ts';
 import type { ReceptionSource } from '../../ident/reception-source.ts';
@@ -14,10 +14,10 @@ import type {
 import type { DealLink } from '../../state/deals.ts';
 import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { StateStore } from '../../state/store.ts';
-import { excusedAt } from '../refusals.ts';
+import { excusedAt } from '../runner/refusals.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from '../pending-age.ts';
-import { RunScratch } from '../scratch.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from '../runner/pending-age.ts';
+import { RunScratch } from '../runner/scratch.ts';
 import { DealRelinker } from './relink.ts';
 import { DeletedReceptionCloser } from './deleted.ts';
 import { leadRefresher } from './lead-form.ts';

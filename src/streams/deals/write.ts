@@ -11,9 +11,9 @@ import {
 } from '../../mapping/deal-mapper.ts';
 import type { DealPending, SavedDealLink } from '../../state/deals.ts';
 import type { StateStore } from '../../state/store.ts';
-import { InFlight } from '../in-flight.ts';
-import type { ListingRefresher } from '../listing-refresh.ts';
-import { judgePending, type PendingClock, type SentStamp, stampOf } from '../pending-age.ts';
+import { InFlight } from '../runner/in-flight.ts';
+import type { ListingRefresher } from '../runner/listing-refresh.ts';
+import { judgePending, type PendingClock, type SentStamp, stampOf } from '../runner/pending-age.ts';
 import {
   describe,
   inHalves,
@@ -21,7 +21,7 @@ import {
   type Refused,
   refusal,
   withoutRefusedValues,
-} from '../refusals.ts';
+} from '../runner/refusals.ts';
 import type { Position } from './placement.ts';
 
 export type DealAction = 'created' | 'updated' | 'moved' | 'linked' | 'repaired';

@@ -1,8 +1,8 @@
-import { type EntitiesApi, type ListedEntity, UnorderedListingError } from '../amocrm/entities.ts';
+import { type EntitiesApi, type ListedEntity, UnorderedListingError } from '../../amocrm/entities.ts';
 import { hash } from 'node:crypto';
-import type { Logger } from '../logging/logger.ts';
-import type { ResolvedField } from '../mapping/catalogue.ts';
-import type { MirrorTable } from '../state/mirror-table.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { ResolvedField } from '../../mapping/catalogue.ts';
+import type { MirrorTable } from '../../state/mirror-table.ts';
 
 /**
  * The watermark comes from data actually read: the newest `updated_at` amoCRM listed, less this

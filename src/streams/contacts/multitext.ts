@@ -1,6 +1,6 @@
-import type { FieldValueOut } from '../amocrm/types.ts';
-import type { MappedContact } from '../mapping/mapper.ts';
-import { normalisePhone } from '../mapping/transforms/phone.ts';
+import type { FieldValueOut } from '../../amocrm/types.ts';
+import type { MappedContact } from '../../mapping/mapper.ts';
+import { normalisePhone } from '../../mapping/transforms/phone.ts';
 
 /**
  * PHONE and EMAIL are lists a manager edits too, and amoCRM replaces a multitext field's whole

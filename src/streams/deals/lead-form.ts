@@ -5,7 +5,7 @@ import { documentFromLead } from '../../mapping/compare.ts';
 import { dealHash, type ResolvedDealMap } from '../../mapping/deal-mapper.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { LeadMirror, LeadRow } from '../../state/lead-mirror.ts';
-import { ListingRefresher, readFormFingerprint } from '../listing-refresh.ts';
+import { ListingRefresher, readFormFingerprint } from '../runner/listing-refresh.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 
 /** The deal map and zone deals are read in: hashes made in another form compare with nothing. */

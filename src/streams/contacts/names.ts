@@ -1,4 +1,4 @@
-import type { Contact } from '../amocrm/types.ts';
+import type { Contact } from '../../amocrm/types.ts';
 
 /** Lower-case words of a contact's names (ё as е), for the name-compatibility rule. */
 export function nameWordsOf(contact: Pick<Contact, 'name' | 'first_name' | 'last_name'>): string[] {

@@ -1,15 +1,15 @@
-import { type ContactsApi, fieldValues } from '../amocrm/contacts.ts';
-import type { Contact } from '../amocrm/types.ts';
-import type { Logger } from '../logging/logger.ts';
-import { identFieldId, type ResolvedMap } from '../mapping/catalogue.ts';
-import { documentFromContact } from '../mapping/compare.ts';
-import { contentHash } from '../mapping/hash.ts';
-import type { ContactMirror, MirrorRow } from '../state/mirror.ts';
+import { type ContactsApi, fieldValues } from '../../amocrm/contacts.ts';
+import type { Contact } from '../../amocrm/types.ts';
+import type { Logger } from '../../logging/logger.ts';
+import { identFieldId, type ResolvedMap } from '../../mapping/catalogue.ts';
+import { documentFromContact } from '../../mapping/compare.ts';
+import { contentHash } from '../../mapping/hash.ts';
+import type { ContactMirror, MirrorRow } from '../../state/mirror.ts';
 import { normaliseValue } from './multitext.ts';
-import { ListingRefresher, readFormFingerprint } from './listing-refresh.ts';
+import { ListingRefresher, readFormFingerprint } from '../runner/listing-refresh.ts';
 import { nameWordsOf } from './names.ts';
 
-export { type RefreshReport, WATERMARK_OVERLAP_SECONDS } from './listing-refresh.ts';
+export { type RefreshReport, WATERMARK_OVERLAP_SECONDS } from '../runner/listing-refresh.ts';
 
 /** The map and zone contacts are read in: hashes made in another form compare with nothing. */
 export interface ContactForm {

@@ -1,4 +1,4 @@
-import type { Logger } from '../logging/logger.ts';
+import type { Logger } from '../../logging/logger.ts';
 
 /**
  * The progress line of a long run, at most every `everyMs`: how many rows were read, how fast, an

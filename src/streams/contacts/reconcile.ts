@@ -1,9 +1,9 @@
-import type { Logger } from '../logging/logger.ts';
-import type { MappedContact } from '../mapping/mapper.ts';
-import type { MirrorRow } from '../state/mirror.ts';
-import type { Finding, StateStore } from '../state/store.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { MappedContact } from '../../mapping/mapper.ts';
+import type { MirrorRow } from '../../state/mirror.ts';
+import type { Finding, StateStore } from '../../state/store.ts';
 import { emailsOf, holdsAll, phonesOf } from './multitext.ts';
-import type { RunScratch } from './scratch.ts';
+import type { RunScratch } from '../runner/scratch.ts';
 
 /**
  * What a deep sync repairs. It starts from a complete listing of amoCRM's contacts (the mirror;

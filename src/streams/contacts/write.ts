@@ -1,15 +1,15 @@
-import { type BatchItem, type ContactsApi, heldValues } from '../amocrm/contacts.ts';
-import type { ValidationProblem } from '../amocrm/errors.ts';
-import type { Contact, ContactCreate, ContactUpdate, CustomFieldValueOut } from '../amocrm/types.ts';
-import type { Logger } from '../logging/logger.ts';
-import type { Clock } from '../support/clock.ts';
-import type { ResolvedMap } from '../mapping/catalogue.ts';
-import { type MappedContact, toCreatePayload, toUpdatePayload } from '../mapping/mapper.ts';
-import type { Link, Pending, SavedLink, StateStore } from '../state/store.ts';
+import { type BatchItem, type ContactsApi, heldValues } from '../../amocrm/contacts.ts';
+import type { ValidationProblem } from '../../amocrm/errors.ts';
+import type { Contact, ContactCreate, ContactUpdate, CustomFieldValueOut } from '../../amocrm/types.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { Clock } from '../../support/clock.ts';
+import type { ResolvedMap } from '../../mapping/catalogue.ts';
+import { type MappedContact, toCreatePayload, toUpdatePayload } from '../../mapping/mapper.ts';
+import type { Link, Pending, SavedLink, StateStore } from '../../state/store.ts';
 import type { MirrorRefresher } from './mirror-refresh.ts';
-import { InFlight } from './in-flight.ts';
-import { judgePending, type PendingClock, type SentStamp, stampOf } from './pending-age.ts';
-import { describe, inHalves, problemsByItem, refusal, withoutRefusedValues } from './refusals.ts';
+import { InFlight } from '../runner/in-flight.ts';
+import { judgePending, type PendingClock, type SentStamp, stampOf } from '../runner/pending-age.ts';
+import { describe, inHalves, problemsByItem, refusal, withoutRefusedValues } from '../runner/refusals.ts';
 import {
   emailsOf,
   holdsAll,

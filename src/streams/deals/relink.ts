@@ -2,7 +2,7 @@ import type { LeadsApi } from '../../amocrm/leads.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { DealRelink } from '../../state/deals.ts';
 import type { StateStore } from '../../state/store.ts';
-import { describe } from '../refusals.ts';
+import { describe } from '../runner/refusals.ts';
 
 /**
  * A visit moved to another patient in IDENT (or two patients merged): its deal follows to the new
