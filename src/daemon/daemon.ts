@@ -8,7 +8,12 @@ import type { Logger } from '../logging/logger.ts';
 import type { Clock } from '../support/clock.ts';
 import { MapFileError } from '../mapping/load-map.ts';
 import { withRunLock } from '../state/locks.ts';
-import { FieldsSetupError, type FullSyncResult, openSyncContext, type SyncContext } from '../streams/runner/context.ts';
+import {
+  FieldsSetupError,
+  type FullSyncResult,
+  openSyncContext,
+  type SyncContext,
+} from '../streams/runner/context.ts';
 import type { SyncResult } from '../streams/contacts/run.ts';
 import { type Health, startHealthServer } from './health-server.ts';
 import { DaemonMetrics } from './metrics.ts';

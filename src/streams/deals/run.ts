@@ -16,7 +16,12 @@ import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { StateStore } from '../../state/store.ts';
 import { excusedAt } from '../runner/refusals.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, logSettled, PENDING_MARGIN_MS, systemBootId } from '../runner/pending-age.ts';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  logSettled,
+  PENDING_MARGIN_MS,
+  systemBootId,
+} from '../runner/pending-age.ts';
 import { RunScratch } from '../runner/scratch.ts';
 import { DealRelinker } from './relink.ts';
 import { DeletedReceptionCloser } from './deleted.ts';
