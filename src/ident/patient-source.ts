@@ -11,6 +11,8 @@ export interface ChangeMark {
   at: Date;
   /** MIN_ACTIVE_ROWVERSION() at that moment (hex), where rowversion selections need it. */
   rowVersion?: string;
+  /** In a clinic chain: each database's own mark, by source key (see ChainPatientSource). */
+  sources?: Record<string, { at: Date; rowVersion?: string }>;
 }
 
 /** Where patients come from: IDENT over SQL here, an in-memory list in tests and benchmarks. */

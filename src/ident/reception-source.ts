@@ -1,4 +1,5 @@
 import type { DatabaseConfig } from '../config/config.ts';
+import type { ChangeMark } from './patient-source.ts';
 import type { ReceptionRow } from '../mapping/deal-mapper.ts';
 import type { SqlConnection } from './pool.ts';
 import type { PreparedReceptionSql, ReceptionSqlFiles } from './reception-sql.ts';
@@ -9,9 +10,15 @@ export interface ReceptionSource {
   /**
    * Receptions changed at or after `since` (their row, orders or service lines), and the later
    * receptions from `windowStart` on of the patients they belong to; by id. `sinceRowVersion`: the
-   * database's rowversion mark as the last run began, where it has one.
+   * database's rowversion mark as the last run began, where it has one. `marks`: in a clinic chain,
+   * each database's own mark (see ChainReceptionSource); one database ignores them.
    */
-  changedSince(since: Date, windowStart: Date, sinceRowVersion?: string): AsyncIterable<ReceptionRow>;
+  changedSince(
+    since: Date,
+    windowStart: Date,
+    sinceRowVersion?: string,
+    marks?: ChangeMark['sources'],
+  ): AsyncIterable<ReceptionRow>;
   /** Every reception planned from `windowStart` on (IDENT's wall clock), by id. */
   window(windowStart: Date): AsyncIterable<ReceptionRow>;
   one(receptionId: string): Promise<ReceptionRow | undefined>;

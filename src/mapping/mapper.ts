@@ -102,7 +102,11 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
 }
 
 /** An IDENT id as the sync keys it: trimmed, leading zeros dropped; undefined when not a positive whole number. */
+const SCOPED_ID = /^[a-z][a-z0-9_-]{0,15}:[1-9]\d*$/;
+
 export function readId(raw: unknown): string | undefined {
+  // An id of one clinic of a chain, as the sync keeps it (src/sources/source-key.ts).
+  if (typeof raw === 'string' && SCOPED_ID.test(raw)) return raw;
   if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0) return String(raw);
   if (typeof raw === 'bigint' && raw > 0n) return String(raw);
   if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) && !/^\s*0+\s*$/.test(raw))

@@ -3,6 +3,7 @@ import { FailureTable, type FailureRow } from './failure-table.ts';
 import type { Sql, Transaction } from './mirror-table.ts';
 import { refusedOf, restampPendingRows } from './pending-rows.ts';
 import type { Checkpoint, StandingRefusals } from './store.ts';
+import { readSourceMarks, writeSourceMarks } from './source-marks.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 /** What the state knows of a reception's deal: what was last sent, and where the sync last put it. */
@@ -254,7 +255,11 @@ export class DealStore {
     const value = this.meta('deal_checkpoint');
     if (!value) return undefined;
     const rowVersion = this.meta('deal_checkpoint_rowversion');
-    return { at: new Date(value), ...(rowVersion ? { rowVersion } : {}) };
+    return {
+      at: new Date(value),
+      ...(rowVersion ? { rowVersion } : {}),
+      ...readSourceMarks(this.meta('deal_checkpoint_sources')),
+    };
   }
 
   /** The time and the rowversion mark move together: a kill between them never pairs one run's with another's. */
@@ -262,6 +267,7 @@ export class DealStore {
     this.transaction(() => {
       this.setMetaValue('deal_checkpoint', mark.at.toISOString());
       this.setMetaValue('deal_checkpoint_rowversion', mark.rowVersion ?? '');
+      this.setMetaValue('deal_checkpoint_sources', writeSourceMarks(mark.sources));
     });
   }
 

@@ -12,6 +12,7 @@ import { refusedOf, restampPendingRows } from './pending-rows.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
 
 export { retryDelayMinutes } from './failure-table.ts';
+import { readSourceMarks, writeSourceMarks } from './source-marks.ts';
 
 /**
  * `initial`: an incremental run of a state without a checkpoint, which reads every patient.
@@ -139,6 +140,8 @@ export interface Pending {
 export interface Checkpoint {
   at: Date;
   rowVersion?: string;
+  /** In a clinic chain: each database's own mark, by source key (kept with the time, in one transaction). */
+  sources?: Record<string, { at: Date; rowVersion?: string }>;
 }
 
 export interface Finding {
@@ -361,13 +364,18 @@ export class StateStore {
     const value = this.getMeta('checkpoint');
     if (!value) return undefined;
     const rowVersion = this.getMeta('checkpoint_rowversion');
-    return { at: new Date(value), ...(rowVersion ? { rowVersion } : {}) };
+    return {
+      at: new Date(value),
+      ...(rowVersion ? { rowVersion } : {}),
+      ...readSourceMarks(this.getMeta('checkpoint_sources')),
+    };
   }
 
   setCheckpoint(mark: Checkpoint): void {
     this.transaction(() => {
       this.setMeta('checkpoint', mark.at.toISOString());
       this.setMeta('checkpoint_rowversion', mark.rowVersion);
+      this.setMeta('checkpoint_sources', writeSourceMarks(mark.sources) || undefined);
     });
   }
 

@@ -1,3 +1,4 @@
+import type { ChangeMark } from '../../ident/patient-source.ts';
 import { ProgressLine } from '../runner/progress.ts';
 import { inChunks } from '../runner/chunks.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
@@ -13,7 +14,7 @@ import type {
 } from '../../mapping/deal-mapper.ts';
 import type { DealLink } from '../../state/deals.ts';
 import type { LeadRow } from '../../state/lead-mirror.ts';
-import type { StateStore } from '../../state/store.ts';
+import type { Checkpoint, StateStore } from '../../state/store.ts';
 import { excusedAt } from '../runner/refusals.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
 import {
@@ -50,7 +51,7 @@ export interface DealSyncDeps {
   /** amoCRM requests sent so far by this process (for the run's count). */
   requestCount: () => number;
   /** The IDENT clock (the patient source's), for the checkpoint and the window. */
-  now: () => Promise<{ at: Date; rowVersion?: string }>;
+  now: () => Promise<ChangeMark>;
   /**
    * Syncs one patient's contact now (a reception whose patient has none yet): the contact id, or
    * undefined when the patient could not be synced.
@@ -312,7 +313,7 @@ export class DealRun implements DealWriteReport {
 
   private async *rowsFor(
     request: DealRequest,
-    checkpoint: { at: Date; rowVersion?: string } | undefined,
+    checkpoint: Checkpoint | undefined,
     windowStart: Date,
   ): AsyncGenerator<ReceptionRow> {
     const { source } = this.deps;
@@ -331,6 +332,7 @@ export class DealRun implements DealWriteReport {
       new Date(checkpoint.at.getTime() - this.options.overlapSeconds * 1000),
       windowStart,
       checkpoint.rowVersion,
+      checkpoint.sources,
     );
   }
 

@@ -2,7 +2,7 @@ import { zoneMismatch } from '../../amocrm/account-zone.ts';
 import { type AmoClient, createAmoClient } from '../../amocrm/client.ts';
 import type { Config } from '../../config/config.ts';
 import { ActionableError } from '../../errors.ts';
-import { type PatientSource, SqlPatientSource } from '../../ident/patient-source.ts';
+import { type ChangeMark, type PatientSource, SqlPatientSource } from '../../ident/patient-source.ts';
 import { connectIdent } from '../../ident/pool.ts';
 import { classifyDbError } from '../../ident/errors.ts';
 import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
@@ -411,7 +411,7 @@ export function dealRunFor(
     store: StateStore;
     logger: Logger;
     timeZone: string;
-    now: () => Promise<{ at: Date; rowVersion?: string }>;
+    now: () => Promise<ChangeMark>;
     ensureContact?: (patientId: string) => Promise<number | undefined>;
     clock?: Clock;
     boot?: string;
