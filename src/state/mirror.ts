@@ -215,8 +215,11 @@ export class ContactMirror extends MirrorTable {
   byIdent(identId: string): MirrorRow[] {
     return (
       this.sql(
-        `SELECT c.* FROM (${IDENT_PAIRS}) i JOIN mirror_contacts c ON c.contact_id = i.contact_id WHERE i.ident_id = ? ORDER BY c.contact_id`,
-      ).all(identId.trim()) as unknown as StoredRow[]
+        // A field listing several ids never equals one id: each half is one index lookup.
+        `SELECT * FROM mirror_contacts WHERE ident_id = ?
+         UNION SELECT c.* FROM mirror_idents i JOIN mirror_contacts c ON c.contact_id = i.contact_id WHERE i.ident_id = ?
+         ORDER BY contact_id`,
+      ).all(identId.trim(), identId.trim()) as unknown as StoredRow[]
     ).map(toRow);
   }
 
