@@ -241,6 +241,16 @@ export class ContactMirror extends MirrorTable {
     ).map(toRow);
   }
 
+  /** Phones on more than one contact that carries IDENT ids, with those contacts (a chain's possible one person). */
+  *sharedPhones(): Generator<{ phone: string; contactIds: number[] }> {
+    for (const row of this.sql(
+      `SELECT p.phone, group_concat(p.contact_id) AS ids FROM mirror_phones p
+         JOIN mirror_contacts c ON c.contact_id = p.contact_id WHERE c.ident_id IS NOT NULL
+         GROUP BY p.phone HAVING count(*) > 1`,
+    ).iterate() as Iterable<{ phone: string; ids: string }>)
+      yield { phone: row.phone, contactIds: sortedIds(row.ids) };
+  }
+
   /** IDENT ids carried by more than one contact, with the contacts (oldest first). */
   duplicates(): { identId: string; contactIds: number[] }[] {
     return this.groups(

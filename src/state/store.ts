@@ -150,7 +150,8 @@ export interface Checkpoint {
 }
 
 export interface Finding {
-  kind: 'duplicate' | 'orphan';
+  /** `person`: in a clinic chain, two contacts of different clinics' patients that may be one person. */
+  kind: 'duplicate' | 'orphan' | 'person';
   patientId: string;
   contactIds: number[];
 }

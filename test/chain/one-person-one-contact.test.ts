@@ -23,7 +23,13 @@ function chain() {
   for (let id = 1; id <= PER_CLINIC; id += 1) {
     center.rows.set(String(id), syntheticPatient(id, T0));
     personOf.set(`center:${id}`, `p${id}`);
-    north.rows.set(String(id), { ...syntheticPatient(1000 + id, T0), PatientId: id });
+    // Another person: own phones (the generator's second numbers repeat every thousand ids).
+    north.rows.set(String(id), {
+      ...syntheticPatient(1000 + id, T0),
+      PatientId: id,
+      MobilePhone: `+7 913 100 ${String(1000 + id).padStart(4, '0')}`,
+      Phone: null,
+    });
     personOf.set(`north:${id}`, `p${1000 + id}`);
   }
   for (let index = 1; index <= SHARED; index += 1) {
@@ -37,9 +43,21 @@ function chain() {
       VisitCount: 3,
       VisitSum: 4500,
     });
-    if (!person.MobilePhone) center.rows.set(String(index), { ...person, MobilePhone: `+7 912 000 00 0${index}` });
+    if (!person.MobilePhone)
+      center.rows.set(String(index), { ...person, MobilePhone: `+7 912 000 00 0${index}` });
     personOf.set(`north:${id}`, `p${index}`);
   }
+  // Weak evidence: clinic north's patient 36 shares center 7's phone and first name, not the
+  // surname (a namesake relative, or a married name): two contacts, listed for a person. 37 is a
+  // relative on center 8's phone with another first name: two contacts, nothing to decide.
+  const weak = syntheticPatient(7, T0);
+  const relative = syntheticPatient(8, T0);
+  center.rows.set('7', { ...weak, MobilePhone: '+7 912 555 00 07' });
+  center.rows.set('8', { ...relative, MobilePhone: '+7 912 555 00 08' });
+  north.rows.set('36', { ...weak, PatientId: 36, Surname: 'Другова', MobilePhone: '+7 912 555 00 07' });
+  north.rows.set('37', { ...relative, PatientId: 37, Name: 'Другое', MobilePhone: '+7 912 555 00 08' });
+  personOf.set('north:36', 'p-weak');
+  personOf.set('north:37', 'p-relative');
   const source = new ChainPatientSource([
     { scope: { key: 'center', bare: false }, patients: center },
     { scope: { key: 'north', bare: false }, patients: north },
@@ -88,6 +106,11 @@ describe('a clinic chain in one amoCRM account', () => {
         wrongPerson: 0,
         duplicates: 0,
       });
+      assert.deepEqual(
+        stack.store.findings('person').map((finding) => finding.patientId),
+        ['north:36'],
+        'the weak pair is listed for a person, the relative is not',
+      );
     } finally {
       await emulator.stop();
     }

@@ -252,6 +252,11 @@ export class SyncRun implements WriteReport {
         if (request.kind === 'deep') {
           const found = recordFindings(store, this.scratch, logger, { dryRun });
           for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
+          if (this.chain && !dryRun)
+            store.replaceFindings(
+              'person',
+              (await this.chain.possiblyOnePerson(store.mirror)).map((pair) => ({ kind: 'person', ...pair })),
+            );
           findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
         }
         if (request.kind !== 'single' && !dryRun) {
