@@ -526,11 +526,13 @@ export class SyncRun implements WriteReport {
           this.chain.othersOn(mapped.patientId, carrier.contactId, carrier.identId),
         );
     }
-    let { plan, carriers } = planUnlinked(mapped, this.deps.store.mirror, {
+    const planned = planUnlinked(mapped, this.deps.store.mirror, {
       matchByPhone: this.options.matchByPhone,
       exclude,
       claimed: this.claimed,
     });
+    const { carriers } = planned;
+    let { plan } = planned;
     if (plan.action === 'create') {
       const joined = await this.joinPerson(mapped, exclude);
       if (joined) ({ plan, mapped } = joined);
