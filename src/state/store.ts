@@ -423,6 +423,15 @@ export class StateStore {
     return (this.sql('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n;
   }
 
+  /** Linked patients by the source key of their kept id ('' for bare ids), for a chain's checks and `status`. */
+  linkCountsBySource(): Map<string, number> {
+    const rows = this.sql(
+      `SELECT CASE WHEN instr(patient_id, ':') > 0 THEN substr(patient_id, 1, instr(patient_id, ':') - 1) ELSE '' END AS source,
+              COUNT(*) AS n FROM links GROUP BY source`,
+    ).all() as { source: string; n: number }[];
+    return new Map(rows.map((row) => [row.source, row.n]));
+  }
+
   /** The IDENT patients whose contact this is (one, unless a person merged contacts in amoCRM). */
   patientsOfContact(contactId: number): string[] {
     return (
