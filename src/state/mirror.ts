@@ -1,6 +1,7 @@
-import { MirrorTable, type Sql, type Transaction } from './mirror-table.ts';
+import { MirrorTable, mirrorMetaKeys } from './stream/mirror-base.ts';
+import type { StateAccess } from './stream/sql.ts';
 
-export type { MirrorState } from './mirror-table.ts';
+export type { MirrorState } from './stream/mirror-base.ts';
 
 /**
  * amoCRM's contacts as the sync last read them, in the state store: every lookup a sync needs —
@@ -42,13 +43,7 @@ CREATE TABLE IF NOT EXISTS mirror_phones (
 CREATE INDEX IF NOT EXISTS mirror_phones_contact ON mirror_phones (contact_id);
 `;
 
-const META_KEYS = {
-  fullAt: 'mirror_full_at',
-  watermark: 'mirror_watermark',
-  maxId: 'mirror_max_contact_id',
-  form: 'mirror_form',
-  generation: 'mirror_generation',
-} as const;
+const META_KEYS = mirrorMetaKeys('mirror', 'mirror_max_contact_id');
 
 const list = (text: string) => (text === '' ? [] : text.split(','));
 
@@ -72,9 +67,23 @@ const toRow = (row: StoredRow): MirrorRow => ({
   updatedAt: row.updated_at,
 });
 
-export class ContactMirror extends MirrorTable {
-  constructor(sql: Sql, transaction: Transaction, readOnly: boolean) {
-    super(sql, transaction, readOnly, { table: 'mirror_contacts', idColumn: 'contact_id', keys: META_KEYS });
+export class ContactMirror extends MirrorTable<MirrorRow> {
+  constructor(access: StateAccess) {
+    super(access, {
+      table: 'mirror_contacts',
+      id: { name: 'contact_id', value: (row) => row.contactId },
+      keyColumn: 'ident_id',
+      keys: META_KEYS,
+      columns: [
+        { name: 'ident_id', value: (row) => row.identId },
+        { name: 'hash', value: (row) => row.hash },
+        { name: 'phones', value: (row) => row.phones.join(',') },
+        { name: 'emails', value: (row) => row.emails.join(',') },
+        { name: 'name_words', value: (row) => row.nameWords.join(' ') },
+        { name: 'updated_at', value: (row) => row.updatedAt },
+      ],
+      read: (stored) => toRow(stored as unknown as StoredRow),
+    });
   }
 
   createSchema(exec: (script: string) => void): void {
@@ -82,37 +91,15 @@ export class ContactMirror extends MirrorTable {
   }
 
   /**
-   * Stores contacts as read (one transaction), marked with `generation`. Phones are indexed only for
-   * contacts without an IDENT id: those are the only ones a patient may be linked to by phone.
+   * Phones are indexed only for contacts without an IDENT id: those are the only ones a patient may
+   * be linked to by phone.
    */
-  upsert(rows: readonly MirrorRow[], generation: number): void {
-    if (rows.length === 0) return;
-    this.transaction(() => {
-      const insert = this.sql(
-        `INSERT INTO mirror_contacts (contact_id, ident_id, hash, phones, emails, name_words, updated_at, generation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (contact_id) DO UPDATE SET ident_id = excluded.ident_id, hash = excluded.hash,
-           phones = excluded.phones, emails = excluded.emails, name_words = excluded.name_words,
-           updated_at = excluded.updated_at, generation = excluded.generation`,
-      );
-      const clearPhones = this.sql('DELETE FROM mirror_phones WHERE contact_id = ?');
+  protected override stored(row: MirrorRow): void {
+    this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(row.contactId);
+    if (row.identId === null) {
       const addPhone = this.sql('INSERT OR IGNORE INTO mirror_phones (phone, contact_id) VALUES (?, ?)');
-      for (const row of rows) {
-        insert.run(
-          row.contactId,
-          row.identId,
-          row.hash,
-          row.phones.join(','),
-          row.emails.join(','),
-          row.nameWords.join(' '),
-          row.updatedAt,
-          generation,
-        );
-        clearPhones.run(row.contactId);
-        if (row.identId === null) for (const phone of row.phones) addPhone.run(phone, row.contactId);
-      }
-      this.noteMaxId(rows.map((row) => row.contactId));
-    });
+      for (const phone of row.phones) addPhone.run(phone, row.contactId);
+    }
   }
 
   /**
@@ -128,43 +115,23 @@ export class ContactMirror extends MirrorTable {
       emails?: string[];
     }[],
   ): void {
-    if (written.length === 0) return;
-    const current = this.get(written.map((entry) => entry.contactId));
-    this.upsert(
-      written.map((entry) => {
-        const before = current.get(entry.contactId);
-        return {
-          contactId: entry.contactId,
-          identId: entry.identId,
-          hash: entry.hash,
-          phones: entry.phones ?? before?.phones ?? [],
-          emails: entry.emails ?? before?.emails ?? [],
-          nameWords: before?.nameWords ?? [],
-          updatedAt: before?.updatedAt ?? 0,
-        };
+    this.rewrite(
+      written,
+      (entry) => entry.contactId,
+      (entry, before) => ({
+        contactId: entry.contactId,
+        identId: entry.identId,
+        hash: entry.hash,
+        phones: entry.phones ?? before?.phones ?? [],
+        emails: entry.emails ?? before?.emails ?? [],
+        nameWords: before?.nameWords ?? [],
+        updatedAt: before?.updatedAt ?? 0,
       }),
-      this.state().generation,
     );
   }
 
-  /** A contact about to be linked to a patient carries its IDENT id from now on: nobody else links it by phone. */
-  claim(contactId: number, identId: string): void {
-    this.sql('UPDATE mirror_contacts SET ident_id = ? WHERE contact_id = ?').run(identId, contactId);
+  protected override dropIndexes(contactId: number): void {
     this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
-  }
-
-  protected override removed(contactId: number): void {
-    this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
-  }
-
-  get(contactIds: readonly number[]): Map<number, MirrorRow> {
-    const found = new Map<number, MirrorRow>();
-    if (contactIds.length === 0) return found;
-    const rows = this.sql(
-      'SELECT * FROM mirror_contacts WHERE contact_id IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify(contactIds)) as unknown as StoredRow[];
-    for (const row of rows) found.set(row.contact_id, toRow(row));
-    return found;
   }
 
   /** Contacts carrying this IDENT id, oldest first. */
@@ -187,30 +154,11 @@ export class ContactMirror extends MirrorTable {
 
   /** IDENT ids carried by more than one contact, with the contacts (oldest first). */
   duplicates(): { identId: string; contactIds: number[] }[] {
-    return this.groups(
-      'SELECT ident_id, group_concat(contact_id) AS ids FROM mirror_contacts WHERE ident_id IS NOT NULL GROUP BY ident_id HAVING count(*) > 1',
-    );
+    return [...this.identIds(true)];
   }
 
-  /** Every IDENT id the mirror holds, with its contacts. */
-  *identIds(): Generator<{ identId: string; contactIds: number[] }> {
-    for (const row of this.sql(
-      'SELECT ident_id, group_concat(contact_id) AS ids FROM mirror_contacts WHERE ident_id IS NOT NULL GROUP BY ident_id',
-    ).iterate() as Iterable<{ ident_id: string; ids: string }>) {
-      yield { identId: row.ident_id, contactIds: sortedIds(row.ids) };
-    }
-  }
-
-  private groups(query: string): { identId: string; contactIds: number[] }[] {
-    return (this.sql(query).all() as { ident_id: string; ids: string }[]).map((row) => ({
-      identId: row.ident_id,
-      contactIds: sortedIds(row.ids),
-    }));
+  /** Every IDENT id the mirror holds, with its contacts; `shared`: only those of more than one. */
+  *identIds(shared = false): Generator<{ identId: string; contactIds: number[] }> {
+    for (const { key, ids } of this.keyGroups(shared)) yield { identId: key, contactIds: ids };
   }
 }
-
-const sortedIds = (ids: string) =>
-  ids
-    .split(',')
-    .map(Number)
-    .sort((a, b) => a - b);
