@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
@@ -37,6 +37,7 @@ describe('a state from before the shared stream storage', () => {
     const dir = tempDir();
     const file = join(dir, 'state.sqlite');
     copyFileSync(fixture, file);
+    chmodSync(file, 0o600);
     const before = dump(file);
     const store = new StateStore(dir);
     try {
@@ -155,6 +156,50 @@ describe('a state from before the shared stream storage', () => {
       assert.deepEqual(store.findings('duplicate'), [
         { kind: 'duplicate', patientId: '1', contactIds: [101, 300] },
       ]);
+    } finally {
+      store.close();
+    }
+    assert.equal(dump(file), before);
+  });
+
+  it('is read by `status` without an upgrade even from a release before deals', () => {
+    const dir = tempDir();
+    const file = join(dir, 'state.sqlite');
+    copyFileSync(fixture, file);
+    chmodSync(file, 0o600);
+    const db = new DatabaseSync(file);
+    for (const table of [
+      'deal_links',
+      'deal_pending',
+      'deal_failures',
+      'deal_refusals',
+      'deal_relinks',
+      'mirror_leads',
+    ])
+      db.exec(`DROP TABLE ${table}`);
+    db.close();
+    const before = dump(file);
+    const store = new StateStore(dir, { readOnly: true });
+    try {
+      const deals = store.deals;
+      assert.deepEqual(
+        [
+          deals.linkCount(),
+          deals.pendingCount(),
+          deals.failureCount(),
+          deals.refusalCount(),
+          deals.deletedCount(),
+        ],
+        [0, 0, 0, 0, 0],
+      );
+      assert.deepEqual(
+        [deals.pending(), deals.failures(), deals.refusals(), deals.relinks()],
+        [[], [], [], []],
+      );
+      assert.equal(store.leadMirror.count(), 0);
+      assert.equal(store.pendingCount(), 1);
+      assert.equal(store.failures()[0]?.patientId, '5');
+      assert.equal(store.checkpoint()?.rowVersion, '0x00000000000007D1');
     } finally {
       store.close();
     }
