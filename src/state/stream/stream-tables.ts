@@ -1,7 +1,8 @@
 import { CheckpointMark } from './checkpoint.ts';
 import { FailureTable } from './failure-table.ts';
 import { type PendingCreate, type PendingLayout, PendingTable } from './pending-table.ts';
-import { RefusalTable, type SettledWrite } from './refusal-table.ts';
+import { RefusalTable, type RefusedValue, type SettledWrite } from './refusal-table.ts';
+import type { SentStamp } from '../sent-stamp.ts';
 import type { StateAccess, Transaction } from './sql.ts';
 
 /** Where one stream keeps its part of the state: meta keys of its checkpoint, its tables, its key column. */
@@ -57,16 +58,20 @@ export class StreamTables<Entry extends PendingCreate, Stored> {
   }
 
   /** A write of these items' pending creates, in one transaction. */
-  addPending(entries: readonly Entry[], sent: Parameters<PendingTable<Entry, Stored>['add']>[1]): void {
+  addPending(entries: readonly Entry[], sent: SentStamp): void {
     if (entries.length === 0) return;
     this.transaction(() => this.pending.add(entries, sent));
   }
 
-  restampPending(entries: Parameters<PendingTable<Entry, Stored>['restamp']>[0]): void {
+  /** New sent times (and the values refused so far) for these pending creates, in one transaction. */
+  restampPending(
+    entries: readonly { key: string; sent: SentStamp; refused?: readonly RefusedValue[] }[],
+  ): void {
     if (entries.length === 0) return;
     this.transaction(() => this.pending.restamp(entries));
   }
 
+  /** Items that needed nothing: only a failure they had ends. */
   clearFailures(keys: readonly string[]): void {
     if (keys.length === 0) return;
     this.transaction(() => this.failures.clear(keys));
