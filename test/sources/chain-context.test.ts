@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/logging/logger.ts';
 import { openSyncContext } from '../../src/streams/runner/context.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { fakeConnection } from '../helpers/fake-sql.ts';
-import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
+import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
 import { syncStack } from '../helpers/sync-stack.ts';
 
 const IDENT_FIELD = 'ID пациента IDENT';
@@ -29,7 +29,7 @@ const env = (stateDir: string, baseUrl: string) => ({
 });
 
 const clinic = (offset: number) =>
-  [1, 2, 3].map((id) => ({ ...syntheticPatient(id + offset), PatientId: id }));
+  [1, 2, 3].map((id) => ({ ...syntheticPatient(id + offset, T0), PatientId: id }));
 
 describe('a chain of sources from the configuration', () => {
   let emulator: AmoCrmEmulator;
