@@ -135,4 +135,51 @@ describe('a chain of sources from the configuration', () => {
       await context.close();
     }
   });
+
+  it('a single clinic that joins a chain as SOURCE_BARE_IDS: a deep sync rewrites none of its contacts', async () => {
+    const stack = await syncStack(emulator, new MemorySource());
+    const before = emulator.contacts.size;
+    const {
+      SOURCES: _s,
+      SOURCE_BARE_IDS: _b,
+      SOURCE_NORTH_DB_NAME: _n,
+      SOURCE_NORTH_DB_PORT: _p,
+      ...single
+    } = env(stack.stateDir, emulator.baseUrl);
+    const databases: Record<string, ReturnType<typeof fakeConnection>> = {
+      // Ids of their own: the emulator's account already holds the first test's contacts.
+      PZ: fakeConnection(clinic(200).map((row) => ({ ...row, PatientId: row.PatientId + 20 }))),
+      PZ_NORTH: fakeConnection(clinic(300).map((row) => ({ ...row, PatientId: row.PatientId + 20 }))),
+    };
+    const connect = async (db: DatabaseConfig) => ({
+      ...databases[db.database]!,
+      close: async () => undefined,
+    });
+    const alone = await openSyncContext(loadConfig(single, ['database', 'amocrm']), silentLogger(), {
+      client: stack.client,
+      store: stack.store,
+      connect,
+    });
+    assert.equal((await alone.syncAll('incremental')).outcome, 'ok');
+    assert.equal(emulator.contacts.size, before + 3);
+    await alone.close();
+    const { StateStore } = await import('../../src/state/store.ts');
+    const chained = await openSyncContext(
+      loadConfig(env(stack.stateDir, emulator.baseUrl), ['database', 'amocrm']),
+      silentLogger(),
+      { client: stack.client, store: new StateStore(stack.stateDir), connect },
+    );
+    try {
+      emulator.requests.length = 0;
+      assert.equal((await chained.syncAll('deep')).outcome, 'ok');
+      // North's three patients are created; center's contacts, bare ids and all, are left as they are.
+      assert.deepEqual(
+        emulator.writeRequests().map((request) => [request.method, request.path, request.items]),
+        [['POST', '/api/v4/contacts', 3]],
+      );
+      assert.equal(emulator.contacts.size, before + 6);
+    } finally {
+      await chained.close();
+    }
+  });
 });
