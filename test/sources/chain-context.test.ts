@@ -182,4 +182,36 @@ describe('a chain of sources from the configuration', () => {
       await chained.close();
     }
   });
+
+  it('a read that fails in a run names the source it failed in', async () => {
+    const stack = await syncStack(emulator, new MemorySource());
+    const north = fakeConnection(clinic(400), {
+      // Every patient query of north's loses its connection after the first row.
+      failOnQuery: (request) =>
+        /SYSDATETIME|INFORMATION_SCHEMA/.test(request.sql)
+          ? undefined
+          : {
+              failAfter: 1,
+              error: Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ECONNRESET' }),
+            },
+    });
+    const databases: Record<string, ReturnType<typeof fakeConnection>> = {
+      PZ: fakeConnection(clinic(500).map((row) => ({ ...row, PatientId: row.PatientId + 40 }))),
+      PZ_NORTH: north,
+    };
+    const context = await openSyncContext(
+      loadConfig(env(stack.stateDir, emulator.baseUrl), ['database', 'amocrm']),
+      silentLogger(),
+      { client: stack.client, store: stack.store, connect: async (db) => databases[db.database]! },
+    );
+    try {
+      const result = await context.syncAll('deep');
+      assert.equal(result.outcome, 'failed');
+      assert.ok(result.error instanceof IdentDbError);
+      assert.equal(result.error.kind, 'dropped', 'a passing outage stays passing');
+      assert.match(result.error.message, /^source north: /);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
 import { classifyDbError } from '../../ident/errors.ts';
 import { ChainPatientSource, ChainReceptionSource, type IdentSource } from '../../sources/scoped-sources.ts';
 import { sourceError } from '../../sources/source-error.ts';
+import { keyedPatients, keyedReceptions } from '../../sources/keyed-errors.ts';
 import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
 import { prepareForDatabase, prepareReceptionsForDatabase, reportPrepared } from '../../ident/prepare.ts';
 import type { ReceptionSqlFiles } from '../../ident/reception-sql.ts';
@@ -202,8 +203,8 @@ async function openSources(
       });
       opened.push({
         scope,
-        patients: ident.patients,
-        ...(ident.receptions ? { receptions: ident.receptions } : {}),
+        patients: keyedPatients(scope.key, ident.patients),
+        ...(ident.receptions ? { receptions: keyedReceptions(scope.key, ident.receptions) } : {}),
       });
     }
   } catch (error) {
