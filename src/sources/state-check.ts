@@ -9,8 +9,17 @@ import type { SourceScope } from './source-key.ts';
 export function sourcesProblem(
   scopes: readonly SourceScope[],
   linked: ReadonlyMap<string, number>,
+  /** The source that kept bare ids when the state was last run as a chain (the state's meta). */
+  recordedBare?: string,
 ): string | undefined {
   const bare = scopes.find((scope) => scope.bare);
+  if (
+    recordedBare !== undefined &&
+    bare !== undefined &&
+    bare.key !== recordedBare &&
+    (linked.get('') ?? 0) > 0
+  )
+    return `SOURCE_BARE_IDS names "${bare.key}", but the state's bare ids are the patients of "${recordedBare}": set SOURCE_BARE_IDS=${recordedBare} (the clinic whose ids stay bare cannot change, or each of its patients would get a second contact)`;
   const keys = new Set(scopes.map((scope) => scope.key));
   const bareLinks = linked.get('') ?? 0;
   if (bareLinks > 0 && !bare)
@@ -21,4 +30,16 @@ export function sourcesProblem(
     return `the state holds ${count} patient(s) of the source "${key}", which SOURCES does not name: a source's key must never change (its patients would get second contacts) — add "${key}" back to SOURCES`;
   }
   return undefined;
+}
+
+/** A deal map's own pipelines for a clinic SOURCES does not name (a typo sends nobody there). */
+export function pipelineSourcesProblem(
+  scopes: readonly SourceScope[],
+  bySource: readonly string[],
+): string | undefined {
+  const keys = new Set(scopes.map((scope) => scope.key));
+  const unknown = bySource.find((key) => !keys.has(key));
+  return unknown === undefined
+    ? undefined
+    : `the deal map's pipelines.bySource names "${unknown}", which is not a source of SOURCES (${[...keys].join(', ')}): fix the key in the deal map`;
 }

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { IdentDbError } from '../../src/ident/errors.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { openSyncContext } from '../../src/streams/runner/context.ts';
+import { StateStore } from '../../src/state/store.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
 import { fakeConnection } from '../helpers/fake-sql.ts';
 import { MemorySource, syntheticPatient, T0 } from '../helpers/memory-source.ts';
@@ -213,5 +214,51 @@ describe('a chain of sources from the configuration', () => {
     } finally {
       await context.close();
     }
+  });
+
+  it('refuses, before any connection, a state whose patients the configured sources do not own', async () => {
+    const stack = await syncStack(emulator, new MemorySource([syntheticPatient(1, T0)]));
+    await stack.run({ kind: 'incremental' });
+    stack.store.close();
+    const connected: string[] = [];
+    const open = (overrides: Record<string, string | undefined>) =>
+      openSyncContext(
+        loadConfig({ ...env(stack.stateDir, emulator.baseUrl), ...overrides }, ['database', 'amocrm']),
+        silentLogger(),
+        {
+          client: stack.client,
+          connect: async (db) => {
+            connected.push(db.database);
+            return fakeConnection([]);
+          },
+        },
+      );
+    // A single clinic's state (bare ids) configured as a chain without SOURCE_BARE_IDS.
+    await assert.rejects(
+      open({ SOURCE_BARE_IDS: undefined }),
+      /set SOURCE_BARE_IDS to the key of that clinic/,
+    );
+    // The chain's first start records which clinic keeps bare ids; another one later is refused.
+    const context = await open({});
+    await context.close();
+    await assert.rejects(
+      open({ SOURCE_BARE_IDS: 'north' }),
+      /the state's bare ids are the patients of "center": set SOURCE_BARE_IDS=center/,
+    );
+    const store = new StateStore(stack.stateDir);
+    store.saveLinks([
+      {
+        patientId: 'east:5',
+        contactId: 99,
+        hash: '',
+        phones: [],
+        emails: [],
+        ownedPhones: [],
+        ownedEmails: [],
+      },
+    ]);
+    store.close();
+    await assert.rejects(open({}), /the source "east", which SOURCES does not name/);
+    assert.deepEqual(connected, ['PZ', 'PZ_NORTH'], 'only the accepted start connected');
   });
 });

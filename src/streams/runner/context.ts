@@ -6,6 +6,8 @@ import { type ChangeMark, type PatientSource, SqlPatientSource } from '../../ide
 import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
 import { classifyDbError } from '../../ident/errors.ts';
 import { ChainPatientSource, ChainReceptionSource, type IdentSource } from '../../sources/scoped-sources.ts';
+import { pipelineSourcesProblem, sourcesProblem } from '../../sources/state-check.ts';
+import { ConfigError } from '../../config/errors.ts';
 import { sourceError } from '../../sources/source-error.ts';
 import { keyedPatients, keyedReceptions } from '../../sources/keyed-errors.ts';
 import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
@@ -217,6 +219,18 @@ async function openSources(
   };
 }
 
+/**
+ * The state's patients must belong to the configured sources (src/sources/state-check.ts); a
+ * chain's bare-id clinic is recorded on its first start and must stay the same.
+ */
+function checkStateSources(config: Config, store: StateStore): void {
+  const recorded = store.getMeta('chain_bare_source');
+  const problem = sourcesProblem(config.scopes, store.countsBySource().links, config.chain ? recorded : undefined);
+  if (problem) throw new ConfigError([problem]);
+  const bare = config.scopes.find((scope) => scope.bare)?.key;
+  if (config.chain && bare !== undefined && recorded === undefined) store.setMeta('chain_bare_source', bare);
+}
+
 export async function openSyncContext(
   config: Config,
   logger: Logger,
@@ -256,13 +270,32 @@ export async function openSyncContext(
   if (zoneWarning) logger.warn(zoneWarning);
   const timeZone = config.sync.timeZone;
   // The deal map's no-show rule reads the time: the engine's clock, virtual in a simulation.
-  const dealMapperOptions = { timeZone, now: () => new Date((clock ?? systemClock).now()) };
+  const dealMapperOptions = {
+    timeZone,
+    now: () => new Date((clock ?? systemClock).now()),
+    bareSource: config.scopes.find((scope) => scope.bare)?.key,
+  };
+  if (dealFiles) {
+    const problem = pipelineSourcesProblem(
+      config.scopes,
+      Object.keys(dealFiles.map.pipelines.bySource ?? {}),
+    );
+    if (problem) throw new ConfigError([problem]);
+  }
   let mapper = createMapper(resolved, { timeZone });
-  const ident = parts.source
-    ? { patients: parts.source, receptions: parts.receptions }
-    : await openSources(config, files, map, dealFiles, logger, parts.connect ?? connectIdent);
-  const source = ident.patients;
   const store = parts.store ?? new StateStore(config.stateDir);
+  const ident = await (async () => {
+    try {
+      checkStateSources(config, store);
+      return parts.source
+        ? { patients: parts.source, receptions: parts.receptions }
+        : await openSources(config, files, map, dealFiles, logger, parts.connect ?? connectIdent);
+    } catch (error) {
+      if (!parts.store) store.close();
+      throw error;
+    }
+  })();
+  const source = ident.patients;
   if (dealFiles && !ident.receptions)
     throw new Error('SYNC_RECEPTIONS is on but no reception source was given');
   const dealPartsOf = (fresh: ResolvedDealMap): DealParts => ({
