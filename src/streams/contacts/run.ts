@@ -25,7 +25,7 @@ import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from '../runner/refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
 import { RunScratch } from '../runner/scratch.ts';
-import { BatchWriter, type WriteReport } from './write.ts';
+import { ContactWriter, type WriteReport } from './write.ts';
 
 export interface SyncDeps {
   source: PatientSource;
@@ -127,7 +127,7 @@ export class SyncRun implements WriteReport {
   private waiting = new Set<string>();
   /** Patients whose earlier create was found and linked: read again, as IDENT may have changed since. */
   private confirmedEarlier: string[] = [];
-  private writer!: BatchWriter;
+  private writer!: ContactWriter;
   private scratch!: RunScratch;
   private kind: RunKind = 'incremental';
   /** Contacts this run gave to a patient by phone: nobody else takes them over. */
@@ -180,7 +180,7 @@ export class SyncRun implements WriteReport {
     let findings = { duplicates: 0, orphans: 0 };
     logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
-    this.writer = new BatchWriter(
+    this.writer = new ContactWriter(
       {
         contacts,
         store,
