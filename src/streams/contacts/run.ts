@@ -1,5 +1,4 @@
 import { ProgressLine } from '../runner/progress.ts';
-import { inChunks } from '../runner/chunks.ts';
 import type { ContactsApi } from '../../amocrm/contacts.ts';
 import type { AmoCrmError } from '../../amocrm/errors.ts';
 import { errorKindOf } from '../../alerts/error-kind.ts';
@@ -7,13 +6,12 @@ import type { PatientSource } from '../../ident/patient-source.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { ResolvedMap } from '../../mapping/catalogue.ts';
 import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../../mapping/mapper.ts';
-import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../../state/store.ts';
+import type { Link, Pending, RunCounts, RunKind, RunOutcome, StateStore } from '../../state/store.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   judgePending,
-  logSettled,
   PENDING_MARGIN_MS,
   type PendingClock,
   type SentStamp,
@@ -24,7 +22,7 @@ import { emailsOf, keptOwned, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from '../runner/refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
-import { RunScratch } from '../runner/scratch.ts';
+import { StreamRun } from '../runner/run.ts';
 import { ContactWriter, type WriteReport } from './write.ts';
 
 export interface SyncDeps {
@@ -118,17 +116,13 @@ const emptyCounts = (): RunCounts => ({
  * drift, `reconcile.ts`) → only what differs goes to amoCRM (`write.ts`). The three kinds differ
  * in which patients they read and in how much of amoCRM they read first.
  */
-export class SyncRun implements WriteReport {
+export class SyncRun
+  extends StreamRun<PatientRow, MappedContact, Pending, ContactWriter>
+  implements WriteReport
+{
   private readonly deps: SyncDeps;
-  private readonly options: Required<Omit<SyncOptions, 'shouldStop'>> & Pick<SyncOptions, 'shouldStop'>;
-  private counts = emptyCounts();
-  private pending = 0;
-  /** Patients whose create an earlier run sent and amoCRM may still apply: not touched by this run. */
-  private waiting = new Set<string>();
-  /** Patients whose earlier create was found and linked: read again, as IDENT may have changed since. */
-  private confirmedEarlier: string[] = [];
-  private writer!: ContactWriter;
-  private scratch!: RunScratch;
+  protected readonly options: Required<Omit<SyncOptions, 'shouldStop'>> & Pick<SyncOptions, 'shouldStop'>;
+  protected counts = emptyCounts();
   private kind: RunKind = 'incremental';
   /** Contacts this run gave to a patient by phone: nobody else takes them over. */
   private readonly claimed = new Set<number>();
@@ -137,8 +131,6 @@ export class SyncRun implements WriteReport {
    * enough before this run's complete listing began: a new contact may be made for them.
    */
   private replaceable = new Set<string>();
-  /** Patients whose contact turned out gone: matched again once the batch that found it is done. */
-  private readonly again: MappedContact[] = [];
   private readonly duplicatesNoted = new Set<string>();
   private startedAt = Date.now();
   private progress: ProgressLine | undefined;
@@ -148,6 +140,7 @@ export class SyncRun implements WriteReport {
   private hadCheckpoint = false;
 
   constructor(deps: SyncDeps, options: SyncOptions) {
+    super();
     this.deps = deps;
     this.options = {
       dryRun: false,
@@ -175,8 +168,6 @@ export class SyncRun implements WriteReport {
     );
     this.progress = progress;
     const runId = store.startRun(this.kind, dryRun);
-    let outcome: RunOutcome = 'ok';
-    let error: Error | undefined;
     let findings = { duplicates: 0, orphans: 0 };
     logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
@@ -197,63 +188,51 @@ export class SyncRun implements WriteReport {
       },
       this,
     );
-    try {
-      this.scratch = new RunScratch();
-      const clock = await this.deps.source.now();
-      if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
-      // A deep sync compares every contact, so it reads all of them; other runs read what changed.
-      const full = request.kind === 'deep' || !refresher.complete;
-      // Judged before a complete listing begins: a contact that vanished a pending wait before it,
-      // and that it does not show on another contact, is gone for good. A dry run judges them too
-      // (it says what a real run would do) but writes no new stamp.
-      const settledVanished = full ? this.vanishedLongAgo({ restamp: !dryRun }) : new Set<string>();
-      const listing = await refresher.refresh(full);
-      if (listing.kind === 'full') this.replaceable = settledVanished;
-      if (!dryRun) {
-        const pending =
+    let clock: Awaited<ReturnType<PatientSource['now']>>;
+    const { outcome, error } = await this.steps(
+      {
+        start: async () => {
+          clock = await this.deps.source.now();
+          if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
+          // A deep sync compares every contact, so it reads all of them; other runs read what changed.
+          const full = request.kind === 'deep' || !refresher.complete;
+          // Judged before a complete listing begins: a contact that vanished a pending wait before it,
+          // and that it does not show on another contact, is gone for good. A dry run judges them too
+          // (it says what a real run would do) but writes no new stamp.
+          const settledVanished = full ? this.vanishedLongAgo({ restamp: !dryRun }) : new Set<string>();
+          const listing = await refresher.refresh(full);
+          if (listing.kind === 'full') this.replaceable = settledVanished;
+        },
+        pending: () =>
           request.kind === 'single'
             ? store.pending({ patientId: normaliseId(request.patientId) })
-            : store.pending();
-        const settled = await this.writer.confirmPending(pending);
-        this.counts.linked += settled.confirmed.length;
-        this.confirmedEarlier = settled.confirmed;
-        this.waiting = new Set(settled.waiting);
-        this.pending += settled.waiting.length;
-        if (pending.length > 0) logSettled(logger, 'creates', settled);
-      }
-      await this.consume(this.rowsFor(request));
-      if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
-      await this.finishWrites();
-      if (this.writer.fatal) throw this.writer.fatal;
-      if (this.stopping()) {
-        outcome = 'stopped';
-      } else {
-        if (request.kind === 'deep') {
-          const found = recordFindings(store, this.scratch, logger, { dryRun });
-          for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
-          findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
-        }
-        if (request.kind !== 'single' && !dryRun) {
-          // A deep sync, or the first run of a state, read every patient: the schedule counts it.
-          if (request.kind === 'deep' || !this.hadCheckpoint)
-            store.setMeta('full_read_at', startedAt.toISOString());
-          store.setCheckpoint(clock);
-        }
-      }
-    } catch (thrown) {
-      outcome = 'failed';
-      error = thrown as Error;
-      await this.writer.settle();
-      if (this.writer.fatal && this.writer.fatal !== error) error = this.writer.fatal;
-    } finally {
-      this.scratch?.close();
-    }
+            : store.pending(),
+        settledNoun: 'creates',
+        rows: this.rowsFor(request),
+        chunk: LOOKUP_CHUNK,
+        retryFailed: request.kind !== 'single',
+        complete: () => {
+          if (request.kind === 'deep') {
+            const found = recordFindings(store, this.scratch, logger, { dryRun });
+            for (const duplicate of found.duplicates)
+              this.carriers(duplicate.patientId, duplicate.contactIds);
+            findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
+          }
+          if (request.kind !== 'single' && !dryRun) {
+            // A deep sync, or the first run of a state, read every patient: the schedule counts it.
+            if (request.kind === 'deep' || !this.hadCheckpoint)
+              store.setMeta('full_read_at', startedAt.toISOString());
+            store.setCheckpoint(clock);
+          }
+        },
+      },
+      logger,
+    );
     this.counts.requests = progress.requests();
     store.finishRun(runId, outcome, this.counts, error?.message, new Date(), errorKindOf(error));
     const durationMs = Date.now() - this.startedAt;
     const summary = { kind: this.kind, outcome, ...this.counts, pending: this.pending, durationMs, dryRun };
-    if (outcome === 'failed') logger.error({ ...summary, err: error }, 'sync failed');
-    else logger.info(summary, outcome === 'stopped' ? 'sync stopped' : 'sync finished');
+    this.logFinished(logger, 'sync', summary, outcome, error);
     return {
       runId,
       kind: this.kind,
@@ -266,10 +245,6 @@ export class SyncRun implements WriteReport {
       pending: this.pending,
       patient: this.patientResult,
     };
-  }
-
-  private stopping(): boolean {
-    return this.writer.fatal !== undefined || (this.options.shouldStop?.() ?? false);
   }
 
   private async *rowsFor(request: SyncRequest): AsyncGenerator<PatientRow> {
@@ -292,47 +267,29 @@ export class SyncRun implements WriteReport {
     });
   }
 
-  private consume(rows: AsyncIterable<PatientRow>): Promise<void> {
-    return inChunks(
-      rows,
-      LOOKUP_CHUNK,
-      () => this.stopping(),
-      (chunk) => this.handleRows(chunk),
-    );
+  protected failuresDue(): string[] {
+    return this.deps.store.failuresDue();
   }
 
-  /**
-   * Patients that failed before, when their retry is due (creates amoCRM never got are due at
-   * once), and those whose earlier create was only now found.
-   */
-  private async recheckFailed(): Promise<void> {
-    const due = [...new Set([...this.confirmedEarlier, ...this.deps.store.failuresDue()])].filter(
-      (id) => !this.scratch.wasSeen(id),
-    );
-    for (const patientId of due) {
-      if (this.stopping()) return;
-      const row = await this.deps.source.one(patientId);
-      if (row) await this.handleRows([row]);
-      else this.deps.store.clearFailures([patientId]);
-    }
+  protected readOne(patientId: string): Promise<PatientRow | undefined> {
+    return this.deps.source.one(patientId);
   }
 
-  /** Sends what is queued, and matches again the patients whose contact turned out gone meanwhile. */
-  private async finishWrites(): Promise<void> {
-    for (;;) {
-      await this.writer.flush();
-      if (this.again.length === 0 || this.stopping()) return;
-      await this.matchAgain();
-    }
+  protected forgetFailure(patientId: string): void {
+    this.deps.store.clearFailures([patientId]);
   }
 
-  private async matchAgain(): Promise<void> {
-    while (this.again.length > 0 && !this.stopping()) await this.resolveUnlinked(this.again.shift()!);
+  protected matchAgain(mapped: MappedContact): Promise<void> {
+    return this.resolveUnlinked(mapped);
   }
 
-  private async handleRows(rows: readonly PatientRow[]): Promise<void> {
+  protected async handleRows(rows: readonly PatientRow[]): Promise<void> {
+    await this.planPage(rows.map((row) => this.deps.mapper(row)));
+  }
+
+  /** A page of mapped patients: looked up in the state together, then each planned and queued. */
+  private async planPage(outcomes: readonly MapOutcome[]): Promise<void> {
     const { store } = this.deps;
-    const outcomes = rows.map((row) => this.deps.mapper(row));
     const ids = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : []));
     const links = store.links(ids);
     const failed = store.failedAmong(ids);
@@ -360,7 +317,7 @@ export class SyncRun implements WriteReport {
       });
     }
     if (!this.options.dryRun) store.endRefusals(inPlace);
-    await this.matchAgain();
+    await this.matchAllAgain();
   }
 
   private async handleOutcome(
@@ -584,10 +541,6 @@ export class SyncRun implements WriteReport {
       { patientId, contactIds },
       'several amoCRM contacts carry this IDENT id; the oldest is kept in sync',
     );
-  }
-
-  async resolveAgain(mapped: MappedContact): Promise<void> {
-    this.again.push(mapped);
   }
 
   private setPatient(mapped: MappedContact, action: PatientAction, contactId: number | undefined): void {
