@@ -5,7 +5,6 @@ import { ActionableError } from '../../errors.ts';
 import { type PatientSource, SqlPatientSource } from '../../ident/patient-source.ts';
 import { connectIdent } from '../../ident/pool.ts';
 import { classifyDbError } from '../../ident/errors.ts';
-import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
 import { prepareForDatabase, prepareReceptionsForDatabase, reportPrepared } from '../../ident/prepare.ts';
 import type { ReceptionSqlFiles } from '../../ident/reception-sql.ts';
 import { type ReceptionSource, SqlReceptionSource } from '../../ident/reception-source.ts';
@@ -26,11 +25,15 @@ import { createMapper, type Mapper } from '../../mapping/mapper.ts';
 import { StateStore } from '../../state/store.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
 import type { StreamKinds } from '../../daemon/stream-history.ts';
-import { DealRun, type DealSyncOptions, type DealSyncResult, noDealCounts } from '../deals/run.ts';
+import type { DealRun, DealSyncOptions, DealSyncResult } from '../deals/run.ts';
+import { noDealCounts } from '../deals/run.ts';
+import { dealsStream } from '../deals/stream.ts';
 import { DealSetupError } from '../deals/setup-error.ts';
 
 export { DealSetupError };
-import { type SyncOptions, type SyncResult, SyncRun } from '../contacts/run.ts';
+import type { SyncOptions, SyncResult, SyncRun } from '../contacts/run.ts';
+import { contactsStream } from '../contacts/stream.ts';
+import { mayRun } from './stream.ts';
 
 /** Receptions → deals, when SYNC_RECEPTIONS=true. */
 export interface DealParts {
@@ -117,7 +120,7 @@ export function syncRunFor(
   options: SyncOptions,
 ): SyncRun {
   const { client, source, resolved, mapper, store, logger, timeZone, clock, boot } = parts;
-  return new SyncRun(
+  return contactsStream.newRun(
     {
       source,
       mapper,
@@ -183,8 +186,8 @@ export async function openSyncContext(
   // container, unless the operator chose a place for SQLite's temporary files.
   process.env.SQLITE_TMPDIR ??= config.stateDir;
   // The SQL and the map are checked before anything connects: a write in SQL_DIR is never sent.
-  const { map, files } = loadMapAndSql(config);
-  const dealFiles = config.sync.receptions ? loadDealMapAndSql(config) : undefined;
+  const { map, files } = contactsStream.load(config);
+  const dealFiles = config.sync.receptions ? dealsStream.load(config) : undefined;
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
   let resolved = await resolveMapAgainstAccount(map, client);
   // Deal fields or stages missing (an upgrade that turned SYNC_RECEPTIONS on, a stage an admin
@@ -272,7 +275,7 @@ export async function openSyncContext(
           );
         });
       const contacts: FullSyncResult = await context.newRun(options).run({ kind: kinds.contacts });
-      if (!dealFiles || contacts.outcome !== 'ok') return contacts;
+      if (!dealFiles || !mayRun(dealsStream, { [contactsStream.name]: contacts.outcome })) return contacts;
       try {
         await context.readyDeals();
       } catch (error) {
@@ -419,7 +422,7 @@ export function dealRunFor(
   options: DealSyncOptions,
 ): DealRun {
   const { client, deals, store, logger, timeZone } = parts;
-  return new DealRun(
+  return dealsStream.newRun(
     {
       source: deals.source,
       mapper: deals.mapper,
