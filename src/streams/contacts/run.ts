@@ -7,17 +7,9 @@ import type { Logger } from '../../logging/logger.ts';
 import type { ResolvedMap } from '../../mapping/catalogue.ts';
 import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../../mapping/mapper.ts';
 import type { Link, Pending, RunCounts, RunKind, RunOutcome, StateStore } from '../../state/store.ts';
-import { type Clock, systemClock } from '../../support/clock.ts';
+import type { Clock } from '../../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
-import {
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  judgePending,
-  PENDING_MARGIN_MS,
-  type PendingClock,
-  type SentStamp,
-  stampOf,
-  systemBootId,
-} from '../runner/pending-age.ts';
+import { judgePending, type SentStamp, stampOf } from '../runner/pending-age.ts';
 import { emailsOf, keptOwned, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from '../runner/refusals.ts';
@@ -117,11 +109,9 @@ const emptyCounts = (): RunCounts => ({
  * in which patients they read and in how much of amoCRM they read first.
  */
 export class SyncRun
-  extends StreamRun<PatientRow, MappedContact, Pending, ContactWriter>
+  extends StreamRun<PatientRow, MappedContact, Pending, ContactWriter, SyncDeps, SyncOptions>
   implements WriteReport
 {
-  private readonly deps: SyncDeps;
-  protected readonly options: Required<Omit<SyncOptions, 'shouldStop'>> & Pick<SyncOptions, 'shouldStop'>;
   protected counts = emptyCounts();
   private kind: RunKind = 'incremental';
   /** Contacts this run gave to a patient by phone: nobody else takes them over. */
@@ -139,19 +129,6 @@ export class SyncRun
   /** Whether the state had a checkpoint when the run began (without one, an incremental run reads all). */
   private hadCheckpoint = false;
 
-  constructor(deps: SyncDeps, options: SyncOptions) {
-    super();
-    this.deps = deps;
-    this.options = {
-      dryRun: false,
-      maxInFlight: 3,
-      progressEveryMs: 5000,
-      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
-      pendingMarginMs: PENDING_MARGIN_MS,
-      ...options,
-    };
-  }
-
   async run(request: SyncRequest): Promise<SyncResult> {
     const { store, logger, contacts, resolved, timeZone } = this.deps;
     const dryRun = this.options.dryRun;
@@ -160,34 +137,13 @@ export class SyncRun
     this.hadCheckpoint = store.checkpoint() !== undefined;
     // The first run of a state reads every patient: it is the initial sync, and says so.
     this.kind = request.kind === 'incremental' && !this.hadCheckpoint ? 'initial' : request.kind;
-    const progress = new ProgressLine(
-      logger,
-      'sync progress',
-      this.options.progressEveryMs,
-      this.deps.requestCount,
-    );
+    const progress = this.progressLine('sync progress');
     this.progress = progress;
     const runId = store.startRun(this.kind, dryRun);
     let findings = { duplicates: 0, orphans: 0 };
     logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
-    this.writer = new ContactWriter(
-      {
-        contacts,
-        store,
-        refresher,
-        resolved,
-        logger,
-        time: this.time(),
-      },
-      {
-        batchSize: this.options.batchSize,
-        maxInFlight: this.options.maxInFlight,
-        dryRun,
-        pendingWaitMs: this.pendingWaitMs(),
-      },
-      this,
-    );
+    this.writer = new ContactWriter({ contacts, ...this.writerDeps(refresher) }, this.writerOptions(), this);
     let clock: Awaited<ReturnType<PatientSource['now']>>;
     const { outcome, error } = await this.steps(
       {
@@ -297,7 +253,7 @@ export class SyncRun
     const deep = this.kind === 'deep';
     const held = deep ? store.mirror.get([...links.values()].map((link) => link.contactId)) : undefined;
     const refused = deep ? store.standingRefusals(ids) : undefined;
-    const now = (this.deps.clock ?? systemClock).now();
+    const now = this.time().clock.now();
     // A refused value the contact holds after all (a manager typed it, or a write landed whose link
     // save a crash lost): the refusal ends, as the value is there.
     const inPlace: string[] = [];
@@ -517,16 +473,8 @@ export class SyncRun
     return old;
   }
 
-  private time(): PendingClock {
-    return { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() };
-  }
-
   private stamp(): SentStamp {
     return stampOf(this.time());
-  }
-
-  private pendingWaitMs(): number {
-    return this.options.requestTimeoutMs + this.options.pendingMarginMs;
   }
 
   /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */

@@ -14,8 +14,7 @@ import type { DealLink, DealPending } from '../../state/deals.ts';
 import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { StateStore } from '../../state/store.ts';
 import { excusedAt } from '../runner/refusals.ts';
-import { type Clock, systemClock } from '../../support/clock.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, PENDING_MARGIN_MS, systemBootId } from '../runner/pending-age.ts';
+import type { Clock } from '../../support/clock.ts';
 import { StreamRun } from '../runner/run.ts';
 import { DealRelinker } from './relink.ts';
 import { DeletedReceptionCloser } from './deleted.ts';
@@ -139,16 +138,9 @@ const MAX_UNSEEN_LOOKUPS = 500;
  * linked to the contact) → only what differs goes to amoCRM, and the stage moves only forward.
  */
 export class DealRun
-  extends StreamRun<ReceptionRow, MappedDeal, DealPending, DealWriter>
+  extends StreamRun<ReceptionRow, MappedDeal, DealPending, DealWriter, DealSyncDeps, DealSyncOptions>
   implements DealWriteReport
 {
-  private readonly deps: DealSyncDeps;
-  protected readonly options: DealSyncOptions & {
-    dryRun: boolean;
-    maxInFlight: number;
-    requestTimeoutMs: number;
-    pendingMarginMs: number;
-  };
   protected counts: DealCounts = noDealCounts();
   private relinker!: DealRelinker;
   private kind: DealRunKind = 'incremental';
@@ -163,53 +155,20 @@ export class DealRun
   private result: DealSyncResult['reception'];
   private progress: ProgressLine | undefined;
 
-  constructor(deps: DealSyncDeps, options: DealSyncOptions) {
-    super();
-    this.deps = deps;
-    this.options = {
-      dryRun: false,
-      maxInFlight: 3,
-      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
-      pendingMarginMs: PENDING_MARGIN_MS,
-      ...options,
-    };
-  }
-
   async run(request: DealRequest): Promise<DealSyncResult> {
     const { store, logger, leads, resolved, timeZone } = this.deps;
     const started = Date.now();
     const checkpoint = store.deals.checkpoint();
     this.kind = request.kind === 'incremental' && !checkpoint ? 'initial' : request.kind;
     this.focus = request.kind === 'single' ? request.receptionId.trim().replace(/^0+(?=\d)/, '') : undefined;
-    const progress = new ProgressLine(
-      logger,
-      'deal sync progress',
-      this.options.progressEveryMs ?? 5000,
-      this.deps.requestCount,
-    );
+    const progress = this.progressLine('deal sync progress');
     this.progress = progress;
     let duplicates = 0;
     logger.info({ kind: this.kind, dryRun: this.options.dryRun }, 'deal sync started');
     // The schedule's catch-up reads when each stream last tried, and last finished, a full read.
     if (request.kind === 'deep' && !this.options.dryRun) store.deals.setDeepAttemptAt(new Date(started));
     const refresher = leadRefresher(leads, store.leadMirror, { resolved, timeZone }, logger);
-    this.writer = new DealWriter(
-      {
-        leads,
-        store,
-        refresher,
-        resolved,
-        logger,
-        time: { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() },
-      },
-      {
-        batchSize: this.options.batchSize,
-        maxInFlight: this.options.maxInFlight,
-        dryRun: this.options.dryRun,
-        pendingWaitMs: this.options.requestTimeoutMs + this.options.pendingMarginMs,
-      },
-      this,
-    );
+    this.writer = new DealWriter({ leads, ...this.writerDeps(refresher) }, this.writerOptions(), this);
     this.relinker = new DealRelinker({ leads, store, logger });
     let clock: Awaited<ReturnType<DealSyncDeps['now']>>;
     let windowStart: Date;
@@ -391,7 +350,7 @@ export class DealRun
     const held = store.leadMirror.get([...links.values()].map((link) => link.leadId));
     const refused =
       this.kind === 'deep' ? store.deals.standingRefusals(deals.map((deal) => deal.receptionId)) : undefined;
-    const now = (this.deps.clock ?? systemClock).now();
+    const now = this.time().clock.now();
     // A refused value the deal holds after all (a write landed whose link save a crash lost): it ends.
     const inPlace = deals.filter((deal) => {
       const leadId = links.get(deal.receptionId)?.leadId;

@@ -1,10 +1,51 @@
 import type { Logger } from '../../logging/logger.ts';
+import { type Clock, systemClock } from '../../support/clock.ts';
+import type { StateStore } from '../../state/store.ts';
 import { inChunks } from './chunks.ts';
-import { logSettled } from './pending-age.ts';
+import { ProgressLine } from './progress.ts';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  logSettled,
+  PENDING_MARGIN_MS,
+  type PendingClock,
+  systemBootId,
+} from './pending-age.ts';
 import { RunScratch } from './scratch.ts';
-import type { PendingSettled } from './writer.ts';
+import type { PendingSettled, StreamWriterOptions } from './writer.ts';
+
+/** A run's options where its caller does not set them. */
+export const RUN_DEFAULTS = {
+  dryRun: false,
+  /** Batches sent at once: hides amoCRM's latency while the rate limiter keeps the pace. */
+  maxInFlight: 3,
+  /** Least time between two progress lines. */
+  progressEveryMs: 5000,
+  /** The client's request timeout: a create not seen is lost only once older than this plus the margin. */
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+  pendingMarginMs: PENDING_MARGIN_MS,
+};
 
 export type StreamOutcome = 'ok' | 'failed' | 'stopped';
+
+/** What every run is given, besides its stream's own. */
+export interface RunDeps {
+  store: StateStore;
+  logger: Logger;
+  /** amoCRM requests sent so far by this process (for the run's count). */
+  requestCount: () => number;
+  /** The stream's map, resolved against the account. */
+  resolved: unknown;
+  /** Wall and monotonic time (a simulation steps them); the system's by default. */
+  clock?: Clock;
+  /** The boot the monotonic clock belongs to (`systemBootId()` by default). */
+  boot?: string;
+}
+
+export interface RunOptions extends Partial<typeof RUN_DEFAULTS> {
+  batchSize: number;
+  /** Asked before each row: true ends the run after the batches in flight (graceful shutdown). */
+  shouldStop?: () => boolean;
+}
 
 /** What a run asks of its stream's writer (`StreamWriter`). */
 export interface RunWriter<PendingEntry> {
@@ -44,8 +85,16 @@ export interface RunSteps<Row, PendingEntry> {
  * (in `complete`) only when every write was handled and the run was not stopped. A stream supplies
  * how rows are handled and its steps (`RunSteps`).
  */
-export abstract class StreamRun<Row, Mapped, PendingEntry, Writer extends RunWriter<PendingEntry>> {
-  protected abstract readonly options: { dryRun: boolean; shouldStop?: () => boolean };
+export abstract class StreamRun<
+  Row,
+  Mapped,
+  PendingEntry,
+  Writer extends RunWriter<PendingEntry>,
+  Deps extends RunDeps,
+  Options extends RunOptions,
+> {
+  protected readonly deps: Deps;
+  protected readonly options: typeof RUN_DEFAULTS & Options;
   protected abstract counts: { linked: number };
   protected writer!: Writer;
   protected scratch!: RunScratch;
@@ -58,6 +107,11 @@ export abstract class StreamRun<Row, Mapped, PendingEntry, Writer extends RunWri
   /** Records whose amoCRM entity turned out gone: matched again once the batch that found it is done. */
   protected readonly again: Mapped[] = [];
 
+  constructor(deps: Deps, options: Options) {
+    this.deps = deps;
+    this.options = { ...RUN_DEFAULTS, ...options };
+  }
+
   /** Looks up a chunk of rows in the state, plans and queues their writes. */
   protected abstract handleRows(rows: readonly Row[]): Promise<void>;
   /** Matches again a record whose entity turned out gone. */
@@ -68,6 +122,36 @@ export abstract class StreamRun<Row, Mapped, PendingEntry, Writer extends RunWri
   protected abstract readOne(key: string): Promise<Row | undefined>;
   /** A record that failed before and is gone from IDENT: its failure ends. */
   protected abstract forgetFailure(key: string): void;
+
+  protected time(): PendingClock {
+    return { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() };
+  }
+
+  /** How long after it was sent a create not seen in amoCRM counts as lost. */
+  protected pendingWaitMs(): number {
+    return this.options.requestTimeoutMs + this.options.pendingMarginMs;
+  }
+
+  /** What the stream's writer is given besides its entity API (the mirror's refresher, the state, the clocks). */
+  protected writerDeps<Refresher>(refresher: Refresher): {
+    store: StateStore;
+    resolved: Deps['resolved'];
+    logger: Logger;
+    refresher: Refresher;
+    time: PendingClock;
+  } {
+    const { store, logger } = this.deps;
+    return { store, resolved: this.deps.resolved, logger, refresher, time: this.time() };
+  }
+
+  protected progressLine(label: 'sync progress' | 'deal sync progress'): ProgressLine {
+    return new ProgressLine(this.deps.logger, label, this.options.progressEveryMs, this.deps.requestCount);
+  }
+
+  protected writerOptions(): StreamWriterOptions {
+    const { batchSize, maxInFlight, dryRun } = this.options;
+    return { batchSize, maxInFlight, dryRun, pendingWaitMs: this.pendingWaitMs() };
+  }
 
   protected stopping(): boolean {
     return this.writer.fatal !== undefined || (this.options.shouldStop?.() ?? false);
