@@ -6,22 +6,16 @@ import { documentFromContact } from '../../mapping/compare.ts';
 import { contentHash } from '../../mapping/hash.ts';
 import type { ContactMirror, MirrorRow } from '../../state/mirror.ts';
 import { normaliseValue } from './multitext.ts';
-import { ListingRefresher, readFormFingerprint } from '../runner/listing-refresh.ts';
+import { ListingRefresher, type ReadForm, refresherParts } from '../runner/listing-refresh.ts';
 import { nameWordsOf } from './names.ts';
 
 export { type RefreshReport, WATERMARK_OVERLAP_SECONDS } from '../runner/listing-refresh.ts';
 
-/** The map and zone contacts are read in: hashes made in another form compare with nothing. */
-export interface ContactForm {
-  resolved: ResolvedMap;
-  timeZone: string;
-}
+/** The map and zone contacts are read in. */
+export type ContactForm = ReadForm<ResolvedMap>;
 
 /** Bump when the way a contact is read into the mirror changes: every mirror is then rebuilt. */
 const FORM_VERSION = 2;
-
-export const formFingerprint = (form: ContactForm): string =>
-  readFormFingerprint(FORM_VERSION, form.timeZone, form.resolved.fields);
 
 /** One contact as the mirror keeps it. */
 export function mirrorRowOf(
@@ -50,16 +44,7 @@ export function mirrorRowOf(
 export class MirrorRefresher extends ListingRefresher<Contact> {
   constructor(contacts: ContactsApi, mirror: ContactMirror, form: ContactForm, logger: Logger) {
     const identField = identFieldId(form.resolved);
-    super({
-      api: contacts,
-      mirror,
-      store: (page, generation) =>
-        mirror.upsert(
-          page.map((contact) => mirrorRowOf(contact, form, identField)),
-          generation,
-        ),
-      fingerprint: formFingerprint(form),
-      logger,
-    });
+    const rowOf = (contact: Contact) => mirrorRowOf(contact, form, identField);
+    super(refresherParts({ api: contacts, mirror, form, version: FORM_VERSION, rowOf, logger }));
   }
 }

@@ -1,5 +1,4 @@
 import { ProgressLine } from '../runner/progress.ts';
-import { inChunks } from '../runner/chunks.ts';
 import type { ContactsApi } from '../../amocrm/contacts.ts';
 import type { AmoCrmError } from '../../amocrm/errors.ts';
 import { errorKindOf } from '../../alerts/error-kind.ts';
@@ -7,27 +6,18 @@ import type { PatientSource } from '../../ident/patient-source.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { ResolvedMap } from '../../mapping/catalogue.ts';
 import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../../mapping/mapper.ts';
-import type { Link, RunCounts, RunKind, RunOutcome, StateStore } from '../../state/store.ts';
-import { type Clock, systemClock } from '../../support/clock.ts';
+import type { Link, Pending, RunCounts, RunKind, RunOutcome, StateStore } from '../../state/store.ts';
+import type { Clock } from '../../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
-import {
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  judgePending,
-  logSettled,
-  PENDING_MARGIN_MS,
-  type PendingClock,
-  type SentStamp,
-  stampOf,
-  systemBootId,
-} from '../runner/pending-age.ts';
+import { judgePending, type SentStamp, stampOf } from '../runner/pending-age.ts';
 import { emailsOf, keptOwned, phonesOf } from './multitext.ts';
 import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from '../runner/refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
-import { RunScratch } from '../runner/scratch.ts';
+import { StreamRun } from '../runner/run.ts';
+import { ContactWriter, type WriteReport } from './write.ts';
 import { splitScopedId } from '../../sources/source-key.ts';
 import { ChainMembers } from './chain-members.ts';
-import { BatchWriter, type WriteReport } from './write.ts';
 
 export interface SyncDeps {
   source: PatientSource;
@@ -124,17 +114,11 @@ const emptyCounts = (): RunCounts => ({
  * drift, `reconcile.ts`) → only what differs goes to amoCRM (`write.ts`). The three kinds differ
  * in which patients they read and in how much of amoCRM they read first.
  */
-export class SyncRun implements WriteReport {
-  private readonly deps: SyncDeps;
-  private readonly options: Required<Omit<SyncOptions, 'shouldStop'>> & Pick<SyncOptions, 'shouldStop'>;
-  private counts = emptyCounts();
-  private pending = 0;
-  /** Patients whose create an earlier run sent and amoCRM may still apply: not touched by this run. */
-  private waiting = new Set<string>();
-  /** Patients whose earlier create was found and linked: read again, as IDENT may have changed since. */
-  private confirmedEarlier: string[] = [];
-  private writer!: BatchWriter;
-  private scratch!: RunScratch;
+export class SyncRun
+  extends StreamRun<PatientRow, MappedContact, Pending, ContactWriter, SyncDeps, SyncOptions>
+  implements WriteReport
+{
+  protected counts = emptyCounts();
   private kind: RunKind = 'incremental';
   /** Contacts this run gave to a patient by phone: nobody else takes them over. */
   private readonly claimed = new Set<number>();
@@ -143,8 +127,6 @@ export class SyncRun implements WriteReport {
    * enough before this run's complete listing began: a new contact may be made for them.
    */
   private replaceable = new Set<string>();
-  /** Patients whose contact turned out gone: matched again once the batch that found it is done. */
-  private readonly again: MappedContact[] = [];
   private readonly duplicatesNoted = new Set<string>();
   private startedAt = Date.now();
   private progress: ProgressLine | undefined;
@@ -153,14 +135,14 @@ export class SyncRun implements WriteReport {
   /** Whether the state had a checkpoint when the run began (without one, an incremental run reads all). */
   private hadCheckpoint = false;
   /** A clinic chain's patients of other clinics on a contact (absent for one database). */
-  private chain: ChainMembers | undefined;
+  private readonly chain: ChainMembers | undefined;
   /** The clinic of the rows handled last: a new clinic's rows wait for the writes before them. */
   private lastClinic: { key: string | undefined } | undefined;
   /** Contacts a patient joined this run, by clinic: one clinic's second patient never joins the same. */
   private readonly joined = new Map<number, Set<string | undefined>>();
 
   constructor(deps: SyncDeps, options: SyncOptions) {
-    this.deps = deps;
+    super(deps, options);
     if (deps.source.rankOf)
       this.chain = new ChainMembers({
         source: deps.source,
@@ -170,14 +152,6 @@ export class SyncRun implements WriteReport {
         patientsOfContact: (contactId) => deps.store.patientsOfContact(contactId),
         logger: deps.logger,
       });
-    this.options = {
-      dryRun: false,
-      maxInFlight: 3,
-      progressEveryMs: 5000,
-      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
-      pendingMarginMs: PENDING_MARGIN_MS,
-      ...options,
-    };
   }
 
   async run(request: SyncRequest): Promise<SyncResult> {
@@ -188,98 +162,66 @@ export class SyncRun implements WriteReport {
     this.hadCheckpoint = store.checkpoint() !== undefined;
     // The first run of a state reads every patient: it is the initial sync, and says so.
     this.kind = request.kind === 'incremental' && !this.hadCheckpoint ? 'initial' : request.kind;
-    const progress = new ProgressLine(
-      logger,
-      'sync progress',
-      this.options.progressEveryMs,
-      this.deps.requestCount,
-    );
+    const progress = this.progressLine('sync progress');
     this.progress = progress;
     const runId = store.startRun(this.kind, dryRun);
-    let outcome: RunOutcome = 'ok';
-    let error: Error | undefined;
     let findings = { duplicates: 0, orphans: 0 };
     logger.info({ kind: this.kind, dryRun, runId }, 'sync started');
     const refresher = new MirrorRefresher(contacts, store.mirror, { resolved, timeZone }, logger);
-    this.writer = new BatchWriter(
+    this.writer = new ContactWriter({ contacts, ...this.writerDeps(refresher) }, this.writerOptions(), this);
+    let clock: Awaited<ReturnType<PatientSource['now']>>;
+    const { outcome, error } = await this.steps(
       {
-        contacts,
-        store,
-        refresher,
-        resolved,
-        logger,
-        time: this.time(),
-      },
-      {
-        batchSize: this.options.batchSize,
-        maxInFlight: this.options.maxInFlight,
-        dryRun,
-        pendingWaitMs: this.pendingWaitMs(),
-      },
-      this,
-    );
-    try {
-      this.scratch = new RunScratch();
-      const clock = await this.deps.source.now();
-      if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
-      // A deep sync compares every contact, so it reads all of them; other runs read what changed.
-      const full = request.kind === 'deep' || !refresher.complete;
-      // Judged before a complete listing begins: a contact that vanished a pending wait before it,
-      // and that it does not show on another contact, is gone for good. A dry run judges them too
-      // (it says what a real run would do) but writes no new stamp.
-      const settledVanished = full ? this.vanishedLongAgo({ restamp: !dryRun }) : new Set<string>();
-      const listing = await refresher.refresh(full);
-      if (listing.kind === 'full') this.replaceable = settledVanished;
-      if (!dryRun) {
-        const pending =
+        start: async () => {
+          clock = await this.deps.source.now();
+          if (request.kind === 'deep') this.total = (await this.deps.source.stats()).patients;
+          // A deep sync compares every contact, so it reads all of them; other runs read what changed.
+          const full = request.kind === 'deep' || !refresher.complete;
+          // Judged before a complete listing begins: a contact that vanished a pending wait before it,
+          // and that it does not show on another contact, is gone for good. A dry run judges them too
+          // (it says what a real run would do) but writes no new stamp.
+          const settledVanished = full ? this.vanishedLongAgo({ restamp: !dryRun }) : new Set<string>();
+          const listing = await refresher.refresh(full);
+          if (listing.kind === 'full') this.replaceable = settledVanished;
+        },
+        pending: () =>
           request.kind === 'single'
             ? store.pending({ patientId: normaliseId(request.patientId) })
-            : store.pending();
-        const settled = await this.writer.confirmPending(pending);
-        this.counts.linked += settled.confirmed.length;
-        this.confirmedEarlier = settled.confirmed;
-        this.waiting = new Set(settled.waiting);
-        this.pending += settled.waiting.length;
-        if (pending.length > 0) logSettled(logger, 'creates', settled);
-      }
-      await this.consume(this.rowsFor(request));
-      if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
-      await this.finishWrites();
-      if (this.writer.fatal) throw this.writer.fatal;
-      if (this.stopping()) {
-        outcome = 'stopped';
-      } else {
-        if (request.kind === 'deep') {
-          const found = recordFindings(store, this.scratch, logger, { dryRun });
-          for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
-          if (this.chain && !dryRun)
-            store.replaceFindings(
-              'person',
-              (await this.chain.possiblyOnePerson(store.mirror)).map((pair) => ({ kind: 'person', ...pair })),
-            );
-          findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
-        }
-        if (request.kind !== 'single' && !dryRun) {
-          // A deep sync, or the first run of a state, read every patient: the schedule counts it.
-          if (request.kind === 'deep' || !this.hadCheckpoint)
-            store.setMeta('full_read_at', startedAt.toISOString());
-          store.setCheckpoint(clock);
-        }
-      }
-    } catch (thrown) {
-      outcome = 'failed';
-      error = thrown as Error;
-      await this.writer.settle();
-      if (this.writer.fatal && this.writer.fatal !== error) error = this.writer.fatal;
-    } finally {
-      this.scratch?.close();
-    }
+            : store.pending(),
+        settledNoun: 'creates',
+        rows: this.rowsFor(request),
+        chunk: LOOKUP_CHUNK,
+        retryFailed: request.kind !== 'single',
+        complete: async () => {
+          if (request.kind === 'deep') {
+            const found = recordFindings(store, this.scratch, logger, { dryRun });
+            for (const duplicate of found.duplicates)
+              this.carriers(duplicate.patientId, duplicate.contactIds);
+            if (this.chain && !dryRun)
+              store.replaceFindings(
+                'person',
+                (await this.chain.possiblyOnePerson(store.mirror)).map((pair) => ({
+                  kind: 'person',
+                  ...pair,
+                })),
+              );
+            findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
+          }
+          if (request.kind !== 'single' && !dryRun) {
+            // A deep sync, or the first run of a state, read every patient: the schedule counts it.
+            if (request.kind === 'deep' || !this.hadCheckpoint)
+              store.setMeta('full_read_at', startedAt.toISOString());
+            store.setCheckpoint(clock);
+          }
+        },
+      },
+      logger,
+    );
     this.counts.requests = progress.requests();
     store.finishRun(runId, outcome, this.counts, error?.message, new Date(), errorKindOf(error));
     const durationMs = Date.now() - this.startedAt;
     const summary = { kind: this.kind, outcome, ...this.counts, pending: this.pending, durationMs, dryRun };
-    if (outcome === 'failed') logger.error({ ...summary, err: error }, 'sync failed');
-    else logger.info(summary, outcome === 'stopped' ? 'sync stopped' : 'sync finished');
+    this.logFinished(logger, 'sync', summary, outcome, error);
     return {
       runId,
       kind: this.kind,
@@ -292,10 +234,6 @@ export class SyncRun implements WriteReport {
       pending: this.pending,
       patient: this.patientResult,
     };
-  }
-
-  private stopping(): boolean {
-    return this.writer.fatal !== undefined || (this.options.shouldStop?.() ?? false);
   }
 
   private async *rowsFor(request: SyncRequest): AsyncGenerator<PatientRow> {
@@ -318,46 +256,24 @@ export class SyncRun implements WriteReport {
     });
   }
 
-  private consume(rows: AsyncIterable<PatientRow>): Promise<void> {
-    return inChunks(
-      rows,
-      LOOKUP_CHUNK,
-      () => this.stopping(),
-      (chunk) => this.handleRows(chunk),
-    );
+  protected failuresDue(): string[] {
+    return this.deps.store.failuresDue();
   }
 
-  /**
-   * Patients that failed before, when their retry is due (creates amoCRM never got are due at
-   * once), and those whose earlier create was only now found.
-   */
-  private async recheckFailed(): Promise<void> {
-    const due = [...new Set([...this.confirmedEarlier, ...this.deps.store.failuresDue()])].filter(
-      (id) => !this.scratch.wasSeen(id),
-    );
-    for (const patientId of due) {
-      if (this.stopping()) return;
-      const row = await this.deps.source.one(patientId);
-      if (row) await this.handleRows([row]);
-      else this.deps.store.clearFailures([patientId]);
-    }
+  protected readOne(patientId: string): Promise<PatientRow | undefined> {
+    return this.deps.source.one(patientId);
   }
 
-  /** Sends what is queued, and matches again the patients whose contact turned out gone meanwhile. */
-  private async finishWrites(): Promise<void> {
-    for (;;) {
-      await this.writer.flush();
-      if (this.again.length === 0 || this.stopping()) return;
-      await this.matchAgain();
-    }
+  protected forgetFailure(patientId: string): void {
+    this.deps.store.clearFailures([patientId]);
   }
 
-  private async matchAgain(): Promise<void> {
-    while (this.again.length > 0 && !this.stopping()) await this.resolveUnlinked(this.again.shift()!);
+  protected matchAgain(mapped: MappedContact): Promise<void> {
+    return this.resolveUnlinked(mapped);
   }
 
-  private async handleRows(rows: readonly PatientRow[]): Promise<void> {
-    if (!this.chain) return this.handleClinicRows(rows);
+  protected async handleRows(rows: readonly PatientRow[]): Promise<void> {
+    if (!this.chain) return this.planPage(rows.map((row) => this.deps.mapper(row)));
     // A chain: each clinic's rows in turn, a new clinic's after the writes before them (its
     // patients may be the people just created).
     let start = 0;
@@ -368,23 +284,75 @@ export class SyncRun implements WriteReport {
       if (this.lastClinic && clinic !== this.lastClinic.key && !this.options.dryRun)
         await this.writer.flush();
       this.lastClinic = { key: clinic };
-      await this.handleClinicRows(rows.slice(start, end));
+      await this.planPage(
+        await this.combineShared(rows.slice(start, end).map((row) => this.deps.mapper(row))),
+      );
       start = end;
     }
   }
 
-  private async handleClinicRows(rows: readonly PatientRow[]): Promise<void> {
+  /** A chain: a linked patient's contact values combined with the other clinics' patients on the same contact. */
+  private async combineShared(outcomes: MapOutcome[]): Promise<MapOutcome[]> {
+    const links = this.deps.store.links(
+      outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : [])),
+    );
+    for (const [index, outcome] of outcomes.entries()) {
+      if (!outcome.ok) continue;
+      const link = links.get(outcome.contact.patientId);
+      if (!link) continue;
+      const others = this.chain!.othersOn(outcome.contact.patientId, link.contactId, undefined);
+      if (others.length > 0)
+        outcomes[index] = { ...outcome, contact: await this.chain!.combine(outcome.contact, others) };
+    }
+    return outcomes;
+  }
+
+  /**
+   * In a chain, the contact of other clinics' patients a new patient is the same person as (the
+   * map's `chain.joinOn`), with the values combined; undefined when there is none.
+   */
+  private async joinPerson(
+    mapped: MappedContact,
+    exclude: ReadonlySet<number> | undefined,
+  ): Promise<{ plan: Plan; mapped: MappedContact } | undefined> {
+    if (!this.chain) return undefined;
+    const clinic = splitScopedId(mapped.patientId).key;
+    const skip = new Set(exclude ?? []);
+    for (const [contactId, clinics] of this.joined) if (clinics.has(clinic)) skip.add(contactId);
+    const found = await this.chain.joinable(mapped, this.deps.store.mirror, skip);
+    if (!found) return undefined;
+    const joinedBy = this.joined.get(found.row.contactId) ?? new Set();
+    joinedBy.add(clinic);
+    this.joined.set(found.row.contactId, joinedBy);
+    this.deps.logger.info(
+      { patientId: mapped.patientId, contactId: found.row.contactId },
+      "the patient joins another clinic's contact of the same person",
+    );
+    return {
+      mapped: await this.chain.combine(mapped, found.others),
+      plan: {
+        action: 'update',
+        contactId: found.row.contactId,
+        link: undefined,
+        linking: true,
+        repair: false,
+        assumeOwned: false,
+        held: found.row,
+      },
+    };
+  }
+
+  /** A page of mapped patients: looked up in the state together, then each planned and queued. */
+  private async planPage(outcomes: readonly MapOutcome[]): Promise<void> {
     const { store } = this.deps;
-    const outcomes = rows.map((row) => this.deps.mapper(row));
     const ids = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : []));
     const links = store.links(ids);
-    if (this.chain) await this.combineShared(outcomes, links);
     const failed = store.failedAmong(ids);
     // Deep syncs compare each linked contact with the mirror, read in full at the start of the run.
     const deep = this.kind === 'deep';
     const held = deep ? store.mirror.get([...links.values()].map((link) => link.contactId)) : undefined;
     const refused = deep ? store.standingRefusals(ids) : undefined;
-    const now = (this.deps.clock ?? systemClock).now();
+    const now = this.time().clock.now();
     // A refused value the contact holds after all (a manager typed it, or a write landed whose link
     // save a crash lost): the refusal ends, as the value is there.
     const inPlace: string[] = [];
@@ -404,7 +372,7 @@ export class SyncRun implements WriteReport {
       });
     }
     if (!this.options.dryRun) store.endRefusals(inPlace);
-    await this.matchAgain();
+    await this.matchAllAgain();
   }
 
   private async handleOutcome(
@@ -459,53 +427,6 @@ export class SyncRun implements WriteReport {
       return this.resolveUnlinked(mapped, new Set([known.link.contactId]), true);
     }
     await this.execute(plan, mapped, known.failedBefore);
-  }
-
-  /** A chain: a linked patient's contact values combined with the other clinics' patients on the same contact. */
-  private async combineShared(outcomes: MapOutcome[], links: ReadonlyMap<string, Link>): Promise<void> {
-    for (const [index, outcome] of outcomes.entries()) {
-      if (!outcome.ok) continue;
-      const link = links.get(outcome.contact.patientId);
-      if (!link) continue;
-      const others = this.chain!.othersOn(outcome.contact.patientId, link.contactId, undefined);
-      if (others.length > 0)
-        outcomes[index] = { ...outcome, contact: await this.chain!.combine(outcome.contact, others) };
-    }
-  }
-
-  /**
-   * In a chain, the contact of other clinics' patients a new patient is the same person as (the
-   * map's `chain.joinOn`), with the values combined; undefined when there is none.
-   */
-  private async joinPerson(
-    mapped: MappedContact,
-    exclude: ReadonlySet<number> | undefined,
-  ): Promise<{ plan: Plan; mapped: MappedContact } | undefined> {
-    if (!this.chain) return undefined;
-    const clinic = splitScopedId(mapped.patientId).key;
-    const skip = new Set(exclude ?? []);
-    for (const [contactId, clinics] of this.joined) if (clinics.has(clinic)) skip.add(contactId);
-    const found = await this.chain.joinable(mapped, this.deps.store.mirror, skip);
-    if (!found) return undefined;
-    const joinedBy = this.joined.get(found.row.contactId) ?? new Set();
-    joinedBy.add(clinic);
-    this.joined.set(found.row.contactId, joinedBy);
-    this.deps.logger.info(
-      { patientId: mapped.patientId, contactId: found.row.contactId },
-      "the patient joins another clinic's contact of the same person",
-    );
-    return {
-      mapped: await this.chain.combine(mapped, found.others),
-      plan: {
-        action: 'update',
-        contactId: found.row.contactId,
-        link: undefined,
-        linking: true,
-        repair: false,
-        assumeOwned: false,
-        held: found.row,
-      },
-    };
   }
 
   /** A patient the state does not link (or whose link went stale): matched in the mirror, else created. */
@@ -670,16 +591,8 @@ export class SyncRun implements WriteReport {
     return old;
   }
 
-  private time(): PendingClock {
-    return { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() };
-  }
-
   private stamp(): SentStamp {
     return stampOf(this.time());
-  }
-
-  private pendingWaitMs(): number {
-    return this.options.requestTimeoutMs + this.options.pendingMarginMs;
   }
 
   /** A patient whose earlier create amoCRM may still apply (counted as pending already): left to a later run. */
@@ -694,10 +607,6 @@ export class SyncRun implements WriteReport {
       { patientId, contactIds },
       'several amoCRM contacts carry this IDENT id; the oldest is kept in sync',
     );
-  }
-
-  async resolveAgain(mapped: MappedContact): Promise<void> {
-    this.again.push(mapped);
   }
 
   private setPatient(mapped: MappedContact, action: PatientAction, contactId: number | undefined): void {

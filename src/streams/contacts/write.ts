@@ -1,4 +1,4 @@
-import { type BatchItem, type ContactsApi, heldValues } from '../../amocrm/contacts.ts';
+import { type ContactsApi, heldValues } from '../../amocrm/contacts.ts';
 import type { ValidationProblem } from '../../amocrm/errors.ts';
 import type { Contact, ContactCreate, ContactUpdate, CustomFieldValueOut } from '../../amocrm/types.ts';
 import type { Logger } from '../../logging/logger.ts';
@@ -7,9 +7,14 @@ import type { ResolvedMap } from '../../mapping/catalogue.ts';
 import { type MappedContact, toCreatePayload, toUpdatePayload } from '../../mapping/mapper.ts';
 import type { Link, Pending, SavedLink, StateStore } from '../../state/store.ts';
 import type { MirrorRefresher } from './mirror-refresh.ts';
-import { InFlight } from '../runner/in-flight.ts';
-import { judgePending, type PendingClock, type SentStamp, stampOf } from '../runner/pending-age.ts';
-import { describe, inHalves, problemsByItem, refusal, withoutRefusedValues } from '../runner/refusals.ts';
+import { type PendingClock, type SentStamp, stampOf } from '../runner/pending-age.ts';
+import type { Refused } from '../runner/refusals.ts';
+import {
+  type PendingSettled,
+  type PreparedWrite,
+  StreamWriter,
+  type StreamWriterOptions,
+} from '../runner/writer.ts';
 import {
   emailsOf,
   holdsAll,
@@ -70,33 +75,13 @@ export interface WriterDeps {
 export type ClearForm = 'null' | 'empty-list';
 const CLEAR_FORM_KEY = 'multitext_clear_form';
 
-export interface WriterOptions {
-  batchSize: number;
-  /** Batches sent at once: hides amoCRM's latency while the rate limiter keeps the pace. */
-  maxInFlight: number;
-  dryRun: boolean;
-  /** How long after it was sent a create not seen in amoCRM counts as lost (request timeout + margin). */
-  pendingWaitMs: number;
-}
-
-/** What became of the creates an earlier run left pending. */
-export interface PendingSettled {
-  /** Found in amoCRM and linked. */
-  confirmed: string[];
-  /** Old enough and still not listed: due now, sent again. */
-  missing: number;
-  /** Not listed yet, but amoCRM may still apply them: left pending, not sent again. */
-  waiting: string[];
-}
+export type WriterOptions = StreamWriterOptions;
+export type { PendingSettled };
 
 /** A write ready to send, with what the state records once amoCRM has it. */
-interface Prepared<Body> {
-  requestId: string;
-  body: Body;
-  mapped: MappedContact;
+interface Prepared<Body> extends PreparedWrite<Body, MappedContact> {
   update?: UpdateItem;
   link: Omit<SavedLink, 'contactId'>;
-  refused: { field: string; detail: string }[];
   /** The contact's normalised values after the write, where the writer knows them. */
   mirrorPhones?: string[];
   mirrorEmails?: string[];
@@ -109,33 +94,45 @@ interface Prepared<Body> {
   clearFormSwitched?: boolean;
 }
 
-/** Refusal rounds and halvings one batch may go through before its remaining items are failed. */
-const MAX_ROUNDS = 12;
+type ContactWrites = {
+  mapped: MappedContact;
+  update: UpdateItem;
+  create: MappedContact;
+  updateBody: ContactUpdate;
+  createBody: ContactCreate;
+  preparedUpdate: Prepared<ContactUpdate>;
+  preparedCreate: Prepared<ContactCreate>;
+  pending: Pending;
+};
 
 /**
- * How a batch is written and its refusals isolated. A value amoCRM refuses costs that field of that
- * patient: the contact is sent again without it and the refusal is recorded. Any other refusal of a
- * batch is narrowed down by halving it until the one item is found, which alone fails. A create is
- * never sent twice without proof that the first did not land: patients are recorded as pending
- * before the request, and an unclear answer is settled by listing the newest contacts.
+ * How contacts are written (the shared machinery is `StreamWriter`): an update reads the contact's
+ * PHONE and EMAIL first where they must be merged, and owns what it sends before sending it; a
+ * refused clear of PHONE/EMAIL is tried in the other spelling; a link holds the phones and e-mails
+ * the sync owns there.
  */
-export class BatchWriter {
-  private readonly deps: WriterDeps;
-  private readonly options: WriterOptions;
+export class ContactWriter extends StreamWriter<ContactWrites> {
+  protected readonly noun = 'contact';
+  protected readonly keyName = 'patientId';
+  protected readonly droppable = ['first_name', 'last_name'];
+  private readonly contactDeps: WriterDeps;
   private readonly report: WriteReport;
-  private readonly updates: UpdateItem[] = [];
-  private readonly creates: MappedContact[] = [];
-  private readonly inFlight: InFlight;
-  private readonly fieldKeys: Map<number, string>;
   private readonly clock: Pick<Clock, 'now'>;
   private clearForm: ClearForm;
 
   constructor(deps: WriterDeps, options: WriterOptions, report: WriteReport) {
-    this.deps = deps;
-    this.options = options;
+    super(
+      {
+        entity: deps.contacts,
+        refresher: deps.refresher,
+        fields: deps.resolved.fields,
+        logger: deps.logger,
+        time: deps.time,
+      },
+      options,
+    );
+    this.contactDeps = deps;
     this.report = report;
-    this.fieldKeys = new Map(deps.resolved.fields.map((field) => [field.fieldId, field.spec.key]));
-    this.inFlight = new InFlight(options.maxInFlight);
     this.clock = deps.time.clock;
     this.clearForm = deps.store.getMeta(CLEAR_FORM_KEY) === 'empty-list' ? 'empty-list' : 'null';
   }
@@ -144,86 +141,61 @@ export class BatchWriter {
     return new Date(this.clock.now());
   }
 
-  /** The first error a batch threw (403, a lost update answer…): the run stops with it. */
-  get fatal(): Error | undefined {
-    return this.inFlight.fatal;
+  protected keyOf(mapped: MappedContact): string {
+    return mapped.patientId;
   }
 
-  async update(item: UpdateItem): Promise<void> {
-    this.updates.push(item);
-    if (this.updates.length >= this.options.batchSize)
-      await this.dispatch(this.sendUpdates(this.updates.splice(0)));
+  protected targetOf(item: Prepared<ContactUpdate>): number {
+    return item.update!.contactId;
   }
 
-  async create(mapped: MappedContact): Promise<void> {
-    this.creates.push(mapped);
-    if (this.creates.length >= this.options.batchSize)
-      await this.dispatch(this.sendCreates(this.creates.splice(0)));
+  protected dryUpdate(item: UpdateItem): void {
+    this.report.done(item.mapped, actionOf(item), item.contactId);
   }
 
-  /** Sends what is queued and waits for every batch in flight. */
-  async flush(): Promise<void> {
-    if (!this.fatal) {
-      if (this.updates.length > 0) await this.dispatch(this.sendUpdates(this.updates.splice(0)));
-      if (this.creates.length > 0) await this.dispatch(this.sendCreates(this.creates.splice(0)));
-    }
-    await this.settle();
+  protected dryCreate(mapped: MappedContact): void {
+    this.report.done(mapped, 'created', 0);
   }
 
-  get queued(): number {
-    return this.updates.length + this.creates.length;
+  protected uncertain(mapped: MappedContact): void {
+    this.report.uncertain(mapped);
   }
 
-  settle(): Promise<void> {
-    return this.inFlight.settle();
+  protected reportFailed(failures: readonly { key: string; reason: string }[]): void {
+    this.report.failed(failures.map(({ key, reason }) => ({ patientId: key, reason })));
   }
 
-  private dispatch(work: Promise<void>): Promise<void> {
-    return this.inFlight.dispatch(work);
+  protected override noteCarriers(patientId: string, contactIds: readonly number[]): void {
+    this.report.carriers(patientId, contactIds);
+  }
+
+  protected carriersOf(patientId: string): number[] {
+    return this.contactDeps.store.mirror.byIdent(patientId).map((row) => row.contactId);
+  }
+
+  protected knownMaxId(): number {
+    return this.contactDeps.store.mirror.state().maxId;
   }
 
   // ── creates left by an earlier run ─────────────────────────────────────────────────────────
-  /**
-   * Creates an earlier run sent without learning their fate: found in amoCRM → linked. Not there
-   * → lost only when amoCRM has had time to apply it (sent longer ago than the request timeout
-   * plus a margin, judged before the listing that proves it absent begins): then a failure due
-   * now, in the same transaction that ends the pending entry, so the patient is read and sent
-   * again in this run or, if it ends first, the next. A younger one stays pending, untouched.
-   */
-  async confirmPending(pending: readonly Pending[]): Promise<PendingSettled> {
-    if (pending.length === 0) return { confirmed: [], missing: 0, waiting: [] };
-    const old = new Set<string>();
-    const restamp: { patientId: string; sent: SentStamp }[] = [];
-    for (const entry of pending) {
-      const age = judgePending(entry.sent, this.deps.time, this.options.pendingWaitMs);
-      if (age.old) old.add(entry.patientId);
-      if (age.restamp) restamp.push({ patientId: entry.patientId, sent: age.restamp });
-    }
-    this.deps.store.restampPending(restamp);
-    // Begun after the ages were judged: what it does not list had had its time.
-    await this.deps.refresher.newestAbove(Math.min(...pending.map((entry) => entry.knownMaxId)));
-    const found: SavedLink[] = [];
-    const missing: { patientId: string; reason: string; dueNow: boolean }[] = [];
-    const waiting: string[] = [];
-    for (const entry of pending) {
-      const carriers = this.deps.store.mirror.byIdent(entry.patientId);
-      if (carriers.length === 0) {
-        if (!old.has(entry.patientId)) waiting.push(entry.patientId);
-        else
-          missing.push({
-            patientId: entry.patientId,
-            reason: 'a create sent earlier never reached amoCRM; it is sent again',
-            dueNow: true,
-          });
-        continue;
-      }
-      this.report.carriers(
-        entry.patientId,
-        carriers.map((row) => row.contactId),
-      );
-      found.push({
+  protected pendingKey(entry: Pending): string {
+    return entry.patientId;
+  }
+
+  protected restampPending(
+    entries: readonly { key: string; sent: SentStamp; refused?: readonly Refused[] }[],
+  ): void {
+    this.contactDeps.store.restampPending(entries.map(({ key, ...rest }) => ({ patientId: key, ...rest })));
+  }
+
+  protected settlePending(
+    found: readonly { entry: Pending; id: number }[],
+    lost: readonly { key: string; reason: string; dueNow: true }[],
+  ): void {
+    this.contactDeps.store.saveLinks(
+      found.map(({ entry, id }) => ({
         patientId: entry.patientId,
-        contactId: carriers[0]!.contactId,
+        contactId: id,
         hash: entry.hash,
         phones: entry.phones,
         emails: entry.emails,
@@ -231,19 +203,13 @@ export class BatchWriter {
         ownedPhones: entry.refused.some((refused) => refused.field === 'PHONE') ? [] : entry.phones,
         ownedEmails: entry.refused.some((refused) => refused.field === 'EMAIL') ? [] : entry.emails,
         refused: entry.refused,
-      });
-    }
-    this.deps.store.saveLinks(found);
-    this.deps.store.recordFailures(missing);
-    return { confirmed: found.map((link) => link.patientId), missing: missing.length, waiting };
+      })),
+    );
+    this.contactDeps.store.recordFailures(lost.map(({ key, ...rest }) => ({ patientId: key, ...rest })));
   }
 
   // ── updates ────────────────────────────────────────────────────────────────────────────────
-  private async sendUpdates(batch: UpdateItem[]): Promise<void> {
-    if (this.options.dryRun) {
-      for (const item of batch) this.report.done(item.mapped, actionOf(item), item.contactId);
-      return;
-    }
+  protected async prepareUpdates(batch: UpdateItem[]): Promise<Prepared<ContactUpdate>[]> {
     const needs = batch.map((item) => ({
       phone: needsMerge('phone', item),
       email: needsMerge('email', item),
@@ -254,7 +220,7 @@ export class BatchWriter {
       .map((item) => item.contactId);
     const held = new Map<number, Contact>();
     if (toRead.length > 0)
-      for (const contact of await this.deps.contacts.getByIds(toRead)) held.set(contact.id, contact);
+      for (const contact of await this.contactDeps.contacts.getByIds(toRead)) held.set(contact.id, contact);
     const ready: Prepared<ContactUpdate>[] = [];
     for (const [index, item] of batch.entries()) {
       const need = needs[index]!;
@@ -286,9 +252,9 @@ export class BatchWriter {
           ownedEmails: link.ownedEmails,
         });
     }
-    this.deps.store.widenOwned(widen);
-    this.deps.store.reserveLinks(reserve, this.now());
-    await this.patch(ready, 0);
+    this.contactDeps.store.widenOwned(widen);
+    this.contactDeps.store.reserveLinks(reserve, this.now());
+    return ready;
   }
 
   private prepareUpdate(
@@ -304,7 +270,7 @@ export class BatchWriter {
       const ownedBefore = ownedOf(kind, item);
       merged[kind] = mergeMultitext(kind, heldValues(contact, { code: codeOf(kind) }), ours, ownedBefore);
       if (merged[kind].clears) {
-        this.deps.logger.debug(
+        this.contactDeps.logger.debug(
           { patientId: mapped.patientId, field: codeOf(kind) },
           'IDENT no longer has any of the values the sync wrote here, and nobody else added one: the field is cleared',
         );
@@ -357,48 +323,14 @@ export class BatchWriter {
     };
   }
 
-  private async patch(items: Prepared<ContactUpdate>[], round: number): Promise<void> {
-    if (items.length === 0) return;
-    if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the update');
-    const outcome = await this.deps.contacts.write('patch', items.map(asBatchItem));
-    if (outcome.kind === 'stored') return this.updated(items);
-    if (outcome.kind === 'uncertain') throw outcome.error;
-    if (outcome.kind === 'refused') {
-      const byItem = problemsByItem(items, outcome.problems);
-      if (byItem) {
-        const next: Prepared<ContactUpdate>[] = [];
-        for (const item of items) {
-          const problems = byItem.get(item.requestId);
-          // An update is safe to send twice: the items amoCRM did not object to go again.
-          if (!problems) {
-            next.push(item);
-            continue;
-          }
-          const switched = this.otherClearForm(item, problems);
-          if (switched && switched.rest.length === 0) {
-            next.push(switched.item);
-            continue;
-          }
-          const repaired = switched
-            ? this.withoutRefused(switched.item, switched.rest)
-            : this.withoutRefused(item, problems);
-          if (repaired === 'gone') await this.gone(item.mapped, item.update!.contactId);
-          else if (typeof repaired === 'string') this.fail(item, repaired);
-          else next.push(repaired);
-        }
-        return this.patch(next, round + 1);
-      }
-    }
-    // Refused without saying which item (or with another 4xx): halve until the one is found.
-    if (items.length > 1) {
-      await inHalves(items, (part) => this.patch(part, round + 1));
-      return;
-    }
-    const [item] = items as [Prepared<ContactUpdate>];
-    // amoCRM's answer to a PATCH of a deleted contact is not documented: whether it still exists decides.
-    if (!(await this.deps.contacts.getOne(item.update!.contactId)))
-      return this.gone(item.mapped, item.update!.contactId);
-    this.fail(item, `amoCRM refused the update: ${describe(outcome)}`);
+  /** A refused clear of PHONE/EMAIL goes again in the other spelling; other refused values are left out. */
+  protected override repairUpdate(
+    item: Prepared<ContactUpdate>,
+    problems: readonly ValidationProblem[],
+  ): Prepared<ContactUpdate> | 'gone' | string {
+    const switched = this.otherClearForm(item, problems);
+    if (switched && switched.rest.length === 0) return switched.item;
+    return switched ? this.withoutRefused(switched.item, switched.rest) : this.withoutRefused(item, problems);
   }
 
   /**
@@ -433,8 +365,8 @@ export class BatchWriter {
     const other: ClearForm = sent === 'null' ? 'empty-list' : 'null';
     if (this.clearForm !== other) {
       this.clearForm = other;
-      this.deps.store.setMeta(CLEAR_FORM_KEY, other);
-      this.deps.logger.info(
+      this.contactDeps.store.setMeta(CLEAR_FORM_KEY, other);
+      this.contactDeps.logger.info(
         { refused: sent, next: other },
         'amoCRM refused this spelling of a PHONE/EMAIL clear; the other is used',
       );
@@ -451,12 +383,12 @@ export class BatchWriter {
     };
   }
 
-  private updated(items: readonly Prepared<ContactUpdate>[]): void {
-    this.deps.store.saveLinks(
+  protected updated(items: readonly Prepared<ContactUpdate>[]): void {
+    this.contactDeps.store.saveLinks(
       items.map((item) => this.savedLink(item, item.update!.contactId)),
       this.now(),
     );
-    this.deps.store.mirror.recordWrites(
+    this.contactDeps.store.mirror.recordWrites(
       items.map((item) => {
         const written = refusedMultitext(item);
         return {
@@ -475,10 +407,12 @@ export class BatchWriter {
   }
 
   /** The contact was deleted or merged away in amoCRM: the link ends and the patient is matched again. */
-  private async gone(mapped: MappedContact, contactId: number): Promise<void> {
-    this.deps.store.markVanished(mapped.patientId, contactId, stampOf(this.deps.time), { unlink: true });
-    this.deps.store.mirror.remove([contactId]);
-    this.deps.logger.warn(
+  protected async gone(mapped: MappedContact, contactId: number): Promise<void> {
+    this.contactDeps.store.markVanished(mapped.patientId, contactId, stampOf(this.contactDeps.time), {
+      unlink: true,
+    });
+    this.contactDeps.store.mirror.remove([contactId]);
+    this.contactDeps.logger.warn(
       { patientId: mapped.patientId, contactId },
       'the amoCRM contact no longer exists (deleted or merged); the patient is matched again',
     );
@@ -486,13 +420,8 @@ export class BatchWriter {
   }
 
   // ── creates ────────────────────────────────────────────────────────────────────────────────
-  private async sendCreates(batch: MappedContact[]): Promise<void> {
-    if (this.options.dryRun) {
-      for (const mapped of batch) this.report.done(mapped, 'created', 0);
-      return;
-    }
-    const knownMaxId = this.deps.store.mirror.state().maxId;
-    const items: Prepared<ContactCreate>[] = batch.map((mapped) => ({
+  protected prepareCreate(mapped: MappedContact): Prepared<ContactCreate> {
+    return {
       requestId: `c${mapped.patientId}`,
       body: toCreatePayload(mapped.document),
       mapped,
@@ -507,9 +436,11 @@ export class BatchWriter {
       refused: [],
       mirrorPhones: phonesOf(mapped),
       mirrorEmails: emailsOf(mapped),
-    }));
-    // Written before the request: after a crash or a lost answer these are looked up, not created again.
-    this.deps.store.addPending(
+    };
+  }
+
+  protected addPending(items: readonly Prepared<ContactCreate>[], knownMaxId: number, sent: SentStamp): void {
+    this.contactDeps.store.addPending(
       items.map((item) => ({
         patientId: item.mapped.patientId,
         requestId: item.requestId,
@@ -518,97 +449,21 @@ export class BatchWriter {
         emails: item.link.emails,
         knownMaxId,
       })),
-      stampOf(this.deps.time),
+      sent,
     );
-    await this.post(items, knownMaxId, 0);
   }
 
-  private async post(items: Prepared<ContactCreate>[], knownMaxId: number, round: number): Promise<void> {
-    if (items.length === 0) return;
-    if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the new contact');
-    // Sent again (without a refused value, or in halves): their wait counts from now.
-    if (round > 0) {
-      const sent = stampOf(this.deps.time);
-      this.deps.store.restampPending(
-        items.map((item) => ({ patientId: item.mapped.patientId, sent, refused: item.refused })),
-      );
-    }
-    const outcome = await this.deps.contacts.write('post', items.map(asBatchItem));
-    if (outcome.kind === 'stored') {
-      const stored = items.filter((item) => outcome.ids.has(item.requestId));
-      this.created(stored.map((item) => ({ item, contactId: outcome.ids.get(item.requestId)! })));
-      // An answer that leaves items out says nothing of them: as for a lost answer.
-      const unanswered = items.filter((item) => !outcome.ids.has(item.requestId));
-      for (const item of await this.landed(unanswered, knownMaxId)) this.report.uncertain(item.mapped);
-      return;
-    }
-    if (outcome.kind === 'uncertain') {
-      // The request may still be applied after we stopped waiting: what is not there yet stays
-      // pending and is looked up again by the next run, never sent twice now.
-      for (const item of await this.landed(items, knownMaxId)) this.report.uncertain(item.mapped);
-      return;
-    }
-    const byItem = outcome.kind === 'refused' ? problemsByItem(items, outcome.problems) : undefined;
-    if (byItem) {
-      const next: Prepared<ContactCreate>[] = [];
-      // Whether amoCRM stored the others despite refusing the request is not documented: look first.
-      const others = await this.landed(
-        items.filter((item) => !byItem.has(item.requestId)),
-        knownMaxId,
-      );
-      next.push(...others);
-      for (const item of items) {
-        const problems = byItem.get(item.requestId);
-        if (!problems) continue;
-        const repaired = this.withoutRefused(item, problems);
-        if (typeof repaired === 'string') this.fail(item, repaired === 'gone' ? refusal(problems) : repaired);
-        else next.push(repaired);
-      }
-      return this.post(next, knownMaxId, round + 1);
-    }
-    const notThere = await this.landed(items, knownMaxId);
-    if (notThere.length > 1) {
-      await inHalves(notThere, (part) => this.post(part, knownMaxId, round + 1));
-      return;
-    }
-    for (const item of notThere) this.fail(item, `amoCRM refused the new contact: ${describe(outcome)}`);
-  }
-
-  /** Which of these creates amoCRM holds after all (linked now); returns the ones it does not. */
-  private async landed(
-    items: Prepared<ContactCreate>[],
-    knownMaxId: number,
-  ): Promise<Prepared<ContactCreate>[]> {
-    if (items.length === 0) return [];
-    await this.deps.refresher.newestAbove(knownMaxId);
-    const found: { item: Prepared<ContactCreate>; contactId: number }[] = [];
-    const missing: Prepared<ContactCreate>[] = [];
-    for (const item of items) {
-      const carriers = this.deps.store.mirror.byIdent(item.mapped.patientId);
-      if (carriers.length === 0) missing.push(item);
-      else {
-        this.report.carriers(
-          item.mapped.patientId,
-          carriers.map((row) => row.contactId),
-        );
-        found.push({ item, contactId: carriers[0]!.contactId });
-      }
-    }
-    this.created(found);
-    return missing;
-  }
-
-  private created(done: readonly { item: Prepared<ContactCreate>; contactId: number }[]): void {
+  protected created(done: readonly { item: Prepared<ContactCreate>; id: number }[]): void {
     if (done.length === 0) return;
-    this.deps.store.saveLinks(
-      done.map(({ item, contactId }) => this.savedLink(item, contactId)),
+    this.contactDeps.store.saveLinks(
+      done.map(({ item, id }) => this.savedLink(item, id)),
       this.now(),
     );
-    this.deps.store.mirror.recordWrites(
-      done.map(({ item, contactId }) => {
+    this.contactDeps.store.mirror.recordWrites(
+      done.map(({ item, id }) => {
         const refused = refusedMultitext(item);
         return {
-          contactId,
+          contactId: id,
           identId: item.mapped.identField ?? item.mapped.patientId,
           hash: item.mapped.hash,
           phones: refused.phone ? [] : (item.mirrorPhones ?? []),
@@ -616,30 +471,13 @@ export class BatchWriter {
         };
       }),
     );
-    for (const { item, contactId } of done) {
+    for (const { item, id } of done) {
       this.noteRefused(item);
-      this.report.done(item.mapped, 'created', contactId);
+      this.report.done(item.mapped, 'created', id);
     }
   }
 
-  // ── refusals ───────────────────────────────────────────────────────────────────────────────
-  /**
-   * The item without the values amoCRM refused (named by the problems' paths), to send again; 'gone'
-   * when amoCRM says the contact does not exist; a reason when the refusal cannot be narrowed to a field.
-   */
-  private withoutRefused<Body extends ContactCreate | ContactUpdate>(
-    item: Prepared<Body>,
-    problems: readonly ValidationProblem[],
-  ): Prepared<Body> | 'gone' | string {
-    const result = withoutRefusedValues(item.body, problems, {
-      droppable: ['first_name', 'last_name'],
-      keyOf: (entry) => this.keyOf(entry),
-      noun: 'contact',
-    });
-    if (typeof result === 'string') return result;
-    return { ...item, body: result.body, refused: [...item.refused, ...result.refused] };
-  }
-
+  // ── links ──────────────────────────────────────────────────────────────────────────────────
   /**
    * The link a write leaves, with its refused fields and the fields that landed (their earlier
    * refusals end; others stand). A refused PHONE or EMAIL was not written: the sync owns there only
@@ -652,7 +490,7 @@ export class BatchWriter {
     const landed = item.update
       ? [
           ...(item.body.custom_fields_values ?? [])
-            .map((entry) => this.keyOf(entry))
+            .map((entry) => this.fieldKey(entry))
             .filter((key) => key !== 'PHONE' && key !== 'EMAIL'),
           ...(['first_name', 'last_name'] as const).filter((key) => key in item.body),
           ...(item.multitextLands?.phone && !refused.phone ? ['PHONE'] : []),
@@ -669,38 +507,12 @@ export class BatchWriter {
       ...(refused.email ? { ownedEmails: before?.ownedEmails ?? [] } : {}),
     };
   }
-
-  private keyOf(entry: CustomFieldValueOut): string {
-    if (entry.field_code) return entry.field_code;
-    return this.fieldKeys.get(entry.field_id ?? -1) ?? `field ${entry.field_id}`;
-  }
-
-  private noteRefused(item: Prepared<unknown>): void {
-    if (item.refused.length === 0) return;
-    this.deps.logger.warn(
-      { patientId: item.mapped.patientId, fields: item.refused.map((refused) => refused.field) },
-      'amoCRM refused some values; the contact was written without them (`ident-sync status` lists them)',
-    );
-  }
-
-  private fail(item: Prepared<unknown>, reason: string): void {
-    this.report.failed([{ patientId: item.mapped.patientId, reason }]);
-  }
-
-  private failAll(items: readonly Prepared<unknown>[], reason: string): void {
-    this.report.failed(items.map((item) => ({ patientId: item.mapped.patientId, reason })));
-  }
 }
 
 /** Which of PHONE and EMAIL amoCRM refused in this write (the values were not written). */
 const refusedMultitext = (item: Prepared<unknown>) => ({
   phone: item.refused.some((refused) => refused.field === 'PHONE'),
   email: item.refused.some((refused) => refused.field === 'EMAIL'),
-});
-
-const asBatchItem = <Body>(item: Prepared<Body>): BatchItem<Body> => ({
-  requestId: item.requestId,
-  body: item.body,
 });
 
 const codeOf = (kind: MultitextKind) => (kind === 'phone' ? 'PHONE' : 'EMAIL');

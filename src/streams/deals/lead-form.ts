@@ -5,20 +5,14 @@ import { documentFromLead } from '../../mapping/compare.ts';
 import { dealHash, type ResolvedDealMap } from '../../mapping/deal-mapper.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { LeadMirror, LeadRow } from '../../state/lead-mirror.ts';
-import { ListingRefresher, readFormFingerprint } from '../runner/listing-refresh.ts';
+import { ListingRefresher, type ReadForm, refresherParts } from '../runner/listing-refresh.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 
-/** The deal map and zone deals are read in: hashes made in another form compare with nothing. */
-export interface LeadForm {
-  resolved: ResolvedDealMap;
-  timeZone: string;
-}
+/** The deal map and zone deals are read in. */
+export type LeadForm = ReadForm<ResolvedDealMap>;
 
 /** Bump when the way a deal is read into the mirror changes: every deal mirror is then rebuilt. */
 const FORM_VERSION = 1;
-
-export const leadFormFingerprint = (form: LeadForm): string =>
-  readFormFingerprint(FORM_VERSION, form.timeZone, form.resolved.fields);
 
 /** The field that carries the reception id: the link between a reception and its deal. */
 export function receptionFieldId(resolved: ResolvedDealMap): number {
@@ -55,15 +49,8 @@ export function leadRefresher(
   logger: Logger,
 ): ListingRefresher<Lead> {
   const receptionField = receptionFieldId(form.resolved);
-  return new ListingRefresher<Lead>({
-    api: leads,
-    mirror,
-    store: (page, generation) =>
-      mirror.upsert(
-        page.map((lead) => leadRowOf(lead, form, receptionField)),
-        generation,
-      ),
-    fingerprint: leadFormFingerprint(form),
-    logger,
-  });
+  const rowOf = (lead: Lead) => leadRowOf(lead, form, receptionField);
+  return new ListingRefresher<Lead>(
+    refresherParts({ api: leads, mirror, form, version: FORM_VERSION, rowOf, logger }),
+  );
 }

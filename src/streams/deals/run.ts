@@ -1,6 +1,5 @@
 import type { ChangeMark } from '../../ident/patient-source.ts';
 import { ProgressLine } from '../runner/progress.ts';
-import { inChunks } from '../runner/chunks.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 import { LOST_STATUS_ID, type Pipeline, WON_STATUS_ID } from '../../amocrm/types.ts';
 import type { ReceptionSource } from '../../ident/reception-source.ts';
@@ -12,18 +11,12 @@ import type {
   ReceptionRow,
   ResolvedDealMap,
 } from '../../mapping/deal-mapper.ts';
-import type { DealLink } from '../../state/deals.ts';
+import type { DealLink, DealPending } from '../../state/deals.ts';
 import type { LeadRow } from '../../state/lead-mirror.ts';
 import type { Checkpoint, StateStore } from '../../state/store.ts';
 import { excusedAt } from '../runner/refusals.ts';
-import { type Clock, systemClock } from '../../support/clock.ts';
-import {
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  logSettled,
-  PENDING_MARGIN_MS,
-  systemBootId,
-} from '../runner/pending-age.ts';
-import { RunScratch } from '../runner/scratch.ts';
+import type { Clock } from '../../support/clock.ts';
+import { StreamRun } from '../runner/run.ts';
 import { DealRelinker } from './relink.ts';
 import { DeletedReceptionCloser } from './deleted.ts';
 import { leadRefresher } from './lead-form.ts';
@@ -145,26 +138,14 @@ const MAX_UNSEEN_LOOKUPS = 500;
  * reception id; else an open deal of the patient's contact that no reception took; else a new one
  * linked to the contact) → only what differs goes to amoCRM, and the stage moves only forward.
  */
-export class DealRun implements DealWriteReport {
-  private readonly deps: DealSyncDeps;
-  private readonly options: DealSyncOptions & {
-    dryRun: boolean;
-    maxInFlight: number;
-    requestTimeoutMs: number;
-    pendingMarginMs: number;
-  };
-  private counts: DealCounts = noDealCounts();
-  private pending = 0;
-  /** Receptions whose deal create an earlier run sent and amoCRM may still apply: not touched by this run. */
-  private waiting = new Set<string>();
-  /** Receptions whose earlier create was found and linked: read again, as IDENT may have changed since. */
-  private confirmedEarlier: string[] = [];
-  private writer!: DealWriter;
+export class DealRun
+  extends StreamRun<ReceptionRow, MappedDeal, DealPending, DealWriter, DealSyncDeps, DealSyncOptions>
+  implements DealWriteReport
+{
+  protected counts: DealCounts = noDealCounts();
   private relinker!: DealRelinker;
-  private scratch!: RunScratch;
   private kind: DealRunKind = 'incremental';
   private readonly claimed = new Set<number>();
-  private readonly again: MappedDeal[] = [];
   private contactsOnTheSpot = 0;
   /** IDENT's clock when the run began: which visits are upcoming. */
   private identNow = new Date(0);
@@ -175,106 +156,65 @@ export class DealRun implements DealWriteReport {
   private result: DealSyncResult['reception'];
   private progress: ProgressLine | undefined;
 
-  constructor(deps: DealSyncDeps, options: DealSyncOptions) {
-    this.deps = deps;
-    this.options = {
-      dryRun: false,
-      maxInFlight: 3,
-      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
-      pendingMarginMs: PENDING_MARGIN_MS,
-      ...options,
-    };
-  }
-
   async run(request: DealRequest): Promise<DealSyncResult> {
     const { store, logger, leads, resolved, timeZone } = this.deps;
     const started = Date.now();
     const checkpoint = store.deals.checkpoint();
     this.kind = request.kind === 'incremental' && !checkpoint ? 'initial' : request.kind;
     this.focus = request.kind === 'single' ? request.receptionId.trim().replace(/^0+(?=\d)/, '') : undefined;
-    const progress = new ProgressLine(
-      logger,
-      'deal sync progress',
-      this.options.progressEveryMs ?? 5000,
-      this.deps.requestCount,
-    );
+    const progress = this.progressLine('deal sync progress');
     this.progress = progress;
-    let outcome: DealSyncResult['outcome'] = 'ok';
-    let error: Error | undefined;
     let duplicates = 0;
     logger.info({ kind: this.kind, dryRun: this.options.dryRun }, 'deal sync started');
     // The schedule's catch-up reads when each stream last tried, and last finished, a full read.
     if (request.kind === 'deep' && !this.options.dryRun) store.deals.setDeepAttemptAt(new Date(started));
     const refresher = leadRefresher(leads, store.leadMirror, { resolved, timeZone }, logger);
-    this.writer = new DealWriter(
-      {
-        leads,
-        store,
-        refresher,
-        resolved,
-        logger,
-        time: { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() },
-      },
-      {
-        batchSize: this.options.batchSize,
-        maxInFlight: this.options.maxInFlight,
-        dryRun: this.options.dryRun,
-        pendingWaitMs: this.options.requestTimeoutMs + this.options.pendingMarginMs,
-      },
-      this,
-    );
+    this.writer = new DealWriter({ leads, ...this.writerDeps(refresher) }, this.writerOptions(), this);
     this.relinker = new DealRelinker({ leads, store, logger });
-    try {
-      this.scratch = new RunScratch();
-      await rereadPipelines(resolved.pipelines, this.deps.readPipelines, logger);
-      const clock = await this.deps.now();
-      this.identNow = clock.at;
-      const windowStart = daysBefore(clock.at, this.options.daysBack);
-      await refresher.refresh(request.kind === 'deep');
-      if (!this.options.dryRun) {
-        const pending =
+    let clock: Awaited<ReturnType<DealSyncDeps['now']>>;
+    let windowStart: Date;
+    const { outcome, error } = await this.steps(
+      {
+        start: async () => {
+          await rereadPipelines(resolved.pipelines, this.deps.readPipelines, logger);
+          clock = await this.deps.now();
+          this.identNow = clock.at;
+          windowStart = daysBefore(clock.at, this.options.daysBack);
+          await refresher.refresh(request.kind === 'deep');
+        },
+        pending: () =>
           request.kind === 'single'
             ? store.deals.pending({ receptionId: request.receptionId.trim() })
-            : store.deals.pending();
-        const settled = await this.writer.confirmPending(pending);
-        this.counts.linked += settled.confirmed.length;
-        this.confirmedEarlier = settled.confirmed;
-        this.waiting = new Set(settled.waiting);
-        this.pending += settled.waiting.length;
-        if (pending.length > 0) logSettled(logger, 'deal creates', settled);
-        // Re-links a crash interrupted: finished before anything else is decided.
-        const replayed = await this.relinker.replay(request.kind === 'deep');
-        this.counts.relinked += replayed.done;
-        this.failed(replayed.failed);
-      }
-      await this.consume(this.rowsFor(request, checkpoint, windowStart));
-      if (request.kind !== 'single' && !this.stopping()) await this.recheckFailed();
-      if (request.kind === 'deep' && !this.stopping()) await this.sweepDeleted();
-      await this.finishWrites();
-      if (this.writer.fatal) throw this.writer.fatal;
-      if (this.stopping()) outcome = 'stopped';
-      else {
-        if (request.kind === 'deep') {
-          const found = store.leadMirror.duplicates();
-          duplicates = found.length;
-          if (found.length > 0)
-            logger.warn(
-              { receptions: found.length, example: found[0] },
-              'several amoCRM deals carry the same reception id; the oldest is kept in sync',
-            );
-        }
-        if (request.kind !== 'single' && !this.options.dryRun) store.deals.setCheckpoint(clock);
-        if ((this.kind === 'deep' || this.kind === 'initial') && !this.options.dryRun)
-          store.deals.setFullReadAt(new Date(started));
-      }
-    } catch (thrown) {
-      outcome = 'failed';
-      error = thrown as Error;
-      await this.writer.settle();
-      if (this.writer.fatal && this.writer.fatal !== error) error = this.writer.fatal;
-    } finally {
-      this.scratch?.close();
-    }
+            : store.deals.pending(),
+        settledNoun: 'deal creates',
+        afterSettle: async () => {
+          // Re-links a crash interrupted: finished before anything else is decided.
+          const replayed = await this.relinker.replay(request.kind === 'deep');
+          this.counts.relinked += replayed.done;
+          this.failed(replayed.failed);
+        },
+        rows: this.rowsFor(request, checkpoint, () => windowStart),
+        chunk: CHUNK,
+        retryFailed: request.kind !== 'single',
+        ...(request.kind === 'deep' ? { afterRows: () => this.sweepDeleted() } : {}),
+        beforeFlush: () => this.settleTakeOvers(),
+        complete: () => {
+          if (request.kind === 'deep') {
+            const found = store.leadMirror.duplicates();
+            duplicates = found.length;
+            if (found.length > 0)
+              logger.warn(
+                { receptions: found.length, example: found[0] },
+                'several amoCRM deals carry the same reception id; the oldest is kept in sync',
+              );
+          }
+          if (request.kind !== 'single' && !this.options.dryRun) store.deals.setCheckpoint(clock);
+          if ((this.kind === 'deep' || this.kind === 'initial') && !this.options.dryRun)
+            store.deals.setFullReadAt(new Date(started));
+        },
+      },
+      logger,
+    );
     this.counts.requests = progress.requests();
     const durationMs = Date.now() - started;
     if (!this.options.dryRun && request.kind !== 'single')
@@ -293,8 +233,7 @@ export class DealRun implements DealWriteReport {
       durationMs,
       dryRun: this.options.dryRun,
     };
-    if (outcome === 'failed') logger.error({ ...summary, err: error }, 'deal sync failed');
-    else logger.info(summary, outcome === 'stopped' ? 'deal sync stopped' : 'deal sync finished');
+    this.logFinished(logger, 'deal sync', summary, outcome, error);
     return {
       kind: this.kind,
       outcome,
@@ -307,15 +246,12 @@ export class DealRun implements DealWriteReport {
     };
   }
 
-  private stopping(): boolean {
-    return this.writer.fatal !== undefined || (this.options.shouldStop?.() ?? false);
-  }
-
   private async *rowsFor(
     request: DealRequest,
     checkpoint: Checkpoint | undefined,
-    windowStart: Date,
+    windowStartOf: () => Date,
   ): AsyncGenerator<ReceptionRow> {
+    const windowStart = windowStartOf();
     const { source } = this.deps;
     if (request.kind === 'single') {
       const row = await source.one(this.focus!);
@@ -336,26 +272,20 @@ export class DealRun implements DealWriteReport {
     );
   }
 
-  private consume(rows: AsyncIterable<ReceptionRow>): Promise<void> {
-    return inChunks(
-      rows,
-      CHUNK,
-      () => this.stopping(),
-      (chunk) => this.handleRows(chunk),
-    );
+  protected failuresDue(): string[] {
+    return this.deps.store.deals.failuresDue();
   }
 
-  /** Receptions whose retry is due, and those whose earlier create was only now found. */
-  private async recheckFailed(): Promise<void> {
-    const due = [...new Set([...this.confirmedEarlier, ...this.deps.store.deals.failuresDue()])].filter(
-      (id) => !this.scratch.wasSeen(id),
-    );
-    for (const receptionId of due) {
-      if (this.stopping()) return;
-      const row = await this.deps.source.one(receptionId);
-      if (row) await this.handleRows([row]);
-      else if (!this.options.dryRun) this.deps.store.deals.clearFailures([receptionId]);
-    }
+  protected readOne(receptionId: string): Promise<ReceptionRow | undefined> {
+    return this.deps.source.one(receptionId);
+  }
+
+  protected forgetFailure(receptionId: string): void {
+    if (!this.options.dryRun) this.deps.store.deals.clearFailures([receptionId]);
+  }
+
+  protected matchAgain(deal: MappedDeal): Promise<void> {
+    return this.resolveUnlinked(deal, undefined);
   }
 
   /**
@@ -410,17 +340,7 @@ export class DealRun implements DealWriteReport {
     }
   }
 
-  private async finishWrites(): Promise<void> {
-    await this.settleTakeOvers();
-    for (;;) {
-      await this.writer.flush();
-      if (this.again.length === 0 || this.stopping()) return;
-      while (this.again.length > 0 && !this.stopping())
-        await this.resolveUnlinked(this.again.shift()!, undefined);
-    }
-  }
-
-  private async handleRows(rows: readonly ReceptionRow[]): Promise<void> {
+  protected async handleRows(rows: readonly ReceptionRow[]): Promise<void> {
     if (rows.length === 0) return;
     const { store } = this.deps;
     // A no-show is judged on IDENT's clock (read at the run's start), never the host's.
@@ -432,7 +352,7 @@ export class DealRun implements DealWriteReport {
     const held = store.leadMirror.get([...links.values()].map((link) => link.leadId));
     const refused =
       this.kind === 'deep' ? store.deals.standingRefusals(deals.map((deal) => deal.receptionId)) : undefined;
-    const now = (this.deps.clock ?? systemClock).now();
+    const now = this.time().clock.now();
     // A refused value the deal holds after all (a write landed whose link save a crash lost): it ends.
     const inPlace = deals.filter((deal) => {
       const leadId = links.get(deal.receptionId)?.leadId;
@@ -758,10 +678,6 @@ export class DealRun implements DealWriteReport {
       { receptionId: deal.receptionId },
       'deal create not confirmed by amoCRM yet; the next run looks for it before sending anything',
     );
-  }
-
-  async resolveAgain(deal: MappedDeal): Promise<void> {
-    this.again.push(deal);
   }
 
   private setResult(

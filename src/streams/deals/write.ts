@@ -1,5 +1,3 @@
-import type { ValidationProblem } from '../../amocrm/errors.ts';
-import type { BatchItem } from '../../amocrm/entities.ts';
 import type { LeadsApi } from '../../amocrm/leads.ts';
 import type { Lead, LeadCreate, LeadUpdate } from '../../amocrm/types.ts';
 import type { Logger } from '../../logging/logger.ts';
@@ -11,17 +9,10 @@ import {
 } from '../../mapping/deal-mapper.ts';
 import type { DealPending, SavedDealLink } from '../../state/deals.ts';
 import type { StateStore } from '../../state/store.ts';
-import { InFlight } from '../runner/in-flight.ts';
 import type { ListingRefresher } from '../runner/listing-refresh.ts';
-import { judgePending, type PendingClock, type SentStamp, stampOf } from '../runner/pending-age.ts';
-import {
-  describe,
-  inHalves,
-  problemsByItem,
-  type Refused,
-  refusal,
-  withoutRefusedValues,
-} from '../runner/refusals.ts';
+import type { PendingClock, SentStamp } from '../runner/pending-age.ts';
+import type { Refused } from '../runner/refusals.ts';
+import { type PreparedWrite, StreamWriter, type StreamWriterOptions } from '../runner/writer.ts';
 import type { Position } from './placement.ts';
 
 export type DealAction = 'created' | 'updated' | 'moved' | 'linked' | 'repaired';
@@ -52,38 +43,35 @@ export interface DealCreateItem {
   contactId: number;
 }
 
-interface Prepared<Body> {
-  requestId: string;
-  body: Body;
-  deal: MappedDeal;
+interface Prepared<Body> extends PreparedWrite<Body, MappedDeal> {
   leadId?: number;
   contactId: number | null;
   after: Position;
   action: DealAction;
-  refused: Refused[];
   /** The stage this write sends the deal to, if it sends one: the sync's own placing. */
   placed?: Position;
 }
 
-/** The fields a deal write carried, by key: their earlier refusals end once amoCRM takes it. */
-function landedOf(body: LeadCreate | LeadUpdate, keyOf: (fieldId: number | undefined) => string): string[] {
-  return [
-    ...(body.custom_fields_values ?? []).map((entry) => keyOf(entry.field_id)),
-    ...('price' in body ? ['price'] : []),
-  ];
-}
-
-/** Refusal rounds and halvings one batch may go through before its remaining items are failed. */
-const MAX_ROUNDS = 12;
+type DealWrites = {
+  mapped: MappedDeal;
+  update: DealUpdateItem;
+  create: DealCreateItem;
+  updateBody: LeadUpdate;
+  createBody: LeadCreate;
+  preparedUpdate: Prepared<LeadUpdate>;
+  preparedCreate: Prepared<LeadCreate>;
+  pending: DealPending;
+};
 
 /**
- * How deals are written, with the contact writer's rules: a create is recorded as pending before
- * the request and never sent twice without proof that the first did not land (the deals' mirror
- * is read newest first by id); a refused value costs that field of that deal; any other refusal is
- * narrowed by halving the batch; a deal deleted in amoCRM ends its link and is matched again.
+ * How deals are written (the shared machinery is `StreamWriter`): a move notes where it sends the
+ * deal before the request; a link holds the reception's state and where the sync placed the deal.
  */
-export class DealWriter {
-  private readonly deps: {
+export class DealWriter extends StreamWriter<DealWrites> {
+  protected readonly noun = 'deal';
+  protected readonly keyName = 'receptionId';
+  protected readonly droppable = ['price'];
+  private readonly dealDeps: {
     leads: LeadsApi;
     store: StateStore;
     refresher: ListingRefresher<Lead>;
@@ -92,170 +80,118 @@ export class DealWriter {
     /** Stamps creates when sent and judges how old pending ones are. */
     time: PendingClock;
   };
-  private readonly options: { batchSize: number; dryRun: boolean; pendingWaitMs: number };
   private readonly report: DealWriteReport;
-  private readonly updates: DealUpdateItem[] = [];
-  private readonly creates: DealCreateItem[] = [];
-  private readonly inFlight: InFlight;
-  private readonly fieldKeys: Map<number, string>;
 
-  constructor(
-    deps: DealWriter['deps'],
-    options: { batchSize: number; maxInFlight: number; dryRun: boolean; pendingWaitMs: number },
-    report: DealWriteReport,
-  ) {
-    this.deps = deps;
-    this.options = options;
+  constructor(deps: DealWriter['dealDeps'], options: StreamWriterOptions, report: DealWriteReport) {
+    super(
+      {
+        entity: deps.leads,
+        refresher: deps.refresher,
+        fields: deps.resolved.fields,
+        logger: deps.logger,
+        time: deps.time,
+      },
+      options,
+    );
+    this.dealDeps = deps;
     this.report = report;
-    this.inFlight = new InFlight(options.maxInFlight);
-    this.fieldKeys = new Map(deps.resolved.fields.map((field) => [field.fieldId, field.spec.key]));
   }
 
-  get fatal(): Error | undefined {
-    return this.inFlight.fatal;
+  protected keyOf(deal: MappedDeal): string {
+    return deal.receptionId;
   }
 
-  async update(item: DealUpdateItem): Promise<void> {
-    this.updates.push(item);
-    if (this.updates.length >= this.options.batchSize)
-      await this.inFlight.dispatch(this.sendUpdates(this.updates.splice(0)));
+  protected targetOf(item: Prepared<LeadUpdate>): number {
+    return item.leadId!;
   }
 
-  async create(item: DealCreateItem): Promise<void> {
-    this.creates.push(item);
-    if (this.creates.length >= this.options.batchSize)
-      await this.inFlight.dispatch(this.sendCreates(this.creates.splice(0)));
+  protected dryUpdate(item: DealUpdateItem): void {
+    this.report.done(item.deal, item.action, item.leadId);
   }
 
-  async flush(): Promise<void> {
-    if (!this.fatal) {
-      if (this.updates.length > 0) await this.inFlight.dispatch(this.sendUpdates(this.updates.splice(0)));
-      if (this.creates.length > 0) await this.inFlight.dispatch(this.sendCreates(this.creates.splice(0)));
-    }
-    await this.settle();
+  protected dryCreate(deal: MappedDeal): void {
+    this.report.done(deal, 'created', 0);
   }
 
-  settle(): Promise<void> {
-    return this.inFlight.settle();
+  protected uncertain(deal: MappedDeal): void {
+    this.report.uncertain(deal);
   }
 
-  /**
-   * Creates an earlier run sent without learning their fate: found in amoCRM → linked; not there
-   * and sent longer ago than the request timeout plus a margin (judged before the listing that
-   * proves it absent begins) → due now, in the same transaction that ends the pending entry; a
-   * younger one stays pending, as amoCRM may still apply it.
-   */
-  async confirmPending(
-    pending: readonly DealPending[],
-  ): Promise<{ confirmed: string[]; missing: number; waiting: string[] }> {
-    if (pending.length === 0) return { confirmed: [], missing: 0, waiting: [] };
-    const old = new Set<string>();
-    const restamp: { receptionId: string; sent: SentStamp }[] = [];
-    for (const entry of pending) {
-      const age = judgePending(entry.sent, this.deps.time, this.options.pendingWaitMs);
-      if (age.old) old.add(entry.receptionId);
-      if (age.restamp) restamp.push({ receptionId: entry.receptionId, sent: age.restamp });
-    }
-    this.deps.store.deals.restampPending(restamp);
-    // Begun after the ages were judged: what it does not list had had its time.
-    await this.deps.refresher.newestAbove(Math.min(...pending.map((entry) => entry.knownMaxId)));
-    const found: SavedDealLink[] = [];
-    const missing: { receptionId: string; reason: string; dueNow: boolean }[] = [];
-    const waiting: string[] = [];
-    for (const entry of pending) {
-      const carrier = this.deps.store.leadMirror.byReception(entry.receptionId)[0];
-      if (!carrier) {
-        if (!old.has(entry.receptionId)) waiting.push(entry.receptionId);
-        else
-          missing.push({
-            receptionId: entry.receptionId,
-            reason: 'a deal create sent earlier never reached amoCRM; it is sent again',
-            dueNow: true,
-          });
-        continue;
-      }
-      const {
-        requestId: _requestId,
-        knownMaxId: _knownMaxId,
-        createdAt: _createdAt,
-        sent: _sent,
-        ...link
-      } = entry;
-      found.push({
-        ...link,
-        leadId: carrier.leadId,
-        placed: { pipelineId: link.pipelineId, statusId: link.statusId },
-      });
-    }
-    this.deps.store.deals.saveLinks(found);
-    this.deps.store.deals.recordFailures(missing);
-    return { confirmed: found.map((link) => link.receptionId), missing: missing.length, waiting };
+  protected reportFailed(failures: readonly { key: string; reason: string }[]): void {
+    this.report.failed(failures.map(({ key, reason }) => ({ receptionId: key, reason })));
+  }
+
+  protected carriersOf(receptionId: string): number[] {
+    const first = this.dealDeps.store.leadMirror.byReception(receptionId)[0];
+    return first ? [first.leadId] : [];
+  }
+
+  protected knownMaxId(): number {
+    return this.dealDeps.store.leadMirror.state().maxId;
+  }
+
+  // ── creates left by an earlier run ─────────────────────────────────────────────────────────
+  protected pendingKey(entry: DealPending): string {
+    return entry.receptionId;
+  }
+
+  protected restampPending(
+    entries: readonly { key: string; sent: SentStamp; refused?: readonly Refused[] }[],
+  ): void {
+    this.dealDeps.store.deals.restampPending(
+      entries.map(({ key, ...rest }) => ({ receptionId: key, ...rest })),
+    );
+  }
+
+  protected settlePending(
+    found: readonly { entry: DealPending; id: number }[],
+    lost: readonly { key: string; reason: string; dueNow: true }[],
+  ): void {
+    this.dealDeps.store.deals.saveLinks(
+      found.map(({ entry, id }) => {
+        const {
+          requestId: _requestId,
+          knownMaxId: _knownMaxId,
+          createdAt: _createdAt,
+          sent: _sent,
+          ...link
+        } = entry;
+        return { ...link, leadId: id, placed: { pipelineId: link.pipelineId, statusId: link.statusId } };
+      }),
+    );
+    this.dealDeps.store.deals.recordFailures(lost.map(({ key, ...rest }) => ({ receptionId: key, ...rest })));
   }
 
   // ── updates ────────────────────────────────────────────────────────────────────────────────
-  private async sendUpdates(batch: DealUpdateItem[]): Promise<void> {
-    if (this.options.dryRun) {
-      for (const item of batch) this.report.done(item.deal, item.action, item.leadId);
-      return;
-    }
+  protected async prepareUpdates(batch: DealUpdateItem[]): Promise<Prepared<LeadUpdate>[]> {
     // Where each move sends its deal, noted before the request (a won or lost the sync may undo later).
-    this.deps.store.deals.notePlacing(
+    this.dealDeps.store.deals.notePlacing(
       batch.flatMap((item) => (item.move ? [{ receptionId: item.deal.receptionId, ...item.move }] : [])),
     );
-    await this.patch(
-      batch.map((item) => ({
-        requestId: `u${item.deal.receptionId}`,
-        body: toLeadUpdate(item.deal, item.leadId, item.move),
-        deal: item.deal,
-        leadId: item.leadId,
-        contactId: item.contactId,
-        after: item.after,
-        action: item.action,
-        refused: [],
-        ...(item.move ? { placed: item.move } : {}),
-      })),
-      0,
-    );
+    return batch.map((item) => ({
+      requestId: `u${item.deal.receptionId}`,
+      body: toLeadUpdate(item.deal, item.leadId, item.move),
+      mapped: item.deal,
+      leadId: item.leadId,
+      contactId: item.contactId,
+      after: item.after,
+      action: item.action,
+      refused: [],
+      ...(item.move ? { placed: item.move } : {}),
+    }));
   }
 
-  private async patch(items: Prepared<LeadUpdate>[], round: number): Promise<void> {
-    if (items.length === 0) return;
-    if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the deal update');
-    const outcome = await this.deps.leads.write('patch', items.map(asBatchItem));
-    if (outcome.kind === 'stored') return this.written(items.map((item) => ({ item, leadId: item.leadId! })));
-    if (outcome.kind === 'uncertain') throw outcome.error;
-    const byItem = outcome.kind === 'refused' ? problemsByItem(items, outcome.problems) : undefined;
-    if (byItem) {
-      const next: Prepared<LeadUpdate>[] = [];
-      for (const item of items) {
-        const problems = byItem.get(item.requestId);
-        if (!problems) next.push(item);
-        else {
-          const repaired = this.withoutRefused(item, problems);
-          if (repaired === 'gone') await this.gone(item.deal, item.leadId!);
-          else if (typeof repaired === 'string') this.fail(item, repaired);
-          else next.push(repaired);
-        }
-      }
-      return this.patch(next, round + 1);
-    }
-    if (items.length > 1) {
-      await inHalves(items, (part) => this.patch(part, round + 1));
-      return;
-    }
-    const [item] = items as [Prepared<LeadUpdate>];
-    // amoCRM's answer to a PATCH of a deleted deal is not documented: whether it still exists decides.
-    if (!(await this.deps.leads.getOne(item.leadId!))) return this.gone(item.deal, item.leadId!);
-    this.fail(item, `amoCRM refused the deal update: ${describe(outcome, 'deal')}`);
+  protected updated(items: readonly Prepared<LeadUpdate>[]): void {
+    this.written(items.map((item) => ({ item, id: item.leadId! })));
   }
 
-  private async gone(deal: MappedDeal, leadId: number): Promise<void> {
-    this.deps.store.deals.unlinkForRetry(
+  protected async gone(deal: MappedDeal, leadId: number): Promise<void> {
+    this.dealDeps.store.deals.unlinkForRetry(
       deal.receptionId,
       `amoCRM deal ${leadId} was deleted; the reception is matched again`,
     );
-    this.deps.store.leadMirror.remove([leadId]);
-    this.deps.logger.warn(
+    this.dealDeps.store.leadMirror.remove([leadId]);
+    this.dealDeps.logger.warn(
       { receptionId: deal.receptionId, leadId },
       'the amoCRM deal no longer exists; the reception is matched again',
     );
@@ -263,171 +199,80 @@ export class DealWriter {
   }
 
   // ── creates ────────────────────────────────────────────────────────────────────────────────
-  private async sendCreates(batch: DealCreateItem[]): Promise<void> {
-    if (this.options.dryRun) {
-      for (const item of batch) this.report.done(item.deal, 'created', 0);
-      return;
-    }
-    const knownMaxId = this.deps.store.leadMirror.state().maxId;
-    const items: Prepared<LeadCreate>[] = batch.map(({ deal, contactId }) => ({
+  protected prepareCreate({ deal, contactId }: DealCreateItem): Prepared<LeadCreate> {
+    return {
       requestId: `c${deal.receptionId}`,
       body: toLeadCreate(deal, contactId),
-      deal,
+      mapped: deal,
       contactId,
       after: { pipelineId: deal.placement.pipelineId, statusId: deal.placement.stage.id },
       action: 'created',
       refused: [],
       placed: { pipelineId: deal.placement.pipelineId, statusId: deal.placement.stage.id },
-    }));
-    // Written before the request: after a crash or a lost answer these are looked up, not created again.
-    this.deps.store.deals.addPending(
+    };
+  }
+
+  protected addPending(items: readonly Prepared<LeadCreate>[], knownMaxId: number, sent: SentStamp): void {
+    this.dealDeps.store.deals.addPending(
       items.map((item) => ({ ...linkOf(item), requestId: item.requestId, knownMaxId })),
-      stampOf(this.deps.time),
+      sent,
     );
-    await this.post(items, knownMaxId, 0);
   }
 
-  private async post(items: Prepared<LeadCreate>[], knownMaxId: number, round: number): Promise<void> {
-    if (items.length === 0) return;
-    if (round > MAX_ROUNDS) return this.failAll(items, 'amoCRM kept refusing the new deal');
-    // Sent again (without a refused value, or in halves): their wait counts from now.
-    if (round > 0) {
-      const sent = stampOf(this.deps.time);
-      this.deps.store.deals.restampPending(
-        items.map((item) => ({ receptionId: item.deal.receptionId, sent, refused: item.refused })),
-      );
-    }
-    const outcome = await this.deps.leads.write('post', items.map(asBatchItem));
-    if (outcome.kind === 'stored') {
-      this.written(
-        items
-          .filter((item) => outcome.ids.has(item.requestId))
-          .map((item) => ({ item, leadId: outcome.ids.get(item.requestId)! })),
-      );
-      // An answer that leaves items out says nothing of them: as for a lost answer.
-      const unanswered = items.filter((item) => !outcome.ids.has(item.requestId));
-      for (const item of await this.landed(unanswered, knownMaxId)) this.report.uncertain(item.deal);
-      return;
-    }
-    if (outcome.kind === 'uncertain') {
-      // The request may still be applied after we stopped waiting: what is not there yet stays
-      // pending and is looked up again by the next run, never sent twice now.
-      for (const item of await this.landed(items, knownMaxId)) this.report.uncertain(item.deal);
-      return;
-    }
-    const byItem = outcome.kind === 'refused' ? problemsByItem(items, outcome.problems) : undefined;
-    if (byItem) {
-      // Whether amoCRM stored the others despite refusing the request is not documented: look first.
-      const next = await this.landed(
-        items.filter((item) => !byItem.has(item.requestId)),
-        knownMaxId,
-      );
-      for (const item of items) {
-        const problems = byItem.get(item.requestId);
-        if (!problems) continue;
-        const repaired = this.withoutRefused(item, problems);
-        if (typeof repaired === 'string')
-          this.fail(item, repaired === 'gone' ? refusal(problems, 'deal') : repaired);
-        else next.push(repaired);
-      }
-      return this.post(next, knownMaxId, round + 1);
-    }
-    const notThere = await this.landed(items, knownMaxId);
-    if (notThere.length > 1) {
-      await inHalves(notThere, (part) => this.post(part, knownMaxId, round + 1));
-      return;
-    }
-    for (const item of notThere) this.fail(item, `amoCRM refused the new deal: ${describe(outcome, 'deal')}`);
-  }
-
-  /** Which of these creates amoCRM holds after all (linked now); returns the ones it does not. */
-  private async landed(items: Prepared<LeadCreate>[], knownMaxId: number): Promise<Prepared<LeadCreate>[]> {
-    if (items.length === 0) return [];
-    await this.deps.refresher.newestAbove(knownMaxId);
-    const found: { item: Prepared<LeadCreate>; leadId: number }[] = [];
-    const missing: Prepared<LeadCreate>[] = [];
-    for (const item of items) {
-      const carrier = this.deps.store.leadMirror.byReception(item.deal.receptionId)[0];
-      if (carrier) found.push({ item, leadId: carrier.leadId });
-      else missing.push(item);
-    }
-    this.written(found);
-    return missing;
+  protected created(done: readonly { item: Prepared<LeadCreate>; id: number }[]): void {
+    this.written(done);
   }
 
   /** Links and the mirror after a write amoCRM took, in one transaction each. */
-  private written(done: readonly { item: Prepared<unknown>; leadId: number }[]): void {
+  private written(done: readonly { item: Prepared<LeadCreate | LeadUpdate>; id: number }[]): void {
     if (done.length === 0) return;
-    const keyOf = (fieldId: number | undefined) => this.fieldKeys.get(fieldId ?? -1) ?? `field ${fieldId}`;
-    this.deps.store.deals.saveLinks(
-      done.map(({ item, leadId }) => ({
+    this.dealDeps.store.deals.saveLinks(
+      done.map(({ item, id }) => ({
         ...linkOf(item),
-        leadId,
+        leadId: id,
         refused: item.refused,
         ...(item.placed ? { placed: item.placed } : {}),
         // An update ends the refusals of what it carried; a create, all (a new deal).
         ...(item.action === 'created'
           ? {}
-          : { landed: landedOf(item.body as LeadCreate | LeadUpdate, keyOf) }),
+          : { landed: landedOf(item.body, (entry) => this.fieldKey(entry)) }),
       })),
-      new Date(this.deps.time.clock.now()),
+      new Date(this.dealDeps.time.clock.now()),
     );
-    this.deps.store.leadMirror.recordWrites(
-      done.map(({ item, leadId }) => ({
-        leadId,
-        receptionId: item.deal.receptionId,
+    this.dealDeps.store.leadMirror.recordWrites(
+      done.map(({ item, id }) => ({
+        leadId: id,
+        receptionId: item.mapped.receptionId,
         contactId: item.contactId,
         pipelineId: item.after.pipelineId,
         statusId: item.after.statusId,
-        hash: item.deal.hash,
+        hash: item.mapped.hash,
       })),
     );
-    for (const { item, leadId } of done) {
-      if (item.refused.length > 0)
-        this.deps.logger.warn(
-          { receptionId: item.deal.receptionId, fields: item.refused.map((refused) => refused.field) },
-          'amoCRM refused some values; the deal was written without them (`ident-sync status` lists them)',
-        );
-      this.report.done(item.deal, item.action, leadId);
+    for (const { item, id } of done) {
+      this.noteRefused(item);
+      this.report.done(item.mapped, item.action, id);
     }
   }
+}
 
-  private withoutRefused<Body extends LeadCreate | LeadUpdate>(
-    item: Prepared<Body>,
-    problems: readonly ValidationProblem[],
-  ): Prepared<Body> | 'gone' | string {
-    const result = withoutRefusedValues(item.body, problems, {
-      droppable: ['price'],
-      keyOf: (entry) => this.fieldKeys.get(entry.field_id ?? -1) ?? `field ${entry.field_id}`,
-      noun: 'deal',
-    });
-    if (typeof result === 'string') return result;
-    return { ...item, body: result.body, refused: [...item.refused, ...result.refused] };
-  }
-
-  private fail(item: Prepared<unknown>, reason: string): void {
-    this.report.failed([{ receptionId: item.deal.receptionId, reason }]);
-  }
-
-  private failAll(items: readonly Prepared<unknown>[], reason: string): void {
-    this.report.failed(items.map((item) => ({ receptionId: item.deal.receptionId, reason })));
-  }
+/** The fields a deal write carried, by key: their earlier refusals end once amoCRM takes it. */
+function landedOf(body: LeadCreate | LeadUpdate, keyOf: (entry: { field_id?: number }) => string): string[] {
+  return [
+    ...(body.custom_fields_values ?? []).map((entry) => keyOf(entry)),
+    ...('price' in body ? ['price'] : []),
+  ];
 }
 
 /** The link a write leaves: what was sent, and the reception's state and pipeline it was placed by. */
 function linkOf(item: Prepared<unknown>): Omit<SavedDealLink, 'leadId'> {
   return {
-    receptionId: item.deal.receptionId,
-    patientId: item.deal.patientId,
-    hash: item.deal.hash,
-    state: item.deal.placement.state,
-    role: item.deal.placement.role,
+    receptionId: item.mapped.receptionId,
+    patientId: item.mapped.patientId,
+    hash: item.mapped.hash,
+    state: item.mapped.placement.state,
+    role: item.mapped.placement.role,
     pipelineId: item.after.pipelineId,
     statusId: item.after.statusId,
   };
 }
-
-const asBatchItem = <Body>(item: Prepared<Body>): BatchItem<Body> => ({
-  requestId: item.requestId,
-  body: item.body,
-});

@@ -10,7 +10,6 @@ import { pipelineSourcesProblem, sourcesProblem } from '../../sources/state-chec
 import { ConfigError } from '../../config/errors.ts';
 import { sourceError } from '../../sources/source-error.ts';
 import { keyedPatients, keyedReceptions } from '../../sources/keyed-errors.ts';
-import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
 import { prepareForDatabase, prepareReceptionsForDatabase, reportPrepared } from '../../ident/prepare.ts';
 import type { ReceptionSqlFiles } from '../../ident/reception-sql.ts';
 import { type ReceptionSource, SqlReceptionSource } from '../../ident/reception-source.ts';
@@ -31,11 +30,15 @@ import { createMapper, type Mapper } from '../../mapping/mapper.ts';
 import { StateStore } from '../../state/store.ts';
 import { type Clock, systemClock } from '../../support/clock.ts';
 import type { StreamKinds } from '../../daemon/stream-history.ts';
-import { DealRun, type DealSyncOptions, type DealSyncResult, noDealCounts } from '../deals/run.ts';
+import type { DealRun, DealSyncOptions, DealSyncResult } from '../deals/run.ts';
+import { noDealCounts } from '../deals/run.ts';
+import { dealsStream } from '../deals/stream.ts';
 import { DealSetupError } from '../deals/setup-error.ts';
 
 export { DealSetupError };
-import { type SyncOptions, type SyncResult, SyncRun } from '../contacts/run.ts';
+import type { SyncOptions, SyncResult, SyncRun } from '../contacts/run.ts';
+import { contactsStream } from '../contacts/stream.ts';
+import { mayRun } from './stream.ts';
 
 /** Receptions → deals, when SYNC_RECEPTIONS=true. */
 export interface DealParts {
@@ -122,7 +125,7 @@ export function syncRunFor(
   options: SyncOptions,
 ): SyncRun {
   const { client, source, resolved, mapper, store, logger, timeZone, clock, boot } = parts;
-  return new SyncRun(
+  return contactsStream.newRun(
     {
       source,
       mapper,
@@ -225,7 +228,11 @@ async function openSources(
  */
 function checkStateSources(config: Config, store: StateStore): void {
   const recorded = store.getMeta('chain_bare_source');
-  const problem = sourcesProblem(config.scopes, store.countsBySource().links, config.chain ? recorded : undefined);
+  const problem = sourcesProblem(
+    config.scopes,
+    store.countsBySource().links,
+    config.chain ? recorded : undefined,
+  );
   if (problem) throw new ConfigError([problem]);
   const bare = config.scopes.find((scope) => scope.bare)?.key;
   if (config.chain && bare !== undefined && recorded === undefined) store.setMeta('chain_bare_source', bare);
@@ -250,8 +257,8 @@ export async function openSyncContext(
   // container, unless the operator chose a place for SQLite's temporary files.
   process.env.SQLITE_TMPDIR ??= config.stateDir;
   // The SQL and the map are checked before anything connects: a write in SQL_DIR is never sent.
-  const { map, files } = loadMapAndSql(config);
-  const dealFiles = config.sync.receptions ? loadDealMapAndSql(config) : undefined;
+  const { map, files } = contactsStream.load(config);
+  const dealFiles = config.sync.receptions ? dealsStream.load(config) : undefined;
   const client = parts.client ?? createAmoClient(config.amocrm, config.stateDir, logger);
   let resolved = await resolveMapAgainstAccount(map, client);
   // Deal fields or stages missing (an upgrade that turned SYNC_RECEPTIONS on, a stage an admin
@@ -358,7 +365,7 @@ export async function openSyncContext(
           );
         });
       const contacts: FullSyncResult = await context.newRun(options).run({ kind: kinds.contacts });
-      if (!dealFiles || contacts.outcome !== 'ok') return contacts;
+      if (!dealFiles || !mayRun(dealsStream, { [contactsStream.name]: contacts.outcome })) return contacts;
       try {
         await context.readyDeals();
       } catch (error) {
@@ -505,7 +512,7 @@ export function dealRunFor(
   options: DealSyncOptions,
 ): DealRun {
   const { client, deals, store, logger, timeZone } = parts;
-  return new DealRun(
+  return dealsStream.newRun(
     {
       source: deals.source,
       mapper: deals.mapper,

@@ -33,6 +33,34 @@ export function readFormFingerprint(
   return hash('sha256', JSON.stringify([version, timeZone, shape]), 'hex').slice(0, 32);
 }
 
+/** The map and zone a stream's records are read in: hashes made in another form compare with nothing. */
+export interface ReadForm<Resolved extends { fields: readonly ResolvedField[] }> {
+  resolved: Resolved;
+  timeZone: string;
+}
+
+/**
+ * What a stream's refresher is made of: each page listed is stored in its mirror as rows read in
+ * `form`. `version`: bumped when the way a record is read changes; every mirror is then rebuilt.
+ */
+export function refresherParts<Entity extends ListedEntity, Row>(parts: {
+  api: EntitiesApi<Entity, unknown, { id: number }>;
+  mirror: ListedMirror & { upsert(rows: readonly Row[], generation: number): void };
+  form: ReadForm<{ fields: readonly ResolvedField[] }>;
+  version: number;
+  rowOf: (entity: Entity) => Row;
+  logger: Logger;
+}): ConstructorParameters<typeof ListingRefresher<Entity>>[0] {
+  const { api, mirror, form, rowOf, logger } = parts;
+  return {
+    api,
+    mirror,
+    store: (page, generation) => mirror.upsert(page.map(rowOf), generation),
+    fingerprint: readFormFingerprint(parts.version, form.timeZone, form.resolved.fields),
+    logger,
+  };
+}
+
 export interface RefreshReport {
   kind: 'full' | 'since watermark' | 'skipped';
   read: number;
