@@ -151,12 +151,8 @@ export type ConnectIdent = (db: DatabaseConfig) => Promise<SqlConnection>;
  */
 async function openIdent(
   db: DatabaseConfig,
-  files: SqlFiles,
-  map: ContactMap,
-  deals: { map: DealMap; files: ReceptionSqlFiles } | undefined,
-  logger: Logger,
-  connect: ConnectIdent,
-): Promise<{ patients: PatientSource; receptions: ReceptionSource | undefined }> {
+  { files, map, deals, logger, connect }: IdentParts,
+): Promise<OpenedIdent> {
   const connection = await connect(db);
   const fieldsOf = (fields: readonly { source: string; name: string }[]) => (alias: string) =>
     fields.filter((field) => field.source === alias).map((field) => field.name);
@@ -178,32 +174,33 @@ async function openIdent(
   }
 }
 
+/** What opening an IDENT database needs besides its connection settings. */
+interface IdentParts {
+  files: SqlFiles;
+  map: ContactMap;
+  deals: { map: DealMap; files: ReceptionSqlFiles } | undefined;
+  logger: Logger;
+  connect: ConnectIdent;
+}
+
+type OpenedIdent = { patients: PatientSource; receptions: ReceptionSource | undefined };
+
 /**
  * The IDENT sources of the configuration: one database read as today, or (SOURCES) each source's
  * database, the same SQL and maps for all, read as one chain with ids scoped by source. A source
  * that cannot be opened stops the start with its key in the sentence; those opened are closed.
  */
-async function openSources(
-  config: Config,
-  files: SqlFiles,
-  map: ContactMap,
-  deals: { map: DealMap; files: ReceptionSqlFiles } | undefined,
-  logger: Logger,
-  connect: ConnectIdent,
-): Promise<{ patients: PatientSource; receptions: ReceptionSource | undefined }> {
-  if (!config.chain) return openIdent(config.database!, files, map, deals, logger, connect);
+async function openSources(config: Config, parts: IdentParts): Promise<OpenedIdent> {
+  const { deals, logger } = parts;
+  if (!config.chain) return openIdent(config.database!, parts);
   if (config.sources.length === 0) throw new Error('the sources of SOURCES have no connection settings');
   const opened: IdentSource[] = [];
   try {
     for (const { scope, database } of config.sources) {
-      const ident = await openIdent(
-        database,
-        files,
-        map,
-        deals,
-        logger.child({ source: scope.key }),
-        connect,
-      ).catch((error: unknown) => {
+      const ident = await openIdent(database, {
+        ...parts,
+        logger: logger.child({ source: scope.key }),
+      }).catch((error: unknown) => {
         throw sourceError(scope.key, classifyDbError(error, database));
       });
       opened.push({
@@ -296,7 +293,13 @@ export async function openSyncContext(
       checkStateSources(config, store);
       return parts.source
         ? { patients: parts.source, receptions: parts.receptions }
-        : await openSources(config, files, map, dealFiles, logger, parts.connect ?? connectIdent);
+        : await openSources(config, {
+            files,
+            map,
+            deals: dealFiles,
+            logger,
+            connect: parts.connect ?? connectIdent,
+          });
     } catch (error) {
       if (!parts.store) store.close();
       throw error;
