@@ -48,6 +48,10 @@ export function stateSummary(
     refusedFields: store.fieldRefusalCount(),
     refusals: store.fieldRefusals(10).map(({ hash: _hash, ...refusal }) => refusal),
     duplicates: store.findingCount('duplicate'),
+    /** A chain: contacts of different clinics' patients that may be one person, for a person to merge. */
+    possiblyOnePerson: store
+      .findings('person', 10)
+      .map(({ patientId, contactIds }) => ({ patientId, contactIds })),
     orphans: store.findingCount('orphan'),
     mirror: { contacts: store.mirror.count(), lastFullListing: mirror.fullAt ?? null },
     lastSuccess: store.lastSuccess() ?? null,

@@ -29,6 +29,7 @@ function chainState(): string {
     { patientId: 'north:3', reason: 'the row cannot be mapped' },
     { patientId: '4', reason: 'the row cannot be mapped' },
   ]);
+  store.replaceFindings('person', [{ kind: 'person', patientId: 'north:1', contactIds: [103, 201] }]);
   store.close();
   return stateDir;
 }
@@ -50,7 +51,14 @@ describe('ident-sync status in a clinic chain', () => {
       '  south (not in SOURCES)  1                0              0',
     ]);
 
+    assert.ok(
+      lines.includes(
+        "maybe one person: patient north:1 on contact 201, another clinic's on 103 (same phone and first name; merge them in amoCRM if they are one person)",
+      ),
+    );
+
     const json = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    assert.deepEqual(json.possiblyOnePerson, [{ patientId: 'north:1', contactIds: [103, 201] }]);
     assert.deepEqual(json.sources, [
       { key: 'center', bare: true, configured: true, linked: 3, failures: 1, refusals: 0 },
       { key: 'north', bare: false, configured: true, linked: 1, failures: 2, refusals: 1 },

@@ -76,6 +76,10 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
     out(
       `reconciliation:   ${status.duplicates} patient(s) with duplicate contacts, ${status.orphans} contact(s) of patients no longer in IDENT`,
     );
+    for (const pair of status.possiblyOnePerson)
+      out(
+        `maybe one person: patient ${pair.patientId} on contact ${pair.contactIds[1]}, another clinic's on ${pair.contactIds[0]} (same phone and first name; merge them in amoCRM if they are one person)`,
+      );
     out(
       `amoCRM mirror:    ${status.mirror.contacts} contact(s)${status.mirror.lastFullListing ? `, read in full ${shortTime(status.mirror.lastFullListing)}` : ', not read in full yet'}`,
     );
