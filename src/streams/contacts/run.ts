@@ -561,12 +561,8 @@ export class SyncRun
   }
 
   uncertain(mapped: MappedContact): void {
-    this.pending += 1;
     this.setPatient(mapped, 'uncertain', undefined);
-    this.deps.logger.warn(
-      { patientId: mapped.patientId },
-      'create not confirmed by amoCRM yet; the next run looks for it before sending anything',
-    );
+    this.notConfirmed({ patientId: mapped.patientId }, 'create');
   }
 
   /**

@@ -672,12 +672,8 @@ export class DealRun
   }
 
   uncertain(deal: MappedDeal): void {
-    this.pending += 1;
     this.setResult(deal, 'uncertain', undefined);
-    this.deps.logger.warn(
-      { receptionId: deal.receptionId },
-      'deal create not confirmed by amoCRM yet; the next run looks for it before sending anything',
-    );
+    this.notConfirmed({ receptionId: deal.receptionId }, 'deal create');
   }
 
   private setResult(

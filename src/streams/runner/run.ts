@@ -112,6 +112,15 @@ export abstract class StreamRun<
     this.options = { ...RUN_DEFAULTS, ...options };
   }
 
+  /** A create amoCRM did not confirm (its answer lost): pending, looked for before the next run sends anything. */
+  protected notConfirmed(key: Record<string, string>, noun: string): void {
+    this.pending += 1;
+    this.deps.logger.warn(
+      key,
+      `${noun} not confirmed by amoCRM yet; the next run looks for it before sending anything`,
+    );
+  }
+
   /** Looks up a chunk of rows in the state, plans and queues their writes. */
   protected abstract handleRows(rows: readonly Row[]): Promise<void>;
   /** Matches again a record whose entity turned out gone. */
