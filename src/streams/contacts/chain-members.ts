@@ -92,6 +92,24 @@ export class ChainMembers {
   }
 
   /**
+   * Another clinic's patient of the same person whose create is sent but not settled (its answer
+   * lost, amoCRM may still apply it): this patient waits for it instead of making a second contact.
+   */
+  async awaitedCreate(
+    mapped: MappedContact,
+    unsettled: readonly { patientId: string; phones: readonly string[] }[],
+  ): Promise<string | undefined> {
+    const clinic = clinicOf(mapped.patientId);
+    const phones = new Set(phonesOf(mapped));
+    for (const entry of unsettled) {
+      if (clinicOf(entry.patientId) === clinic || !entry.phones.some((phone) => phones.has(phone))) continue;
+      const other = await this.mappedOf(entry.patientId);
+      if (other && this.samePerson(mapped, other)) return entry.patientId;
+    }
+    return undefined;
+  }
+
+  /**
    * Contacts of different clinics' patients that share a phone and a first name (one way at least)
    * but were not joined — the evidence was too weak (another surname, another birth date) or came
    * later: a person decides and merges them in amoCRM. Read in a deep sync; one finding per pair.

@@ -138,6 +138,8 @@ export class SyncRun
   private readonly chain: ChainMembers | undefined;
   /** The clinic of the rows handled last: a new clinic's rows wait for the writes before them. */
   private lastClinic: { key: string | undefined } | undefined;
+  /** Other clinics' creates not settled yet (read again at each clinic's rows). */
+  private unsettled: Pending[] | undefined;
   /** Contacts a patient joined this run, by clinic: one clinic's second patient never joins the same. */
   private readonly joined = new Map<number, Set<string | undefined>>();
 
@@ -284,6 +286,7 @@ export class SyncRun
       if (this.lastClinic && clinic !== this.lastClinic.key && !this.options.dryRun)
         await this.writer.flush();
       this.lastClinic = { key: clinic };
+      this.unsettled = undefined;
       await this.planPage(
         await this.combineShared(rows.slice(start, end).map((row) => this.deps.mapper(row))),
       );
@@ -429,6 +432,28 @@ export class SyncRun
     await this.execute(plan, mapped, known.failedBefore);
   }
 
+  /**
+   * In a chain: the same person's create by another clinic is not settled yet — this patient is
+   * tried again at the next run (when that create is found, it joins it; when it proves lost, the
+   * other patient joins this one's), never given a second contact meanwhile.
+   */
+  private async awaitsOtherClinic(mapped: MappedContact): Promise<boolean> {
+    if (!this.chain) return false;
+    this.unsettled ??= this.deps.store.pending();
+    const awaited = await this.chain.awaitedCreate(mapped, this.unsettled);
+    if (!awaited) return false;
+    const reason = `waits for another clinic's create of the same person (${awaited}), which amoCRM has not confirmed yet; tried again at the next run`;
+    this.pending += 1;
+    this.stillPending(mapped.patientId, mapped, reason);
+    if (!this.options.dryRun)
+      this.deps.store.recordFailures([{ patientId: mapped.patientId, reason, dueNow: true }]);
+    this.deps.logger.info(
+      { patientId: mapped.patientId, awaited },
+      "the patient waits for the same person's create",
+    );
+    return true;
+  }
+
   /** A patient the state does not link (or whose link went stale): matched in the mirror, else created. */
   private async resolveUnlinked(
     unlinked: MappedContact,
@@ -457,6 +482,7 @@ export class SyncRun
     if (plan.action === 'create') {
       const joined = await this.joinPerson(mapped, exclude);
       if (joined) ({ plan, mapped } = joined);
+      else if (await this.awaitsOtherClinic(mapped)) return;
     }
     this.carriers(mapped.patientId, carriers);
     const vanished = this.deps.store.vanishedOwnership(mapped.patientId);
