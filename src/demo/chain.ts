@@ -92,17 +92,25 @@ function seedWithPhone(from: number): number {
 
 export function syntheticChain(options: ChainOptions): SyntheticChain {
   const { keys, patients } = options;
-  const members = keys.map(() => [] as Member[]);
-  for (let id = 1; id <= patients; id += 1)
-    members.forEach((list, clinic) =>
-      list.push({ person: `${keys[clinic]}#${id}`, seed: clinic * CLINIC_STRIDE + id }),
-    );
+  const own = (clinic: number, from: number, to: number): Member[] =>
+    Array.from({ length: Math.max(0, to - from + 1) }, (_, index) => ({
+      person: `${keys[clinic]}#${from + index}`,
+      seed: clinic * CLINIC_STRIDE + from + index,
+    }));
+  const sharedOf = keys.map(() => [] as Member[]);
   let nextShared = SHARED_BASE;
   for (let j = 0; j < options.sharedPeople; j += 1) {
     const seed = seedWithPhone(nextShared);
     nextShared = seed + 1;
-    for (const clinic of clinicsOf(j, keys.length)) members[clinic]!.push({ person: `shared#${j}`, seed });
+    for (const clinic of clinicsOf(j, keys.length)) sharedOf[clinic]!.push({ person: `shared#${j}`, seed });
   }
+  // The first clinic's shared people come after its own patients (its ids 1…K stay the single
+  // clinic's); another clinic's come among its own, each clinic at another place, so a shared
+  // person has a different id (and card) in each.
+  const members = keys.map((_, clinic) => {
+    const at = clinic === 0 ? patients : Math.floor((clinic * patients) / keys.length);
+    return [...own(clinic, 1, at), ...sharedOf[clinic]!, ...own(clinic, at + 1, patients)];
+  });
   let nextRelative = RELATIVE_BASE;
   for (let j = 0; j < (options.relatives ?? 0); j += 1) {
     // The relative of clinic j's own patient (one with a number) is registered in the next clinic.
