@@ -127,22 +127,19 @@ export async function readAccount(url: string): Promise<{
 }
 
 /**
- * Every contact write the client sends, recorded as it leaves: creates, and the contacts each
- * PATCH touches. `since()` gives what was sent after a mark, so a run's writes are told apart.
+ * Every write the client sends of one entity (contacts or leads), recorded as it leaves: creates,
+ * and the entities each PATCH touches. `since()` gives what was sent after a mark, so a run's
+ * writes are told apart.
  */
-export class ContactWrites {
+export class EntityWrites {
   private readonly log: { method: 'post' | 'patch'; ids: number[]; items: number }[] = [];
 
-  constructor(client: AmoClient) {
-    const contacts = client.contacts;
-    const write = contacts.write.bind(contacts) as (
+  constructor(api: AmoClient['contacts'] | AmoClient['leads']) {
+    const write = api.write.bind(api) as (
       method: 'post' | 'patch',
       items: readonly { body: unknown }[],
-    ) => ReturnType<typeof contacts.write>;
-    (contacts as { write: unknown }).write = (
-      method: 'post' | 'patch',
-      items: readonly { body: unknown }[],
-    ) => {
+    ) => ReturnType<typeof api.write>;
+    (api as { write: unknown }).write = (method: 'post' | 'patch', items: readonly { body: unknown }[]) => {
       this.log.push({
         method,
         items: items.length,
@@ -156,8 +153,8 @@ export class ContactWrites {
     return this.log.length;
   }
 
-  /** Requests and items written since the mark; `touched` the contacts PATCHed. */
-  since(mark: number): { requests: number; creates: number; patches: number; touched: Set<number> } {
+  /** Requests and items written since the mark; `touched` the entities PATCHed. */
+  since(mark = 0): { requests: number; creates: number; patches: number; touched: Set<number> } {
     const entries = this.log.slice(mark);
     return {
       requests: entries.length,
@@ -169,5 +166,12 @@ export class ContactWrites {
         .reduce((sum, entry) => sum + entry.items, 0),
       touched: new Set(entries.filter((entry) => entry.method === 'patch').flatMap((entry) => entry.ids)),
     };
+  }
+}
+
+/** The contact writes of a client. */
+export class ContactWrites extends EntityWrites {
+  constructor(client: AmoClient) {
+    super(client.contacts);
   }
 }
