@@ -5,7 +5,7 @@ import { createAmoClient } from '../../src/amocrm/client.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { GeneratedSource, syntheticPatient } from '../../src/demo/clinic.ts';
 import { syntheticChain } from '../../src/demo/chain.ts';
-import type { AmoCrmEmulator } from '../../src/emulator/server.ts';
+import type { AmoCrmEmulator, StoredContact } from '../../src/emulator/server.ts';
 import { createMissingFields } from '../../src/fields/ensure-fields.ts';
 import { createMissingPipelines } from '../../src/fields/ensure-pipelines.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
@@ -74,6 +74,40 @@ describe('the synthetic chain', () => {
     for (let id = 1; id <= 3; id += 1)
       assert.deepEqual(plain.row(id), syntheticPatient(id, new Date(Date.UTC(2026, 10, 20, 10))));
     assert.deepEqual(row(center, 7), syntheticPatient(7, new Date(Date.UTC(2026, 10, 20, 10))));
+  });
+});
+
+describe('the chain measure', () => {
+  const chain = syntheticChain({ keys: KEYS, patients: 3, sharedPeople: 1, relatives: 0 });
+  const contact = (id: number, field: string) =>
+    ({ id, custom_fields_values: [{ field_id: 1, values: [{ value: field }] }] }) as unknown as StoredContact;
+  const [shared] = chain.shared.values();
+  assert.deepEqual(shared, ['center:4', 'north:2']);
+
+  it('counts a contact carrying two people as wrong, and a person on two contacts as a duplicate', () => {
+    const counts = countPeople(
+      chain,
+      [
+        contact(1, 'center:1, north:1'),
+        contact(2, 'center:2'),
+        contact(3, 'center:3'),
+        // north's own 2 and 3 come after its shared person (north:2).
+        contact(4, 'north:3'),
+        contact(5, 'north:4'),
+        contact(6, shared![0]!),
+        contact(7, shared![1]!),
+      ],
+      1,
+    );
+    assert.deepEqual(
+      { wrongPerson: counts.wrongPerson, duplicates: counts.duplicatePeople, missing: counts.missing },
+      { wrongPerson: 1, duplicates: ['shared#0'], missing: 0 },
+    );
+  });
+
+  it('counts one contact for a shared person carrying both ids as right', () => {
+    const counts = countPeople(chain, [contact(1, shared!.join(', '))], 1);
+    assert.deepEqual([counts.wrongPerson, counts.duplicates, counts.missing], [0, 0, chain.people - 1]);
   });
 });
 
