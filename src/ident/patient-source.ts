@@ -26,6 +26,8 @@ export interface PatientSource {
   one(patientId: string): Promise<PatientRow | undefined>;
   stats(): Promise<{ patients: number; newestChange: Date | null }>;
   close(): Promise<void>;
+  /** In a clinic chain: the place in SOURCES of the clinic a patient id belongs to (0 first). */
+  rankOf?(patientId: string): number | undefined;
 }
 
 /**

@@ -50,6 +50,12 @@ export interface MappedContact {
   /** `contentHash` of the document: names and custom fields (PHONE and EMAIL are compared as lists). */
   hash: string;
   notes: FieldNote[];
+  /** When the patient last changed in IDENT (the row's ChangedAt), where the query gives it. */
+  changedAt?: number;
+  /** On a contact shared by clinics (src/sources/combine.ts): the IDENT id field's list of every patient. */
+  identField?: string;
+  /** On a contact shared by clinics: the other clinics' patients on it, whose links the write also moves on. */
+  sharedWith?: string[];
 }
 
 export type MapOutcome =
@@ -93,7 +99,17 @@ export function createMapper(resolved: ResolvedMap, options: MapperOptions): Map
         emails: multitext(map.contact.emails, row, 'email', notes),
         fields,
       };
-      return { ok: true, contact: { patientId, document, hash: contentHash(document), notes } };
+      const changedAt = row.ChangedAt instanceof Date ? row.ChangedAt.getTime() : undefined;
+      return {
+        ok: true,
+        contact: {
+          patientId,
+          document,
+          hash: contentHash(document),
+          notes,
+          ...(changedAt !== undefined && Number.isFinite(changedAt) ? { changedAt } : {}),
+        },
+      };
     } catch (error) {
       // A transform must never stop a run: whatever went wrong is this row's failure.
       return { ok: false, patientId, reason: `mapping failed: ${(error as Error).message}`, notes };

@@ -53,6 +53,23 @@ export const DEFAULT_TRANSFORM: Record<FieldType, TransformName> = {
 /** amoCRM's own limits; the map may set lower ones. */
 export const MAX_LENGTH: Partial<Record<FieldType, number>> = { text: 256, textarea: 4000 };
 
+/**
+ * How the values of a contact shared by patients of several clinics (a chain's one person) make
+ * one value: `latest` — the clinic whose patient changed last (person fields: names, phones, birth
+ * date); `priority` — the first source in SOURCES that has a value; `sum` (visits, sums), `min`
+ * (first visit), `max` (last visit), `list` (card numbers, branches: each clinic's, listed).
+ */
+export const COMBINE_RULES = ['latest', 'priority', 'sum', 'min', 'max', 'list'] as const;
+export type CombineRule = (typeof COMBINE_RULES)[number];
+const COMBINE_FITS: Record<CombineRule, readonly FieldType[]> = {
+  latest: FIELD_TYPES,
+  priority: FIELD_TYPES,
+  sum: ['numeric'],
+  min: ['numeric', 'date', 'date_time', 'birthday'],
+  max: ['numeric', 'date', 'date_time', 'birthday'],
+  list: ['text', 'textarea'],
+};
+
 export const alias = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
   error: 'must be a column alias of the patient query (letters, digits, _)',
 });
@@ -75,8 +92,16 @@ export const customField = z
     values: z.record(z.string(), z.string()).optional(),
     default: z.string().optional(),
     when: z.array(z.strictObject({ present: alias, value: z.string() })).optional(),
+    combine: z.enum(COMBINE_RULES, { error: `must be one of ${COMBINE_RULES.join(', ')}` }).optional(),
   })
   .superRefine((field, ctx) => {
+    if (field.combine && !COMBINE_FITS[field.combine].includes(field.type)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['combine'],
+        message: `${field.combine} does not fit a ${field.type} field; it fits ${COMBINE_FITS[field.combine].join(', ')}`,
+      });
+    }
     const transform = field.transform ?? DEFAULT_TRANSFORM[field.type];
     if (!TRANSFORMS_BY_TYPE[field.type].includes(transform)) {
       ctx.addIssue({
@@ -166,8 +191,26 @@ export const mapSchema = z
       emails: z.array(multitextSource).default([]),
     }),
     fields: z.array(customField).min(1, { error: 'must list at least the IDENT patient ID field' }),
+    /**
+     * A clinic chain's rule for one person, one contact: a patient of one clinic joins a contact of
+     * another clinic only when all of these agree — the same normalised phone and a compatible name
+     * always (a bare id, or a phone alone, would put two people on one contact), and the birth date
+     * where both have one unless `birth_date` is left out.
+     */
+    chain: z
+      .strictObject({
+        joinOn: z.array(z.enum(['phone', 'name', 'birth_date'])).default(['phone', 'name', 'birth_date']),
+      })
+      .default({ joinOn: ['phone', 'name', 'birth_date'] }),
   })
   .superRefine((map, ctx) => {
+    for (const needed of ['phone', 'name'] as const)
+      if (!map.chain.joinOn.includes(needed))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['chain', 'joinOn'],
+          message: `must include ${needed}: without it two people could share one contact`,
+        });
     uniqueFields(map.fields, ctx);
     if (!map.fields.some((field) => field.key === 'ident_id' && field.required)) {
       ctx.addIssue({

@@ -99,6 +99,11 @@ export class ChainPatientSource implements PatientSource {
     return undefined;
   }
 
+  rankOf(patientId: string): number | undefined {
+    const rank = this.sources.findIndex((source) => ownsId(source.scope, patientId));
+    return rank < 0 ? undefined : rank;
+  }
+
   async stats(): Promise<{ patients: number; newestChange: Date | null }> {
     let patients = 0;
     let newestChange: Date | null = null;

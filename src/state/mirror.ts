@@ -1,3 +1,4 @@
+import { idsInField } from '../sources/source-key.ts';
 import { MirrorTable, type Sql, type Transaction } from './mirror-table.ts';
 
 export type { MirrorState } from './mirror-table.ts';
@@ -11,7 +12,10 @@ export type { MirrorState } from './mirror-table.ts';
  */
 export interface MirrorRow {
   contactId: number;
-  /** Trimmed IDENT patient id, or null when the contact carries none. */
+  /**
+   * The IDENT id field as the contact holds it (trimmed), or null when it carries none. On a contact
+   * shared by the clinics of a chain it lists several: `1042, north:77` (see `identIds`).
+   */
   identId: string | null;
   /** `contentHash` of what the contact holds, in the map's form. */
   hash: string;
@@ -40,7 +44,21 @@ CREATE TABLE IF NOT EXISTS mirror_phones (
   PRIMARY KEY (phone, contact_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS mirror_phones_contact ON mirror_phones (contact_id);
+CREATE TABLE IF NOT EXISTS mirror_idents (
+  ident_id TEXT NOT NULL,
+  contact_id INTEGER NOT NULL,
+  PRIMARY KEY (ident_id, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mirror_idents_contact ON mirror_idents (contact_id);
 `;
+
+/**
+ * Every (IDENT id, contact) pair: a field holding one id is its column (as before chains), a field
+ * listing several has one row per id in mirror_idents.
+ */
+const IDENT_PAIRS = `SELECT ident_id, contact_id FROM mirror_contacts
+  WHERE ident_id IS NOT NULL AND contact_id NOT IN (SELECT contact_id FROM mirror_idents)
+  UNION ALL SELECT ident_id, contact_id FROM mirror_idents`;
 
 const META_KEYS = {
   fullAt: 'mirror_full_at',
@@ -79,11 +97,22 @@ export class ContactMirror extends MirrorTable {
 
   createSchema(exec: (script: string) => void): void {
     exec(SCHEMA);
+    // Phones are indexed for every contact since chains match a person across clinics; a mirror
+    // from before indexes them once here (no amoCRM request: the rows hold the phones).
+    if (this.readOnly || this.sql("SELECT 1 FROM meta WHERE key = 'mirror_phones_all'").get()) return;
+    this.transaction(() => {
+      const addPhone = this.sql('INSERT OR IGNORE INTO mirror_phones (phone, contact_id) VALUES (?, ?)');
+      for (const row of this.sql(
+        'SELECT contact_id, phones FROM mirror_contacts WHERE ident_id IS NOT NULL',
+      ).iterate() as Iterable<{ contact_id: number; phones: string }>)
+        for (const phone of list(row.phones)) addPhone.run(phone, row.contact_id);
+      this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('mirror_phones_all', '1')").run();
+    });
   }
 
   /**
-   * Stores contacts as read (one transaction), marked with `generation`. Phones are indexed only for
-   * contacts without an IDENT id: those are the only ones a patient may be linked to by phone.
+   * Stores contacts as read (one transaction), marked with `generation`. Phones are indexed for
+   * every contact (`byPhone` keeps to those without an IDENT id, `byPhoneOfPatients` to the others).
    */
   upsert(rows: readonly MirrorRow[], generation: number): void {
     if (rows.length === 0) return;
@@ -97,6 +126,8 @@ export class ContactMirror extends MirrorTable {
       );
       const clearPhones = this.sql('DELETE FROM mirror_phones WHERE contact_id = ?');
       const addPhone = this.sql('INSERT OR IGNORE INTO mirror_phones (phone, contact_id) VALUES (?, ?)');
+      const clearIdents = this.sql('DELETE FROM mirror_idents WHERE contact_id = ?');
+      const addIdent = this.sql('INSERT OR IGNORE INTO mirror_idents (ident_id, contact_id) VALUES (?, ?)');
       for (const row of rows) {
         insert.run(
           row.contactId,
@@ -109,7 +140,10 @@ export class ContactMirror extends MirrorTable {
           generation,
         );
         clearPhones.run(row.contactId);
-        if (row.identId === null) for (const phone of row.phones) addPhone.run(phone, row.contactId);
+        for (const phone of row.phones) addPhone.run(phone, row.contactId);
+        clearIdents.run(row.contactId);
+        const ids = idsInField(row.identId);
+        if (ids.length > 1) for (const id of ids) addIdent.run(id, row.contactId);
       }
       this.noteMaxId(rows.map((row) => row.contactId));
     });
@@ -149,12 +183,22 @@ export class ContactMirror extends MirrorTable {
 
   /** A contact about to be linked to a patient carries its IDENT id from now on: nobody else links it by phone. */
   claim(contactId: number, identId: string): void {
-    this.sql('UPDATE mirror_contacts SET ident_id = ? WHERE contact_id = ?').run(identId, contactId);
-    this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
+    this.transaction(() => {
+      this.sql('UPDATE mirror_contacts SET ident_id = ? WHERE contact_id = ?').run(identId, contactId);
+      this.sql('DELETE FROM mirror_idents WHERE contact_id = ?').run(contactId);
+      const ids = idsInField(identId);
+      if (ids.length > 1)
+        for (const id of ids)
+          this.sql('INSERT OR IGNORE INTO mirror_idents (ident_id, contact_id) VALUES (?, ?)').run(
+            id,
+            contactId,
+          );
+    });
   }
 
   protected override removed(contactId: number): void {
     this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
+    this.sql('DELETE FROM mirror_idents WHERE contact_id = ?').run(contactId);
   }
 
   get(contactIds: readonly number[]): Map<number, MirrorRow> {
@@ -170,9 +214,21 @@ export class ContactMirror extends MirrorTable {
   /** Contacts carrying this IDENT id, oldest first. */
   byIdent(identId: string): MirrorRow[] {
     return (
-      this.sql('SELECT * FROM mirror_contacts WHERE ident_id = ? ORDER BY contact_id').all(
-        identId.trim(),
-      ) as unknown as StoredRow[]
+      this.sql(
+        // A field listing several ids never equals one id: each half is one index lookup.
+        `SELECT * FROM mirror_contacts WHERE ident_id = ?
+         UNION SELECT c.* FROM mirror_idents i JOIN mirror_contacts c ON c.contact_id = i.contact_id WHERE i.ident_id = ?
+         ORDER BY contact_id`,
+      ).all(identId.trim(), identId.trim()) as unknown as StoredRow[]
+    ).map(toRow);
+  }
+
+  /** Contacts carrying an IDENT id (of a chain's clinics) and this normalised phone. */
+  byPhoneOfPatients(phone: string): MirrorRow[] {
+    return (
+      this.sql(
+        'SELECT c.* FROM mirror_phones p JOIN mirror_contacts c ON c.contact_id = p.contact_id WHERE p.phone = ? AND c.ident_id IS NOT NULL ORDER BY c.contact_id',
+      ).all(phone) as unknown as StoredRow[]
     ).map(toRow);
   }
 
@@ -188,14 +244,14 @@ export class ContactMirror extends MirrorTable {
   /** IDENT ids carried by more than one contact, with the contacts (oldest first). */
   duplicates(): { identId: string; contactIds: number[] }[] {
     return this.groups(
-      'SELECT ident_id, group_concat(contact_id) AS ids FROM mirror_contacts WHERE ident_id IS NOT NULL GROUP BY ident_id HAVING count(*) > 1',
+      `SELECT ident_id, group_concat(contact_id) AS ids FROM (${IDENT_PAIRS}) GROUP BY ident_id HAVING count(*) > 1`,
     );
   }
 
   /** Every IDENT id the mirror holds, with its contacts. */
   *identIds(): Generator<{ identId: string; contactIds: number[] }> {
     for (const row of this.sql(
-      'SELECT ident_id, group_concat(contact_id) AS ids FROM mirror_contacts WHERE ident_id IS NOT NULL GROUP BY ident_id',
+      `SELECT ident_id, group_concat(contact_id) AS ids FROM (${IDENT_PAIRS}) GROUP BY ident_id`,
     ).iterate() as Iterable<{ ident_id: string; ids: string }>) {
       yield { identId: row.ident_id, contactIds: sortedIds(row.ids) };
     }

@@ -101,6 +101,11 @@ export interface SavedLink extends Link {
    * field landed (a create, or a contact found holding the patient's data), so none stands.
    */
   landed?: readonly string[];
+  /**
+   * A chain's other clinics' patients on the same contact: the contact now holds what their next
+   * run would write too, so their links move to this write's values (same transaction).
+   */
+  sharedWith?: readonly string[];
 }
 
 /** A patient's standing refusals, as a deep sync weighs them. */
@@ -495,8 +500,23 @@ export class StateStore {
         `INSERT INTO field_refusals (patient_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
       );
+      const share = this.sql(
+        `UPDATE links SET hash = ?, synced_at = ?, phones = ?, emails = ?, owned_phones = ?, owned_emails = ?
+         WHERE patient_id = ? AND contact_id = ?`,
+      );
       const when = at.toISOString();
       for (const link of links) {
+        for (const other of link.sharedWith ?? [])
+          share.run(
+            link.hash,
+            when,
+            text(link.phones),
+            text(link.emails),
+            text(link.ownedPhones),
+            text(link.ownedEmails),
+            other,
+            link.contactId,
+          );
         upsert.run(
           link.patientId,
           link.contactId,

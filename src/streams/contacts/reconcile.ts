@@ -4,6 +4,7 @@ import type { MirrorRow } from '../../state/mirror.ts';
 import type { Finding, StateStore } from '../../state/store.ts';
 import { emailsOf, holdsAll, phonesOf } from './multitext.ts';
 import type { RunScratch } from '../runner/scratch.ts';
+import { idsInField } from '../../sources/source-key.ts';
 
 /**
  * What a deep sync repairs. It starts from a complete listing of amoCRM's contacts (the mirror;
@@ -25,7 +26,7 @@ export function checkLinkedContact(
   refusedAt: string | undefined,
 ): LinkedCheck {
   if (!row) return 'missing';
-  if (row.identId !== null && row.identId !== mapped.patientId) return 'foreign';
+  if (row.identId !== null && !idsInField(row.identId).includes(mapped.patientId)) return 'foreign';
   return drifted(row, mapped) && refusedAt !== mapped.hash ? 'drifted' : 'in step';
 }
 

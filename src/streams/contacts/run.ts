@@ -25,6 +25,8 @@ import { drifted, recordFindings } from './reconcile.ts';
 import { excusedAt } from '../runner/refusals.ts';
 import { type Plan, planLinked, planUnlinked } from './resolve.ts';
 import { RunScratch } from '../runner/scratch.ts';
+import { splitScopedId } from '../../sources/source-key.ts';
+import { ChainMembers } from './chain-members.ts';
 import { BatchWriter, type WriteReport } from './write.ts';
 
 export interface SyncDeps {
@@ -146,9 +148,24 @@ export class SyncRun implements WriteReport {
   private patientResult: SyncResult['patient'];
   /** Whether the state had a checkpoint when the run began (without one, an incremental run reads all). */
   private hadCheckpoint = false;
+  /** A clinic chain's patients of other clinics on a contact (absent for one database). */
+  private chain: ChainMembers | undefined;
+  /** The clinic of the rows handled last: a new clinic's rows wait for the writes before them. */
+  private lastClinic: string | undefined | null = null;
+  /** Contacts a patient joined this run, by clinic: one clinic's second patient never joins the same. */
+  private readonly joined = new Map<number, Set<string | undefined>>();
 
   constructor(deps: SyncDeps, options: SyncOptions) {
     this.deps = deps;
+    if (deps.source.rankOf)
+      this.chain = new ChainMembers({
+        source: deps.source,
+        mapper: deps.mapper,
+        fields: deps.resolved.fields,
+        joinOn: deps.resolved.map.chain.joinOn,
+        patientsOfContact: (contactId) => deps.store.patientsOfContact(contactId),
+        logger: deps.logger,
+      });
     this.options = {
       dryRun: false,
       maxInFlight: 3,
@@ -335,6 +352,7 @@ export class SyncRun implements WriteReport {
     const outcomes = rows.map((row) => this.deps.mapper(row));
     const ids = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : []));
     const links = store.links(ids);
+    if (this.chain) await this.combineShared(outcomes, links, ids[0]);
     const failed = store.failedAmong(ids);
     // Deep syncs compare each linked contact with the mirror, read in full at the start of the run.
     const deep = this.kind === 'deep';
@@ -417,17 +435,92 @@ export class SyncRun implements WriteReport {
     await this.execute(plan, mapped, known.failedBefore);
   }
 
+  /**
+   * A chain: a new clinic's rows wait for the writes before them (its patients may be the people
+   * just created), and a linked patient's contact values are combined with the other clinics'
+   * patients on the same contact.
+   */
+  private async combineShared(
+    outcomes: MapOutcome[],
+    links: ReadonlyMap<string, Link>,
+    first: string | undefined,
+  ): Promise<void> {
+    const clinic = first === undefined ? this.lastClinic : splitScopedId(first).key;
+    if (clinic !== this.lastClinic && this.lastClinic !== null && !this.options.dryRun)
+      await this.writer.flush();
+    this.lastClinic = clinic ?? null;
+    for (const [index, outcome] of outcomes.entries()) {
+      if (!outcome.ok) continue;
+      const link = links.get(outcome.contact.patientId);
+      if (!link) continue;
+      const others = this.chain!.othersOn(outcome.contact.patientId, link.contactId, undefined);
+      if (others.length > 0)
+        outcomes[index] = { ...outcome, contact: await this.chain!.combine(outcome.contact, others) };
+    }
+  }
+
+  /**
+   * In a chain, the contact of other clinics' patients a new patient is the same person as (the
+   * map's `chain.joinOn`), with the values combined; undefined when there is none.
+   */
+  private async joinPerson(
+    mapped: MappedContact,
+    exclude: ReadonlySet<number> | undefined,
+  ): Promise<{ plan: Plan; mapped: MappedContact } | undefined> {
+    if (!this.chain) return undefined;
+    const clinic = splitScopedId(mapped.patientId).key;
+    const skip = new Set(exclude ?? []);
+    for (const [contactId, clinics] of this.joined) if (clinics.has(clinic)) skip.add(contactId);
+    const found = await this.chain.joinable(mapped, this.deps.store.mirror, skip);
+    if (!found) return undefined;
+    const joinedBy = this.joined.get(found.row.contactId) ?? new Set();
+    joinedBy.add(clinic);
+    this.joined.set(found.row.contactId, joinedBy);
+    this.deps.logger.info(
+      { patientId: mapped.patientId, contactId: found.row.contactId },
+      "the patient joins another clinic's contact of the same person",
+    );
+    return {
+      mapped: await this.chain.combine(mapped, found.others),
+      plan: {
+        action: 'update',
+        contactId: found.row.contactId,
+        link: undefined,
+        linking: true,
+        repair: false,
+        assumeOwned: false,
+        held: found.row,
+      },
+    };
+  }
+
   /** A patient the state does not link (or whose link went stale): matched in the mirror, else created. */
   private async resolveUnlinked(
-    mapped: MappedContact,
+    unlinked: MappedContact,
     exclude?: ReadonlySet<number>,
     repair = false,
   ): Promise<void> {
-    const { plan, carriers } = planUnlinked(mapped, this.deps.store.mirror, {
+    let mapped = unlinked;
+    if (this.chain) {
+      // A contact carrying the patient's id may carry other clinics' patients too: compared combined.
+      const carrier = this.deps.store.mirror
+        .byIdent(mapped.patientId)
+        .find((row) => !exclude?.has(row.contactId));
+      if (carrier)
+        mapped = await this.chain.combine(
+          mapped,
+          this.chain.othersOn(mapped.patientId, carrier.contactId, carrier.identId),
+        );
+    }
+    let { plan, carriers } = planUnlinked(mapped, this.deps.store.mirror, {
       matchByPhone: this.options.matchByPhone,
       exclude,
       claimed: this.claimed,
     });
+    if (plan.action === 'create') {
+      const joined = await this.joinPerson(mapped, exclude);
+      if (joined) ({ plan, mapped } = joined);
+    }
     this.carriers(mapped.patientId, carriers);
     const vanished = this.deps.store.vanishedOwnership(mapped.patientId);
     if (plan.action === 'create' && vanished && !this.replaceable.has(mapped.patientId)) {
@@ -442,7 +535,8 @@ export class SyncRun implements WriteReport {
     }
     if (plan.action === 'update' && !plan.assumeOwned) {
       this.claimed.add(plan.contactId);
-      if (!this.options.dryRun) this.deps.store.mirror.claim(plan.contactId, mapped.patientId);
+      if (!this.options.dryRun)
+        this.deps.store.mirror.claim(plan.contactId, mapped.identField ?? mapped.patientId);
     }
     await this.execute(
       repair && plan.action === 'update' ? { ...plan, repair: true } : plan,

@@ -461,7 +461,7 @@ export class BatchWriter {
         const written = refusedMultitext(item);
         return {
           contactId: item.update!.contactId,
-          identId: item.mapped.patientId,
+          identId: item.mapped.identField ?? item.mapped.patientId,
           hash: item.mapped.hash,
           ...(item.mirrorPhones && !written.phone ? { phones: item.mirrorPhones } : {}),
           ...(item.mirrorEmails && !written.email ? { emails: item.mirrorEmails } : {}),
@@ -609,7 +609,7 @@ export class BatchWriter {
         const refused = refusedMultitext(item);
         return {
           contactId,
-          identId: item.mapped.patientId,
+          identId: item.mapped.identField ?? item.mapped.patientId,
           hash: item.mapped.hash,
           phones: refused.phone ? [] : (item.mirrorPhones ?? []),
           emails: refused.email ? [] : (item.mirrorEmails ?? []),
@@ -662,6 +662,7 @@ export class BatchWriter {
     return {
       ...item.link,
       contactId,
+      ...(item.mapped.sharedWith ? { sharedWith: item.mapped.sharedWith } : {}),
       refused: item.refused,
       ...(landed ? { landed } : {}),
       ...(refused.phone ? { ownedPhones: before?.ownedPhones ?? [] } : {}),

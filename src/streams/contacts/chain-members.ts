@@ -1,0 +1,133 @@
+import type { PatientSource } from '../../ident/patient-source.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { ResolvedField } from '../../mapping/catalogue.ts';
+import type { MappedContact, Mapper } from '../../mapping/mapper.ts';
+import { type ChainMember, combineMembers } from '../../sources/combine.ts';
+import { idsInField, splitScopedId } from '../../sources/source-key.ts';
+import type { ContactMirror, MirrorRow } from '../../state/mirror.ts';
+import { phonesOf } from './multitext.ts';
+import { compatibleName, words } from './names.ts';
+
+export type JoinEvidence = 'phone' | 'name' | 'birth_date';
+
+/** A clinic of the chain, as a kept id tells it (undefined: the source with bare ids). */
+const clinicOf = (patientId: string) => splitScopedId(patientId).key;
+
+export interface ChainMembersDeps {
+  source: PatientSource;
+  mapper: Mapper;
+  fields: readonly ResolvedField[];
+  joinOn: readonly JoinEvidence[];
+  patientsOfContact: (contactId: number) => string[];
+  logger: Logger;
+}
+
+/**
+ * The patients of other clinics on a contact, for a chain's one person, one contact:
+ * - `combine`: a patient's contact values made together with the other clinics' patients on it
+ *   (read from their own databases now, so nothing of theirs is kept in the state);
+ * - `joinable`: the contact of another clinic's patient this new patient is, on person evidence
+ *   only (the map's `chain.joinOn`: the same normalised phone, a compatible name both ways, the
+ *   same birth date where both have one) — never on a bare id.
+ * With one database every patient is of the same clinic: nothing here changes a thing.
+ */
+export class ChainMembers {
+  private readonly rows = new Map<string, MappedContact | null>();
+  private readonly deps: ChainMembersDeps;
+
+  constructor(deps: ChainMembersDeps) {
+    this.deps = deps;
+  }
+
+  /** The other clinics' patients on this contact (by the state's links and the ids it carries). */
+  othersOn(patientId: string, contactId: number, carried: string | null | undefined): string[] {
+    const clinic = clinicOf(patientId);
+    const ids = new Set([...this.deps.patientsOfContact(contactId), ...idsInField(carried)]);
+    return [...ids].filter((id) => id !== patientId && clinicOf(id) !== clinic);
+  }
+
+  /** The patient's contact values combined with these other clinics' patients (unchanged when none). */
+  async combine(mapped: MappedContact, others: readonly string[]): Promise<MappedContact> {
+    if (others.length === 0) return mapped;
+    const members: ChainMember[] = [];
+    for (const id of others) {
+      const other = await this.mappedOf(id);
+      if (other) members.push(this.member(other));
+    }
+    return combineMembers(this.member(mapped), members, this.deps.fields);
+  }
+
+  /**
+   * The one contact of other clinics' patients that this patient is the same person as; none, or
+   * more than one, leaves the patient its own contact (a person merges them, if they are one).
+   */
+  async joinable(
+    mapped: MappedContact,
+    mirror: ContactMirror,
+    skip: ReadonlySet<number>,
+  ): Promise<{ row: MirrorRow; others: string[] } | undefined> {
+    const clinic = clinicOf(mapped.patientId);
+    const found = new Map<number, { row: MirrorRow; others: string[] }>();
+    for (const phone of phonesOf(mapped)) {
+      for (const row of mirror.byPhoneOfPatients(phone)) {
+        if (skip.has(row.contactId) || found.has(row.contactId)) continue;
+        const ids = idsInField(row.identId);
+        // A patient of the same clinic on it: a relative on one number, or a duplicate to merge by hand.
+        if (ids.length === 0 || ids.some((id) => clinicOf(id) === clinic)) continue;
+        let samePerson = true;
+        for (const id of ids) {
+          const other = await this.mappedOf(id);
+          if (!other || !this.samePerson(mapped, other)) samePerson = false;
+          if (!samePerson) break;
+        }
+        if (samePerson) found.set(row.contactId, { row, others: ids });
+      }
+    }
+    if (found.size > 1)
+      this.deps.logger.info(
+        { patientId: mapped.patientId, contactIds: [...found.keys()] },
+        'the patient matches several contacts of other clinics; it gets its own contact for a person to merge',
+      );
+    return found.size === 1 ? [...found.values()][0] : undefined;
+  }
+
+  private samePerson(a: MappedContact, b: MappedContact): boolean {
+    const { joinOn } = this.deps;
+    if (joinOn.includes('phone')) {
+      const phones = new Set(phonesOf(b));
+      if (!phonesOf(a).some((phone) => phones.has(phone))) return false;
+    }
+    if (joinOn.includes('name')) {
+      const namesOf = (mapped: MappedContact) => ({
+        firstName: mapped.document.first_name,
+        lastName: mapped.document.last_name,
+      });
+      const wordsOf = (mapped: MappedContact) =>
+        words(`${mapped.document.first_name} ${mapped.document.last_name}`);
+      if (!compatibleName(namesOf(a), wordsOf(b)) || !compatibleName(namesOf(b), wordsOf(a))) return false;
+    }
+    if (joinOn.includes('birth_date')) {
+      const birth = (mapped: MappedContact) =>
+        mapped.document.fields.find((field) => field.key === 'birth_date')?.value ?? null;
+      const left = birth(a);
+      const right = birth(b);
+      if (left !== null && right !== null && left !== right) return false;
+    }
+    return true;
+  }
+
+  private member(mapped: MappedContact): ChainMember {
+    return { mapped, changedAt: mapped.changedAt, rank: this.deps.source.rankOf?.(mapped.patientId) ?? 0 };
+  }
+
+  /** Another clinic's patient as its map makes it (read once a run); null when it is gone or fails to map. */
+  private async mappedOf(patientId: string): Promise<MappedContact | null> {
+    const known = this.rows.get(patientId);
+    if (known !== undefined) return known;
+    const row = await this.deps.source.one(patientId);
+    const outcome = row ? this.deps.mapper(row) : undefined;
+    const mapped = outcome?.ok ? outcome.contact : null;
+    this.rows.set(patientId, mapped);
+    return mapped;
+  }
+}
