@@ -147,9 +147,14 @@ describe('a single-clinic state upgrading to a chain', () => {
     );
   });
 
-  it('puts no two people on one contact after the upgrade', async () => {
+  it('puts no two people on one contact after the upgrade, and each person on one', async () => {
     const account = await readAccount(emulator.baseUrl);
     const fieldId = identFieldId(resolveFields(shippedMap(), await client.fields.list()));
-    assert.deepEqual(countPeople(chain, account.contacts, fieldId).wrongContacts, []);
+    const counts = countPeople(chain, account.contacts, fieldId);
+    assert.deepEqual(
+      { wrong: counts.wrongContacts, duplicates: counts.duplicatePeople, missing: counts.missing },
+      { wrong: [], duplicates: [], missing: 0 },
+    );
+    assert.equal(counts.contacts, counts.people);
   });
 });

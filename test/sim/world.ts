@@ -794,6 +794,7 @@ export class World {
           Name: own.Name === relativeOf.Name ? `${String(own.Name)}а` : own.Name,
         });
         this.chain.register(String(id), b < 0.5 ? this.chain.clinicOf(of)! : this.otherClinic(of, c));
+        this.managerContacts.delete(String(id));
         return;
       }
     }
@@ -826,6 +827,8 @@ export class World {
     for (const column of PERSON_COLUMNS) copied[column] = person[column];
     this.patients.put({ ...own, ...copied });
     this.chain!.register(String(newId), clinic, this.chain!.personOf.get(id));
+    // A caller a manager typed as this id's person never comes: this id is someone else now.
+    this.managerContacts.delete(String(newId));
   }
 
   /** A patient whose person is a patient of another clinic too. */
