@@ -169,13 +169,30 @@ function personRow(
   const own = syntheticPatient(id, changedAt, version);
   const row: ClinicRow = { ...own };
   for (const column of PERSON_COLUMNS) row[column] = person[column];
+  if (person.MobilePhone !== null) row.MobilePhone = chainMobile(seed);
+  // The single clinic's landline repeats every 7 000 000 ids: one of the seed's own.
+  if (person.Phone !== null)
+    row.Phone = `+7 34${Math.floor(seed / CLINIC_STRIDE)} ${String(seed % CLINIC_STRIDE).padStart(7, '0')}`;
   if (own.BranchName !== null) row.BranchName = `Клиника ${key}`;
   if (phoneOf !== undefined) {
     const relative = syntheticPatient(phoneOf, changedAt, 0);
-    row.MobilePhone = typedMobile(phoneOf);
+    row.MobilePhone = phoneOf < CLINIC_STRIDE ? typedMobile(phoneOf) : chainMobile(phoneOf);
     // One family: the relative's surname in this person's form, another first name and birth date.
     row.Surname = `${String(relative.Surname).replace(/а$/, '')}${seed % 2 === 1 ? 'а' : ''}`;
     if (relative.Name === person.Name) row.Name = syntheticPatient(seed + 2, changedAt, 0).Name;
   }
   return row;
+}
+
+/**
+ * The mobile cell of a person of the chain beyond the first clinic's own patients. The single
+ * clinic's second number in a cell is made from the id's last three digits, so two people of two
+ * clinics would share it (with the same name, made from the last digit): evidence of one person
+ * where there are two. Here the second number is made from the whole seed.
+ */
+function chainMobile(seed: number): string {
+  const first = typedMobile(seed);
+  if (seed % 8 !== 6) return first;
+  const rest = String(Math.floor(seed / 100) % 10_000_000).padStart(7, '0');
+  return `${first.split(',')[0]!}, 8 9${String(seed % 100).padStart(2, '0')} ${rest}`;
 }

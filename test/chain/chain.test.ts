@@ -69,6 +69,34 @@ describe('the synthetic chain', () => {
     assert.equal(relatives, 2);
   });
 
+  it('gives no two people a number in common but relatives (the evidence is the people\u2019s, not the generator\u2019s)', () => {
+    const big = syntheticChain({
+      keys: ['center', 'north', 'south'],
+      patients: 200,
+      sharedPeople: 30,
+      relatives: 3,
+    });
+    const peopleOf = new Map<string, Set<string>>();
+    for (const clinic of big.clinics)
+      for (const [id, person] of clinic.people) {
+        const patient = clinic.patients.row(id);
+        for (const phone of [
+          ...parsePhones(patient.MobilePhone).phones,
+          ...parsePhones(patient.Phone).phones,
+        ])
+          peopleOf.set(phone, (peopleOf.get(phone) ?? new Set()).add(person));
+      }
+    const shared = [...peopleOf.values()]
+      .filter((people) => people.size > 1)
+      .map((people) => [...people].sort());
+    assert.equal(shared.length, 3);
+    for (const people of shared)
+      assert.ok(
+        people.some((person) => person.startsWith('relative#')),
+        people.join(' + '),
+      );
+  });
+
   it('leaves the single synthetic clinic as it was', () => {
     const plain = new GeneratedSource(3);
     for (let id = 1; id <= 3; id += 1)
