@@ -1229,7 +1229,9 @@ export class World {
           holder !== undefined &&
           holder !== String(row.PatientId) &&
           this.patients.rows.has(holder) &&
-          !this.mergedInto.has(contact.id)
+          !this.mergedInto.has(contact.id) &&
+          // A chain's contact carries one person's patients of every clinic: any of them holds it.
+          !this.samePerson(holder).includes(String(row.PatientId))
         )
           unfollowed += 1;
       }
