@@ -1,7 +1,7 @@
 import { LOST_STATUS_ID, WON_STATUS_ID } from '../amocrm/types.ts';
 import type { NewPipeline, PipelinesApi } from '../amocrm/pipelines.ts';
 import { closedStageOf } from '../mapping/closed-stages.ts';
-import { type DealMap, PIPELINE_ROLES } from '../mapping/deal-map.ts';
+import { type DealMap, PIPELINE_ROLES, pipelineSets } from '../mapping/deal-map.ts';
 import { normaliseStageName } from '../mapping/closed-stages.ts';
 import { checkPipelines, neededStages, type PipelineCheck } from '../mapping/pipelines.ts';
 
@@ -36,7 +36,7 @@ export async function createMissingPipelines(map: DealMap, api: PipelinesApi): P
     sort: 100 + PIPELINE_ROLES.indexOf(check.role) * 10,
     is_main: false,
     is_unsorted_on: false,
-    _embedded: { statuses: stagesOf(map.pipelines[check.role].stages, 0) },
+    _embedded: { statuses: stagesOf(setOf(map, check).pipelines[check.role].stages, 0) },
   }));
   await api.create(fresh);
   const stagesAdded: PipelineSetupReport['stagesAdded'] = [];
@@ -45,7 +45,11 @@ export async function createMissingPipelines(map: DealMap, api: PipelinesApi): P
       (status) => status.id !== WON_STATUS_ID && status.id !== LOST_STATUS_ID,
     );
     const top = Math.max(0, ...open.map((status) => status.sort));
-    const added = placeMissing(neededStages(map, check.role), open, stagesOf(check.missingStages, top));
+    const added = placeMissing(
+      neededStages(setOf(map, check), check.role),
+      open,
+      stagesOf(check.missingStages, top),
+    );
     await api.addStages(check.found!.id, added);
     stagesAdded.push({ pipeline: check.name, stages: added.map((stage) => stage.name) });
   }
@@ -53,6 +57,12 @@ export async function createMissingPipelines(map: DealMap, api: PipelinesApi): P
   const after = await inspectPipelines(map, api);
   return { ...after, created: fresh.map((pipeline) => pipeline.name), stagesAdded };
 }
+
+/** The map with the pipelines of the check's set (the shared ones, or a chain clinic's own). */
+const setOf = (map: DealMap, check: PipelineCheck): DealMap => ({
+  ...map,
+  pipelines: pipelineSets(map).find((set) => set.source === check.source)?.pipelines ?? map.pipelines,
+});
 
 /**
  * Missing stages go where the map puts them among the stages the pipeline has: a stage the map

@@ -66,6 +66,16 @@ export const dealMapSchema = z
       repeat: pipelineSpec,
       /** The deal goes to the repeat pipeline when this column is not empty (an earlier completed visit). */
       repeatWhen: z.strictObject({ present: alias }),
+      /**
+       * A clinic chain: a clinic (by its key in SOURCES) whose visits go to pipelines of its own;
+       * the clinics not listed share the two above. The states' stage names hold in every pipeline.
+       */
+      bySource: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_-]{0,15}$/, { error: 'must be a source key of SOURCES' }),
+          z.strictObject({ primary: pipelineSpec, repeat: pipelineSpec }),
+        )
+        .optional(),
     }),
     states: z.array(stateRule).min(1, { error: 'must list at least one state' }),
     /**
@@ -129,20 +139,37 @@ export const dealMapSchema = z
           message: `repeats state ${rule.state} with another stage; one state has one stage`,
         });
       stages.set(rule.state, stage);
-      for (const role of PIPELINE_ROLES) {
-        const stage = stageOf(rule, role);
-        const known = [...map.pipelines[role].stages, 'won', 'lost'];
-        if (!known.includes(stage) && closedStageOf(stage) === undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['states', index, 'stage'],
-            message: `"${stage}" is not a stage of the ${role} pipeline (${known.join(', ')})`,
-          });
-      }
+      for (const set of pipelineSets(map))
+        for (const role of PIPELINE_ROLES) {
+          const stage = stageOf(rule, role);
+          const known = [...set.pipelines[role].stages, 'won', 'lost'];
+          if (!known.includes(stage) && closedStageOf(stage) === undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['states', index, 'stage'],
+              message: `"${stage}" is not a stage of the ${role} pipeline "${set.pipelines[role].name}" (${known.join(', ')})`,
+            });
+        }
     });
   });
 
 export type DealMap = z.infer<typeof dealMapSchema>;
+
+/**
+ * The map once per set of pipelines: the shared one (`source` undefined), then one per clinic with
+ * pipelines of its own (`pipelines.bySource`), each a map whose two pipelines are that clinic's.
+ */
+export function pipelineSets(
+  map: Pick<DealMap, 'pipelines'>,
+): { source: string | undefined; pipelines: DealMap['pipelines'] }[] {
+  return [
+    { source: undefined, pipelines: map.pipelines },
+    ...Object.entries(map.pipelines.bySource ?? {}).map(([source, own]) => ({
+      source,
+      pipelines: { ...map.pipelines, primary: own.primary, repeat: own.repeat },
+    })),
+  ];
+}
 
 const isText = (type: string) => type === 'text' || type === 'textarea';
 

@@ -16,6 +16,7 @@ import { receptionState } from './reception-state.ts';
 import type { DateRules } from './transforms/dates.ts';
 import { NUMBER_KINDS, toNumber } from './transforms/numbers.ts';
 import { isBlank } from './transforms/outcome.ts';
+import { splitScopedId } from '../sources/source-key.ts';
 
 export type ReceptionRow = PatientRow;
 
@@ -64,7 +65,8 @@ export const dealHash = (document: DealDocument): string =>
 
 export function createDealMapper(
   resolved: ResolvedDealMap,
-  options: { timeZone: string; now?: () => Date },
+  /** `bareSource`: in a chain, the key of the clinic whose ids are kept bare (for its own pipelines). */
+  options: { timeZone: string; now?: () => Date; bareSource?: string },
 ): DealMapper {
   const now = options.now ?? (() => new Date());
   const { map, pipelines } = resolved;
@@ -105,6 +107,8 @@ export function createDealMapper(
         fields,
       };
       const role: PipelineRole = isBlank(row[map.pipelines.repeatWhen.present]) ? 'primary' : 'repeat';
+      // A chain clinic's visits go to its own pipelines where the map gives it some.
+      const set = pipelines.of(splitScopedId(receptionId).key ?? options.bareSource);
       const state = receptionState(map, row, rules.now, options.timeZone, identNow);
       return {
         ok: true,
@@ -113,7 +117,12 @@ export function createDealMapper(
           patientId,
           document,
           hash: dealHash(document),
-          placement: { state, role, pipelineId: pipelines[role].id, stage: pipelines.target(state, role) },
+          placement: {
+            state,
+            role,
+            pipelineId: set[role].id,
+            stage: set.target(state, role),
+          },
           notes,
         },
       };

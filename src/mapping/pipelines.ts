@@ -1,6 +1,6 @@
 import { LOST_STATUS_ID, type Pipeline, type PipelineStatus, WON_STATUS_ID } from '../amocrm/types.ts';
 import { CLOSED_STAGE_IDS, closedStageOf, isClosedStatus, normaliseStageName } from './closed-stages.ts';
-import { type DealMap, PIPELINE_ROLES, type PipelineRole, stageOf } from './deal-map.ts';
+import { type DealMap, PIPELINE_ROLES, type PipelineRole, pipelineSets, stageOf } from './deal-map.ts';
 
 /** A stage as the sync uses it: the order in its pipeline decides what "forward" means. */
 export interface ResolvedStage {
@@ -18,12 +18,20 @@ export interface ResolvedPipeline {
   stages: readonly ResolvedStage[];
 }
 
-export interface ResolvedPipelines {
+/** One set of the two pipelines: the shared one, or a chain clinic's own. */
+export interface PipelineSet {
   readonly primary: ResolvedPipeline;
   readonly repeat: ResolvedPipeline;
   /** The stage of each state in each pipeline. */
   target(state: string, role: PipelineRole): ResolvedStage;
-  /** The pipeline of this amoCRM id, when it is one of the two. */
+}
+
+export interface ResolvedPipelines extends PipelineSet {
+  /** The pipelines of a clinic of a chain (its own, or the shared ones); the shared ones for undefined. */
+  of(source: string | undefined): PipelineSet;
+  /** Every pipeline id the map uses. */
+  ids(): number[];
+  /** The pipeline of this amoCRM id, when it is one of the map's. */
   byId(pipelineId: number): ResolvedPipeline | undefined;
   /**
    * The account's pipelines read again (a stage an admin added, renamed or re-ordered since): every
@@ -35,6 +43,8 @@ export interface ResolvedPipelines {
 
 export interface PipelineCheck {
   role: PipelineRole;
+  /** The clinic whose own pipeline this is (pipelines.bySource); undefined for the shared ones. */
+  source?: string;
   name: string;
   status: 'ok' | 'missing' | 'ambiguous' | 'missing stages';
   found?: Pipeline;
@@ -59,8 +69,25 @@ export function neededStages(map: DealMap, role: PipelineRole): string[] {
 const openStatuses = (pipeline: Pipeline): PipelineStatus[] =>
   (pipeline._embedded?.statuses ?? []).filter((status) => !isClosedStatus(status.id));
 
-/** Each of the map's two pipelines against the account's: found by name, with every stage it needs. */
+/**
+ * Each of the map's pipelines against the account's: found by name, with every stage it needs —
+ * the two shared ones, then each chain clinic's own (a name listed twice is checked once).
+ */
 export function checkPipelines(map: DealMap, pipelines: readonly Pipeline[]): PipelineCheck[] {
+  const seen = new Set<string>();
+  return pipelineSets(map).flatMap((set) =>
+    checkSet({ ...map, pipelines: set.pipelines }, pipelines)
+      .filter((check) => {
+        const name = normalise(check.name);
+        if (seen.has(name)) return false;
+        seen.add(name);
+        return true;
+      })
+      .map((check) => (set.source === undefined ? check : { ...check, source: set.source })),
+  );
+}
+
+function checkSet(map: DealMap, pipelines: readonly Pipeline[]): PipelineCheck[] {
   return PIPELINE_ROLES.map((role) => {
     const name = map.pipelines[role].name;
     const candidates = pipelines.filter((pipeline) => normalise(pipeline.name) === normalise(name));
@@ -135,8 +162,9 @@ interface PipelineIds {
 }
 
 function pipelineIds(map: DealMap, pipelines: readonly Pipeline[]): PipelineIds {
-  const checks = checkPipelines(map, pipelines);
-  if (checks.some((check) => check.status !== 'ok')) throw new PipelinesNotReadyError(checks);
+  const checks = checkSet(map, pipelines);
+  if (checks.some((check) => check.status !== 'ok'))
+    throw new PipelinesNotReadyError(checkPipelines(map, pipelines));
   const [primary, repeat] = checks.map((check) => resolvePipeline(check.role, check.found!)) as [
     ResolvedPipeline,
     ResolvedPipeline,
@@ -150,25 +178,46 @@ function pipelineIds(map: DealMap, pipelines: readonly Pipeline[]): PipelineIds 
 
 /** Pipeline and stage ids for the map; throws when a pipeline or stage is missing. */
 export function resolvePipelines(map: DealMap, pipelines: readonly Pipeline[]): ResolvedPipelines {
-  let ids = pipelineIds(map, pipelines);
+  const idsOf = (fresh: readonly Pipeline[]) =>
+    new Map(
+      pipelineSets(map).map((set) => [set.source, pipelineIds({ ...map, pipelines: set.pipelines }, fresh)]),
+    );
+  let sets = idsOf(pipelines);
+  const setOf = (source: string | undefined): PipelineSet => {
+    const key = source !== undefined && sets.has(source) ? source : undefined;
+    return {
+      get primary() {
+        return sets.get(key)!.primary;
+      },
+      get repeat() {
+        return sets.get(key)!.repeat;
+      },
+      target: (state, role) => {
+        const stage = sets.get(key)!.targets.get(`${state}/${role}`);
+        if (!stage) throw new Error(`the deal map has no state ${state}`);
+        return stage;
+      },
+    };
+  };
+  const all = () => [...sets.values()].flatMap((ids) => [ids.primary, ids.repeat]);
+  const shared = setOf(undefined);
   return {
     get primary() {
-      return ids.primary;
+      return shared.primary;
     },
     get repeat() {
-      return ids.repeat;
+      return shared.repeat;
     },
-    target: (state, role) => {
-      const stage = ids.targets.get(`${state}/${role}`);
-      if (!stage) throw new Error(`the deal map has no state ${state}`);
-      return stage;
-    },
-    byId: (pipelineId) => [ids.primary, ids.repeat].find((pipeline) => pipeline.id === pipelineId),
+    target: shared.target,
+    of: setOf,
+    ids: () => [...new Set(all().map((pipeline) => pipeline.id))],
+    byId: (pipelineId) => all().find((pipeline) => pipeline.id === pipelineId),
     refresh(fresh) {
-      const next = pipelineIds(map, fresh);
-      const changed =
-        JSON.stringify([next.primary, next.repeat]) !== JSON.stringify([ids.primary, ids.repeat]);
-      ids = next;
+      const next = idsOf(fresh);
+      const shape = (value: Map<string | undefined, PipelineIds>) =>
+        JSON.stringify([...value.values()].map((ids) => [ids.primary, ids.repeat]));
+      const changed = shape(next) !== shape(sets);
+      sets = next;
       return changed;
     },
   };
@@ -177,12 +226,20 @@ export function resolvePipelines(map: DealMap, pipelines: readonly Pipeline[]): 
 /** The pipelines as a map would create them when the account lacks them (offline use: tests, dry runs). */
 export function offlinePipelines(map: DealMap): Pipeline[] {
   let statusId = 80_000_001;
-  return PIPELINE_ROLES.map((role, index) => ({
+  const names = new Set<string>();
+  const wanted = pipelineSets(map).flatMap((set) =>
+    PIPELINE_ROLES.map((role) => set.pipelines[role]).filter((spec) => {
+      if (names.has(normalise(spec.name))) return false;
+      names.add(normalise(spec.name));
+      return true;
+    }),
+  );
+  return wanted.map((spec, index) => ({
     id: 9_000_001 + index,
-    name: map.pipelines[role].name,
+    name: spec.name,
     _embedded: {
       statuses: [
-        ...map.pipelines[role].stages
+        ...spec.stages
           .filter((name) => closedStageOf(name) === undefined)
           .map((name, position) => ({
             id: statusId++,

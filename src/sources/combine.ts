@@ -37,8 +37,9 @@ export function combineMembers(
     name: latest.name,
     first_name: latest.first_name,
     last_name: latest.last_name,
-    phones: union(byLatest.map((member) => member.mapped.document.phones)),
-    emails: union(byLatest.map((member) => member.mapped.document.emails)),
+    // Person fields: the clinic whose patient changed last, where it has any.
+    phones: firstNonEmpty(byLatest.map((member) => member.mapped.document.phones)),
+    emails: firstNonEmpty(byLatest.map((member) => member.mapped.document.emails)),
     fields: self.mapped.document.fields.map((field) => {
       const spec = rules.get(field.field_id);
       if (field.key === 'ident_id') return { ...field, value: ids };
@@ -90,15 +91,6 @@ function combineValues(
   }
 }
 
-/** Every clinic's numbers (or addresses), the latest clinic's first, each once. */
-function union<T extends { value: string }>(lists: readonly (readonly T[])[]): T[] {
-  const seen = new Set<string>();
-  const out: T[] = [];
-  for (const list of lists)
-    for (const entry of list) {
-      if (seen.has(entry.value)) continue;
-      seen.add(entry.value);
-      out.push(entry);
-    }
-  return out;
+function firstNonEmpty<T>(lists: readonly (readonly T[])[]): T[] {
+  return [...(lists.find((list) => list.length > 0) ?? [])];
 }

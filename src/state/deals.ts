@@ -1,10 +1,20 @@
 import type { PipelineRole } from '../mapping/deal-map.ts';
-import { FailureTable, type FailureRow } from './failure-table.ts';
-import type { Sql, Transaction } from './mirror-table.ts';
-import { refusedOf, restampPendingRows } from './pending-rows.ts';
-import type { Checkpoint, StandingRefusals } from './store.ts';
-import { readSourceMarks, writeSourceMarks } from './source-marks.ts';
-import { type SentStamp, sentStampOf } from './sent-stamp.ts';
+import type { Checkpoint } from './stream/checkpoint.ts';
+import type { FailureRow } from './stream/failure-table.ts';
+import type { PendingCommon } from './stream/pending-table.ts';
+import type { RefusalRow, RefusedValue } from './stream/refusal-table.ts';
+import {
+  addMissingColumns,
+  type Column,
+  readMeta,
+  type StateAccess,
+  tableExists,
+  upsertSql,
+  valuesOf,
+  writeMeta,
+} from './stream/sql.ts';
+import { StreamStore } from './stream/stream-store.ts';
+import type { StreamLayout } from './stream/stream-tables.ts';
 
 /** What the state knows of a reception's deal: what was last sent, and where the sync last put it. */
 export interface DealLink {
@@ -31,7 +41,7 @@ export interface DealLink {
 
 export interface SavedDealLink extends DealLink {
   /** Fields amoCRM refused in this write (recorded, or their last try moved). */
-  refused?: readonly { field: string; detail: string }[];
+  refused?: readonly RefusedValue[];
   /**
    * Fields this write put into amoCRM: their refusals end, the others stand (at the new hash).
    * Absent: every field landed (a create, or a deal found holding the reception's data).
@@ -39,32 +49,17 @@ export interface SavedDealLink extends DealLink {
   landed?: readonly string[];
 }
 
-export interface DealPending extends Omit<DealLink, 'leadId'> {
-  requestId: string;
-  /** The highest deal id known before the create was sent: the new deal's id is above it. */
-  knownMaxId: number;
-  createdAt: string;
-  /** When the create was sent (wall and monotonic clocks): it is not called lost before amoCRM had time. */
-  sent: SentStamp;
-  /**
-   * Values amoCRM refused before this create was sent without them: they stand once it is found,
-   * as they would have had its answer arrived.
-   */
-  refused: { field: string; detail: string }[];
-}
+/** A reception's deal create in flight. */
+export interface DealPending extends Omit<DealLink, 'leadId'>, Omit<PendingCommon, 'key'> {}
+
+type NewDealPending = Omit<DealPending, 'createdAt' | 'sent' | 'refused'>;
 
 export interface DealFailure extends Omit<FailureRow, 'key'> {
   receptionId: string;
 }
 
-export interface DealRefusal {
+export interface DealRefusal extends Omit<RefusalRow, 'key' | 'hash'> {
   receptionId: string;
-  field: string;
-  detail: string;
-  /** When amoCRM first refused it. */
-  at: string;
-  /** When it was last sent (and refused): a deep sync tries it again once a day. */
-  triedAt: string;
 }
 
 /** The last deal run's counts, for `status`. */
@@ -167,6 +162,47 @@ const placementOf = (row: LinkColumns) => ({
       : undefined,
 });
 
+/** Where a reception's deal stands, as both its link and its pending create keep it. */
+const PLACEMENT_COLUMNS: readonly Column<Omit<DealLink, 'leadId'>>[] = [
+  { name: 'patient_id', value: (deal) => deal.patientId },
+  { name: 'state', value: (deal) => deal.state },
+  { name: 'role', value: (deal) => deal.role },
+  { name: 'pipeline_id', value: (deal) => deal.pipelineId },
+  { name: 'status_id', value: (deal) => deal.statusId },
+];
+
+const LINK_COLUMNS: readonly Column<DealLink, string>[] = [
+  { name: 'reception_id', value: (link) => link.receptionId },
+  ...PLACEMENT_COLUMNS,
+  { name: 'lead_id', value: (link) => link.leadId },
+  { name: 'hash', value: (link) => link.hash },
+  { name: 'synced_at', value: (_, at) => at },
+  { name: 'placed_pipeline_id', value: (link) => link.placed?.pipelineId ?? null },
+  { name: 'placed_status_id', value: (link) => link.placed?.statusId ?? null },
+];
+
+/** A saved link keeps the sync's last placing unless it names a new one; the one before is settled. */
+const LINK_UPDATES = {
+  placed_pipeline_id: 'COALESCE(excluded.placed_pipeline_id, deal_links.placed_pipeline_id)',
+  placed_status_id: 'COALESCE(excluded.placed_status_id, deal_links.placed_status_id)',
+  placed_prior_pipeline_id: 'NULL',
+  placed_prior_status_id: 'NULL',
+  deleted_at: 'NULL',
+  deleted_closed: '0',
+};
+
+const DEAL_STREAM: StreamLayout<NewDealPending, DealPending> = {
+  checkpoint: { at: 'deal_checkpoint', rowVersion: 'deal_checkpoint_rowversion' },
+  pending: {
+    table: 'deal_pending',
+    key: { name: 'reception_id', value: (entry) => entry.receptionId },
+    columns: PLACEMENT_COLUMNS,
+    read: (row, { key: _, ...common }) => ({ ...placementOf(row as unknown as LinkColumns), ...common }),
+  },
+  failures: 'deal_failures',
+  refusals: 'deal_refusals',
+};
+
 /** A re-link of a deal's main contact, written before its requests (see DealRelinker). */
 export interface DealRelink {
   receptionId: string;
@@ -195,80 +231,49 @@ const LOST = 143;
  * (written before the request), failures with back-off, refused fields, and a checkpoint of its
  * own. Every change a batch makes is one transaction.
  */
-export class DealStore {
-  private readonly sql: Sql;
-  private readonly transaction: Transaction;
-  private readonly readOnly: boolean;
-  private readonly failureTable: FailureTable;
-
-  constructor(sql: Sql, transaction: Transaction, readOnly: boolean) {
-    this.sql = sql;
-    this.transaction = transaction;
-    this.readOnly = readOnly;
-    this.failureTable = new FailureTable(sql, 'deal_failures', 'reception_id');
+export class DealStore extends StreamStore<'receptionId', NewDealPending, DealPending> {
+  constructor(access: StateAccess) {
+    super(access, DEAL_STREAM, 'receptionId');
   }
 
   createSchema(exec: (script: string) => void): void {
     exec(SCHEMA);
-    // Added after the first release: when each refusal was last tried.
-    const refusalColumns = this.sql('PRAGMA table_info(deal_refusals)').all() as { name: string }[];
-    if (!refusalColumns.some((column) => column.name === 'tried_at')) {
-      exec('ALTER TABLE deal_refusals ADD COLUMN tried_at TEXT');
-      exec('UPDATE deal_refusals SET tried_at = at WHERE tried_at IS NULL');
-    }
-    // Added after the first release with deals: an existing state folder carries on.
-    const columns = new Set(
-      (this.sql('PRAGMA table_info(deal_pending)').all() as { name: string }[]).map((column) => column.name),
-    );
-    if (!columns.has('sent_monotonic')) exec('ALTER TABLE deal_pending ADD COLUMN sent_monotonic INTEGER');
-    if (!columns.has('sent_boot'))
-      exec("ALTER TABLE deal_pending ADD COLUMN sent_boot TEXT NOT NULL DEFAULT ''");
-    if (!columns.has('refused'))
-      exec("ALTER TABLE deal_pending ADD COLUMN refused TEXT NOT NULL DEFAULT '[]'");
-    // Added with issue 19: where the sync itself put the deal, and receptions deleted in IDENT.
-    const linkColumns = new Set(
-      (this.sql('PRAGMA table_info(deal_links)').all() as { name: string }[]).map((column) => column.name),
-    );
-    if (!linkColumns.has('placed_pipeline_id'))
-      exec('ALTER TABLE deal_links ADD COLUMN placed_pipeline_id INTEGER');
-    if (!linkColumns.has('placed_status_id'))
-      exec('ALTER TABLE deal_links ADD COLUMN placed_status_id INTEGER');
-    // Where the sync had put the deal before a move noted but not yet confirmed (a kill may have
-    // kept that move from ever being sent).
-    if (!linkColumns.has('placed_prior_pipeline_id'))
-      exec('ALTER TABLE deal_links ADD COLUMN placed_prior_pipeline_id INTEGER');
-    if (!linkColumns.has('placed_prior_status_id'))
-      exec('ALTER TABLE deal_links ADD COLUMN placed_prior_status_id INTEGER');
-    if (!linkColumns.has('deleted_at')) exec('ALTER TABLE deal_links ADD COLUMN deleted_at TEXT');
-    const relinkColumns = new Set(
-      (this.sql('PRAGMA table_info(deal_relinks)').all() as { name: string }[]).map((column) => column.name),
-    );
-    if (!relinkColumns.has('unlink_refused_at'))
-      exec('ALTER TABLE deal_relinks ADD COLUMN unlink_refused_at TEXT');
-    if (!linkColumns.has('deleted_closed'))
-      exec('ALTER TABLE deal_links ADD COLUMN deleted_closed INTEGER NOT NULL DEFAULT 0');
+    // Added after the first releases: an existing state folder carries on.
+    addMissingColumns(this.sql, exec, 'deal_refusals', [
+      {
+        column: 'tried_at',
+        definition: 'TEXT',
+        fill: 'UPDATE deal_refusals SET tried_at = at WHERE tried_at IS NULL',
+      },
+    ]);
+    addMissingColumns(this.sql, exec, 'deal_pending', [
+      { column: 'sent_monotonic', definition: 'INTEGER' },
+      { column: 'sent_boot', definition: "TEXT NOT NULL DEFAULT ''" },
+      { column: 'refused', definition: "TEXT NOT NULL DEFAULT '[]'" },
+    ]);
+    // Issue 19: where the sync itself put the deal (and, while a move noted is not confirmed, where
+    // it had put it before: a kill may have kept that move from ever being sent), and receptions
+    // deleted in IDENT.
+    addMissingColumns(this.sql, exec, 'deal_links', [
+      { column: 'placed_pipeline_id', definition: 'INTEGER' },
+      { column: 'placed_status_id', definition: 'INTEGER' },
+      { column: 'placed_prior_pipeline_id', definition: 'INTEGER' },
+      { column: 'placed_prior_status_id', definition: 'INTEGER' },
+      { column: 'deleted_at', definition: 'TEXT' },
+      { column: 'deleted_closed', definition: 'INTEGER NOT NULL DEFAULT 0' },
+    ]);
+    addMissingColumns(this.sql, exec, 'deal_relinks', [{ column: 'unlink_refused_at', definition: 'TEXT' }]);
   }
 
   // ── checkpoint and last run ────────────────────────────────────────────────────────────────
   /** IDENT's clock, and its rowversion mark where it has one, as the last deal run began. */
   checkpoint(): Checkpoint | undefined {
-    const value = this.meta('deal_checkpoint');
-    if (!value) return undefined;
-    const rowVersion = this.meta('deal_checkpoint_rowversion');
-    return {
-      at: new Date(value),
-      ...(rowVersion ? { rowVersion } : {}),
-      ...readSourceMarks(this.meta('deal_checkpoint_sources')),
-    };
+    return this.tables.checkpoint.read();
   }
 
   /** The time and the rowversion mark move together: a kill between them never pairs one run's with another's. */
   setCheckpoint(mark: Checkpoint): void {
-    this.transaction(() => {
-      this.setMetaValue('deal_checkpoint', mark.at.toISOString());
-      this.setMetaValue('deal_checkpoint_rowversion', mark.rowVersion ?? '');
-      this.setMetaValue('deal_checkpoint_sources', writeSourceMarks(mark.sources));
-    });
+    this.tables.checkpoint.write(mark);
   }
 
   lastRun(): DealRunSummary | undefined {
@@ -312,7 +317,8 @@ export class DealStore {
   }
 
   linkCount(): number {
-    return this.countOf('deal_links');
+    if (this.readOnly && !this.hasTables()) return 0;
+    return (this.sql('SELECT COUNT(*) AS n FROM deal_links').get() as { n: number }).n;
   }
 
   /**
@@ -322,58 +328,17 @@ export class DealStore {
   saveLinks(links: readonly SavedDealLink[], at = new Date()): void {
     if (links.length === 0) return;
     this.transaction(() => {
-      const upsert = this.sql(
-        `INSERT INTO deal_links (reception_id, patient_id, lead_id, hash, state, role, pipeline_id, status_id, synced_at,
-           placed_pipeline_id, placed_status_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (reception_id) DO UPDATE SET patient_id = excluded.patient_id, lead_id = excluded.lead_id,
-           hash = excluded.hash, state = excluded.state, role = excluded.role, pipeline_id = excluded.pipeline_id,
-           status_id = excluded.status_id, synced_at = excluded.synced_at,
-           placed_pipeline_id = COALESCE(excluded.placed_pipeline_id, deal_links.placed_pipeline_id),
-           placed_status_id = COALESCE(excluded.placed_status_id, deal_links.placed_status_id),
-           placed_prior_pipeline_id = NULL, placed_prior_status_id = NULL,
-           deleted_at = NULL, deleted_closed = 0`,
+      const upsert = this.sql(upsertSql('deal_links', 'reception_id', LINK_COLUMNS, LINK_UPDATES));
+      for (const link of links) upsert.run(...valuesOf(LINK_COLUMNS, link, at.toISOString()));
+      this.tables.settle(
+        links.map((link) => ({
+          key: link.receptionId,
+          hash: link.hash,
+          refused: link.refused,
+          landed: link.landed,
+        })),
+        at,
       );
-      const clearPending = this.sql('DELETE FROM deal_pending WHERE reception_id = ?');
-      const clearRefusals = this.sql('DELETE FROM deal_refusals WHERE reception_id = ?');
-      const clearRefusal = this.sql('DELETE FROM deal_refusals WHERE reception_id = ? AND field_key = ?');
-      const restamp = this.sql('UPDATE deal_refusals SET hash = ? WHERE reception_id = ?');
-      const addRefusal = this.sql(
-        `INSERT INTO deal_refusals (reception_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
-      );
-      const when = at.toISOString();
-      for (const link of links) {
-        upsert.run(
-          link.receptionId,
-          link.patientId,
-          link.leadId,
-          link.hash,
-          link.state,
-          link.role,
-          link.pipelineId,
-          link.statusId,
-          when,
-          link.placed?.pipelineId ?? null,
-          link.placed?.statusId ?? null,
-        );
-        clearPending.run(link.receptionId);
-        if (link.landed === undefined) clearRefusals.run(link.receptionId);
-        else {
-          for (const field of link.landed) clearRefusal.run(link.receptionId, field);
-          restamp.run(link.hash, link.receptionId);
-        }
-        for (const refused of link.refused ?? [])
-          addRefusal.run(
-            link.receptionId,
-            refused.field,
-            refused.detail.slice(0, 500),
-            link.hash,
-            when,
-            when,
-          );
-      }
-      this.failureTable.clear(links.map((link) => link.receptionId));
     });
   }
 
@@ -553,191 +518,21 @@ export class DealStore {
   unlinkForRetry(receptionId: string, reason: string, at = new Date()): void {
     this.transaction(() => {
       this.sql('DELETE FROM deal_links WHERE reception_id = ?').run(receptionId);
-      this.failureTable.dueNow(receptionId, reason, at);
+      this.tables.failures.dueNow(receptionId, reason, at);
     });
-  }
-
-  // ── pending creates ────────────────────────────────────────────────────────────────────────
-  /**
-   * Written before a create request is sent, with when it is sent: after a crash these are looked
-   * up, never blindly created again.
-   */
-  addPending(entries: readonly Omit<DealPending, 'createdAt' | 'sent' | 'refused'>[], sent: SentStamp): void {
-    if (entries.length === 0) return;
-    this.transaction(() => {
-      const insert = this.sql(
-        `INSERT INTO deal_pending (reception_id, patient_id, request_id, hash, state, role, pipeline_id, status_id, known_max_id, created_at, sent_monotonic, sent_boot)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (reception_id) DO UPDATE SET patient_id = excluded.patient_id, request_id = excluded.request_id,
-           hash = excluded.hash, state = excluded.state, role = excluded.role, pipeline_id = excluded.pipeline_id,
-           status_id = excluded.status_id, known_max_id = excluded.known_max_id, created_at = excluded.created_at,
-           sent_monotonic = excluded.sent_monotonic, sent_boot = excluded.sent_boot, refused = '[]'`,
-      );
-      for (const entry of entries)
-        insert.run(
-          entry.receptionId,
-          entry.patientId,
-          entry.requestId,
-          entry.hash,
-          entry.state,
-          entry.role,
-          entry.pipelineId,
-          entry.statusId,
-          entry.knownMaxId,
-          new Date(sent.sentAt).toISOString(),
-          sent.monotonic ?? null,
-          sent.boot,
-        );
-    });
-  }
-
-  /**
-   * A new sent time for pending creates whose stamp could not be trusted, or that are sent again
-   * (then with the values refused so far, left out of what is sent), in one transaction.
-   */
-  restampPending(
-    entries: readonly {
-      receptionId: string;
-      sent: SentStamp;
-      refused?: readonly { field: string; detail: string }[];
-    }[],
-  ): void {
-    if (entries.length === 0) return;
-    this.transaction(() =>
-      restampPendingRows(
-        (query) => this.sql(query),
-        { pending: 'deal_pending', key: 'reception_id', refusals: 'deal_refusals' },
-        entries.map(({ receptionId, ...rest }) => ({ key: receptionId, ...rest })),
-      ),
-    );
-  }
-
-  /** Creates not yet proven, oldest first; `receptionId` narrows them to one reception's. */
-  pending(options: { receptionId?: string; limit?: number } = {}): DealPending[] {
-    if (this.readOnly && !this.hasTables()) return [];
-    const rows = (options.receptionId === undefined
-      ? this.sql('SELECT * FROM deal_pending ORDER BY created_at LIMIT ?').all(options.limit ?? 10_000)
-      : this.sql('SELECT * FROM deal_pending WHERE reception_id = ?').all(
-          options.receptionId,
-        )) as unknown as (LinkColumns & {
-      request_id: string;
-      known_max_id: number;
-      created_at: string;
-      sent_monotonic: number | null;
-      sent_boot: string;
-      refused: string;
-    })[];
-    return rows.map((row) => ({
-      ...placementOf(row),
-      requestId: row.request_id,
-      knownMaxId: row.known_max_id,
-      createdAt: row.created_at,
-      sent: sentStampOf(row),
-      refused: refusedOf(row.refused),
-    }));
-  }
-
-  pendingCount(): number {
-    return this.countOf('deal_pending');
-  }
-
-  // ── failures ───────────────────────────────────────────────────────────────────────────────
-  /** Receptions not synced, with the reason; their pending creates end in the same transaction. */
-  recordFailures(
-    entries: readonly { receptionId: string; reason: string; dueNow?: boolean }[],
-    at = new Date(),
-  ): void {
-    if (entries.length === 0) return;
-    this.transaction(() => {
-      this.failureTable.record(
-        entries.map((entry) => ({ key: entry.receptionId, reason: entry.reason, dueNow: entry.dueNow })),
-        at,
-      );
-      const clearPending = this.sql('DELETE FROM deal_pending WHERE reception_id = ?');
-      for (const entry of entries) clearPending.run(entry.receptionId);
-    });
-  }
-
-  clearFailures(receptionIds: readonly string[]): void {
-    if (receptionIds.length === 0) return;
-    this.transaction(() => this.failureTable.clear(receptionIds));
-  }
-
-  failuresDue(now = new Date(), limit = 200): string[] {
-    return this.failureTable.due(now, limit);
-  }
-
-  failedAmong(receptionIds: readonly string[]): Set<string> {
-    return this.failureTable.among(receptionIds);
-  }
-
-  failures(limit = 20): DealFailure[] {
-    if (this.readOnly && !this.hasTables()) return [];
-    return this.failureTable.list(limit).map(({ key, ...rest }) => ({ receptionId: key, ...rest }));
-  }
-
-  failureCount(): number {
-    return this.countOf('deal_failures');
   }
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────
-  /** These receptions' deals hold every value of the map after all (a deep sync saw it): their refusals end. */
-  endRefusals(receptionIds: readonly string[]): void {
-    if (receptionIds.length === 0) return;
-    this.sql('DELETE FROM deal_refusals WHERE reception_id IN (SELECT value FROM json_each(?))').run(
-      JSON.stringify(receptionIds),
-    );
-  }
-
-  /** The standing refusals of these receptions: the hash they stand at and their oldest last try. */
-  standingRefusals(receptionIds: readonly string[]): Map<string, StandingRefusals> {
-    const found = new Map<string, StandingRefusals>();
-    if (receptionIds.length === 0) return found;
-    const rows = this.sql(
-      `SELECT reception_id, MIN(hash) AS hash, MIN(COALESCE(tried_at, at)) AS tried_at FROM deal_refusals
-       WHERE reception_id IN (SELECT value FROM json_each(?)) GROUP BY reception_id`,
-    ).all(JSON.stringify(receptionIds)) as { reception_id: string; hash: string; tried_at: string }[];
-    for (const row of rows) found.set(row.reception_id, { hash: row.hash, triedAt: new Date(row.tried_at) });
-    return found;
-  }
-
   refusals(limit = 20): DealRefusal[] {
-    if (this.readOnly && !this.hasTables()) return [];
-    return (
-      this.sql('SELECT * FROM deal_refusals ORDER BY at DESC LIMIT ?').all(limit) as {
-        reception_id: string;
-        field_key: string;
-        detail: string;
-        at: string;
-        tried_at?: string | null;
-      }[]
-    ).map((row) => ({
-      receptionId: row.reception_id,
-      field: row.field_key,
-      detail: row.detail,
-      at: row.at,
-      triedAt: row.tried_at ?? row.at,
-    }));
-  }
-
-  refusalCount(): number {
-    return this.countOf('deal_refusals');
-  }
-
-  private countOf(table: string): number {
-    if (this.readOnly && !this.hasTables()) return 0;
-    return (this.sql(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return this.refusalRows(limit).map(({ hash: _, ...refusal }) => refusal);
   }
 
   private meta(key: string): string | undefined {
-    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)
-      ?.value;
+    return readMeta(this.sql, key);
   }
 
   private setMetaValue(key: string, value: string): void {
-    this.sql(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    ).run(key, value);
+    writeMeta(this.sql, key, value);
   }
 
   /** A state folder opened read-only (`status`) may predate the deleted-reception columns. */
@@ -750,9 +545,6 @@ export class DealStore {
 
   /** A state folder last written before deals existed, opened read-only (`status`), has none of these tables. */
   private hasTables(): boolean {
-    return (
-      this.sql("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'deal_links'").get() !==
-      undefined
-    );
+    return tableExists(this.sql, 'deal_links');
   }
 }

@@ -1,7 +1,4 @@
-import type { StatementSync } from 'node:sqlite';
-
-type Sql = (query: string) => StatementSync;
-type Transaction = (work: () => void) => void;
+import type { Sql, StateAccess, Transaction } from './stream/sql.ts';
 
 export interface Incident {
   id: number;
@@ -74,9 +71,9 @@ export class IncidentTable {
   private readonly sql: Sql;
   private readonly transaction: Transaction;
 
-  constructor(sql: Sql, transaction: Transaction) {
-    this.sql = sql;
-    this.transaction = transaction;
+  constructor(access: StateAccess) {
+    this.sql = access.sql;
+    this.transaction = access.transaction;
   }
 
   createSchema(exec: (script: string) => void): void {

@@ -1,7 +1,8 @@
 import { idsInField } from '../sources/source-key.ts';
-import { MirrorTable, type Sql, type Transaction } from './mirror-table.ts';
+import { MirrorTable, mirrorMetaKeys } from './stream/mirror-base.ts';
+import type { StateAccess } from './stream/sql.ts';
 
-export type { MirrorState } from './mirror-table.ts';
+export type { MirrorState } from './stream/mirror-base.ts';
 
 /**
  * amoCRM's contacts as the sync last read them, in the state store: every lookup a sync needs —
@@ -14,7 +15,7 @@ export interface MirrorRow {
   contactId: number;
   /**
    * The IDENT id field as the contact holds it (trimmed), or null when it carries none. On a contact
-   * shared by the clinics of a chain it lists several: `1042, north:77` (see `identIds`).
+   * shared by the clinics of a chain it lists several: `1042, north:77` (see `idsInField`).
    */
   identId: string | null;
   /** `contentHash` of what the contact holds, in the map's form. */
@@ -60,13 +61,7 @@ const IDENT_PAIRS = `SELECT ident_id, contact_id FROM mirror_contacts
   WHERE ident_id IS NOT NULL AND contact_id NOT IN (SELECT contact_id FROM mirror_idents)
   UNION ALL SELECT ident_id, contact_id FROM mirror_idents`;
 
-const META_KEYS = {
-  fullAt: 'mirror_full_at',
-  watermark: 'mirror_watermark',
-  maxId: 'mirror_max_contact_id',
-  form: 'mirror_form',
-  generation: 'mirror_generation',
-} as const;
+const META_KEYS = mirrorMetaKeys('mirror', 'mirror_max_contact_id');
 
 const list = (text: string) => (text === '' ? [] : text.split(','));
 
@@ -90,9 +85,23 @@ const toRow = (row: StoredRow): MirrorRow => ({
   updatedAt: row.updated_at,
 });
 
-export class ContactMirror extends MirrorTable {
-  constructor(sql: Sql, transaction: Transaction, readOnly: boolean) {
-    super(sql, transaction, readOnly, { table: 'mirror_contacts', idColumn: 'contact_id', keys: META_KEYS });
+export class ContactMirror extends MirrorTable<MirrorRow> {
+  constructor(access: StateAccess) {
+    super(access, {
+      table: 'mirror_contacts',
+      id: { name: 'contact_id', value: (row) => row.contactId },
+      keyColumn: 'ident_id',
+      keys: META_KEYS,
+      columns: [
+        { name: 'ident_id', value: (row) => row.identId },
+        { name: 'hash', value: (row) => row.hash },
+        { name: 'phones', value: (row) => row.phones.join(',') },
+        { name: 'emails', value: (row) => row.emails.join(',') },
+        { name: 'name_words', value: (row) => row.nameWords.join(' ') },
+        { name: 'updated_at', value: (row) => row.updatedAt },
+      ],
+      read: (stored) => toRow(stored as unknown as StoredRow),
+    });
   }
 
   createSchema(exec: (script: string) => void): void {
@@ -111,41 +120,30 @@ export class ContactMirror extends MirrorTable {
   }
 
   /**
-   * Stores contacts as read (one transaction), marked with `generation`. Phones are indexed for
-   * every contact (`byPhone` keeps to those without an IDENT id, `byPhoneOfPatients` to the others).
+   * Phones are indexed for every contact (`byPhone` keeps to those without an IDENT id, which a
+   * patient may be linked to by phone; `byPhoneOfPatients` to the others, for a chain's one
+   * person); each id of a field listing several, for `byIdent`.
    */
-  upsert(rows: readonly MirrorRow[], generation: number): void {
-    if (rows.length === 0) return;
+  protected override stored(row: MirrorRow): void {
+    this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(row.contactId);
+    const addPhone = this.sql('INSERT OR IGNORE INTO mirror_phones (phone, contact_id) VALUES (?, ?)');
+    for (const phone of row.phones) addPhone.run(phone, row.contactId);
+    this.indexIdents(row.contactId, row.identId);
+  }
+
+  private indexIdents(contactId: number, identId: string | null): void {
+    this.sql('DELETE FROM mirror_idents WHERE contact_id = ?').run(contactId);
+    const ids = idsInField(identId);
+    if (ids.length < 2) return;
+    const add = this.sql('INSERT OR IGNORE INTO mirror_idents (ident_id, contact_id) VALUES (?, ?)');
+    for (const id of ids) add.run(id, contactId);
+  }
+
+  /** A contact about to be linked to a patient carries its IDENT id (or ids) from now on. */
+  override claim(contactId: number, identId: string): void {
     this.transaction(() => {
-      const insert = this.sql(
-        `INSERT INTO mirror_contacts (contact_id, ident_id, hash, phones, emails, name_words, updated_at, generation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (contact_id) DO UPDATE SET ident_id = excluded.ident_id, hash = excluded.hash,
-           phones = excluded.phones, emails = excluded.emails, name_words = excluded.name_words,
-           updated_at = excluded.updated_at, generation = excluded.generation`,
-      );
-      const clearPhones = this.sql('DELETE FROM mirror_phones WHERE contact_id = ?');
-      const addPhone = this.sql('INSERT OR IGNORE INTO mirror_phones (phone, contact_id) VALUES (?, ?)');
-      const clearIdents = this.sql('DELETE FROM mirror_idents WHERE contact_id = ?');
-      const addIdent = this.sql('INSERT OR IGNORE INTO mirror_idents (ident_id, contact_id) VALUES (?, ?)');
-      for (const row of rows) {
-        insert.run(
-          row.contactId,
-          row.identId,
-          row.hash,
-          row.phones.join(','),
-          row.emails.join(','),
-          row.nameWords.join(' '),
-          row.updatedAt,
-          generation,
-        );
-        clearPhones.run(row.contactId);
-        for (const phone of row.phones) addPhone.run(phone, row.contactId);
-        clearIdents.run(row.contactId);
-        const ids = idsInField(row.identId);
-        if (ids.length > 1) for (const id of ids) addIdent.run(id, row.contactId);
-      }
-      this.noteMaxId(rows.map((row) => row.contactId));
+      this.sql('UPDATE mirror_contacts SET ident_id = ? WHERE contact_id = ?').run(identId, contactId);
+      this.indexIdents(contactId, identId);
     });
   }
 
@@ -162,53 +160,24 @@ export class ContactMirror extends MirrorTable {
       emails?: string[];
     }[],
   ): void {
-    if (written.length === 0) return;
-    const current = this.get(written.map((entry) => entry.contactId));
-    this.upsert(
-      written.map((entry) => {
-        const before = current.get(entry.contactId);
-        return {
-          contactId: entry.contactId,
-          identId: entry.identId,
-          hash: entry.hash,
-          phones: entry.phones ?? before?.phones ?? [],
-          emails: entry.emails ?? before?.emails ?? [],
-          nameWords: before?.nameWords ?? [],
-          updatedAt: before?.updatedAt ?? 0,
-        };
+    this.rewrite(
+      written,
+      (entry) => entry.contactId,
+      (entry, before) => ({
+        contactId: entry.contactId,
+        identId: entry.identId,
+        hash: entry.hash,
+        phones: entry.phones ?? before?.phones ?? [],
+        emails: entry.emails ?? before?.emails ?? [],
+        nameWords: before?.nameWords ?? [],
+        updatedAt: before?.updatedAt ?? 0,
       }),
-      this.state().generation,
     );
   }
 
-  /** A contact about to be linked to a patient carries its IDENT id from now on: nobody else links it by phone. */
-  claim(contactId: number, identId: string): void {
-    this.transaction(() => {
-      this.sql('UPDATE mirror_contacts SET ident_id = ? WHERE contact_id = ?').run(identId, contactId);
-      this.sql('DELETE FROM mirror_idents WHERE contact_id = ?').run(contactId);
-      const ids = idsInField(identId);
-      if (ids.length > 1)
-        for (const id of ids)
-          this.sql('INSERT OR IGNORE INTO mirror_idents (ident_id, contact_id) VALUES (?, ?)').run(
-            id,
-            contactId,
-          );
-    });
-  }
-
-  protected override removed(contactId: number): void {
+  protected override dropIndexes(contactId: number): void {
     this.sql('DELETE FROM mirror_phones WHERE contact_id = ?').run(contactId);
     this.sql('DELETE FROM mirror_idents WHERE contact_id = ?').run(contactId);
-  }
-
-  get(contactIds: readonly number[]): Map<number, MirrorRow> {
-    const found = new Map<number, MirrorRow>();
-    if (contactIds.length === 0) return found;
-    const rows = this.sql(
-      'SELECT * FROM mirror_contacts WHERE contact_id IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify(contactIds)) as unknown as StoredRow[];
-    for (const row of rows) found.set(row.contact_id, toRow(row));
-    return found;
   }
 
   /** Contacts carrying this IDENT id, oldest first. */
@@ -232,6 +201,16 @@ export class ContactMirror extends MirrorTable {
     ).map(toRow);
   }
 
+  /** Phones on more than one contact that carries IDENT ids, with those contacts (a chain's possible one person). */
+  *sharedPhones(): Generator<{ phone: string; contactIds: number[] }> {
+    for (const row of this.sql(
+      `SELECT p.phone, group_concat(p.contact_id) AS ids FROM mirror_phones p
+         JOIN mirror_contacts c ON c.contact_id = p.contact_id WHERE c.ident_id IS NOT NULL
+         GROUP BY p.phone HAVING count(*) > 1`,
+    ).iterate() as Iterable<{ phone: string; ids: string }>)
+      yield { phone: row.phone, contactIds: sortedIds(row.ids) };
+  }
+
   /** Contacts without an IDENT id that carry this normalised phone. */
   byPhone(phone: string): MirrorRow[] {
     return (
@@ -243,25 +222,15 @@ export class ContactMirror extends MirrorTable {
 
   /** IDENT ids carried by more than one contact, with the contacts (oldest first). */
   duplicates(): { identId: string; contactIds: number[] }[] {
-    return this.groups(
-      `SELECT ident_id, group_concat(contact_id) AS ids FROM (${IDENT_PAIRS}) GROUP BY ident_id HAVING count(*) > 1`,
-    );
+    return [...this.identIds(true)];
   }
 
-  /** Every IDENT id the mirror holds, with its contacts. */
-  *identIds(): Generator<{ identId: string; contactIds: number[] }> {
+  /** Every IDENT id the mirror holds (each of a listing field's), with its contacts; `shared`: only those of more than one. */
+  *identIds(shared = false): Generator<{ identId: string; contactIds: number[] }> {
     for (const row of this.sql(
-      `SELECT ident_id, group_concat(contact_id) AS ids FROM (${IDENT_PAIRS}) GROUP BY ident_id`,
-    ).iterate() as Iterable<{ ident_id: string; ids: string }>) {
+      `SELECT ident_id, group_concat(contact_id) AS ids FROM (${IDENT_PAIRS}) GROUP BY ident_id${shared ? ' HAVING count(*) > 1' : ''}`,
+    ).iterate() as Iterable<{ ident_id: string; ids: string }>)
       yield { identId: row.ident_id, contactIds: sortedIds(row.ids) };
-    }
-  }
-
-  private groups(query: string): { identId: string; contactIds: number[] }[] {
-    return (this.sql(query).all() as { ident_id: string; ids: string }[]).map((row) => ({
-      identId: row.ident_id,
-      contactIds: sortedIds(row.ids),
-    }));
   }
 }
 

@@ -1,18 +1,32 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { ensurePrivateDatabase } from '../support/state-dir.ts';
+import type { DatabaseSync } from 'node:sqlite';
 import { DealStore } from './deals.ts';
-import { FailureTable } from './failure-table.ts';
 import { LeadMirror } from './lead-mirror.ts';
 import { ContactMirror } from './mirror.ts';
 import { IncidentTable } from './incidents.ts';
-import { refusedOf, restampPendingRows } from './pending-rows.ts';
 import { type SentStamp, sentStampOf } from './sent-stamp.ts';
+import { StateDatabase } from './state-database.ts';
+import type { Checkpoint } from './stream/checkpoint.ts';
+import type { FailureRow } from './stream/failure-table.ts';
+import type { PendingCommon } from './stream/pending-table.ts';
+import type { RefusalRow, RefusedValue } from './stream/refusal-table.ts';
+import {
+  type Column,
+  listOf as list,
+  readMeta,
+  tableExists,
+  textOf as text,
+  upsertSql,
+  valuesOf,
+  writeMeta,
+} from './stream/sql.ts';
+import { StreamStore } from './stream/stream-store.ts';
+import type { StreamLayout } from './stream/stream-tables.ts';
 
-export { retryDelayMinutes } from './failure-table.ts';
-import { readSourceMarks, writeSourceMarks } from './source-marks.ts';
+export { retryDelayMinutes } from './stream/failure-table.ts';
+export type { Checkpoint } from './stream/checkpoint.ts';
+export type { StandingRefusals } from './stream/refusal-table.ts';
 
 /**
  * `initial`: an incremental run of a state without a checkpoint, which reads every patient.
@@ -74,28 +88,14 @@ export interface Link {
   ownedEmails: string[];
 }
 
-/**
- * A value amoCRM refused: the rest of the contact was written without it. It stands until a write
- * carrying that field lands (IDENT's value, or its removal, taken by amoCRM).
- */
-export interface FieldRefusal {
+/** A value amoCRM refused on a patient's contact (see RefusalRow). */
+export interface FieldRefusal extends Omit<RefusalRow, 'key'> {
   patientId: string;
-  field: string;
-  detail: string;
-  /**
-   * The patient's content hash the refusal stands at (it follows the link): a deep sync does not
-   * count the missing value as drift, except when the refusal is due to be tried again.
-   */
-  hash: string;
-  /** When amoCRM first refused it. */
-  at: string;
-  /** When it was last sent (and refused): a deep sync tries it again once a day. */
-  triedAt: string;
 }
 
 export interface SavedLink extends Link {
   /** Fields amoCRM refused in this write (recorded, or their last try moved). */
-  refused?: readonly { field: string; detail: string }[];
+  refused?: readonly RefusedValue[];
   /**
    * Fields this write put into amoCRM: their refusals end, and the others stand. Absent: every
    * field landed (a create, or a contact found holding the patient's data), so none stands.
@@ -108,49 +108,33 @@ export interface SavedLink extends Link {
   sharedWith?: readonly string[];
 }
 
-/** A patient's standing refusals, as a deep sync weighs them. */
-export interface StandingRefusals {
-  hash: string;
-  /** The oldest last try among them. */
-  triedAt: Date;
+export interface Failure extends Omit<FailureRow, 'key'> {
+  patientId: string;
 }
 
-export interface Failure {
+/** A patient's contact create in flight. */
+export interface Pending extends Omit<PendingCommon, 'key'> {
   patientId: string;
-  reason: string;
-  attempts: number;
-  firstAt: string;
-  lastAt: string;
-  dueAt: string;
-}
-
-export interface Pending {
-  patientId: string;
-  requestId: string;
-  hash: string;
   phones: string[];
   emails: string[];
-  /** The highest contact id known before the create was sent: the new contact's id is above it. */
-  knownMaxId: number;
-  createdAt: string;
-  /** When the create was sent (wall and monotonic clocks): it is not called lost before amoCRM had time. */
-  sent: SentStamp;
-  /**
-   * Values amoCRM refused before this create was sent without them: they stand once it is found,
-   * as they would have had its answer arrived.
-   */
-  refused: { field: string; detail: string }[];
 }
 
-export interface Checkpoint {
-  at: Date;
-  rowVersion?: string;
-  /** In a clinic chain: each database's own mark, by source key (kept with the time, in one transaction). */
-  sources?: Record<string, { at: Date; rowVersion?: string }>;
-}
+type NewPending = Omit<Pending, 'createdAt' | 'sent' | 'refused'>;
+
+const LINK_COLUMNS: readonly Column<Link, string>[] = [
+  { name: 'patient_id', value: (link) => link.patientId },
+  { name: 'contact_id', value: (link) => link.contactId },
+  { name: 'hash', value: (link) => link.hash },
+  { name: 'synced_at', value: (_, at) => at },
+  { name: 'phones', value: (link) => text(link.phones) },
+  { name: 'emails', value: (link) => text(link.emails) },
+  { name: 'owned_phones', value: (link) => text(link.ownedPhones) },
+  { name: 'owned_emails', value: (link) => text(link.ownedEmails) },
+];
 
 export interface Finding {
-  kind: 'duplicate' | 'orphan';
+  /** `person`: in a clinic chain, two contacts of different clinics' patients that may be one person. */
+  kind: 'duplicate' | 'orphan' | 'person';
   patientId: string;
   contactIds: number[];
 }
@@ -256,8 +240,25 @@ CREATE INDEX IF NOT EXISTS failures_due ON failures (due_at);
 
 const KEEP_RUNS = 1000;
 
-const list = (text: string) => (text === '' ? [] : text.split(','));
-const text = (values: readonly string[]) => values.join(',');
+const CONTACT_STREAM: StreamLayout<NewPending, Pending> = {
+  checkpoint: { at: 'checkpoint', rowVersion: 'checkpoint_rowversion' },
+  pending: {
+    table: 'pending_creates',
+    key: { name: 'patient_id', value: (entry) => entry.patientId },
+    columns: [
+      { name: 'phones', value: (entry) => text(entry.phones) },
+      { name: 'emails', value: (entry) => text(entry.emails) },
+    ],
+    read: (row, { key, ...common }) => ({
+      patientId: key,
+      ...common,
+      phones: list(String(row.phones)),
+      emails: list(String(row.emails)),
+    }),
+  },
+  failures: 'failures',
+  refusals: 'field_refusals',
+};
 
 /**
  * The sync's memory, in one SQLite file in STATE_DIR: the checkpoint, patient → contact links with
@@ -266,20 +267,7 @@ const text = (values: readonly string[]) => values.join(',');
  * and every write touches only that batch's rows. WAL with synchronous=FULL: a committed batch
  * survives `kill -9` and power loss.
  */
-/**
- * Where a read-only command opens the database. SQLite creates -wal and -shm beside a WAL database
- * even for a read-only connection; with no -wal file there (no daemon has it open: the last
- * connection to close checkpoints and removes it) the file is read as immutable, which creates
- * nothing. A daemon starting during that read may make it fail; the command is run again.
- */
-function readOnlyLocation(path: string): string | URL {
-  if (existsSync(`${path}-wal`)) return path;
-  const url = pathToFileURL(path);
-  url.searchParams.set('immutable', '1');
-  return url;
-}
-
-export class StateStore {
+export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
   readonly path: string;
   readonly mirror: ContactMirror;
   /** Receptions → deals (SYNC_RECEPTIONS): links, pending creates, failures, refusals. */
@@ -288,49 +276,34 @@ export class StateStore {
   readonly leadMirror: LeadMirror;
   /** Alert incidents: which rule is open since when, and which channels are still owed a message. */
   readonly incidents: IncidentTable;
-  private readonly failureTable: FailureTable;
-  private readonly dealFailureTable: FailureTable;
+  private readonly database: StateDatabase;
   private readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
 
   constructor(stateDir: string, options: { readOnly?: boolean } = {}) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.path = join(stateDir, 'state.sqlite');
+    const path = join(stateDir, 'state.sqlite');
     const readOnly = options.readOnly ?? false;
-    ensurePrivateDatabase(this.path, 'the state database', { create: !readOnly, readOnly });
-    this.db = new DatabaseSync(readOnly ? readOnlyLocation(this.path) : this.path, { readOnly });
-    this.db.exec('PRAGMA busy_timeout = 5000;');
-    if (!options.readOnly) {
-      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+    const database = new StateDatabase(path, readOnly);
+    const sql = (query: string) => database.sql(query);
+    const durable = { sql, transaction: (work: () => void) => database.transaction(work), readOnly };
+    const cache = { sql, transaction: (work: () => void) => database.transaction(work, 'cache'), readOnly };
+    super(durable, CONTACT_STREAM, 'patientId');
+    this.path = path;
+    this.database = database;
+    this.db = database.db;
+    if (!readOnly) {
       this.db.exec(SCHEMA);
       this.addMissingColumns();
       this.db.exec(INDEXES);
     }
-    this.mirror = new ContactMirror(
-      (query) => this.sql(query),
-      (work) => this.transaction(work, 'cache'),
-      options.readOnly ?? false,
-    );
-    this.deals = new DealStore(
-      (query) => this.sql(query),
-      (work) => this.transaction(work),
-      options.readOnly ?? false,
-    );
-    this.leadMirror = new LeadMirror(
-      (query) => this.sql(query),
-      (work) => this.transaction(work, 'cache'),
-      options.readOnly ?? false,
-    );
-    this.incidents = new IncidentTable(
-      (query) => this.sql(query),
-      (work) => this.transaction(work),
-    );
-    if (!options.readOnly) {
+    this.mirror = new ContactMirror(cache);
+    this.deals = new DealStore(durable);
+    this.leadMirror = new LeadMirror(cache);
+    this.incidents = new IncidentTable(durable);
+    if (!readOnly) {
       for (const part of [this.mirror, this.deals, this.leadMirror, this.incidents])
         part.createSchema((script) => this.db.exec(script));
     }
-    this.failureTable = new FailureTable((query) => this.sql(query), 'failures', 'patient_id');
-    this.dealFailureTable = new FailureTable((query) => this.sql(query), 'deal_failures', 'reception_id');
   }
 
   close(): void {
@@ -348,16 +321,12 @@ export class StateStore {
 
   // ── meta ───────────────────────────────────────────────────────────────────────────────────
   getMeta(key: string): string | undefined {
-    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)
-      ?.value;
+    return readMeta(this.sql, key);
   }
 
+  /** `undefined` removes the key. */
   setMeta(key: string, value: string | undefined): void {
-    if (value === undefined) this.sql('DELETE FROM meta WHERE key = ?').run(key);
-    else
-      this.sql(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      ).run(key, value);
+    writeMeta(this.sql, key, value);
   }
 
   // ── checkpoint ─────────────────────────────────────────────────────────────────────────────
@@ -366,22 +335,11 @@ export class StateStore {
    * database's rowversion mark of the same moment where the source has one.
    */
   checkpoint(): Checkpoint | undefined {
-    const value = this.getMeta('checkpoint');
-    if (!value) return undefined;
-    const rowVersion = this.getMeta('checkpoint_rowversion');
-    return {
-      at: new Date(value),
-      ...(rowVersion ? { rowVersion } : {}),
-      ...readSourceMarks(this.getMeta('checkpoint_sources')),
-    };
+    return this.tables.checkpoint.read();
   }
 
   setCheckpoint(mark: Checkpoint): void {
-    this.transaction(() => {
-      this.setMeta('checkpoint', mark.at.toISOString());
-      this.setMeta('checkpoint_rowversion', mark.rowVersion);
-      this.setMeta('checkpoint_sources', writeSourceMarks(mark.sources) || undefined);
-    });
+    this.tables.checkpoint.write(mark);
   }
 
   // ── links ──────────────────────────────────────────────────────────────────────────────────
@@ -422,6 +380,15 @@ export class StateStore {
     return (this.sql('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n;
   }
 
+  /** Linked patients by the source key of their kept id ('' for bare ids), for a chain's checks and `status`. */
+  linkCountsBySource(): Map<string, number> {
+    const rows = this.sql(
+      `SELECT CASE WHEN instr(patient_id, ':') > 0 THEN substr(patient_id, 1, instr(patient_id, ':') - 1) ELSE '' END AS source,
+              COUNT(*) AS n FROM links GROUP BY source`,
+    ).all() as { source: string; n: number }[];
+    return new Map(rows.map((row) => [row.source, row.n]));
+  }
+
   /** The IDENT patients whose contact this is (one, unless a person merged contacts in amoCRM). */
   patientsOfContact(contactId: number): string[] {
     return (
@@ -429,11 +396,6 @@ export class StateStore {
     ).map((row) => row.patient_id);
   }
 
-  /**
-   * Stores what amoCRM now holds for these patients, with their refused fields; their pending
-   * creates and failures end in the same transaction. A refusal ends only when its field landed
-   * (`landed`); one the write did not settle stands, at the link's new hash.
-   */
   /** Marks values as the sync's before a write that may land without its answer (one transaction). */
   widenOwned(
     entries: readonly { patientId: string; phones: readonly string[]; emails: readonly string[] }[],
@@ -461,92 +423,71 @@ export class StateStore {
     at = new Date(),
   ): void {
     if (entries.length === 0) return;
-    this.transaction(() => {
-      const upsert = this.sql(
-        `INSERT INTO links (patient_id, contact_id, hash, synced_at, phones, emails, owned_phones, owned_emails)
-         VALUES (?, ?, '', ?, '', '', ?, ?)
-         ON CONFLICT (patient_id) DO UPDATE SET contact_id = excluded.contact_id, hash = '',
-           synced_at = excluded.synced_at, phones = '', emails = '',
-           owned_phones = excluded.owned_phones, owned_emails = excluded.owned_emails`,
-      );
-      for (const entry of entries)
-        upsert.run(
-          entry.patientId,
-          entry.contactId,
-          at.toISOString(),
-          text(entry.ownedPhones),
-          text(entry.ownedEmails),
-        );
-    });
+    this.transaction(() =>
+      this.upsertLinks(
+        entries.map((entry) => ({
+          ...entry,
+          hash: '',
+          phones: [],
+          emails: [],
+          ownedPhones: [...entry.ownedPhones],
+          ownedEmails: [...entry.ownedEmails],
+        })),
+        at.toISOString(),
+      ),
+    );
   }
 
+  /**
+   * Stores what amoCRM now holds for these patients, with their refused fields; their pending
+   * creates, vanished contacts and failures end in the same transaction. A refusal ends only when
+   * its field landed (`landed`); one the write did not settle stands, at the link's new hash.
+   */
   saveLinks(links: readonly SavedLink[], at = new Date()): void {
     if (links.length === 0) return;
     this.transaction(() => {
-      const upsert = this.sql(
-        `INSERT INTO links (patient_id, contact_id, hash, synced_at, phones, emails, owned_phones, owned_emails)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (patient_id) DO UPDATE SET contact_id = excluded.contact_id, hash = excluded.hash,
-           synced_at = excluded.synced_at, phones = excluded.phones, emails = excluded.emails,
-           owned_phones = excluded.owned_phones, owned_emails = excluded.owned_emails`,
-      );
-      const clearPending = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
+      this.upsertLinks(links, at.toISOString());
+      this.shareLinks(links, at.toISOString());
       const clearVanished = this.sql('DELETE FROM vanished_contacts WHERE patient_id = ?');
-      const clearFailure = this.sql('DELETE FROM failures WHERE patient_id = ?');
-      const clearRefusals = this.sql('DELETE FROM field_refusals WHERE patient_id = ?');
-      const clearRefusal = this.sql('DELETE FROM field_refusals WHERE patient_id = ? AND field_key = ?');
-      const restamp = this.sql('UPDATE field_refusals SET hash = ? WHERE patient_id = ?');
-      const addRefusal = this.sql(
-        `INSERT INTO field_refusals (patient_id, field_key, detail, hash, at, tried_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO UPDATE SET detail = excluded.detail, hash = excluded.hash, tried_at = excluded.tried_at`,
+      for (const link of links) clearVanished.run(link.patientId);
+      this.tables.settle(
+        links.map((link) => ({
+          key: link.patientId,
+          hash: link.hash,
+          refused: link.refused,
+          landed: link.landed,
+        })),
+        at,
       );
-      const share = this.sql(
-        `UPDATE links SET hash = ?, synced_at = ?, phones = ?, emails = ?, owned_phones = ?, owned_emails = ?
-         WHERE patient_id = ? AND contact_id = ?`,
-      );
-      const when = at.toISOString();
-      for (const link of links) {
-        for (const other of link.sharedWith ?? [])
-          share.run(
-            link.hash,
-            when,
-            text(link.phones),
-            text(link.emails),
-            text(link.ownedPhones),
-            text(link.ownedEmails),
-            other,
-            link.contactId,
-          );
-        upsert.run(
-          link.patientId,
-          link.contactId,
+    });
+  }
+
+  /** The links of a shared contact's other patients take this write's values (`SavedLink.sharedWith`). */
+  private shareLinks(links: readonly SavedLink[], at: string): void {
+    const share = this.sql(
+      `UPDATE links SET hash = ?, synced_at = ?, phones = ?, emails = ?, owned_phones = ?, owned_emails = ?
+       WHERE patient_id = ? AND contact_id = ?`,
+    );
+    for (const link of links)
+      for (const other of link.sharedWith ?? [])
+        share.run(
           link.hash,
-          when,
+          at,
           text(link.phones),
           text(link.emails),
           text(link.ownedPhones),
           text(link.ownedEmails),
+          other,
+          link.contactId,
         );
-        clearPending.run(link.patientId);
-        clearVanished.run(link.patientId);
-        clearFailure.run(link.patientId);
-        if (link.landed === undefined) clearRefusals.run(link.patientId);
-        else {
-          for (const field of link.landed) clearRefusal.run(link.patientId, field);
-          restamp.run(link.hash, link.patientId);
-        }
-        for (const refused of link.refused ?? [])
-          addRefusal.run(link.patientId, refused.field, refused.detail.slice(0, 500), link.hash, when, when);
-      }
-    });
+  }
+
+  private upsertLinks(links: readonly Link[], at: string): void {
+    const upsert = this.sql(upsertSql('links', 'patient_id', LINK_COLUMNS));
+    for (const link of links) upsert.run(...valuesOf(LINK_COLUMNS, link, at));
   }
 
   /** Unchanged patients: only a failure they had is cleared. */
-  clearFailures(patientIds: readonly string[]): void {
-    if (patientIds.length === 0) return;
-    this.transaction(() => this.failureTable.clear(patientIds));
-  }
-
   /**
    * Sync these patients (and these receptions' deals) again in the next run, by the failures'
    * path: each is due now, and its link counts nothing as sent, so the run writes every value again
@@ -562,12 +503,12 @@ export class StateStore {
       const forget = this.sql("UPDATE links SET hash = '', phones = '', emails = '' WHERE patient_id = ?");
       for (const patientId of ids.patients) {
         forget.run(patientId);
-        this.failureTable.dueNow(patientId, reason, at);
+        this.tables.failures.dueNow(patientId, reason, at);
       }
       const forgetDeal = this.sql("UPDATE deal_links SET hash = '' WHERE reception_id = ?");
       for (const receptionId of ids.receptions) {
         forgetDeal.run(receptionId);
-        this.dealFailureTable.dueNow(receptionId, reason, at);
+        this.deals.tables.failures.dueNow(receptionId, reason, at);
       }
     });
   }
@@ -576,8 +517,7 @@ export class StateStore {
   retryFailuresNow(at = new Date()): number {
     let count = 0;
     this.transaction(() => {
-      for (const table of ['failures', 'deal_failures'])
-        count += Number(this.sql(`UPDATE ${table} SET due_at = ?`).run(at.toISOString()).changes);
+      count = this.tables.failures.retryAll(at) + this.deals.tables.failures.retryAll(at);
     });
     return count;
   }
@@ -646,162 +586,12 @@ export class StateStore {
 
   vanishedCount(): number {
     // A state folder of an older release, read by `status` without upgrading it, has no such table.
-    const exists = this.sql(
-      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vanished_contacts'",
-    ).get();
-    if (exists === undefined) return 0;
+    if (!tableExists(this.sql, 'vanished_contacts')) return 0;
     return (this.sql('SELECT COUNT(*) AS n FROM vanished_contacts').get() as { n: number }).n;
-  }
-
-  // ── pending creates ────────────────────────────────────────────────────────────────────────
-  /**
-   * Written before a create request is sent, with when it is sent: after a crash these are looked
-   * up, never blindly created again.
-   */
-  addPending(entries: readonly Omit<Pending, 'createdAt' | 'sent' | 'refused'>[], sent: SentStamp): void {
-    if (entries.length === 0) return;
-    this.transaction(() => {
-      const insert = this.sql(
-        `INSERT INTO pending_creates (patient_id, request_id, hash, created_at, phones, emails, known_max_id, sent_monotonic, sent_boot)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (patient_id) DO UPDATE SET request_id = excluded.request_id, hash = excluded.hash,
-           created_at = excluded.created_at, phones = excluded.phones, emails = excluded.emails,
-           known_max_id = excluded.known_max_id, sent_monotonic = excluded.sent_monotonic,
-           sent_boot = excluded.sent_boot, refused = '[]'`,
-      );
-      for (const entry of entries)
-        insert.run(
-          entry.patientId,
-          entry.requestId,
-          entry.hash,
-          new Date(sent.sentAt).toISOString(),
-          text(entry.phones),
-          text(entry.emails),
-          entry.knownMaxId,
-          sent.monotonic ?? null,
-          sent.boot,
-        );
-    });
-  }
-
-  /**
-   * A new sent time for pending creates whose stamp could not be trusted, or that are sent again
-   * (then with the values refused so far, left out of what is sent), in one transaction.
-   */
-  restampPending(
-    entries: readonly {
-      patientId: string;
-      sent: SentStamp;
-      refused?: readonly { field: string; detail: string }[];
-    }[],
-  ): void {
-    if (entries.length === 0) return;
-    this.transaction(() =>
-      restampPendingRows(
-        (query) => this.sql(query),
-        { pending: 'pending_creates', key: 'patient_id', refusals: 'field_refusals' },
-        entries.map(({ patientId, ...rest }) => ({ key: patientId, ...rest })),
-      ),
-    );
-  }
-
-  /** Creates not yet proven, oldest first; `patientId` narrows them to one patient's. */
-  pending(options: { limit?: number; patientId?: string } = {}): Pending[] {
-    const rows = (
-      options.patientId === undefined
-        ? this.sql('SELECT * FROM pending_creates ORDER BY created_at LIMIT ?').all(options.limit ?? 10_000)
-        : this.sql('SELECT * FROM pending_creates WHERE patient_id = ?').all(options.patientId)
-    ) as {
-      patient_id: string;
-      request_id: string;
-      hash: string;
-      phones: string;
-      emails: string;
-      known_max_id: number;
-      created_at: string;
-      sent_monotonic: number | null;
-      sent_boot: string;
-      refused: string;
-    }[];
-    return rows.map((row) => ({
-      patientId: row.patient_id,
-      requestId: row.request_id,
-      hash: row.hash,
-      phones: list(row.phones),
-      emails: list(row.emails),
-      knownMaxId: row.known_max_id,
-      createdAt: row.created_at,
-      sent: sentStampOf(row),
-      refused: refusedOf(row.refused),
-    }));
-  }
-
-  pendingCount(): number {
-    return (this.sql('SELECT COUNT(*) AS n FROM pending_creates').get() as { n: number }).n;
-  }
-
-  // ── failures ───────────────────────────────────────────────────────────────────────────────
-  /**
-   * Patients not synced, with the reason; their pending creates end in the same transaction.
-   * `dueNow`: tried again in this run (a create amoCRM proved never landed), not after a back-off.
-   */
-  recordFailures(
-    entries: readonly { patientId: string; reason: string; dueNow?: boolean }[],
-    at = new Date(),
-  ): void {
-    if (entries.length === 0) return;
-    this.transaction(() => {
-      this.failureTable.record(
-        entries.map((entry) => ({ key: entry.patientId, reason: entry.reason, dueNow: entry.dueNow })),
-        at,
-      );
-      const clearPending = this.sql('DELETE FROM pending_creates WHERE patient_id = ?');
-      for (const entry of entries) clearPending.run(entry.patientId);
-    });
-  }
-
-  /**
-   * Failed patients whose next try is due: after 2^attempts minutes, at most six hours apart, so
-   * a row that can never sync costs a few reads a day, not one every run.
-   */
-  failuresDue(now = new Date(), limit = 200): string[] {
-    return this.failureTable.due(now, limit);
-  }
-
-  /** Which of these patients have an open failure, in one query. */
-  failedAmong(patientIds: readonly string[]): Set<string> {
-    return this.failureTable.among(patientIds);
-  }
-
-  failures(limit = 20): Failure[] {
-    return this.failureTable.list(limit).map(({ key, ...rest }) => ({ patientId: key, ...rest }));
-  }
-
-  failureCount(): number {
-    return this.failureTable.count();
   }
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────
   /** These patients' contacts hold every value of the map after all (a deep sync saw it): their refusals end. */
-  endRefusals(patientIds: readonly string[]): void {
-    if (patientIds.length === 0) return;
-    this.sql('DELETE FROM field_refusals WHERE patient_id IN (SELECT value FROM json_each(?))').run(
-      JSON.stringify(patientIds),
-    );
-  }
-
-  /** The standing refusals of these patients: the hash they stand at and their oldest last try. */
-  standingRefusals(patientIds: readonly string[]): Map<string, StandingRefusals> {
-    const found = new Map<string, StandingRefusals>();
-    if (patientIds.length === 0) return found;
-    const rows = this.sql(
-      `SELECT patient_id, MIN(hash) AS hash, MIN(COALESCE(tried_at, at)) AS tried_at FROM field_refusals
-       WHERE patient_id IN (SELECT value FROM json_each(?)) GROUP BY patient_id`,
-    ).all(JSON.stringify(patientIds)) as { patient_id: string; hash: string; tried_at: string }[];
-    for (const row of rows) found.set(row.patient_id, { hash: row.hash, triedAt: new Date(row.tried_at) });
-    return found;
-  }
-
   /** Patients with a refused value or a vanished contact on record (what `forgetPatients` may end). */
   patientsOnRecord(): string[] {
     return (
@@ -815,34 +605,19 @@ export class StateStore {
   forgetPatients(patientIds: readonly string[]): void {
     if (patientIds.length === 0) return;
     this.transaction(() => {
-      const ids = JSON.stringify(patientIds);
-      this.sql('DELETE FROM field_refusals WHERE patient_id IN (SELECT value FROM json_each(?))').run(ids);
-      this.sql('DELETE FROM vanished_contacts WHERE patient_id IN (SELECT value FROM json_each(?))').run(ids);
+      this.tables.refusals.clear(patientIds);
+      this.sql('DELETE FROM vanished_contacts WHERE patient_id IN (SELECT value FROM json_each(?))').run(
+        JSON.stringify(patientIds),
+      );
     });
   }
 
   fieldRefusals(limit = 20): FieldRefusal[] {
-    return (
-      this.sql('SELECT * FROM field_refusals ORDER BY at DESC LIMIT ?').all(limit) as {
-        patient_id: string;
-        field_key: string;
-        detail: string;
-        hash: string;
-        at: string;
-        tried_at: string | null;
-      }[]
-    ).map((row) => ({
-      patientId: row.patient_id,
-      field: row.field_key,
-      detail: row.detail,
-      hash: row.hash,
-      at: row.at,
-      triedAt: row.tried_at ?? row.at,
-    }));
+    return this.refusalRows(limit);
   }
 
   fieldRefusalCount(): number {
-    return (this.sql('SELECT COUNT(*) AS n FROM field_refusals').get() as { n: number }).n;
+    return this.refusalCount();
   }
 
   // ── runs ───────────────────────────────────────────────────────────────────────────────────
@@ -996,36 +771,6 @@ export class StateStore {
 
   findingCount(kind: Finding['kind']): number {
     return (this.sql('SELECT COUNT(*) AS n FROM findings WHERE kind = ?').get(kind) as { n: number }).n;
-  }
-
-  private sql(query: string): StatementSync {
-    let statement = this.statements.get(query);
-    if (!statement) {
-      statement = this.db.prepare(query);
-      this.statements.set(query, statement);
-    }
-    return statement;
-  }
-
-  /**
-   * One transaction. `cache` (the mirror) commits without waiting for the disk: a crash may lose
-   * the last pages read, which the next refresh reads again; WAL keeps the file whole either way,
-   * and the next durable commit syncs them too.
-   */
-  private transaction(work: () => void, kind: 'durable' | 'cache' = 'durable'): void {
-    if (kind === 'cache') this.db.exec('PRAGMA synchronous = NORMAL');
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      work();
-      this.db.exec('COMMIT');
-    } catch (error) {
-      // SQLite may have rolled back already (a full disk does): a second ROLLBACK would throw and
-      // hide the error that matters.
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw error;
-    } finally {
-      if (kind === 'cache') this.db.exec('PRAGMA synchronous = FULL');
-    }
   }
 }
 

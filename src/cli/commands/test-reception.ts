@@ -77,7 +77,7 @@ export async function testReception(context: SyncContext, options: ReceptionTest
   const names = new Map(
     deals.resolved.fields.map((field) => [field.spec.key, `${field.spec.name} (#${field.fieldId})`]),
   );
-  const pipeline = deals.resolved.pipelines[deal.placement.role];
+  const pipeline = deals.resolved.pipelines.byId(deal.placement.pipelineId)!;
   out('Deal payload:');
   out(
     formatTable(

@@ -91,6 +91,43 @@ export class ChainMembers {
     return found.size === 1 ? [...found.values()][0] : undefined;
   }
 
+  /**
+   * Contacts of different clinics' patients that share a phone and a first name (one way at least)
+   * but were not joined — the evidence was too weak (another surname, another birth date) or came
+   * later: a person decides and merges them in amoCRM. Read in a deep sync; one finding per pair.
+   */
+  async possiblyOnePerson(mirror: ContactMirror): Promise<{ patientId: string; contactIds: number[] }[]> {
+    const pairs = new Map<string, { patientId: string; contactIds: number[] }>();
+    for (const { contactIds } of mirror.sharedPhones()) {
+      const rows = [...mirror.get(contactIds).values()];
+      for (const [index, left] of rows.entries())
+        for (const right of rows.slice(index + 1)) {
+          const key = `${left.contactId}:${right.contactId}`;
+          if (pairs.has(key)) continue;
+          const patient = await this.firstNamePair(idsInField(left.identId), idsInField(right.identId));
+          if (patient) pairs.set(key, { patientId: patient, contactIds: [left.contactId, right.contactId] });
+        }
+    }
+    return [...pairs.values()];
+  }
+
+  /** A patient of the right-hand contact sharing a first name with one of another clinic on the left. */
+  private async firstNamePair(
+    left: readonly string[],
+    right: readonly string[],
+  ): Promise<string | undefined> {
+    for (const a of left)
+      for (const b of right) {
+        if (clinicOf(a) === clinicOf(b)) continue;
+        const x = await this.mappedOf(a);
+        const y = await this.mappedOf(b);
+        if (!x || !y) continue;
+        const first = (mapped: MappedContact) => words(mapped.document.first_name)[0];
+        if (first(x) !== undefined && first(x) === first(y)) return b;
+      }
+    return undefined;
+  }
+
   private samePerson(a: MappedContact, b: MappedContact): boolean {
     const { joinOn } = this.deps;
     if (joinOn.includes('phone')) {

@@ -103,6 +103,10 @@ export type PatientAction =
 /** Rows mapped and looked up in the state together: one query per chunk instead of one per row. */
 const LOOKUP_CHUNK = 250;
 
+/** The clinic a row's kept id belongs to (undefined: the source with bare ids). */
+const clinicOfRow = (row: PatientRow): string | undefined =>
+  typeof row.PatientId === 'string' ? splitScopedId(row.PatientId).key : undefined;
+
 const emptyCounts = (): RunCounts => ({
   read: 0,
   unchanged: 0,
@@ -248,6 +252,11 @@ export class SyncRun implements WriteReport {
         if (request.kind === 'deep') {
           const found = recordFindings(store, this.scratch, logger, { dryRun });
           for (const duplicate of found.duplicates) this.carriers(duplicate.patientId, duplicate.contactIds);
+          if (this.chain && !dryRun)
+            store.replaceFindings(
+              'person',
+              (await this.chain.possiblyOnePerson(store.mirror)).map((pair) => ({ kind: 'person', ...pair })),
+            );
           findings = { duplicates: this.duplicatesNoted.size, orphans: found.orphans.length };
         }
         if (request.kind !== 'single' && !dryRun) {
@@ -348,11 +357,28 @@ export class SyncRun implements WriteReport {
   }
 
   private async handleRows(rows: readonly PatientRow[]): Promise<void> {
+    if (!this.chain) return this.handleClinicRows(rows);
+    // A chain: each clinic's rows in turn, a new clinic's after the writes before them (its
+    // patients may be the people just created).
+    let start = 0;
+    while (start < rows.length) {
+      const clinic = clinicOfRow(rows[start]!);
+      let end = start + 1;
+      while (end < rows.length && clinicOfRow(rows[end]!) === clinic) end += 1;
+      if (clinic !== this.lastClinic && this.lastClinic !== null && !this.options.dryRun)
+        await this.writer.flush();
+      this.lastClinic = clinic ?? null;
+      await this.handleClinicRows(rows.slice(start, end));
+      start = end;
+    }
+  }
+
+  private async handleClinicRows(rows: readonly PatientRow[]): Promise<void> {
     const { store } = this.deps;
     const outcomes = rows.map((row) => this.deps.mapper(row));
     const ids = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : []));
     const links = store.links(ids);
-    if (this.chain) await this.combineShared(outcomes, links, ids[0]);
+    if (this.chain) await this.combineShared(outcomes, links);
     const failed = store.failedAmong(ids);
     // Deep syncs compare each linked contact with the mirror, read in full at the start of the run.
     const deep = this.kind === 'deep';
@@ -435,20 +461,8 @@ export class SyncRun implements WriteReport {
     await this.execute(plan, mapped, known.failedBefore);
   }
 
-  /**
-   * A chain: a new clinic's rows wait for the writes before them (its patients may be the people
-   * just created), and a linked patient's contact values are combined with the other clinics'
-   * patients on the same contact.
-   */
-  private async combineShared(
-    outcomes: MapOutcome[],
-    links: ReadonlyMap<string, Link>,
-    first: string | undefined,
-  ): Promise<void> {
-    const clinic = first === undefined ? this.lastClinic : splitScopedId(first).key;
-    if (clinic !== this.lastClinic && this.lastClinic !== null && !this.options.dryRun)
-      await this.writer.flush();
-    this.lastClinic = clinic ?? null;
+  /** A chain: a linked patient's contact values combined with the other clinics' patients on the same contact. */
+  private async combineShared(outcomes: MapOutcome[], links: ReadonlyMap<string, Link>): Promise<void> {
     for (const [index, outcome] of outcomes.entries()) {
       if (!outcome.ok) continue;
       const link = links.get(outcome.contact.patientId);
@@ -512,11 +526,13 @@ export class SyncRun implements WriteReport {
           this.chain.othersOn(mapped.patientId, carrier.contactId, carrier.identId),
         );
     }
-    let { plan, carriers } = planUnlinked(mapped, this.deps.store.mirror, {
+    const planned = planUnlinked(mapped, this.deps.store.mirror, {
       matchByPhone: this.options.matchByPhone,
       exclude,
       claimed: this.claimed,
     });
+    const { carriers } = planned;
+    let { plan } = planned;
     if (plan.action === 'create') {
       const joined = await this.joinPerson(mapped, exclude);
       if (joined) ({ plan, mapped } = joined);

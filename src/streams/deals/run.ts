@@ -646,11 +646,7 @@ export class DealRun implements DealWriteReport {
 
   private openLeadOf(contactId: number, exclude?: ReadonlySet<number>): LeadRow | undefined {
     const { resolved } = this.deps;
-    const open = this.deps.store.leadMirror.openLeadOf(
-      contactId,
-      [resolved.pipelines.primary.id, resolved.pipelines.repeat.id],
-      CLOSED,
-    );
+    const open = this.deps.store.leadMirror.openLeadOf(contactId, resolved.pipelines.ids(), CLOSED);
     return open && !this.claimed.has(open.leadId) && !exclude?.has(open.leadId) ? open : undefined;
   }
 

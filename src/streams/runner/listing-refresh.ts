@@ -2,7 +2,7 @@ import { type EntitiesApi, type ListedEntity, UnorderedListingError } from '../.
 import { hash } from 'node:crypto';
 import type { Logger } from '../../logging/logger.ts';
 import type { ResolvedField } from '../../mapping/catalogue.ts';
-import type { MirrorTable } from '../../state/mirror-table.ts';
+import type { ListedMirror } from '../../state/stream/mirror-base.ts';
 
 /**
  * The watermark comes from data actually read: the newest `updated_at` amoCRM listed, less this
@@ -48,7 +48,7 @@ export interface RefreshReport {
  */
 export class ListingRefresher<Entity extends ListedEntity> {
   private readonly api: EntitiesApi<Entity, unknown, { id: number }>;
-  private readonly mirror: MirrorTable;
+  private readonly mirror: ListedMirror;
   private readonly store: (page: readonly Entity[], generation: number) => void;
   private readonly logger: Logger;
   private readonly noun: string;
@@ -56,7 +56,7 @@ export class ListingRefresher<Entity extends ListedEntity> {
 
   constructor(parts: {
     api: EntitiesApi<Entity, unknown, { id: number }>;
-    mirror: MirrorTable;
+    mirror: ListedMirror;
     /** Stores a page of entities into the mirror, in its form. */
     store: (page: readonly Entity[], generation: number) => void;
     /** The form entities are read in: another one makes the mirror's hashes meaningless. */

@@ -1,4 +1,5 @@
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
+import { preparedOnce, type Sql } from '../../state/stream/sql.ts';
 
 const SCHEMA = `
 PRAGMA journal_mode = OFF;
@@ -15,7 +16,7 @@ CREATE TABLE seen (patient_id TEXT PRIMARY KEY) WITHOUT ROWID;
  */
 export class RunScratch {
   private readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
+  readonly sql: Sql;
   private open = true;
 
   constructor() {
@@ -26,6 +27,7 @@ export class RunScratch {
     // One long transaction: nothing here is ever rolled back or needs to reach the disk in order,
     // and a commit per row would cost more than the row's work.
     this.db.exec('BEGIN');
+    this.sql = preparedOnce(this.db);
   }
 
   /** Records a patient as read in this run; false when it already was (the same row twice). */
@@ -39,15 +41,6 @@ export class RunScratch {
 
   exec(script: string): void {
     this.db.exec(script);
-  }
-
-  sql(text: string): StatementSync {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
   }
 
   close(): void {

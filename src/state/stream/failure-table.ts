@@ -1,4 +1,4 @@
-import type { Sql } from './mirror-table.ts';
+import { KeyedTable } from './keyed-table.ts';
 
 export interface FailureRow {
   key: string;
@@ -17,17 +17,7 @@ export const retryDelayMinutes = (attempts: number) => Math.min(360, 2 ** attemp
  * 2^attempts minutes, at most six hours apart, so an item that can never sync costs a few reads a
  * day, not one every run. The callers wrap writes in their transactions.
  */
-export class FailureTable {
-  private readonly sql: Sql;
-  private readonly table: string;
-  private readonly key: string;
-
-  constructor(sql: Sql, table: string, key: string) {
-    this.sql = sql;
-    this.table = table;
-    this.key = key;
-  }
-
+export class FailureTable extends KeyedTable {
   /** `dueNow`: tried again in this run (a create amoCRM proved never landed), not after a back-off. */
   record(entries: readonly { key: string; reason: string; dueNow?: boolean }[], at: Date): void {
     const upsert = this.sql(
@@ -54,9 +44,9 @@ export class FailureTable {
     ).run(key, reason, at.toISOString(), at.toISOString(), at.toISOString());
   }
 
-  clear(keys: readonly string[]): void {
-    const clear = this.sql(`DELETE FROM ${this.table} WHERE ${this.key} = ?`);
-    for (const key of keys) clear.run(key);
+  /** Every open failure is due now (the back-off is skipped once); how many there were. */
+  retryAll(at: Date): number {
+    return Number(this.sql(`UPDATE ${this.table} SET due_at = ?`).run(at.toISOString()).changes);
   }
 
   due(now: Date, limit: number): string[] {
@@ -77,22 +67,8 @@ export class FailureTable {
   }
 
   list(limit: number): FailureRow[] {
-    return (
-      this.sql(`SELECT * FROM ${this.table} ORDER BY last_at DESC LIMIT ?`).all(limit) as Record<
-        string,
-        unknown
-      >[]
-    ).map((row) => ({
-      key: String(row[this.key]),
-      reason: String(row.reason),
-      attempts: Number(row.attempts),
-      firstAt: String(row.first_at),
-      lastAt: String(row.last_at),
-      dueAt: String(row.due_at ?? row.last_at),
-    }));
-  }
-
-  count(): number {
-    return (this.sql(`SELECT COUNT(*) AS n FROM ${this.table}`).get() as { n: number }).n;
+    const columns =
+      'reason, attempts, first_at AS firstAt, last_at AS lastAt, COALESCE(due_at, last_at) AS dueAt';
+    return this.newest(columns, 'last_at', limit);
   }
 }
