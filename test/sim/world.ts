@@ -1124,7 +1124,8 @@ export class World {
       for (const id of this.patientsOfField(value)) {
         if (this.patients.rows.get(id)?.Sex !== 2) continue;
         if (held && String(held.value) === 'Женский') continue;
-        if (!refused.has(id)) unlisted += 1;
+        // A chain's joined contact: the refusal is listed under the patient whose write it was.
+        if (!this.samePerson(id).some((each) => refused.has(each))) unlisted += 1;
       }
     }
     if (unlisted > 0)
