@@ -24,6 +24,7 @@ export function commandContext(
   const environment = readEnvironment();
   const config = loadConfig(environment.source, requirements);
   registerSecret(config.database?.password);
+  for (const source of config.sources) registerSecret(source.database.password);
   registerSecret(config.amocrm.clientSecret);
   registerSecret(config.amocrm.longLivedToken);
   const logger = createLogger({

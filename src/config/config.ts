@@ -3,6 +3,8 @@ import { packageRoot } from '../support/package-root.ts';
 import type { EnvSource } from './env-source.ts';
 import { ConfigError } from './errors.ts';
 import { type Environment, environmentSchema } from './schema.ts';
+import { type DatabaseValues, planSources, type SourceSetting, sourceValues } from './sources.ts';
+import type { SourceScope } from '../sources/source-key.ts';
 
 export interface DatabaseConfig {
   host: string;
@@ -75,9 +77,22 @@ export interface AlertConfig {
   channels: AlertChannelsConfig;
 }
 
+/** One IDENT database of the configuration, with its key. */
+export interface SourceConfig {
+  scope: SourceScope;
+  database: DatabaseConfig;
+}
+
 export interface Config {
   alerts: AlertConfig;
+  /** The connection of the one source (without SOURCES, or SOURCES naming one); undefined for a chain of several. */
   database: DatabaseConfig | undefined;
+  /** SOURCES is set: the sources are read as one chain, ids scoped by key unless the source keeps bare ids. */
+  chain: boolean;
+  /** Every source's key, whether or not its connection is configured (`main`, bare, without SOURCES). */
+  scopes: readonly SourceScope[];
+  /** Every source with its connection; empty when a connection is incomplete and the command needs none. */
+  sources: readonly SourceConfig[];
   amocrm: AmoCrmConfig;
   sync: SyncConfig;
   stateDir: string;
@@ -131,7 +146,7 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
   if (env.DB_DRIVER)
     notices.push('DB_DRIVER is ignored: this tool talks to SQL Server directly, no ODBC driver needed');
 
-  const database = buildDatabase(env, requirements.includes('database'), problems);
+  const { chain, sources } = buildSources(source, env, requirements.includes('database'), problems);
   const amocrm = buildAmoCrm(env, requirements, problems, notices);
   const alerts = buildAlerts(env, problems);
 
@@ -142,7 +157,10 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
 
   return {
     alerts,
-    database,
+    database: sources.length === 1 ? sources[0]!.database : undefined,
+    chain,
+    scopes: sources.length > 0 ? sources.map((entry) => entry.scope) : scopesOf(source),
+    sources,
     amocrm,
     sync: {
       intervalMinutes: env.SYNC_INTERVAL_MINUTES,
@@ -244,17 +262,86 @@ function describeValue(variable: string, value: string | undefined): string {
 }
 
 /**
- * DB_HOST also accepts the forms an ODBC connection string used: `server\INSTANCE` and
- * `server,port`. Separate variables win over what is written into the host.
+ * The sources and their connections. A source's connection is complete or the source is left out;
+ * when a command needs the database, every incomplete one is a problem, so `sources` is then whole.
  */
-function buildDatabase(env: Environment, required: boolean, problems: string[]): DatabaseConfig | undefined {
+function buildSources(
+  raw: EnvSource,
+  env: Environment,
+  required: boolean,
+  problems: string[],
+): { chain: boolean; sources: SourceConfig[] } {
+  const { chain, plans } = planSources(raw, problems);
+  const sources: SourceConfig[] = [];
+  let complete = true;
+  for (const plan of plans) {
+    const read = sourceValues(raw, plan, problems);
+    if (!read) {
+      complete = false;
+      continue;
+    }
+    const database = buildDatabase({ ...env, ...read.values }, read.named, required, problems);
+    // DB_NAME's default (PZ) is a single clinic's: in a chain each source names its database.
+    const unnamed = chain && !raw[plan.own('DB_NAME')]?.trim() && !raw.DB_NAME?.trim();
+    if (unnamed && required)
+      problems.push(
+        `${read.named('DB_NAME')}: expected the IDENT database of source ${plan.scope.key} (each source of a chain names its database)`,
+      );
+    if (database && !unnamed) sources.push({ scope: plan.scope, database });
+    else complete = false;
+  }
+  problems.push(...sameDatabase(sources, plans));
+  return { chain, sources: complete ? sources : [] };
+}
+
+/** The sources' keys alone: what `status` needs, with or without their connections. */
+function scopesOf(raw: EnvSource): SourceScope[] {
+  return planSources(raw, []).plans.map((plan) => plan.scope);
+}
+
+/** Two sources reading one database would send every patient twice, under two keys. */
+function sameDatabase(
+  sources: readonly SourceConfig[],
+  plans: ReturnType<typeof planSources>['plans'],
+): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const { scope, database } of sources) {
+    const where = [
+      database.host.toLowerCase(),
+      database.port ?? '',
+      database.instance?.toLowerCase() ?? '',
+      database.database.toLowerCase(),
+    ].join('|');
+    const other = seen.get(where);
+    const plan = plans.find((candidate) => candidate.scope.key === scope.key)!;
+    if (other)
+      problems.push(
+        `${plan.own('DB_NAME')}: the sources ${other} and ${scope.key} read the same database ${database.database} on ${database.host}; give each source its own database (SOURCE_<KEY>_DB_NAME or _DB_HOST)`,
+      );
+    else seen.set(where, scope.key);
+  }
+  return problems;
+}
+
+/**
+ * DB_HOST also accepts the forms an ODBC connection string used: `server\INSTANCE` and
+ * `server,port`. Separate variables win over what is written into the host. `named` gives the
+ * variable a problem names (SOURCE_NORTH_DB_HOST for a source of a chain).
+ */
+function buildDatabase(
+  env: DatabaseValues & Pick<Environment, 'DB_CONNECT_TIMEOUT_SECONDS' | 'DB_REQUEST_TIMEOUT_SECONDS'>,
+  named: (setting: SourceSetting) => string,
+  required: boolean,
+  problems: string[],
+): DatabaseConfig | undefined {
   let host = env.DB_HOST;
   let instance = env.DB_INSTANCE;
   let port = env.DB_PORT;
   if (host?.includes('\\')) {
-    const [server, named] = host.split('\\', 2) as [string, string];
+    const [server, written] = host.split('\\', 2) as [string, string];
     host = server;
-    instance ??= named || undefined;
+    instance ??= written || undefined;
   }
   if (host?.includes(',')) {
     const [server, written] = host.split(',', 2) as [string, string];
@@ -262,9 +349,10 @@ function buildDatabase(env: Environment, required: boolean, problems: string[]):
     if (port === undefined && /^\d+$/.test(written.trim())) port = Number(written.trim());
   }
   const missing: string[] = [];
-  if (!host) missing.push('DB_HOST: expected the IDENT SQL Server host name or address');
-  if (!env.DB_USER) missing.push('DB_USER: expected the SQL login that reads the IDENT database');
-  if (env.DB_PASSWORD === undefined) missing.push("DB_PASSWORD: expected the SQL login's password");
+  if (!host) missing.push(`${named('DB_HOST')}: expected the IDENT SQL Server host name or address`);
+  if (!env.DB_USER) missing.push(`${named('DB_USER')}: expected the SQL login that reads the IDENT database`);
+  if (env.DB_PASSWORD === undefined)
+    missing.push(`${named('DB_PASSWORD')}: expected the SQL login's password`);
   if (missing.length > 0) {
     if (required) problems.push(...missing);
     return undefined;

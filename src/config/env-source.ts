@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { BoundedFileError, readBoundedFile } from '../support/bounded-file.ts';
 import { ConfigError } from './errors.ts';
 import { environmentSchema } from './schema.ts';
+import { SOURCE_VARIABLE } from './sources.ts';
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
@@ -186,16 +187,16 @@ function quotedFromEnvFile(processEnv: NodeJS.ProcessEnv): string[] {
   const warnings: string[] = [];
   for (const [key, value] of Object.entries(processEnv)) {
     if (
-      !SETTINGS.has(key) ||
+      !(SETTINGS.has(key) || SOURCE_VARIABLE.test(key)) ||
       value === undefined ||
       !/^(['"]).*\1(\s+#.*)?$/s.test(value) ||
       value.length < 2
     )
       continue;
     const quote = value[0] === "'" ? 'single' : 'double';
-    if (key === 'DB_PASSWORD')
+    if (key === 'DB_PASSWORD' || key.endsWith('_DB_PASSWORD'))
       warnings.push(
-        `DB_PASSWORD arrives wrapped in ${quote} quotes; if they came from a \`docker run --env-file\` line (which keeps quotes, unlike docker compose and .env), remove them there — if they are part of the password, ignore this`,
+        `${key} arrives wrapped in ${quote} quotes; if they came from a \`docker run --env-file\` line (which keeps quotes, unlike docker compose and .env), remove them there — if they are part of the password, ignore this`,
       );
     else
       problems.push(

@@ -115,6 +115,9 @@ export const environmentSchema = z.object({
   DB_ENCRYPT: flag(true),
   DB_TRUST_SERVER_CERTIFICATE: flag(false),
   DB_CONNECT_TIMEOUT_SECONDS: integer(1, 300, 15),
+  // A clinic chain (src/config/sources.ts): the sources' keys, and the one whose ids stay bare.
+  SOURCES: text(),
+  SOURCE_BARE_IDS: text(),
   DB_REQUEST_TIMEOUT_SECONDS: integer(1, 3600, 120),
 
   AMOCRM_SUBDOMAIN: z.preprocess(

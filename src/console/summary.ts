@@ -54,8 +54,54 @@ export function stateSummary(
     runs: store.lastRuns(options.runs),
     token: options.token,
     deals: dealSummary(store, config),
+    ...(config.chain ? { sources: sourceSummary(store, config) } : {}),
   };
 }
+
+/** The row of bare ids in a chain whose SOURCE_BARE_IDS names no source. */
+export const BARE_WITHOUT_SOURCE = '(bare ids)';
+
+/**
+ * Each source of a chain: its linked patients, open failures and refused values, counted by the
+ * key its ids carry (bare ids are the bare source's). Ids of a key SOURCES no longer names are
+ * listed too, so a source removed from the chain does not vanish from sight.
+ */
+export function sourceSummary(store: StateStore, config: Config) {
+  const counts = store.countsBySource();
+  const bare = config.scopes.find((scope) => scope.bare)?.key;
+  const keyOf = (prefix: string) => (prefix === '' ? bare : prefix);
+  const rows = new Map<
+    string,
+    { key: string; bare: boolean; configured: boolean; linked: number; failures: number; refusals: number }
+  >();
+  const rowOf = (key: string) => {
+    let row = rows.get(key);
+    if (!row) {
+      const scope = config.scopes.find((candidate) => candidate.key === key);
+      row = {
+        key,
+        bare: scope?.bare ?? false,
+        configured: scope !== undefined,
+        linked: 0,
+        failures: 0,
+        refusals: 0,
+      };
+      rows.set(key, row);
+    }
+    return row;
+  };
+  for (const scope of config.scopes) rowOf(scope.key);
+  for (const [field, table] of [
+    ['linked', counts.links],
+    ['failures', counts.failures],
+    ['refusals', counts.refusals],
+  ] as const)
+    // Bare ids with no bare source: ids of the clinic that synced alone before SOURCE_BARE_IDS was set.
+    for (const [prefix, n] of table) rowOf(keyOf(prefix) ?? BARE_WITHOUT_SOURCE)[field] += n;
+  return [...rows.values()];
+}
+
+export type SourceSummary = ReturnType<typeof sourceSummary>;
 
 export type StateSummary = ReturnType<typeof stateSummary>;
 

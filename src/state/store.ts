@@ -380,13 +380,20 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
     return (this.sql('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n;
   }
 
-  /** Linked patients by the source key of their kept id ('' for bare ids), for a chain's checks and `status`. */
-  linkCountsBySource(): Map<string, number> {
-    const rows = this.sql(
-      `SELECT CASE WHEN instr(patient_id, ':') > 0 THEN substr(patient_id, 1, instr(patient_id, ':') - 1) ELSE '' END AS source,
-              COUNT(*) AS n FROM links GROUP BY source`,
-    ).all() as { source: string; n: number }[];
-    return new Map(rows.map((row) => [row.source, row.n]));
+  /**
+   * Linked patients, open failures and refused values per source key: the text before `:` of a
+   * kept id (`north:1042`), '' for a bare id. What `status` shows for each clinic of a chain.
+   */
+  countsBySource(): Record<'links' | 'failures' | 'refusals', Map<string, number>> {
+    const count = (table: string) =>
+      new Map(
+        (
+          this.sql(
+            `SELECT CASE WHEN instr(patient_id, ':') > 0 THEN substr(patient_id, 1, instr(patient_id, ':') - 1) ELSE '' END AS source, COUNT(*) AS n FROM ${table} GROUP BY source`,
+          ).all() as { source: string; n: number }[]
+        ).map((row) => [row.source, row.n]),
+      );
+    return { links: count('links'), failures: count('failures'), refusals: count('field_refusals') };
   }
 
   /** The IDENT patients whose contact this is (one, unless a person merged contacts in amoCRM). */

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { type DealSummary, stateSummary, tokenStatus, type TokenStatus } from '../../console/summary.ts';
+import {
+  BARE_WITHOUT_SOURCE,
+  type DealSummary,
+  type SourceSummary,
+  stateSummary,
+  tokenStatus,
+  type TokenStatus,
+} from '../../console/summary.ts';
 import { StateStore } from '../../state/store.ts';
 import type { Config } from '../../config/config.ts';
 import { checkStateDir } from '../../support/state-dir.ts';
@@ -65,6 +72,7 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
     out(
       `refused values:   ${status.refusedFields} (fields amoCRM would not take; the rest of each contact is synced)`,
     );
+    if (status.sources) for (const line of describeSources(status.sources)) out(line);
     out(
       `reconciliation:   ${status.duplicates} patient(s) with duplicate contacts, ${status.orphans} contact(s) of patients no longer in IDENT`,
     );
@@ -141,6 +149,24 @@ export function statusReport(config: Config, runCount = 10): { json: unknown; te
   } finally {
     store.close();
   }
+}
+
+/** The clinics of a chain, one line each. */
+function describeSources(sources: SourceSummary): string[] {
+  return [
+    'sources:',
+    ...formatTable(
+      ['source', 'patients linked', 'open failures', 'refused values'],
+      sources.map((source) => [
+        `${source.key}${source.bare ? ' (bare ids)' : ''}${source.configured ? '' : ` (${source.key === BARE_WITHOUT_SOURCE ? 'SOURCE_BARE_IDS names no source' : 'not in SOURCES'})`}`,
+        String(source.linked),
+        String(source.failures),
+        String(source.refusals),
+      ]),
+    )
+      .split('\n')
+      .map((line) => `  ${line}`),
+  ];
 }
 
 function describeDeals(

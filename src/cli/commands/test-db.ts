@@ -19,6 +19,8 @@ import { offlineCatalogue, resolveFields } from '../../mapping/catalogue.ts';
 import { createMapper } from '../../mapping/mapper.ts';
 import type { ContactMap } from '../../mapping/schema.ts';
 import { commandContext } from '../context.ts';
+import type { Config, DatabaseConfig } from '../../config/config.ts';
+import { sourceError } from '../../sources/source-error.ts';
 import { patientTotals, reportPaymentsJournal } from './test-db-payments.ts';
 import { checkReceptions, receptionQueries } from './test-db-receptions.ts';
 
@@ -29,22 +31,66 @@ export function registerTestDb(program: Command): void {
       'check the IDENT database: connection, columns (guessed ones too), indexes, clock, query times, a sample',
     )
     .option('--receptions', 'check the reception SQL and data too, even before SYNC_RECEPTIONS is turned on')
-    .action(async (options: { receptions?: boolean }) => {
+    .option('--source <key>', 'in a clinic chain (SOURCES), check only this source')
+    .action(async (options: { receptions?: boolean; source?: string }) => {
       try {
-        await testDb(options.receptions === true);
+        await testDb(options.receptions === true, options.source);
       } catch (error) {
         throw forTestDb(error);
       }
     });
 }
 
-async function testDb(receptionsAsked: boolean): Promise<void> {
+/**
+ * Every source's database in turn (SOURCES), each under a heading with its key, or the one
+ * database of a single clinic as before. A source that fails does not hide the next one's answer.
+ */
+async function testDb(receptionsAsked: boolean, only: string | undefined): Promise<void> {
   const { config } = commandContext(['database']);
-  const db = config.database!;
   const out = (line = '') => process.stdout.write(`${line}\n`);
   // Before any connection: a write in SQL_DIR, or a map naming a column the SQL lacks, stops here.
   const { map, files } = loadMapAndSql(config);
   const deals = config.sync.receptions || receptionsAsked ? loadDealMapAndSql(config) : undefined;
+  const keys = config.scopes.map((scope) => scope.key);
+  if (only !== undefined && !keys.includes(only))
+    throw new ActionableError(
+      config.chain
+        ? `--source: there is no source "${only}"; the sources are ${keys.join(', ')}`
+        : '--source: SOURCES is not set, so there is one database to check; run test-db without --source',
+      { exitCode: 2 },
+    );
+  const check = (db: DatabaseConfig) => checkDatabase(config, db, { map, files, deals }, out);
+  if (!config.chain) return check(config.database!);
+  const failed: string[] = [];
+  for (const { scope, database } of config.sources) {
+    if (only !== undefined && scope.key !== only) continue;
+    out(`── source ${scope.key}${scope.bare ? ' (its ids stay bare)' : ''} ──`);
+    try {
+      await check(database);
+    } catch (error) {
+      const shown = forTestDb(error instanceof IdentDbError ? sourceError(scope.key, error) : error);
+      if (!(shown instanceof ActionableError)) throw shown;
+      out(`error: ${shown.message}`);
+      failed.push(scope.key);
+    }
+    out();
+  }
+  if (failed.length > 0)
+    throw new ActionableError(
+      `the check failed for source(s) ${failed.join(', ')}; the lines under each heading above say what to fix`,
+    );
+}
+
+async function checkDatabase(
+  config: Config,
+  db: DatabaseConfig,
+  {
+    map,
+    files,
+    deals,
+  }: { map: ContactMap; files: SqlFiles; deals: ReturnType<typeof loadDealMapAndSql> | undefined },
+  out: Out,
+): Promise<void> {
   const server = db.instance ? `${db.host}\\${db.instance}` : `${db.host}:${db.port}`;
   out(`connecting to ${server}, database ${db.database} (timeout ${db.connectTimeoutMs / 1000} s)…`);
   const connection = await connectIdent(db);

@@ -9,6 +9,7 @@ import { commandContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 import { MirrorRefresher } from '../../streams/contacts/mirror-refresh.ts';
 import { testReception } from './test-reception.ts';
+import { typedId } from '../typed-id.ts';
 
 const MASK = '•••';
 
@@ -47,8 +48,11 @@ export function registerTestPatient(program: Command): void {
     .description(
       'sync one patient (or, with SYNC_RECEPTIONS, one reception) and show every step: the row, the payload, the difference, the result',
     )
-    .option('--patient-id <id>', 'the IDENT patient id')
-    .option('--reception-id <id>', 'the IDENT reception id (SYNC_RECEPTIONS=true): its deal')
+    .option('--patient-id <id>', 'the IDENT patient id (in a clinic chain source:id, e.g. center:1042)')
+    .option(
+      '--reception-id <id>',
+      'the IDENT reception id (SYNC_RECEPTIONS=true): its deal (in a clinic chain source:id, e.g. north:77)',
+    )
     .option('--dry-run', 'stop before writing to amoCRM')
     .option('--show-personal-data', 'print names, phones, documents unmasked (mind who sees the screen)')
     .action(async (options: TestOptions) => {
@@ -58,9 +62,9 @@ export function registerTestPatient(program: Command): void {
           : ['--patient-id', options.patientId];
       if ((options.patientId === undefined) === (options.receptionId === undefined))
         throw new ActionableError('give one of --patient-id N or --reception-id N', { exitCode: 2 });
-      if (!/^\d+$/.test(id!))
-        throw new ActionableError(`${flag} expects the numeric IDENT id`, { exitCode: 2 });
       const { config, logger } = commandContext(['database', 'amocrm'], { writesState: true });
+      // `center:1042` in a chain; a bare id where one source keeps bare ids (a single clinic).
+      const kept = typedId(config.scopes, flag, id!);
       const show = options.showPersonalData ?? false;
       const shown = shownValue(show);
       const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -68,7 +72,7 @@ export function registerTestPatient(program: Command): void {
       try {
         if (options.receptionId !== undefined) {
           process.exitCode = await testReception(context, {
-            receptionId: options.receptionId,
+            receptionId: kept,
             dryRun: options.dryRun ?? false,
             shown,
             stateDir: config.stateDir,
@@ -77,7 +81,7 @@ export function registerTestPatient(program: Command): void {
           });
           return;
         }
-        const patientId = options.patientId!;
+        const patientId = kept;
         const row = await context.source.one(patientId);
         if (!row)
           throw new ActionableError(

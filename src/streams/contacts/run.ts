@@ -155,7 +155,7 @@ export class SyncRun implements WriteReport {
   /** A clinic chain's patients of other clinics on a contact (absent for one database). */
   private chain: ChainMembers | undefined;
   /** The clinic of the rows handled last: a new clinic's rows wait for the writes before them. */
-  private lastClinic: string | undefined | null = null;
+  private lastClinic: { key: string | undefined } | undefined;
   /** Contacts a patient joined this run, by clinic: one clinic's second patient never joins the same. */
   private readonly joined = new Map<number, Set<string | undefined>>();
 
@@ -365,9 +365,9 @@ export class SyncRun implements WriteReport {
       const clinic = clinicOfRow(rows[start]!);
       let end = start + 1;
       while (end < rows.length && clinicOfRow(rows[end]!) === clinic) end += 1;
-      if (clinic !== this.lastClinic && this.lastClinic !== null && !this.options.dryRun)
+      if (this.lastClinic && clinic !== this.lastClinic.key && !this.options.dryRun)
         await this.writer.flush();
-      this.lastClinic = clinic ?? null;
+      this.lastClinic = { key: clinic };
       await this.handleClinicRows(rows.slice(start, end));
       start = end;
     }

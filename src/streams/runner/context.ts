@@ -1,10 +1,13 @@
 import { zoneMismatch } from '../../amocrm/account-zone.ts';
 import { type AmoClient, createAmoClient } from '../../amocrm/client.ts';
-import type { Config } from '../../config/config.ts';
+import type { Config, DatabaseConfig } from '../../config/config.ts';
 import { ActionableError } from '../../errors.ts';
 import { type ChangeMark, type PatientSource, SqlPatientSource } from '../../ident/patient-source.ts';
-import { connectIdent } from '../../ident/pool.ts';
+import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
 import { classifyDbError } from '../../ident/errors.ts';
+import { ChainPatientSource, ChainReceptionSource, type IdentSource } from '../../sources/scoped-sources.ts';
+import { sourceError } from '../../sources/source-error.ts';
+import { keyedPatients, keyedReceptions } from '../../sources/keyed-errors.ts';
 import { loadDealMapAndSql, loadMapAndSql } from '../../ident/map-check.ts';
 import { prepareForDatabase, prepareReceptionsForDatabase, reportPrepared } from '../../ident/prepare.ts';
 import type { ReceptionSqlFiles } from '../../ident/reception-sql.ts';
@@ -134,18 +137,22 @@ export function syncRunFor(
   );
 }
 
+/** Opens a source's connection: the SQL Server pool (a test stands a fake in). */
+export type ConnectIdent = (db: DatabaseConfig) => Promise<SqlConnection>;
+
 /**
  * IDENT with the SQL fitted to this database (guessed columns it lacks run as typed NULLs): the
  * patients, and on the same connection the receptions when they are synced.
  */
 async function openIdent(
-  config: Config,
+  db: DatabaseConfig,
   files: SqlFiles,
   map: ContactMap,
   deals: { map: DealMap; files: ReceptionSqlFiles } | undefined,
   logger: Logger,
+  connect: ConnectIdent,
 ): Promise<{ patients: PatientSource; receptions: ReceptionSource | undefined }> {
-  const connection = await connectIdent(config.database!);
+  const connection = await connect(db);
   const fieldsOf = (fields: readonly { source: string; name: string }[]) => (alias: string) =>
     fields.filter((field) => field.source === alias).map((field) => field.name);
   try {
@@ -155,15 +162,59 @@ async function openIdent(
     if (deals) {
       const preparedReceptions = await prepareReceptionsForDatabase(connection, deals.files);
       reportPrepared(preparedReceptions, logger, fieldsOf(deals.map.fields));
-      receptions = new SqlReceptionSource(connection, deals.files, preparedReceptions, config.database!, {
+      receptions = new SqlReceptionSource(connection, deals.files, preparedReceptions, db, {
         noShowHours: overdueHours(deals.map),
       });
     }
-    return { patients: new SqlPatientSource(connection, files, prepared, config.database!), receptions };
+    return { patients: new SqlPatientSource(connection, files, prepared, db), receptions };
   } catch (error) {
     await connection.close().catch(() => undefined);
-    throw classifyDbError(error, config.database!);
+    throw classifyDbError(error, db);
   }
+}
+
+/**
+ * The IDENT sources of the configuration: one database read as today, or (SOURCES) each source's
+ * database, the same SQL and maps for all, read as one chain with ids scoped by source. A source
+ * that cannot be opened stops the start with its key in the sentence; those opened are closed.
+ */
+async function openSources(
+  config: Config,
+  files: SqlFiles,
+  map: ContactMap,
+  deals: { map: DealMap; files: ReceptionSqlFiles } | undefined,
+  logger: Logger,
+  connect: ConnectIdent,
+): Promise<{ patients: PatientSource; receptions: ReceptionSource | undefined }> {
+  if (!config.chain) return openIdent(config.database!, files, map, deals, logger, connect);
+  if (config.sources.length === 0) throw new Error('the sources of SOURCES have no connection settings');
+  const opened: IdentSource[] = [];
+  try {
+    for (const { scope, database } of config.sources) {
+      const ident = await openIdent(
+        database,
+        files,
+        map,
+        deals,
+        logger.child({ source: scope.key }),
+        connect,
+      ).catch((error: unknown) => {
+        throw sourceError(scope.key, classifyDbError(error, database));
+      });
+      opened.push({
+        scope,
+        patients: keyedPatients(scope.key, ident.patients),
+        ...(ident.receptions ? { receptions: keyedReceptions(scope.key, ident.receptions) } : {}),
+      });
+    }
+  } catch (error) {
+    for (const source of opened) await source.patients.close().catch(() => undefined);
+    throw error;
+  }
+  return {
+    patients: new ChainPatientSource(opened),
+    receptions: deals ? new ChainReceptionSource(opened) : undefined,
+  };
 }
 
 export async function openSyncContext(
@@ -177,6 +228,8 @@ export async function openSyncContext(
     /** The engine's time (a simulation's virtual clock); the system's by default. */
     clock?: Clock;
     boot?: string;
+    /** How IDENT connections open when no source is given; the SQL Server pool by default. */
+    connect?: ConnectIdent;
   } = {},
 ): Promise<SyncContext> {
   // A run's scratch file goes to the state folder, writable by contract even in a read-only
@@ -207,7 +260,7 @@ export async function openSyncContext(
   let mapper = createMapper(resolved, { timeZone });
   const ident = parts.source
     ? { patients: parts.source, receptions: parts.receptions }
-    : await openIdent(config, files, map, dealFiles, logger);
+    : await openSources(config, files, map, dealFiles, logger, parts.connect ?? connectIdent);
   const source = ident.patients;
   const store = parts.store ?? new StateStore(config.stateDir);
   if (dealFiles && !ident.receptions)
