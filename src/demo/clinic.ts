@@ -162,10 +162,17 @@ export class GeneratedSource implements PatientSource {
   clock = new Date(Date.UTC(2026, 10, 20, 11));
   /** The clinic's real time, ms: no change is stamped before it (the demo: IDENT's wall clock). */
   realTime: () => number = Date.now;
+  /** The row of patient `id` (a chain's clinic makes its own people; syntheticPatient by default). */
+  private readonly make: (id: number, changedAt: Date, version: number) => Row;
 
-  constructor(count: number, firstId = 1) {
+  constructor(
+    count: number,
+    firstId = 1,
+    make: (id: number, changedAt: Date, version: number) => Row = syntheticPatient,
+  ) {
     this.size = count;
     this.firstId = firstId;
+    this.make = make;
   }
 
   get count(): number {
@@ -223,7 +230,7 @@ export class GeneratedSource implements PatientSource {
 
   row(id: number): PatientRow {
     const change = this.changed.get(id);
-    const row = syntheticPatient(id, change?.at ?? this.base, change?.version ?? 0);
+    const row = this.make(id, change?.at ?? this.base, change?.version ?? 0);
     return change?.overrides ? { ...row, ...change.overrides } : row;
   }
 

@@ -2,6 +2,8 @@
  * `npm run bench -- [--patients N] [--receptions M] [--scenarios initial,noop,incremental,idle,naive]
  *                   [--json] [--amocrm-url URL --token TOKEN] [--emulator-url URL [--token TOKEN]]
  *                   [--rate-limit R] [--unpaced]`
+ * `npm run bench -- --sources N --shared-people P [--patients K] [--receptions M] [--relatives R] [--json]`
+ *   a clinic chain instead (test/bench/chain.ts).
  *
  * N synthetic patients through the real engine, map, client and state store to an
  * amoCRM-compatible server (the project's emulator in a process of its own by default), with the
@@ -36,6 +38,7 @@ import {
   startEmulatorProcess,
   UnpacedLimiter,
 } from './harness.ts';
+import { reportChain, runChainBench } from './chain.ts';
 
 const SCENARIOS = ['initial', 'noop', 'incremental', 'idle', 'naive'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -78,7 +81,7 @@ type Extra = Partial<Measurement> &
 
 const { values } = parseArgs({
   options: {
-    patients: { type: 'string', default: '100000' },
+    patients: { type: 'string' },
     receptions: { type: 'string', default: '0' },
     // Wide enough that every synthetic reception (the oldest are months back) is in the deep window.
     'days-back': { type: 'string', default: '3650' },
@@ -91,9 +94,14 @@ const { values } = parseArgs({
     'rate-limit': { type: 'string', default: '7' },
     // Profiling only: no pace on either side, so the sync's own CPU shows without the wait.
     unpaced: { type: 'boolean', default: false },
+    // A clinic chain (issue 20): N databases with overlapping ids, P people in several of them.
+    sources: { type: 'string' },
+    'shared-people': { type: 'string', default: '0' },
+    relatives: { type: 'string', default: '3' },
+    'bare-first': { type: 'boolean', default: false },
   },
 });
-const patients = Number(values.patients);
+const patients = Number(values.patients ?? '100000');
 const receptionCount = Number(values.receptions);
 const wanted = values.scenarios!.split(',').map((name) => name.trim()) as Scenario[];
 for (const name of wanted) {
@@ -411,4 +419,20 @@ function notes(r: Measurement, ceiling: number): string {
   }
 }
 
-await main();
+if (values.sources !== undefined) {
+  if (values['amocrm-url']) throw new Error('--sources runs against the emulator only (it reads its store)');
+  const options = {
+    sources: Number(values.sources),
+    sharedPeople: Number(values['shared-people']),
+    // The chain's own default: a few hundred patients a clinic, not the single clinic's 100 000.
+    patients: Number(values.patients ?? '200'),
+    receptions: receptionCount,
+    relatives: Number(values.relatives),
+    bareFirst: values['bare-first']!,
+    daysBack: Number(values['days-back']),
+    emulatorUrl: values['emulator-url'],
+    token: values.token,
+    json: values.json!,
+  };
+  reportChain(await runChainBench(options), options);
+} else await main();

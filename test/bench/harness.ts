@@ -44,7 +44,9 @@ export async function startEmulatorProcess(options: { unpaced?: boolean } = {}):
   const child = spawn(process.execPath, [main], {
     env: {
       ...process.env,
-      EMULATOR_PORT: '0',
+      // A port of the caller's choosing (a shared machine's range), else any free one.
+      EMULATOR_PORT: process.env.BENCH_EMULATOR_PORT ?? '0',
+      EMULATOR_HOST: '127.0.0.1',
       EMULATOR_LONG_LIVED_TOKEN: token,
       ...(options.unpaced ? { EMULATOR_RATE_LIMIT: String(1e9) } : {}),
     },

@@ -57,7 +57,20 @@ export const WEIGHTS = {
   timePasses: 4,
 } as const;
 
-export type EventKind = keyof typeof WEIGHTS;
+/**
+ * What only happens in a clinic chain (`--sources` above 1), drawn beside the rest there; a
+ * history of one clinic draws from WEIGHTS alone, as before chains.
+ */
+export const CHAIN_WEIGHTS = {
+  // a patient of one clinic registered in another (the same person, a contact already)
+  chainRegisterAgain: 4,
+  // a shared person's phone or name edited in one clinic only
+  chainEditOneClinic: 3,
+  // a relative registered on the same number (another person)
+  chainRelative: 2,
+} as const;
+
+export type EventKind = keyof typeof WEIGHTS | keyof typeof CHAIN_WEIGHTS;
 
 export interface SimEvent {
   kind: EventKind;
@@ -65,11 +78,13 @@ export interface SimEvent {
   r: number[];
 }
 
-export function generateHistory(seed: number, steps: number): SimEvent[] {
+export function generateHistory(seed: number, steps: number, chain = false): SimEvent[] {
   const random = new Random(seed);
   const events: SimEvent[] = [];
   for (let step = 0; step < steps; step += 1) {
-    const kind = random.weighted(WEIGHTS);
+    const kind: EventKind = chain
+      ? random.weighted({ ...WEIGHTS, ...CHAIN_WEIGHTS })
+      : random.weighted(WEIGHTS);
     events.push({ kind, r: Array.from({ length: 5 }, () => random.next()) });
   }
   return events;

@@ -20,6 +20,8 @@ export interface HistoryOptions {
   history: number;
   steps: number;
   rps: number;
+  /** IDENT databases of a clinic chain (1: one clinic, as before chains). */
+  sources?: number;
   /** Play only these indices of the generated events. */
   only?: readonly number[];
   /** A history written out instead of generated (the regressions of `npm test`). */
@@ -44,7 +46,8 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
   // One clinic in ten fills more than a page of amoCRM's lists (250): where paging bites.
   let initialPatients = random.chance(0.1) ? random.int(260, 320) : random.int(3, 25);
   let filterIgnored = random.chance(0.3);
-  let events = generateHistory(random.int(0, 2 ** 31), options.steps);
+  const sources = options.sources ?? 1;
+  let events = generateHistory(random.int(0, 2 ** 31), options.steps, sources > 1);
   // One clinic in four turns the deals on after months of contacts (issue 19, item 5).
   let receptionsLate = random.chance(0.25);
   if (options.script)
@@ -60,6 +63,7 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
     patients: initialPatients,
     filterIgnored,
     receptionsLate,
+    sources,
   });
   const result: HistoryResult = {
     seed: options.seed,
@@ -117,9 +121,10 @@ export async function shrink(
   return best;
 }
 
-export function replayCommand(result: HistoryResult, steps: number): string {
+export function replayCommand(result: HistoryResult, steps: number, sources = 1): string {
   const only = result.kept.length === result.events.length ? '' : ` --events ${result.kept.join(',')}`;
-  return `npm run sim -- --seed ${result.seed} --history ${result.history} --steps ${steps}${only}`;
+  const chain = sources > 1 ? ` --sources ${sources}` : '';
+  return `npm run sim -- --seed ${result.seed} --history ${result.history} --steps ${steps}${chain}${only}`;
 }
 
 export function storyOf(result: HistoryResult): string[] {

@@ -7,7 +7,7 @@ import { replayCommand, runHistory, shrink, storyOf, type HistoryResult } from '
  * failing history (its seed, the step, the property broken, a command that replays it alone, shrunk
  * to the fewest events that still fail), and a JSON summary last.
  */
-const usage = `usage: npm run sim -- [--seed S] [--histories N] [--steps K] [--sources 1] [--json]
+const usage = `usage: npm run sim -- [--seed S] [--histories N] [--steps K] [--sources 1|2|3] [--json]
        npm run sim -- --seed S --history H [--steps K] [--events i,j,…]   (replay one history)`;
 
 const { values } = parseArgs({
@@ -42,10 +42,9 @@ const int = (text: string | undefined, name: string, fallback?: number): number 
 const seed = int(values.seed, 'seed', Math.floor(Math.random() * 2 ** 31));
 const steps = int(values.steps, 'steps');
 const rps = int(values.rps, 'rps');
-if (int(values.sources, 'sources') !== 1) {
-  console.error(
-    'error: --sources above 1 comes with clinic chains (issue 20); this build simulates one IDENT database',
-  );
+const sources = int(values.sources, 'sources');
+if (sources < 1 || sources > 3) {
+  console.error(`error: --sources takes 1 (one clinic), 2 or 3 (a clinic chain); ${usage}`);
   process.exit(2);
 }
 const single = values.history === undefined ? undefined : int(values.history, 'history');
@@ -76,9 +75,12 @@ const totals = {
   seconds: 0,
 };
 
+// A chain's own counts (--sources above 1), summed over the histories; one clinic prints none.
+const chainTotals = { sources, people: 0, sharedPeople: 0, wrongPerson: 0, split: 0 };
+
 for (let index = 0; index < histories; index += 1) {
   const history = single ?? index;
-  const options = { seed, history, steps, rps, only };
+  const options = { seed, history, steps, rps, only, sources };
   let result = await runHistory(options);
   totals.histories += 1;
   totals.steps += result.kept.length;
@@ -95,6 +97,12 @@ for (let index = 0; index < histories; index += 1) {
     totals.patients += c.patients;
     totals.kills += c.kills;
     totals.runs += c.runs;
+    if (c.chain) {
+      chainTotals.people += c.chain.people;
+      chainTotals.sharedPeople += c.chain.sharedPeople;
+      chainTotals.wrongPerson += c.chain.wrongPerson;
+      chainTotals.split += c.chain.split;
+    }
   }
   if (result.violations.length > 0) {
     totals.violations += result.violations.length;
@@ -106,7 +114,7 @@ for (let index = 0; index < histories; index += 1) {
     failures.push(result);
     const first = result.violations[0]!;
     console.log(
-      `FAIL seed ${seed} history ${history} step ${result.step}: ${first.property} (${first.detail.split('\n')[0]}); replay: ${replayCommand(result, steps)}`,
+      `FAIL seed ${seed} history ${history} step ${result.step}: ${first.property} (${first.detail.split('\n')[0]}); replay: ${replayCommand(result, steps, sources)}`,
     );
     if (values.verbose || single !== undefined) {
       for (const violation of result.violations) console.log(`  ${violation.property}: ${violation.detail}`);
@@ -118,6 +126,7 @@ for (let index = 0; index < histories; index += 1) {
 }
 totals.requestsPerPatient = totals.patients > 0 ? Number((totals.requests / totals.patients).toFixed(1)) : 0;
 totals.seconds = Math.round((performance.now() - started) / 1000);
-if (values.json) console.log(JSON.stringify(totals));
-else console.log(JSON.stringify(totals, null, 2));
+const summary = sources > 1 ? { ...totals, chain: chainTotals } : totals;
+if (values.json) console.log(JSON.stringify(summary));
+else console.log(JSON.stringify(summary, null, 2));
 process.exit(failures.length > 0 ? 1 : 0);

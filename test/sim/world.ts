@@ -18,6 +18,7 @@ import { shippedMap } from '../helpers/map.ts';
 import { MemoryReceptions, type Reception } from '../helpers/memory-receptions.ts';
 import { MemorySource, syntheticPatient } from '../helpers/memory-source.ts';
 import { compareWithSource } from '../helpers/sync-stack.ts';
+import { SimChain } from './chain.ts';
 import { mirrorRowOf } from '../../src/streams/contacts/mirror-refresh.ts';
 import { drifted } from '../../src/streams/contacts/reconcile.ts';
 import { RealDate, type SimClock } from './clock.ts';
@@ -58,7 +59,23 @@ export interface HistoryCounts {
   patients: number;
   runs: number;
   kills: number;
+  /** With --sources above 1 (a clinic chain). */
+  chain?: ChainCounts;
 }
+
+export interface ChainCounts {
+  /** Distinct people among the patients of every clinic. */
+  people: number;
+  /** People who are patients of more than one clinic. */
+  sharedPeople: number;
+  /** Contacts whose IDENT id field lists patients of two different people. */
+  wrongPerson: number;
+  /** People with strong evidence (phone, name, birth date agree) on more than one contact. */
+  split: number;
+}
+
+/** The clinics of a simulated chain, first to last. */
+const CHAIN_KEYS = ['center', 'north', 'south'];
 
 interface Life {
   n: number;
@@ -139,14 +156,23 @@ export class World {
   private restoredSinceDeep = false;
   private noLagAfterRestore = false;
   private readonly filterIgnored: boolean;
+  /** A clinic chain (--sources above 1): which clinic each patient and reception is of; else undefined. */
+  private readonly chain: SimChain | undefined;
   runs = 0;
   kills = 0;
   private startedAt = 0;
 
   constructor(
     clock: SimClock,
-    options: { rps: number; patients: number; filterIgnored: boolean; receptionsLate?: boolean },
+    options: {
+      rps: number;
+      patients: number;
+      filterIgnored: boolean;
+      receptionsLate?: boolean;
+      sources?: number;
+    },
   ) {
+    this.chain = (options.sources ?? 1) > 1 ? new SimChain(CHAIN_KEYS.slice(0, options.sources)) : undefined;
     this.clock = clock;
     this.receptionsOn = !options.receptionsLate;
     this.rps = options.rps;
@@ -171,8 +197,13 @@ export class World {
     this.receptions.noShowHours = 3;
     for (let id = 1; id <= initialPatients; id += 1) {
       this.patients.put(syntheticPatient(id, this.identTick()));
+      this.chain?.register(String(id), this.clinicFor(id));
       if (id % 2 === 0) this.book(id, (id % 10) - 3);
     }
+    // A chain starts with some people in two clinics already: every fifth patient registered again.
+    if (this.chain)
+      for (let id = 1; id <= initialPatients; id += 5)
+        this.registerAgain(String(id), this.otherClinic(String(id)));
     this.stateDir = tempDir('ident-sim-');
     // One pace for every life of the state folder, as the pace file gives a restarted process.
     this.limiter = new DepartureCounter(this.rps, this.clock);
@@ -228,10 +259,13 @@ export class World {
     );
     // The daemon's own wiring: one context a life, its deep syncs re-reading the account.
     delete process.env.SQLITE_TMPDIR;
+    const sources = this.chain
+      ? this.chain.sources(this.patients, this.receptions)
+      : { source: this.patients, receptions: this.receptions };
     const context = await openSyncContext(config, silentLogger(), {
       client,
-      source: this.patients,
-      receptions: this.receptions,
+      source: sources.source,
+      receptions: sources.receptions,
       store: new StateStore(this.stateDir),
       clock: this.clock,
       boot: 'sim',
@@ -339,6 +373,7 @@ export class World {
         for (let index = 0; index < count; index += 1) {
           const id = this.nextPatientId++;
           this.patients.put(syntheticPatient(id, this.identTick()));
+          this.chain?.register(String(id), Math.floor(b * CHAIN_KEYS.length) % this.clinics());
         }
         return;
       }
@@ -376,6 +411,8 @@ export class World {
         const keep = this.somePatient(a);
         const gone = this.somePatient(b);
         if (keep === undefined || gone === undefined || keep === gone) return;
+        // IDENT merges the cards of one database; the clinics of a chain merge nothing of each other.
+        if (this.chain && this.chain.clinicOf(keep) !== this.chain.clinicOf(gone)) return;
         this.identNow();
         for (const reception of [...this.receptions.rows.values()])
           if (String(reception.PatientId) === gone)
@@ -393,6 +430,14 @@ export class World {
       case 'moveVisit': {
         const visit = this.someVisit(a);
         const to = this.somePatient(b);
+        const from = visit === undefined ? undefined : String(this.receptions.rows.get(visit)!.PatientId);
+        if (
+          this.chain &&
+          from !== undefined &&
+          to !== undefined &&
+          this.chain.clinicOf(from) !== this.chain.clinicOf(to)
+        )
+          return;
         if (visit !== undefined && to !== undefined) this.touchVisit(visit, { PatientId: Number(to) });
         return;
       }
@@ -605,6 +650,7 @@ export class World {
             // (the next listing cannot undo a create). No promise then; one registered later keeps it.
             const patientId = String(this.nextPatientId);
             this.patients.put(syntheticPatient(this.nextPatientId++, this.identTick()));
+            this.chain?.register(patientId, this.clinicFor(Number(patientId)));
             this.managerContacts.delete(patientId);
           },
         };
@@ -703,7 +749,98 @@ export class World {
       case 'timePasses':
         await this.passTime(Math.floor(a * 6 * HOUR));
         return;
+      case 'chainRegisterAgain': {
+        // A patient of one clinic comes to another, which registers them anew (same person).
+        const id = this.somePatient(a);
+        if (id === undefined || !this.chain) return;
+        // In a clinic the person is not a patient of yet (one card per clinic).
+        const person = this.chain.personOf.get(id);
+        const taken = new Set(
+          [...this.patients.rows.keys()]
+            .filter((other) => this.chain!.personOf.get(other) === person)
+            .map((other) => this.chain!.clinicOf(other)),
+        );
+        const free = Array.from({ length: this.clinics() }, (_, clinic) => clinic).filter(
+          (clinic) => !taken.has(clinic),
+        );
+        if (free.length > 0) this.registerAgain(id, free[Math.floor(b * free.length)]!);
+        return;
+      }
+      case 'chainEditOneClinic': {
+        // A shared person's phone or name is edited in one clinic only.
+        const id = this.someShared(a);
+        if (id === undefined) return;
+        const row = this.patients.rows.get(id)!;
+        this.touchPatient(
+          id,
+          b < 0.5
+            ? { MobilePhone: `+7 9${String(100_000_000 + Math.floor(c * 899_999_999)).slice(0, 9)}` }
+            : { Name: `${String(row.Name)}а`.slice(0, 30) },
+        );
+        return;
+      }
+      case 'chainRelative': {
+        // A relative registered on the same number (another first name and birth date): another person.
+        const of = this.somePatient(a);
+        if (of === undefined || !this.chain) return;
+        const relativeOf = this.patients.rows.get(of)!;
+        if (!relativeOf.MobilePhone) return;
+        const id = this.nextPatientId++;
+        const own = syntheticPatient(id, this.identTick());
+        this.patients.put({
+          ...own,
+          MobilePhone: relativeOf.MobilePhone,
+          Surname: relativeOf.Surname,
+          Name: own.Name === relativeOf.Name ? `${String(own.Name)}а` : own.Name,
+        });
+        this.chain.register(String(id), b < 0.5 ? this.chain.clinicOf(of)! : this.otherClinic(of, c));
+        this.managerContacts.delete(String(id));
+        return;
+      }
     }
+  }
+
+  /** The clinic a new patient of the model goes to (a chain's; 0 for one clinic). */
+  private clinicFor(id: number): number {
+    return (id >> 1) % this.clinics();
+  }
+
+  private clinics(): number {
+    return this.chain?.scopes.length ?? 1;
+  }
+
+  /** Another clinic than the patient's, chosen by `fraction` among the others. */
+  private otherClinic(id: string, fraction = 0): number {
+    const own = this.chain!.clinicOf(id)!;
+    const others = Array.from({ length: this.clinics() }, (_, clinic) => clinic).filter(
+      (clinic) => clinic !== own,
+    );
+    return others[Math.floor(fraction * others.length)]!;
+  }
+
+  /** The person of patient `id` registered in `clinic` too: their own card, the same person's details. */
+  private registerAgain(id: string, clinic: number): void {
+    const person = this.patients.rows.get(id)!;
+    const newId = this.nextPatientId++;
+    const own = syntheticPatient(newId, this.identTick());
+    const copied: Record<string, unknown> = {};
+    for (const column of PERSON_COLUMNS) copied[column] = person[column];
+    this.patients.put({ ...own, ...copied });
+    this.chain!.register(String(newId), clinic, this.chain!.personOf.get(id));
+    // A caller a manager typed as this id's person never comes: this id is someone else now.
+    this.managerContacts.delete(String(newId));
+  }
+
+  /** A patient whose person is a patient of another clinic too. */
+  private someShared(fraction: number): string | undefined {
+    if (!this.chain) return undefined;
+    const count = new Map<string, number>();
+    for (const id of this.patients.rows.keys()) {
+      const person = this.chain.personOf.get(id)!;
+      count.set(person, (count.get(person) ?? 0) + 1);
+    }
+    const ids = [...this.patients.rows.keys()].filter((id) => count.get(this.chain!.personOf.get(id)!)! > 1);
+    return ids.length === 0 ? undefined : ids[Math.floor(fraction * ids.length)];
   }
 
   /**
@@ -772,6 +909,7 @@ export class World {
         detail: `incremental ${incremental}, deep ${deep}`,
       });
     const contacts = await this.checkContacts();
+    const chain = this.chain ? this.checkChain(this.life!) : undefined;
     const deals = this.checkDeals();
     await this.checkRefusalsLand();
     // A visit turning into a no-show in the minute before it is a real change, not a write of
@@ -798,17 +936,30 @@ export class World {
     const deletes = this.door.arrivals.filter((arrival) => arrival.method === 'DELETE').length;
     if (deletes > 0)
       this.violations.push({ property: 'nothing deleted', detail: `${deletes} DELETE requests` });
-    return { ...this.counts(), ...contacts, deals };
+    return { ...this.counts(), ...contacts, deals, ...(chain ? { chain } : {}) };
   }
 
   private async checkContacts(): Promise<{ duplicates: number; missing: number; wrong: number }> {
     const life = this.life!;
-    const comparison = await compareWithSource(this.emulator, this.patients, life.context);
+    const comparison = this.chain
+      ? this.compareChain(life)
+      : await compareWithSource(this.emulator, this.patients, life.context);
     const identField = identFieldId(life.context.resolved);
     let extra = 0;
     for (const contact of this.emulator.contacts.values()) {
       const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
         ?.value;
+      if (this.chain) {
+        if (id === undefined) continue;
+        if (this.chain.foreignIds(id).length > 0) extra += 1;
+        else if (
+          this.chain
+            .patientsOfField(id)
+            .every((patient) => !this.patients.rows.has(patient) && !this.gonePatients.has(patient))
+        )
+          extra += 1;
+        continue;
+      }
       if (id !== undefined && !this.patients.rows.has(String(id)) && !this.gonePatients.has(String(id)))
         extra += 1;
     }
@@ -858,26 +1009,39 @@ export class World {
     for (const contact of this.emulator.contacts.values()) {
       const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
         ?.value;
-      if (id !== undefined && !carriers.has(String(id))) carriers.set(String(id), contact);
+      for (const patient of this.patientsOfField(id))
+        if (!carriers.has(patient)) carriers.set(patient, contact);
     }
-    const refused = new Set(life.context.store.fieldRefusals(100_000).map((refusal) => refusal.patientId));
+    const refused = new Set(
+      life.context.store.fieldRefusals(100_000).map((refusal) => this.patientOfKept(refusal.patientId)),
+    );
     let stalePhones = 0;
     let unlisted = 0;
     let undelivered = 0;
     for (const [patientId, row] of this.patients.rows) {
       const contact = carriers.get(patientId);
-      const outcome = life.context.mapper(row);
+      const outcome = life.context.mapper(this.asKept(patientId, row));
       if (!contact || !outcome.ok) continue;
+      // A person in several clinics: the contact holds what the clinics' values combine to, the
+      // engine's rule (issue 20); their phones are each clinic's, the values are not judged here.
+      const together = this.samePerson(patientId);
       if (!this.mergedInto.has(contact.id)) {
         const allowed = new Set([
+          ...together.flatMap((each) => {
+            const mapped = life.context.mapper(this.patients.rows.get(each)!);
+            return mapped.ok ? phonesOfDocument(mapped.contact.document).map(digits) : [];
+          }),
           ...phonesOfDocument(outcome.contact.document).map(digits),
           ...(this.managerPhones.get(contact.id) ?? []),
         ]);
         const typed = this.typedPhones.get(contact.id);
         if (typed) allowed.add(typed);
-        if (this.restored) for (const phone of this.phonesEver.get(patientId) ?? []) allowed.add(phone);
+        if (this.restored)
+          for (const each of together)
+            for (const phone of this.phonesEver.get(each) ?? []) allowed.add(phone);
         for (const phone of phonesOf(contact)) if (!allowed.has(digits(phone))) stalePhones += 1;
       }
+      if (together.length > 1) continue;
       const theirs = mirrorRowOf(JSON.parse(JSON.stringify(contact)), {
         resolved: life.context.resolved,
         timeZone: ZONE,
@@ -924,7 +1088,7 @@ export class World {
     if (this.optionRemoved) return;
     if (
       !this.life!.context.store.fieldRefusals(100_000).some((refusal) =>
-        this.patients.rows.has(refusal.patientId),
+        this.patients.rows.has(this.patientOfKept(refusal.patientId)),
       )
     )
       return;
@@ -932,7 +1096,7 @@ export class World {
     if ((await this.run('deep')) !== 'ok') return;
     // Patients gone from IDENT keep what was recorded of them (never synced again): not counted.
     const standing = this.life!.context.store.fieldRefusals(100_000).filter((refusal) =>
-      this.patients.rows.has(refusal.patientId),
+      this.patients.rows.has(this.patientOfKept(refusal.patientId)),
     );
     if (standing.length > 0)
       this.violations.push({
@@ -949,15 +1113,20 @@ export class World {
     const identField = identFieldId(life.context.resolved);
     const sexField = [...this.emulator.fields.values()].find((field) => field.name === 'Пол');
     if (!sexField) return;
-    const refused = new Set(life.context.store.fieldRefusals(100_000).map((refusal) => refusal.patientId));
+    const refused = new Set(
+      life.context.store.fieldRefusals(100_000).map((refusal) => this.patientOfKept(refusal.patientId)),
+    );
     let unlisted = 0;
     for (const contact of this.emulator.contacts.values()) {
-      const id = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
+      const value = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
         ?.value;
-      if (id === undefined || this.patients.rows.get(String(id))?.Sex !== 2) continue;
       const held = contact.custom_fields_values?.find((field) => field.field_id === sexField.id)?.values[0];
-      if (held && String(held.value) === 'Женский') continue;
-      if (!refused.has(String(id))) unlisted += 1;
+      for (const id of this.patientsOfField(value)) {
+        if (this.patients.rows.get(id)?.Sex !== 2) continue;
+        if (held && String(held.value) === 'Женский') continue;
+        // A chain's joined contact: the refusal is listed under the patient whose write it was.
+        if (!this.samePerson(id).some((each) => refused.has(each))) unlisted += 1;
+      }
     }
     if (unlisted > 0)
       this.violations.push({
@@ -1004,9 +1173,11 @@ export class World {
       if (lead.is_deleted) continue;
       const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
       if (value === undefined) continue;
-      const list = byReception.get(Number(value)) ?? [];
+      const receptionId = this.receptionOfField(value);
+      if (receptionId === undefined) continue;
+      const list = byReception.get(receptionId) ?? [];
       list.push(lead);
-      byReception.set(Number(value), list);
+      byReception.set(receptionId, list);
     }
     const now = this.clock.trueNow();
     const carrierOf = new Map([...this.carriers()].map(([patientId, contact]) => [contact.id, patientId]));
@@ -1059,7 +1230,9 @@ export class World {
           holder !== undefined &&
           holder !== String(row.PatientId) &&
           this.patients.rows.has(holder) &&
-          !this.mergedInto.has(contact.id)
+          !this.mergedInto.has(contact.id) &&
+          // A chain's contact carries one person's patients of every clinic: any of them holds it.
+          !this.samePerson(holder).includes(String(row.PatientId))
         )
           unfollowed += 1;
       }
@@ -1077,7 +1250,8 @@ export class World {
         continue;
       }
       // Taken over: only by a visit not over at a moment the sync could take it (README, "Matching").
-      const row = this.receptions.rows.get(Number(value));
+      const receptionId = this.receptionOfField(value);
+      const row = receptionId === undefined ? undefined : this.receptions.rows.get(receptionId);
       const since = Math.max(made.createdAt, this.receptionsSince);
       if (row && row.PlanStart.getTime() + VISIT_MS < since) lateTaken += 1;
     }
@@ -1218,11 +1392,13 @@ export class World {
     this.identNow();
     const start =
       Math.floor((this.clock.trueNow() + dayOffset * 24 * HOUR + extraMs) / (30 * MINUTE)) * 30 * MINUTE;
+    const receptionId = this.nextReceptionId++;
     this.receptions.put({
-      ReceptionId: this.nextReceptionId++,
+      ReceptionId: receptionId,
       PatientId: patientId,
       PlanStart: new RealDate(start),
     });
+    this.chain?.registerReception(receptionId, String(patientId));
   }
 
   /** A reception deleted in IDENT (its row gone): the harness remembers it had a deal. */
@@ -1283,9 +1459,123 @@ export class World {
     const carriers = new Map<string, StoredContact>();
     for (const contact of this.emulator.contacts.values()) {
       const id = contact.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
-      if (id !== undefined && !carriers.has(String(id))) carriers.set(String(id), contact);
+      for (const patient of this.patientsOfField(id))
+        if (!carriers.has(patient)) carriers.set(patient, contact);
     }
     return carriers;
+  }
+
+  /** A patient's row as the engine reads it: under the id it keeps (a chain's `north:3`). */
+  private asKept<R extends { PatientId: unknown }>(patientId: string, row: R): R {
+    return this.chain ? { ...row, PatientId: this.chain.kept(patientId) } : row;
+  }
+
+  /** The model's patients a contact's IDENT id field names (one clinic: the id itself). */
+  private patientsOfField(value: unknown): string[] {
+    if (this.chain) return this.chain.patientsOfField(value);
+    return value === undefined ? [] : [String(value)];
+  }
+
+  /** The model's reception a deal's reception id field names (one clinic: the id itself). */
+  private receptionOfField(value: unknown): number | undefined {
+    return this.chain ? this.chain.receptionOfField(value) : Number(value);
+  }
+
+  /** The model's patient of an id the sync keeps (one clinic: the id itself). */
+  private patientOfKept(kept: string): string {
+    return this.chain?.patientOf(kept) ?? kept;
+  }
+
+  /** The patients IDENT has now who are this patient's person (one clinic: the patient alone). */
+  private samePerson(patientId: string): string[] {
+    if (!this.chain) return [patientId];
+    const person = this.chain.personOf.get(patientId);
+    return [...this.patients.rows.keys()].filter((id) => this.chain!.personOf.get(id) === person);
+  }
+
+  /** compareWithSource for a chain: a contact may carry the ids of one person's patients in several clinics. */
+  private compareChain(life: Life): { duplicates: number; missing: number; wrong: number; extra: number } {
+    const identField = identFieldId(life.context.resolved);
+    const contactsOf = new Map<string, number[]>();
+    for (const contact of this.emulator.contacts.values()) {
+      const value = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
+        ?.value;
+      for (const patient of this.patientsOfField(value))
+        contactsOf.set(patient, [...(contactsOf.get(patient) ?? []), contact.id]);
+    }
+    const result = { duplicates: 0, missing: 0, wrong: 0, extra: 0 };
+    for (const [patientId, row] of this.patients.rows) {
+      const ids = contactsOf.get(patientId) ?? [];
+      if (ids.length === 0) {
+        result.missing += 1;
+        continue;
+      }
+      if (ids.length > 1) result.duplicates += ids.length - 1;
+      const outcome = life.context.mapper(this.asKept(patientId, row));
+      if (!outcome.ok || this.samePerson(patientId).length > 1) continue;
+      const theirs = mirrorRowOf(JSON.parse(JSON.stringify(this.emulator.contacts.get(ids[0]!)!)), {
+        resolved: life.context.resolved,
+        timeZone: ZONE,
+      });
+      if (drifted(theirs, outcome.contact)) result.wrong += 1;
+    }
+    return result;
+  }
+
+  /**
+   * A chain's people (issue 20): no contact carries the ids of two people (a manager's merge is a
+   * person's choice, not judged); once converged, a person whose patients in several clinics agree
+   * on a phone, the name and the birth date (where both have one) is on exactly one contact.
+   */
+  private checkChain(life: Life): ChainCounts {
+    const chain = this.chain!;
+    const identField = identFieldId(life.context.resolved);
+    const contactsOf = new Map<string, Set<number>>();
+    let wrongPerson = 0;
+    const wrong: string[] = [];
+    for (const contact of this.emulator.contacts.values()) {
+      const value = contact.custom_fields_values?.find((field) => field.field_id === identField)?.values[0]
+        ?.value;
+      const patients = chain.patientsOfField(value);
+      for (const patient of patients)
+        contactsOf.set(patient, (contactsOf.get(patient) ?? new Set()).add(contact.id));
+      if (this.mergedInto.has(contact.id)) continue;
+      const people = new Set(patients.map((patient) => chain.personOf.get(patient)));
+      if (people.size > 1) {
+        wrongPerson += 1;
+        wrong.push(`contact ${contact.id} carries ${String(value)}`);
+      }
+    }
+    if (wrongPerson > 0)
+      this.violations.push({
+        property: 'no contact carries the ids of two people',
+        detail: `${wrongPerson} contacts: ${wrong.slice(0, 3).join('; ')}`,
+      });
+    const byPerson = new Map<string, string[]>();
+    for (const id of this.patients.rows.keys()) {
+      const person = chain.personOf.get(id)!;
+      byPerson.set(person, [...(byPerson.get(person) ?? []), id]);
+    }
+    let split = 0;
+    const splitOnes: string[] = [];
+    let shared = 0;
+    for (const patients of byPerson.values()) {
+      if (patients.length < 2) continue;
+      shared += 1;
+      const [first, ...rest] = patients.map((id) => this.patients.rows.get(id)!);
+      if (!rest.every((other) => strongEvidence(first!, other, life))) continue;
+      const contacts = new Set(patients.flatMap((id) => [...(contactsOf.get(id) ?? [])]));
+      if (contacts.size > 1) {
+        split += 1;
+        splitOnes.push(`${patients.map((id) => chain.kept(id)).join(' + ')} on ${contacts.size} contacts`);
+      }
+    }
+    if (split > 0)
+      this.violations.push({
+        property: 'a person with strong evidence has one contact',
+        detail: `${split} people: ${splitOnes.slice(0, 3).join('; ')}`,
+      });
+    return { people: byPerson.size, sharedPeople: shared, wrongPerson, split };
   }
 
   /** The deal field «ID приёма IDENT», found by its name as an admin would. */
@@ -1312,7 +1602,8 @@ export class World {
     const fieldId = this.receptionFieldId();
     const list = [...this.emulator.deals.leads.values()].flatMap((lead) => {
       const value = lead.custom_fields_values?.find((field) => field.field_id === fieldId)?.values[0]?.value;
-      return value === undefined || lead.is_deleted ? [] : [{ lead, receptionId: Number(value) }];
+      const receptionId = value === undefined ? undefined : this.receptionOfField(value);
+      return receptionId === undefined || lead.is_deleted ? [] : [{ lead, receptionId }];
     });
     return list.length === 0 ? undefined : list[Math.floor(fraction * list.length)];
   }
@@ -1340,6 +1631,34 @@ function phonesOf(contact: StoredContact): string[] {
 
 function phonesOfDocument(document: ContactDocument): string[] {
   return document.phones.map((phone) => phone.value);
+}
+
+/** The columns of a patient that describe the person (the same in every clinic of a chain). */
+const PERSON_COLUMNS = ['Surname', 'Name', 'Patronymic', 'MobilePhone', 'Phone', 'Email', 'BirthDate', 'Sex'];
+
+/**
+ * Person evidence between two patients of a chain (issue 20): a phone in common (normalised), the
+ * same surname and first name (and patronymic where both have one), the same birth date where both
+ * have one.
+ */
+function strongEvidence(a: Record<string, unknown>, b: Record<string, unknown>, life: Life): boolean {
+  const phones = (row: Record<string, unknown>) => {
+    const outcome = life.context.mapper(row as Parameters<typeof life.context.mapper>[0]);
+    return new Set(outcome.ok ? phonesOfDocument(outcome.contact.document).map(digits) : []);
+  };
+  const theirs = phones(b);
+  if (![...phones(a)].some((phone) => theirs.has(phone))) return false;
+  const text = (value: unknown) =>
+    String(value ?? '')
+      .trim()
+      .toLowerCase()
+      .replace(/ё/g, 'е');
+  if (text(a.Surname) !== text(b.Surname) || text(a.Name) !== text(b.Name)) return false;
+  if (text(a.Patronymic) && text(b.Patronymic) && text(a.Patronymic) !== text(b.Patronymic)) return false;
+  const born = (value: unknown) =>
+    value instanceof Date && value.getUTCFullYear() > 1900 ? value.toISOString().slice(0, 10) : undefined;
+  const [x, y] = [born(a.BirthDate), born(b.BirthDate)];
+  return x === undefined || y === undefined || x === y;
 }
 
 function digits(phone: string): string {
