@@ -16,7 +16,14 @@ import { openSyncContext, type SyncContext } from '../../src/streams/runner/cont
 import { fastTuning, longLivedConfig, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { chainSources, ContactWrites, countDeals, countPeople, readAccount } from './measure.ts';
+import {
+  chainSettings,
+  chainSources,
+  ContactWrites,
+  countDeals,
+  countPeople,
+  readAccount,
+} from './measure.ts';
 
 const KEYS = ['center', 'north'];
 
@@ -169,6 +176,7 @@ describe('a chain of two clinics into one account (issue 20)', () => {
         STATE_DIR: stateDir,
         SYNC_RECEPTIONS: 'true',
         RECEPTIONS_DAYS_BACK: '3650',
+        ...chainSettings(chain),
       },
       ['amocrm'],
     );

@@ -39,6 +39,15 @@ export function chainSources(chain: SyntheticChain): {
   return { source: new ChainPatientSource(sources), receptions: new ChainReceptionSource(sources) };
 }
 
+/** The settings naming the chain's sources, as the clinic's .env would (the state is checked against them). */
+export function chainSettings(chain: SyntheticChain): Record<string, string> {
+  const bare = chain.clinics.find((clinic) => clinic.scope.bare);
+  return {
+    SOURCES: chain.clinics.map((clinic) => clinic.scope.key).join(','),
+    ...(bare ? { SOURCE_BARE_IDS: bare.scope.key } : {}),
+  };
+}
+
 /** The value of a custom field on a stored contact or lead, as text. */
 function fieldText(
   entity: { custom_fields_values?: StoredContact['custom_fields_values'] },

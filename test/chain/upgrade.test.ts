@@ -16,7 +16,7 @@ import { openSyncContext } from '../../src/streams/runner/context.ts';
 import { fastTuning, longLivedConfig, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedDealMap } from '../helpers/deal-map.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { chainSources, countPeople, EntityWrites, readAccount } from './measure.ts';
+import { chainSettings, chainSources, countPeople, EntityWrites, readAccount } from './measure.ts';
 
 /**
  * A clinic that synced alone (no SOURCES) becomes the bare source of a chain with a second clinic
@@ -38,7 +38,7 @@ describe('a single-clinic state upgrading to a chain', () => {
   let emulator: AmoCrmEmulator;
   let stateDir: string;
   let client: AmoClient;
-  const config = () =>
+  const config = (settings: Record<string, string>) =>
     loadConfig(
       {
         AMOCRM_BASE_URL: emulator.baseUrl,
@@ -46,6 +46,7 @@ describe('a single-clinic state upgrading to a chain', () => {
         STATE_DIR: stateDir,
         SYNC_RECEPTIONS: 'true',
         RECEPTIONS_DAYS_BACK: '3650',
+        ...settings,
       },
       ['amocrm'],
     );
@@ -53,8 +54,9 @@ describe('a single-clinic state upgrading to a chain', () => {
     source: PatientSource,
     receptions: ReceptionSource,
     kinds: ('incremental' | 'deep')[],
+    settings: Record<string, string> = {},
   ) => {
-    const context = await openSyncContext(config(), silentLogger(), {
+    const context = await openSyncContext(config(settings), silentLogger(), {
       client,
       source,
       receptions,
@@ -103,7 +105,7 @@ describe('a single-clinic state upgrading to a chain', () => {
     leadWrites = new EntityWrites(client.leads);
     // The same state, now a chain whose bare source is that clinic, plus a second clinic.
     const { source, receptions } = chainSources(chain);
-    await sync(source, receptions, ['incremental', 'deep', 'deep']);
+    await sync(source, receptions, ['incremental', 'deep', 'deep'], chainSettings(chain));
   });
 
   after(async () => {

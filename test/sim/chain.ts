@@ -38,6 +38,14 @@ export class SimChain {
     this.lastPatient = keys.map(() => 0);
     this.lastReception = keys.map(() => 0);
   }
+  /** The settings naming this chain's sources, as a clinic's .env would. */
+  settings(): Record<string, string> {
+    const bare = this.scopes.find((scope) => scope.bare);
+    return {
+      SOURCES: this.scopes.map((scope) => scope.key).join(','),
+      ...(bare ? { SOURCE_BARE_IDS: bare.key } : {}),
+    };
+  }
 
   /** Patient `id` of the model is registered in `clinic` (as `person`, if a known person). */
   register(id: string, clinic: number, person = `p${id}`): void {

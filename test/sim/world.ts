@@ -254,6 +254,8 @@ export class World {
         RECEPTIONS_DAYS_BACK: '3650',
         RATE_LIMIT_RPS: String(this.rps),
         AMOCRM_TIMEOUT_SECONDS: String(TIMEOUT_MS / 1000),
+        // A chain is configured as a clinic would: its sources named, so the state is checked against them.
+        ...(this.chain ? this.chain.settings() : {}),
       },
       ['amocrm'],
     );
