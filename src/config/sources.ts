@@ -83,6 +83,10 @@ export function planSources(raw: EnvSource, problems: string[]): { chain: boolea
       prefixes.set(prefix, key);
     }
   }
+  if (keys.length === 0 && problems.length === 0)
+    problems.push(
+      `SOURCES="${listed}" names no source: list the clinics' keys (for example SOURCES=center,north), or leave SOURCES out for a single clinic`,
+    );
   if (bareKey !== undefined) {
     if (bareKey.includes(','))
       problems.push(

@@ -31,6 +31,8 @@ export interface ResolvedPipelines extends PipelineSet {
   of(source: string | undefined): PipelineSet;
   /** Every pipeline id the map uses. */
   ids(): number[];
+  /** The ids of the two pipelines of the set this pipeline belongs to (the shared ones, or a clinic's own). */
+  setIds(pipelineId: number): number[];
   /** The pipeline of this amoCRM id, when it is one of the map's. */
   byId(pipelineId: number): ResolvedPipeline | undefined;
   /**
@@ -211,6 +213,12 @@ export function resolvePipelines(map: DealMap, pipelines: readonly Pipeline[]): 
     target: shared.target,
     of: setOf,
     ids: () => [...new Set(all().map((pipeline) => pipeline.id))],
+    setIds: (pipelineId) => {
+      const set = [...sets.values()].find(
+        (ids) => ids.primary.id === pipelineId || ids.repeat.id === pipelineId,
+      );
+      return set ? [set.primary.id, set.repeat.id] : [];
+    },
     byId: (pipelineId) => all().find((pipeline) => pipeline.id === pipelineId),
     refresh(fresh) {
       const next = idsOf(fresh);

@@ -21,6 +21,9 @@ export function sourcesProblem(
   )
     return `SOURCE_BARE_IDS names "${bare.key}", but the state's bare ids are the patients of "${recordedBare}": set SOURCE_BARE_IDS=${recordedBare} (the clinic whose ids stay bare cannot change, or each of its patients would get a second contact)`;
   const keys = new Set(scopes.map((scope) => scope.key));
+  const scopedOfBare = bare ? (linked.get(bare.key) ?? 0) : 0;
+  if (bare && scopedOfBare > 0)
+    return `the state holds ${scopedOfBare} patient(s) of "${bare.key}" with scoped ids (${bare.key}:1042): remove SOURCE_BARE_IDS=${bare.key} — only a clinic that synced alone before the chain keeps bare ids, or each of its patients would get a second contact`;
   const bareLinks = linked.get('') ?? 0;
   if (bareLinks > 0 && !bare)
     return `the state holds ${bareLinks} patient(s) synced before SOURCES was set (their contacts carry bare IDENT ids): set SOURCE_BARE_IDS to the key of that clinic, or each of them would get a second contact`;

@@ -396,6 +396,22 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
     return { links: count('links'), failures: count('failures'), refusals: count('field_refusals') };
   }
 
+  /**
+   * The patients of one source synced last, with the phones they had then (`key` undefined: the
+   * bare ids): what a start compares with the source's database.
+   */
+  recentLinksOf(key: string | undefined, limit: number): { patientId: string; phones: string[] }[] {
+    const rows = this.sql(
+      `SELECT patient_id, phones FROM links WHERE phones != '' AND ${
+        key === undefined ? "instr(patient_id, ':') = 0" : 'substr(patient_id, 1, ?) = ?'
+      } ORDER BY synced_at DESC LIMIT ?`,
+    ).all(...(key === undefined ? [limit] : [key.length + 1, `${key}:`, limit])) as {
+      patient_id: string;
+      phones: string;
+    }[];
+    return rows.map((row) => ({ patientId: row.patient_id, phones: row.phones.split(',') }));
+  }
+
   /** The IDENT patients whose contact this is (one, unless a person merged contacts in amoCRM). */
   patientsOfContact(contactId: number): string[] {
     return (

@@ -161,6 +161,17 @@ export class ChainMembers {
         words(`${mapped.document.first_name} ${mapped.document.last_name}`);
       if (!compatibleName(namesOf(a), wordsOf(b)) || !compatibleName(namesOf(b), wordsOf(a))) return false;
     }
+    if (joinOn.includes('name')) {
+      // Father and son share a first name and a surname, and often a phone: a patronymic both
+      // clinics have must agree too.
+      const patronymic = (mapped: MappedContact) => {
+        const value = mapped.document.fields.find((field) => field.key === 'patronymic')?.value;
+        return typeof value === 'string' && value.trim() !== '' ? words(value)[0] : undefined;
+      };
+      const left = patronymic(a);
+      const right = patronymic(b);
+      if (left !== undefined && right !== undefined && left !== right) return false;
+    }
     if (joinOn.includes('birth_date')) {
       const birth = (mapped: MappedContact) =>
         mapped.document.fields.find((field) => field.key === 'birth_date')?.value ?? null;

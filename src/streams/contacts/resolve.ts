@@ -30,6 +30,8 @@ export type Plan =
       assumeOwned: boolean;
       /** What the mirror knows the contact holds (for the PHONE/EMAIL check), when known. */
       held: MirrorRow | undefined;
+      /** Joining a chain's shared contact: what the sync owns there through the other clinics' patients. */
+      joined?: { phones: string[]; emails: string[] };
     }
   | { action: 'create' };
 

@@ -341,8 +341,16 @@ export class SyncRun
         repair: false,
         assumeOwned: false,
         held: found.row,
+        joined: this.ownedThrough(found.others),
       },
     };
+  }
+
+  /** What the sync owns on a shared contact through these patients' links. */
+  private ownedThrough(patientIds: readonly string[]): { phones: string[]; emails: string[] } {
+    const links = this.deps.store.links(patientIds);
+    const all = (pick: (link: Link) => string[]) => [...new Set([...links.values()].flatMap(pick))];
+    return { phones: all((link) => link.ownedPhones), emails: all((link) => link.ownedEmails) };
   }
 
   /** A page of mapped patients: looked up in the state together, then each planned and queued. */
@@ -553,6 +561,7 @@ export class SyncRun
           assumeOwned: plan.assumeOwned,
           ...(plan.assumeOwned && inherited ? { inherited } : {}),
           held: plan.held && { phones: plan.held.phones, emails: plan.held.emails },
+          ...(plan.joined ? { joined: plan.joined } : {}),
         });
         return;
       case 'create':

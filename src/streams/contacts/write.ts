@@ -52,6 +52,12 @@ export interface UpdateItem {
   assumeOwned: boolean;
   /** What the sync owned on the patient's previous contact, which vanished (a merge's survivor). */
   inherited?: { phones: string[]; emails: string[] };
+  /**
+   * A chain's patient joining another clinic's contact of the same person: what the sync owns
+   * there through the other clinics' patients stays the sync's (a number one clinic removes later
+   * leaves the contact).
+   */
+  joined?: { phones: string[]; emails: string[] };
   /** The contact's phones and e-mails as the mirror knows them (to notice ones a manager removed). */
   held: { phones: string[]; emails: string[] } | undefined;
 }
@@ -529,6 +535,7 @@ function ownedOf(kind: MultitextKind, item: UpdateItem): string[] {
   // IDENT's, and erasing it is worse than leaving a stale one for a person to remove.
   if (item.assumeOwned && item.inherited)
     return kind === 'phone' ? item.inherited.phones : item.inherited.emails;
+  if (item.joined) return kind === 'phone' ? item.joined.phones : item.joined.emails;
   return [];
 }
 

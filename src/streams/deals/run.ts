@@ -556,7 +556,7 @@ export class DealRun
       .byReception(deal.receptionId)
       .find((row) => !exclude?.has(row.leadId) && !this.claimed.has(row.leadId));
     if (carrier) return this.takeOver(deal, contactId, carrier);
-    const open = this.openLeadOf(contactId, exclude);
+    const open = this.openLeadOf(contactId, deal, exclude);
     if (open && time && mayTakeOver({ deal, time }, this.identNow)) {
       this.takeOvers.set(contactId, [...(this.takeOvers.get(contactId) ?? []), { deal, contactId, time }]);
       return;
@@ -564,9 +564,18 @@ export class DealRun
     await this.writer.create({ deal, contactId });
   }
 
-  private openLeadOf(contactId: number, exclude?: ReadonlySet<number>): LeadRow | undefined {
+  /** The contact's open lead in the deal's own pipelines (a chain clinic's, where it has its own). */
+  private openLeadOf(
+    contactId: number,
+    deal: MappedDeal,
+    exclude?: ReadonlySet<number>,
+  ): LeadRow | undefined {
     const { resolved } = this.deps;
-    const open = this.deps.store.leadMirror.openLeadOf(contactId, resolved.pipelines.ids(), CLOSED);
+    const open = this.deps.store.leadMirror.openLeadOf(
+      contactId,
+      resolved.pipelines.setIds(deal.placement.pipelineId),
+      CLOSED,
+    );
     return open && !this.claimed.has(open.leadId) && !exclude?.has(open.leadId) ? open : undefined;
   }
 
@@ -577,7 +586,7 @@ export class DealRun
     for (const candidates of waiting)
       for (const candidate of nearestFirst(candidates)) {
         if (this.stopping()) return;
-        const open = this.openLeadOf(candidate.contactId);
+        const open = this.openLeadOf(candidate.contactId, candidate.deal);
         if (open) await this.takeOver(candidate.deal, candidate.contactId, open);
         else await this.writer.create({ deal: candidate.deal, contactId: candidate.contactId });
       }

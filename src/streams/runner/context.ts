@@ -7,6 +7,7 @@ import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
 import { classifyDbError } from '../../ident/errors.ts';
 import { ChainPatientSource, ChainReceptionSource, type IdentSource } from '../../sources/scoped-sources.ts';
 import { pipelineSourcesProblem, sourcesProblem } from '../../sources/state-check.ts';
+import { ownershipProblem } from '../../sources/ownership-check.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { sourceError } from '../../sources/source-error.ts';
 import { keyedPatients, keyedReceptions } from '../../sources/keyed-errors.ts';
@@ -306,6 +307,21 @@ export async function openSyncContext(
     }
   })();
   const source = ident.patients;
+  const owned = await ownershipProblem(
+    config.scopes,
+    (key, limit) => store.recentLinksOf(key, limit),
+    source,
+    mapper,
+  ).catch(async (error: unknown) => {
+    await source.close().catch(() => undefined);
+    if (!parts.store) store.close();
+    throw error;
+  });
+  if (owned) {
+    await source.close().catch(() => undefined);
+    if (!parts.store) store.close();
+    throw new ConfigError([owned]);
+  }
   if (dealFiles && !ident.receptions)
     throw new Error('SYNC_RECEPTIONS is on but no reception source was given');
   const dealPartsOf = (fresh: ResolvedDealMap): DealParts => ({

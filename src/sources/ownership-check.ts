@@ -1,0 +1,40 @@
+import type { PatientSource } from '../ident/patient-source.ts';
+import type { Mapper } from '../mapping/mapper.ts';
+import { scopeId, type SourceScope, splitScopedId } from './source-key.ts';
+
+const SAMPLE = 12;
+const AT_LEAST = 4;
+
+/**
+ * Whether each source's database is the one its patients in the state came from. A key moved to
+ * another database (SOURCE_BARE_IDS naming the wrong clinic at an upgrade, two SOURCE_<KEY>_DB_NAME
+ * swapped) would write one clinic's people onto the other's contacts; nothing in the settings can
+ * tell. So the patients synced last under each key are read again: when most of them are missing or
+ * share no phone with what was synced, the start is refused with the fix. A few changed since (a
+ * new number) do not count.
+ */
+export async function ownershipProblem(
+  scopes: readonly SourceScope[],
+  recentOf: (key: string | undefined, limit: number) => { patientId: string; phones: string[] }[],
+  source: PatientSource,
+  mapper: Mapper,
+): Promise<string | undefined> {
+  for (const scope of scopes) {
+    const sample = recentOf(scope.bare ? undefined : scope.key, SAMPLE);
+    if (sample.length < AT_LEAST) continue;
+    let differ = 0;
+    for (const { patientId, phones } of sample) {
+      const row = await source.one(scope.bare ? patientId : scopeId(scope, splitScopedId(patientId).id));
+      const outcome = row ? mapper(row) : undefined;
+      const now = outcome?.ok ? outcome.contact.document.phones.map((phone) => phone.value) : [];
+      if (!now.some((phone) => phones.includes(phone))) differ += 1;
+    }
+    if (differ * 4 >= sample.length * 3) {
+      const check = scope.bare
+        ? "SOURCE_BARE_IDS (the clinic that synced alone before) and each source's database settings"
+        : `the database settings of "${scope.key}" (SOURCE_${scope.key.toUpperCase().replace(/-/g, '_')}_DB_NAME, …)`;
+      return `the patients the state holds for source "${scope.key}" do not match its database (${differ} of the ${sample.length} synced last are missing there or share no phone): check ${check} — a key must stay with its clinic's database, or that clinic's people would be written onto another's contacts`;
+    }
+  }
+  return undefined;
+}
