@@ -9,6 +9,12 @@ export interface ChainMember {
   mapped: MappedContact;
   /** When the patient last changed in its clinic (the row's ChangedAt), for `latest`. */
   changedAt: number | undefined;
+  /**
+   * When this value of the patient last changed, as the sync saw it (`name`, `phones`, `emails`,
+   * or a field key): `latest` compares these where known, so a clinic's row changing for another
+   * reason does not make its older value win.
+   */
+  changedAtOf?: (group: string) => number | undefined;
   /** The source's place in SOURCES (0 first), for `priority` and ties. */
   rank: number;
 }
@@ -26,11 +32,12 @@ export function combineMembers(
 ): MappedContact {
   if (others.length === 0) return self.mapped;
   const members = [self, ...others];
-  const byLatest = [...members].sort(
-    (a, b) => (b.changedAt ?? -Infinity) - (a.changedAt ?? -Infinity) || a.rank - b.rank,
-  );
+  const timeOf = (member: ChainMember, group: string) =>
+    member.changedAtOf?.(group) ?? member.changedAt ?? -Infinity;
+  const latestFor = (group: string) =>
+    [...members].sort((a, b) => timeOf(b, group) - timeOf(a, group) || a.rank - b.rank);
   const byRank = [...members].sort((a, b) => a.rank - b.rank);
-  const latest = byLatest[0]!.mapped.document;
+  const latest = latestFor('name')[0]!.mapped.document;
   const rules = new Map(fields.map((field) => [field.fieldId, field.spec]));
   const ids = fieldOfIds(members.map((member) => member.mapped.patientId));
   const document: ContactDocument = {
@@ -38,8 +45,8 @@ export function combineMembers(
     first_name: latest.first_name,
     last_name: latest.last_name,
     // Person fields: the clinic whose patient changed last, where it has any.
-    phones: firstNonEmpty(byLatest.map((member) => member.mapped.document.phones)),
-    emails: firstNonEmpty(byLatest.map((member) => member.mapped.document.emails)),
+    phones: firstNonEmpty(latestFor('phones').map((member) => member.mapped.document.phones)),
+    emails: firstNonEmpty(latestFor('emails').map((member) => member.mapped.document.emails)),
     fields: self.mapped.document.fields.map((field) => {
       const spec = rules.get(field.field_id);
       if (field.key === 'ident_id') return { ...field, value: ids };
@@ -50,7 +57,10 @@ export function combineMembers(
             member.mapped.document.fields.find((other) => other.field_id === field.field_id)?.value ?? null,
         );
       const limit = spec?.maxLength ?? (spec ? MAX_LENGTH[spec.type] : undefined);
-      return { ...field, value: combineValues(rule, values(rule === 'latest' ? byLatest : byRank), limit) };
+      return {
+        ...field,
+        value: combineValues(rule, values(rule === 'latest' ? latestFor(field.key) : byRank), limit),
+      };
     }),
   };
   return {

@@ -193,6 +193,13 @@ CREATE TABLE IF NOT EXISTS runs (
   requests INTEGER NOT NULL DEFAULT 0,
   error TEXT
 );
+CREATE TABLE IF NOT EXISTS chain_values (
+  patient_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value_hash TEXT NOT NULL,
+  changed_at INTEGER NOT NULL,
+  PRIMARY KEY (patient_id, field)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings (
   kind TEXT NOT NULL,
   patient_id TEXT NOT NULL,
@@ -410,6 +417,32 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
       phones: string;
     }[];
     return rows.map((row) => ({ patientId: row.patient_id, phones: row.phones.split(',') }));
+  }
+
+  /**
+   * A chain's shared patient: when the sync first saw each of its person values as it is (a hash
+   * of the value, no value itself), so `latest` picks the clinic that changed that value last — not
+   * the one whose row changed last for another reason.
+   */
+  chainValues(patientId: string): Map<string, { hash: string; changedAt: number }> {
+    const rows = this.sql('SELECT field, value_hash, changed_at FROM chain_values WHERE patient_id = ?').all(
+      patientId,
+    ) as { field: string; value_hash: string; changed_at: number }[];
+    return new Map(rows.map((row) => [row.field, { hash: row.value_hash, changedAt: row.changed_at }]));
+  }
+
+  noteChainValues(
+    patientId: string,
+    values: readonly { field: string; hash: string; changedAt: number }[],
+  ): void {
+    if (values.length === 0) return;
+    this.transaction(() => {
+      const upsert = this.sql(
+        `INSERT INTO chain_values (patient_id, field, value_hash, changed_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (patient_id, field) DO UPDATE SET value_hash = excluded.value_hash, changed_at = excluded.changed_at`,
+      );
+      for (const value of values) upsert.run(patientId, value.field, value.hash, value.changedAt);
+    });
   }
 
   /** The IDENT patients whose contact this is (one, unless a person merged contacts in amoCRM). */

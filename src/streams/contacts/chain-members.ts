@@ -1,14 +1,34 @@
+import { hash } from 'node:crypto';
 import type { PatientSource } from '../../ident/patient-source.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { ResolvedField } from '../../mapping/catalogue.ts';
 import type { MappedContact, Mapper } from '../../mapping/mapper.ts';
 import { type ChainMember, combineMembers } from '../../sources/combine.ts';
-import { idsInField, splitScopedId } from '../../sources/source-key.ts';
+import { compareKept, idsInField, splitScopedId } from '../../sources/source-key.ts';
 import type { ContactMirror, MirrorRow } from '../../state/mirror.ts';
 import { phonesOf } from './multitext.ts';
 import { compatibleName, words } from './names.ts';
 
 export type JoinEvidence = 'phone' | 'name' | 'birth_date';
+
+/** The first name and surname, each compatible with the other's (names.ts), both ways. */
+function namesAgree(a: MappedContact, b: MappedContact): boolean {
+  const namesOf = (mapped: MappedContact) => ({
+    firstName: mapped.document.first_name,
+    lastName: mapped.document.last_name,
+  });
+  const wordsOf = (mapped: MappedContact) =>
+    words(`${mapped.document.first_name} ${mapped.document.last_name}`);
+  return compatibleName(namesOf(a), wordsOf(b)) && compatibleName(namesOf(b), wordsOf(a));
+}
+
+const patronymicOf = (mapped: MappedContact): string | undefined => {
+  const value = mapped.document.fields.find((field) => field.key === 'patronymic')?.value;
+  return typeof value === 'string' && value.trim() !== '' ? words(value)[0] : undefined;
+};
+
+const birthOf = (mapped: MappedContact) =>
+  mapped.document.fields.find((field) => field.key === 'birth_date')?.value ?? null;
 
 /** A clinic of the chain, as a kept id tells it (undefined: the source with bare ids). */
 const clinicOf = (patientId: string) => splitScopedId(patientId).key;
@@ -20,6 +40,14 @@ export interface ChainMembersDeps {
   joinOn: readonly JoinEvidence[];
   patientsOfContact: (contactId: number) => string[];
   logger: Logger;
+  /** When the sync first saw each person value of a patient as it is (the state's chain_values). */
+  values: {
+    read(patientId: string): Map<string, { hash: string; changedAt: number }>;
+    note(patientId: string, values: { field: string; hash: string; changedAt: number }[]): void;
+  };
+  /** The engine's wall clock (ms), for a value seen changed now. */
+  now: () => number;
+  dryRun: boolean;
 }
 
 /**
@@ -146,6 +174,43 @@ export class ChainMembers {
     return undefined;
   }
 
+  /**
+   * A joined contact's patients, checked again each time one of them is written: those no longer
+   * the same person as the contact's first patient (by kept id) leave it. A registrar who corrects a
+   * record to another person (another birth date, another patronymic, another name without a shared
+   * phone and birth date) must not keep two people on one contact; a married name with the same
+   * birth date and phone stays.
+   */
+  async departing(
+    self: MappedContact,
+    others: readonly string[],
+  ): Promise<{ selfLeaves: boolean; leaving: string[]; staying: string[] }> {
+    const members = new Map<string, MappedContact | null>([[self.patientId, self]]);
+    for (const id of others) members.set(id, await this.mappedOf(id));
+    const present = [...members].filter((entry): entry is [string, MappedContact] => entry[1] !== null);
+    const [anchorId, anchor] = present.sort(([a], [b]) => compareKept(a, b))[0]!;
+    const leaving = present
+      .filter(([id, mapped]) => id !== anchorId && !this.stillSamePerson(anchor, mapped))
+      .map(([id]) => id);
+    return {
+      selfLeaves: leaving.includes(self.patientId),
+      leaving: leaving.filter((id) => id !== self.patientId),
+      staying: others.filter((id) => !leaving.includes(id)),
+    };
+  }
+
+  private stillSamePerson(a: MappedContact, b: MappedContact): boolean {
+    const left = { birth: birthOf(a), patronymic: patronymicOf(a) };
+    const right = { birth: birthOf(b), patronymic: patronymicOf(b) };
+    if (left.birth !== null && right.birth !== null && left.birth !== right.birth) return false;
+    if (left.patronymic && right.patronymic && left.patronymic !== right.patronymic) return false;
+    if (namesAgree(a, b)) return true;
+    const phones = new Set(phonesOf(b));
+    return (
+      left.birth !== null && left.birth === right.birth && phonesOf(a).some((phone) => phones.has(phone))
+    );
+  }
+
   private samePerson(a: MappedContact, b: MappedContact): boolean {
     const { joinOn } = this.deps;
     if (joinOn.includes('phone')) {
@@ -153,37 +218,64 @@ export class ChainMembers {
       if (!phonesOf(a).some((phone) => phones.has(phone))) return false;
     }
     if (joinOn.includes('name')) {
-      const namesOf = (mapped: MappedContact) => ({
-        firstName: mapped.document.first_name,
-        lastName: mapped.document.last_name,
-      });
-      const wordsOf = (mapped: MappedContact) =>
-        words(`${mapped.document.first_name} ${mapped.document.last_name}`);
-      if (!compatibleName(namesOf(a), wordsOf(b)) || !compatibleName(namesOf(b), wordsOf(a))) return false;
-    }
-    if (joinOn.includes('name')) {
+      if (!namesAgree(a, b)) return false;
       // Father and son share a first name and a surname, and often a phone: a patronymic both
       // clinics have must agree too.
-      const patronymic = (mapped: MappedContact) => {
-        const value = mapped.document.fields.find((field) => field.key === 'patronymic')?.value;
-        return typeof value === 'string' && value.trim() !== '' ? words(value)[0] : undefined;
-      };
-      const left = patronymic(a);
-      const right = patronymic(b);
+      const left = patronymicOf(a);
+      const right = patronymicOf(b);
       if (left !== undefined && right !== undefined && left !== right) return false;
     }
     if (joinOn.includes('birth_date')) {
-      const birth = (mapped: MappedContact) =>
-        mapped.document.fields.find((field) => field.key === 'birth_date')?.value ?? null;
-      const left = birth(a);
-      const right = birth(b);
+      const left = birthOf(a);
+      const right = birthOf(b);
       if (left !== null && right !== null && left !== right) return false;
     }
     return true;
   }
 
   private member(mapped: MappedContact): ChainMember {
-    return { mapped, changedAt: mapped.changedAt, rank: this.deps.source.rankOf?.(mapped.patientId) ?? 0 };
+    const times = this.valueTimes(mapped);
+    return {
+      mapped,
+      changedAt: mapped.changedAt,
+      changedAtOf: (group) => times.get(group),
+      rank: this.deps.source.rankOf?.(mapped.patientId) ?? 0,
+    };
+  }
+
+  /**
+   * When each `latest` value of the patient changed, as the sync saw it: first seen — the row's
+   * ChangedAt; seen different from before — now. Kept as hashes, so a deep sync of either clinic
+   * combines the same way, and only a real change of that value moves it.
+   */
+  private valueTimes(mapped: MappedContact): Map<string, number> {
+    const { document } = mapped;
+    const groups = new Map<string, unknown>([
+      ['name', [document.name, document.first_name, document.last_name]],
+      ['phones', document.phones.map((phone) => phone.value)],
+      ['emails', document.emails.map((email) => email.value)],
+    ]);
+    const rules = new Map(this.deps.fields.map((field) => [field.spec.key, field.spec.combine ?? 'latest']));
+    for (const field of document.fields)
+      if (field.key !== 'ident_id' && rules.get(field.key) === 'latest') groups.set(field.key, field.value);
+    const known = this.deps.values.read(mapped.patientId);
+    const times = new Map<string, number>();
+    const changed: { field: string; hash: string; changedAt: number }[] = [];
+    for (const [group, value] of groups) {
+      const hashed = hash('sha256', JSON.stringify(value), 'hex').slice(0, 16);
+      const before = known.get(group);
+      if (before && before.hash === hashed) {
+        times.set(group, before.changedAt);
+        continue;
+      }
+      // First seen: the row's time, never after now (a clinic's clock running ahead would win for good).
+      const now = this.deps.now();
+      const at = before ? Math.max(now, before.changedAt + 1) : Math.min(mapped.changedAt ?? 0, now);
+      times.set(group, at);
+      changed.push({ field: group, hash: hashed, changedAt: at });
+    }
+    if (!this.deps.dryRun) this.deps.values.note(mapped.patientId, changed);
+    return times;
   }
 
   /** Another clinic's patient as its map makes it (read once a run); null when it is gone or fails to map. */

@@ -138,6 +138,8 @@ export class SyncRun
   private readonly chain: ChainMembers | undefined;
   /** The clinic of the rows handled last: a new clinic's rows wait for the writes before them. */
   private lastClinic: { key: string | undefined } | undefined;
+  /** A chain's joined patients that are another person now: matched again away from the contact. */
+  private readonly leaving = new Map<string, number>();
   /** Other clinics' creates not settled yet (read again at each clinic's rows). */
   private unsettled: Pending[] | undefined;
   /** Contacts a patient joined this run, by clinic: one clinic's second patient never joins the same. */
@@ -153,6 +155,12 @@ export class SyncRun
         joinOn: deps.resolved.map.chain.joinOn,
         patientsOfContact: (contactId) => deps.store.patientsOfContact(contactId),
         logger: deps.logger,
+        values: {
+          read: (patientId) => deps.store.chainValues(patientId),
+          note: (patientId, values) => deps.store.noteChainValues(patientId, values),
+        },
+        now: () => this.time().clock.now(),
+        dryRun: options.dryRun ?? false,
       });
   }
 
@@ -304,8 +312,22 @@ export class SyncRun
       const link = links.get(outcome.contact.patientId);
       if (!link) continue;
       const others = this.chain!.othersOn(outcome.contact.patientId, link.contactId, undefined);
-      if (others.length > 0)
-        outcomes[index] = { ...outcome, contact: await this.chain!.combine(outcome.contact, others) };
+      if (others.length === 0) continue;
+      const { selfLeaves, leaving, staying } = await this.chain!.departing(outcome.contact, others);
+      if (selfLeaves) {
+        this.leaving.set(outcome.contact.patientId, link.contactId);
+        continue;
+      }
+      if (leaving.length > 0 && !this.options.dryRun)
+        // Each leaves at its own turn (this run's retries): it is another person now.
+        this.deps.store.recordFailures(
+          leaving.map((patientId) => ({
+            patientId,
+            reason: "no longer the same person as the other clinics' patients on its contact; matched again",
+            dueNow: true,
+          })),
+        );
+      outcomes[index] = { ...outcome, contact: await this.chain!.combine(outcome.contact, staying) };
     }
     return outcomes;
   }
@@ -425,6 +447,25 @@ export class SyncRun
       );
     }
     if (!known.link) return this.resolveUnlinked(mapped);
+    const leaving = this.leaving.get(mapped.patientId);
+    if (leaving !== undefined) {
+      // A chain's joined patient corrected to another person: matched again away from that contact.
+      this.deps.logger.warn(
+        { patientId: mapped.patientId, contactId: leaving },
+        "the patient is no longer the same person as the other clinics' patients on its contact; it is matched again",
+      );
+      const remaining = this.chain?.othersOn(mapped.patientId, leaving, undefined) ?? [];
+      // Their contact is written again without this patient (this run's retries).
+      if (!this.options.dryRun && remaining.length > 0)
+        this.deps.store.recordFailures(
+          remaining.map((patientId) => ({
+            patientId,
+            reason: "another clinic's patient left its contact; written again",
+            dueNow: true,
+          })),
+        );
+      return this.resolveUnlinked(mapped, new Set([leaving]), true);
+    }
     const plan = planLinked(mapped, known.link, known.drift);
     if (plan === 'resolve again') {
       // The old link stays until a new one replaces it: a run that ends first finds it stale again.
