@@ -299,6 +299,14 @@ function scopesOf(raw: EnvSource): SourceScope[] {
   return planSources(raw, []).plans.map((plan) => plan.scope);
 }
 
+/** A server's name as one spelling: letter case, a trailing dot and this machine's aliases aside. */
+function serverName(host: string): string {
+  const name = host.trim().toLowerCase().replace(/\.$/, '');
+  return ['localhost', '127.0.0.1', '::1', '[::1]', '(local)', '.', '(localdb)'].includes(name)
+    ? 'localhost'
+    : name;
+}
+
 /** Two sources reading one database would send every patient twice, under two keys. */
 function sameDatabase(
   sources: readonly SourceConfig[],
@@ -308,8 +316,8 @@ function sameDatabase(
   const seen = new Map<string, string>();
   for (const { scope, database } of sources) {
     const where = [
-      database.host.toLowerCase(),
-      database.port ?? '',
+      serverName(database.host),
+      database.port ?? (database.instance ? '' : 1433),
       database.instance?.toLowerCase() ?? '',
       database.database.toLowerCase(),
     ].join('|');

@@ -13,6 +13,14 @@ export function sourcesProblem(
   recordedBare?: string,
 ): string | undefined {
   const bare = scopes.find((scope) => scope.bare);
+  const configured = scopes.map((scope) => scope.key);
+  if (
+    recordedBare !== undefined &&
+    recordedBare !== '' &&
+    !configured.includes(recordedBare) &&
+    (linked.get('') ?? 0) > 0
+  )
+    return `the state's bare ids are the patients of "${recordedBare}", which SOURCES no longer names: a source's key must never change — put "${recordedBare}" back in SOURCES (SOURCES=${[recordedBare, ...configured.filter((key) => !bare || key !== bare.key)].join(',')}) with SOURCE_BARE_IDS=${recordedBare}`;
   if (
     recordedBare !== undefined &&
     bare !== undefined &&

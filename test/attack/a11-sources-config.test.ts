@@ -56,16 +56,16 @@ describe('attack a11: renaming the bare clinic’s key', () => {
       'center',
     );
     assert.ok(problem);
-    // It says "set SOURCE_BARE_IDS=center"; doing only that with SOURCES=centre,north is refused again.
+    // Following the sentence (SOURCES=center,north with SOURCE_BARE_IDS=center) is accepted.
     let again: readonly string[] = [];
     try {
       loadConfig(
         {
           ...server,
-          SOURCES: 'centre,north',
+          SOURCES: /SOURCES=([a-z,]+)/.exec(problem)![1]!,
           SOURCE_NORTH_DB_NAME: 'N',
-          SOURCE_CENTRE_DB_NAME: 'C',
-          SOURCE_BARE_IDS: 'center',
+          SOURCE_CENTER_DB_NAME: 'C',
+          SOURCE_BARE_IDS: /SOURCE_BARE_IDS=([a-z]+)/.exec(problem)![1]!,
         },
         ['database'],
       );

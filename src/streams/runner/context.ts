@@ -175,6 +175,25 @@ async function openIdent(
   }
 }
 
+/**
+ * Two sources that answer with the same number of patients and the same newest change (to the
+ * millisecond) are one database reached two ways (an alias, another address of the server): read
+ * twice, every patient and visit would be sent twice under two keys.
+ */
+async function sameDatabaseTwice(opened: readonly IdentSource[]): Promise<string | undefined> {
+  const seen = new Map<string, string>();
+  for (const source of opened) {
+    const { patients, newestChange } = await source.patients.stats();
+    if (patients === 0 || !newestChange) continue;
+    const fingerprint = `${patients}|${newestChange.getTime()}`;
+    const other = seen.get(fingerprint);
+    if (other)
+      return `the sources ${other} and ${source.scope.key} read the same database (${patients} patients, the same last change): give each source its own clinic's database in its SOURCE_<KEY>_DB_* settings`;
+    seen.set(fingerprint, source.scope.key);
+  }
+  return undefined;
+}
+
 /** What opening an IDENT database needs besides its connection settings. */
 interface IdentParts {
   files: SqlFiles;
@@ -210,6 +229,8 @@ async function openSources(config: Config, parts: IdentParts): Promise<OpenedIde
         ...(ident.receptions ? { receptions: keyedReceptions(scope.key, ident.receptions) } : {}),
       });
     }
+    const twice = await sameDatabaseTwice(opened);
+    if (twice) throw new ConfigError([twice]);
   } catch (error) {
     for (const source of opened) await source.patients.close().catch(() => undefined);
     throw error;
