@@ -10,7 +10,7 @@ import { StateDatabase } from './state-database.ts';
 import type { Checkpoint } from './stream/checkpoint.ts';
 import type { FailureRow } from './stream/failure-table.ts';
 import type { PendingCommon } from './stream/pending-table.ts';
-import type { RefusalRow, RefusedValue } from './stream/refusal-table.ts';
+import type { RefusalRow, RefusedValue, SettledWrite } from './stream/refusal-table.ts';
 import {
   type Column,
   listOf as list,
@@ -503,7 +503,7 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
     if (links.length === 0) return;
     this.transaction(() => {
       this.upsertLinks(links, at.toISOString());
-      this.shareLinks(links, at.toISOString());
+      const shared = this.shareLinks(links, at.toISOString());
       const clearVanished = this.sql('DELETE FROM vanished_contacts WHERE patient_id = ?');
       for (const link of links) clearVanished.run(link.patientId);
       this.tables.settle(
@@ -515,18 +515,25 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
         })),
         at,
       );
+      // What amoCRM refused of the shared contact stands for each of its patients: none of them
+      // sends it again before IDENT changes (or the daily retry).
+      this.tables.refusals.settle(shared, at);
     });
   }
 
-  /** The links of a shared contact's other patients take this write's values (`SavedLink.sharedWith`). */
-  private shareLinks(links: readonly SavedLink[], at: string): void {
+  /**
+   * The links of a shared contact's other patients take this write's values (`SavedLink.sharedWith`);
+   * the writes to settle their refusals with.
+   */
+  private shareLinks(links: readonly SavedLink[], at: string): SettledWrite[] {
+    const settled: SettledWrite[] = [];
     const share = this.sql(
       `UPDATE links SET hash = ?, synced_at = ?, phones = ?, emails = ?, owned_phones = ?, owned_emails = ?
        WHERE patient_id = ? AND contact_id = ?`,
     );
     for (const link of links)
-      for (const other of link.sharedWith ?? [])
-        share.run(
+      for (const other of link.sharedWith ?? []) {
+        const { changes } = share.run(
           link.hash,
           at,
           text(link.phones),
@@ -536,6 +543,10 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
           other,
           link.contactId,
         );
+        if (Number(changes) > 0)
+          settled.push({ key: other, hash: link.hash, refused: link.refused, landed: link.landed });
+      }
+    return settled;
   }
 
   private upsertLinks(links: readonly Link[], at: string): void {

@@ -1567,6 +1567,9 @@ export class World {
       const [first, ...rest] = patients.map((id) => this.patients.rows.get(id)!);
       if (!rest.every((other) => strongEvidence(first!, other, life))) continue;
       const contacts = new Set(patients.flatMap((id) => [...(contactsOf.get(id) ?? [])]));
+      // Evidence that was weak when the contacts were made (a name typed differently in one clinic,
+      // put right later) leaves two contacts the deep sync lists for a person to merge (docs/chains.md).
+      if (contacts.size === 2 && listedForAPerson(life, [...contacts])) continue;
       if (contacts.size > 1) {
         split += 1;
         splitOnes.push(`${patients.map((id) => chain.kept(id)).join(' + ')} on ${contacts.size} contacts`);
@@ -1643,6 +1646,13 @@ const PERSON_COLUMNS = ['Surname', 'Name', 'Patronymic', 'MobilePhone', 'Phone',
  * same surname and first name (and patronymic where both have one), the same birth date where both
  * have one.
  */
+/** Whether a deep sync listed these two contacts as possibly one person (findings of kind `person`). */
+function listedForAPerson(life: Life, contacts: readonly number[]): boolean {
+  return life.context.store
+    .findings('person', 10_000)
+    .some((finding) => contacts.every((id) => finding.contactIds.includes(id)));
+}
+
 function strongEvidence(a: Record<string, unknown>, b: Record<string, unknown>, life: Life): boolean {
   const phones = (row: Record<string, unknown>) => {
     const outcome = life.context.mapper(row as Parameters<typeof life.context.mapper>[0]);

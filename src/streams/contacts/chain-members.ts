@@ -177,9 +177,8 @@ export class ChainMembers {
   /**
    * A joined contact's patients, checked again each time one of them is written: those no longer
    * the same person as the contact's first patient (by kept id) leave it. A registrar who corrects a
-   * record to another person (another birth date, another patronymic, another name without a shared
-   * phone and birth date) must not keep two people on one contact; a married name with the same
-   * birth date and phone stays.
+   * record to another person (another birth date, another patronymic, or another name and no
+   * shared phone) must not keep two people on one contact; a married name on the same number stays.
    */
   async departing(
     self: MappedContact,
@@ -205,10 +204,9 @@ export class ChainMembers {
     if (left.birth !== null && right.birth !== null && left.birth !== right.birth) return false;
     if (left.patronymic && right.patronymic && left.patronymic !== right.patronymic) return false;
     if (namesAgree(a, b)) return true;
+    // Another name (a married name, a typo put right) on the same number is still the person.
     const phones = new Set(phonesOf(b));
-    return (
-      left.birth !== null && left.birth === right.birth && phonesOf(a).some((phone) => phones.has(phone))
-    );
+    return phonesOf(a).some((phone) => phones.has(phone));
   }
 
   private samePerson(a: MappedContact, b: MappedContact): boolean {

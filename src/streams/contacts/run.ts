@@ -6,7 +6,15 @@ import type { PatientSource } from '../../ident/patient-source.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { ResolvedMap } from '../../mapping/catalogue.ts';
 import type { MapOutcome, MappedContact, Mapper, PatientRow } from '../../mapping/mapper.ts';
-import type { Link, Pending, RunCounts, RunKind, RunOutcome, StateStore } from '../../state/store.ts';
+import type {
+  Link,
+  Pending,
+  RunCounts,
+  RunKind,
+  RunOutcome,
+  StandingRefusals,
+  StateStore,
+} from '../../state/store.ts';
 import type { Clock } from '../../support/clock.ts';
 import { MirrorRefresher } from './mirror-refresh.ts';
 import { judgePending, type SentStamp, stampOf } from '../runner/pending-age.ts';
@@ -400,12 +408,33 @@ export class SyncRun
         failedBefore: outcome.ok && failed.has(outcome.contact.patientId),
         drift:
           held && link
-            ? { row: held.get(link.contactId), refusedAt: excusedAt(refused!.get(link.patientId), now) }
+            ? { row: held.get(link.contactId), refusedAt: this.refusedAt(outcome, link, refused!, now) }
             : undefined,
       });
     }
     if (!this.options.dryRun) store.endRefusals(inPlace);
     await this.matchAllAgain();
+  }
+
+  /**
+   * The hash at which a linked patient's refusals excuse what its contact lacks. A chain's shared
+   * contact is one contact: a value amoCRM refused when another clinic's patient wrote it excuses
+   * it for every patient on it.
+   */
+  private refusedAt(
+    outcome: MapOutcome,
+    link: Link,
+    refused: ReadonlyMap<string, StandingRefusals>,
+    now: number,
+  ): string | undefined {
+    const own = excusedAt(refused.get(link.patientId), now);
+    if (own !== undefined || !this.chain || !outcome.ok) return own;
+    const others = this.chain.othersOn(link.patientId, link.contactId, undefined);
+    for (const standing of this.deps.store.standingRefusals(others).values()) {
+      const excused = excusedAt(standing, now);
+      if (excused === outcome.contact.hash) return excused;
+    }
+    return undefined;
   }
 
   private async handleOutcome(
