@@ -275,7 +275,7 @@ export class SyncRun
   }
 
   protected failuresDue(): string[] {
-    return this.deps.store.failuresDue();
+    return this.deps.store.failuresDue(new Date(this.time().clock.now()));
   }
 
   protected readOne(patientId: string): Promise<PatientRow | undefined> {
@@ -334,6 +334,7 @@ export class SyncRun
             reason: "no longer the same person as the other clinics' patients on its contact; matched again",
             dueNow: true,
           })),
+          new Date(this.time().clock.now()),
         );
       outcomes[index] = { ...outcome, contact: await this.chain!.combine(outcome.contact, staying) };
     }
@@ -492,6 +493,7 @@ export class SyncRun
             reason: "another clinic's patient left its contact; written again",
             dueNow: true,
           })),
+          new Date(this.time().clock.now()),
         );
       return this.resolveUnlinked(mapped, new Set([leaving]), true);
     }
@@ -524,7 +526,10 @@ export class SyncRun
     this.pending += 1;
     this.stillPending(mapped.patientId, mapped, reason);
     if (!this.options.dryRun)
-      this.deps.store.recordFailures([{ patientId: mapped.patientId, reason, dueNow: true }]);
+      this.deps.store.recordFailures(
+        [{ patientId: mapped.patientId, reason, dueNow: true }],
+        new Date(this.time().clock.now()),
+      );
     this.deps.logger.info(
       { patientId: mapped.patientId, awaited },
       "the patient waits for the same person's create",
@@ -652,7 +657,7 @@ export class SyncRun
 
   failed(failures: readonly { patientId: string; reason: string }[]): void {
     if (failures.length === 0) return;
-    if (!this.options.dryRun) this.deps.store.recordFailures(failures);
+    if (!this.options.dryRun) this.deps.store.recordFailures(failures, new Date(this.time().clock.now()));
     for (const failure of failures) {
       this.counts.failed += 1;
       this.deps.logger.warn(

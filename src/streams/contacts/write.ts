@@ -211,7 +211,10 @@ export class ContactWriter extends StreamWriter<ContactWrites> {
         refused: entry.refused,
       })),
     );
-    this.contactDeps.store.recordFailures(lost.map(({ key, ...rest }) => ({ patientId: key, ...rest })));
+    this.contactDeps.store.recordFailures(
+      lost.map(({ key, ...rest }) => ({ patientId: key, ...rest })),
+      this.now(),
+    );
   }
 
   // ── updates ────────────────────────────────────────────────────────────────────────────────

@@ -273,7 +273,7 @@ export class DealRun
   }
 
   protected failuresDue(): string[] {
-    return this.deps.store.deals.failuresDue();
+    return this.deps.store.deals.failuresDue(new Date(this.time().clock.now()));
   }
 
   protected readOne(receptionId: string): Promise<ReceptionRow | undefined> {
@@ -663,7 +663,8 @@ export class DealRun
 
   failed(failures: readonly { receptionId: string; reason: string }[]): void {
     if (failures.length === 0) return;
-    if (!this.options.dryRun) this.deps.store.deals.recordFailures(failures);
+    if (!this.options.dryRun)
+      this.deps.store.deals.recordFailures(failures, new Date(this.time().clock.now()));
     for (const failure of failures) {
       this.counts.failed += 1;
       this.deps.logger.warn(

@@ -159,7 +159,10 @@ export class DealWriter extends StreamWriter<DealWrites> {
         return { ...link, leadId: id, placed: { pipelineId: link.pipelineId, statusId: link.statusId } };
       }),
     );
-    this.dealDeps.store.deals.recordFailures(lost.map(({ key, ...rest }) => ({ receptionId: key, ...rest })));
+    this.dealDeps.store.deals.recordFailures(
+      lost.map(({ key, ...rest }) => ({ receptionId: key, ...rest })),
+      new Date(this.dealDeps.time.clock.now()),
+    );
   }
 
   // ── updates ────────────────────────────────────────────────────────────────────────────────
