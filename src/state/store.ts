@@ -409,9 +409,12 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
    */
   recentLinksOf(key: string | undefined, limit: number): { patientId: string; phones: string[] }[] {
     const rows = this.sql(
+      // A chain's shared contact holds the combined phones: only a patient alone on its contact says
+      // what its own clinic's row held.
       `SELECT patient_id, phones FROM links WHERE phones != '' AND ${
         key === undefined ? "instr(patient_id, ':') = 0" : 'substr(patient_id, 1, ?) = ?'
-      } ORDER BY synced_at DESC LIMIT ?`,
+      } AND contact_id NOT IN (SELECT contact_id FROM links GROUP BY contact_id HAVING count(*) > 1)
+      ORDER BY synced_at DESC LIMIT ?`,
     ).all(...(key === undefined ? [limit] : [key.length + 1, `${key}:`, limit])) as {
       patient_id: string;
       phones: string;

@@ -77,12 +77,14 @@ export class ChainMembers {
   /** The patient's contact values combined with these other clinics' patients (unchanged when none). */
   async combine(mapped: MappedContact, others: readonly string[]): Promise<MappedContact> {
     if (others.length === 0) return mapped;
-    const members: ChainMember[] = [];
+    const all = [mapped];
     for (const id of others) {
       const other = await this.mappedOf(id);
-      if (other) members.push(this.member(other));
+      if (other) all.push(other);
     }
-    return combineMembers(this.member(mapped), members, this.deps.fields);
+    const times = this.valueTimes(all);
+    const [self, ...rest] = all.map((member) => this.member(member, times.get(member.patientId)!));
+    return combineMembers(self!, rest, this.deps.fields);
   }
 
   /**
@@ -231,8 +233,7 @@ export class ChainMembers {
     return true;
   }
 
-  private member(mapped: MappedContact): ChainMember {
-    const times = this.valueTimes(mapped);
+  private member(mapped: MappedContact, times: ReadonlyMap<string, number>): ChainMember {
     return {
       mapped,
       changedAt: mapped.changedAt,
@@ -242,37 +243,76 @@ export class ChainMembers {
   }
 
   /**
-   * When each `latest` value of the patient changed, as the sync saw it: first seen — the row's
-   * ChangedAt; seen different from before — now. Kept as hashes, so a deep sync of either clinic
-   * combines the same way, and only a real change of that value moves it.
+   * When each `latest` value of each patient of a shared contact changed, as the sync saw it (by
+   * patient, by value group). Kept as hashes in the state, so a deep sync of either clinic combines
+   * the same way and only a real change of a value moves it: a value first seen takes its row's
+   * ChangedAt (never later than now); a value seen changed takes now — and always later than any
+   * time the contact's patients hold for it, so a clock that ran ahead once does not freeze the
+   * value; values of several clinics seen changed at once are ordered by their rows' ChangedAt.
    */
-  private valueTimes(mapped: MappedContact): Map<string, number> {
-    const { document } = mapped;
-    const groups = new Map<string, unknown>([
-      ['name', [document.name, document.first_name, document.last_name]],
-      ['phones', document.phones.map((phone) => phone.value)],
-      ['emails', document.emails.map((email) => email.value)],
-    ]);
+  private valueTimes(members: readonly MappedContact[]): Map<string, Map<string, number>> {
+    const now = this.deps.now();
     const rules = new Map(this.deps.fields.map((field) => [field.spec.key, field.spec.combine ?? 'latest']));
-    for (const field of document.fields)
-      if (field.key !== 'ident_id' && rules.get(field.key) === 'latest') groups.set(field.key, field.value);
-    const known = this.deps.values.read(mapped.patientId);
-    const times = new Map<string, number>();
-    const changed: { field: string; hash: string; changedAt: number }[] = [];
-    for (const [group, value] of groups) {
-      const hashed = hash('sha256', JSON.stringify(value), 'hex').slice(0, 16);
-      const before = known.get(group);
-      if (before && before.hash === hashed) {
-        times.set(group, before.changedAt);
-        continue;
+    const known = new Map(
+      members.map((mapped) => [mapped.patientId, this.deps.values.read(mapped.patientId)]),
+    );
+    const times = new Map(members.map((mapped) => [mapped.patientId, new Map<string, number>()]));
+    const changed = new Map<string, { field: string; hash: string; changedAt: number }[]>();
+    const groupsOf = (mapped: MappedContact) => {
+      const { document } = mapped;
+      const groups = new Map<string, unknown>([
+        ['name', [document.name, document.first_name, document.last_name]],
+        ['phones', document.phones.map((phone) => phone.value)],
+        ['emails', document.emails.map((email) => email.value)],
+      ]);
+      for (const field of document.fields)
+        if (field.key !== 'ident_id' && rules.get(field.key) === 'latest') groups.set(field.key, field.value);
+      return groups;
+    };
+    const hashes = new Map(
+      members.map((mapped) => [
+        mapped.patientId,
+        new Map(
+          [...groupsOf(mapped)].map(([group, value]) => [
+            group,
+            hash('sha256', JSON.stringify(value), 'hex').slice(0, 16),
+          ]),
+        ),
+      ]),
+    );
+    for (const group of hashes.get(members[0]!.patientId)!.keys()) {
+      const newest = Math.max(
+        0,
+        ...members.map((mapped) => known.get(mapped.patientId)!.get(group)?.changedAt ?? 0),
+      );
+      const seenChanged: MappedContact[] = [];
+      for (const mapped of members) {
+        const before = known.get(mapped.patientId)!.get(group);
+        const hashed = hashes.get(mapped.patientId)!.get(group)!;
+        if (before && before.hash === hashed) times.get(mapped.patientId)!.set(group, before.changedAt);
+        else if (!before) {
+          const at = Math.min(mapped.changedAt ?? 0, now);
+          times.get(mapped.patientId)!.set(group, at);
+          changed.set(mapped.patientId, [
+            ...(changed.get(mapped.patientId) ?? []),
+            { field: group, hash: hashed, changedAt: at },
+          ]);
+        } else seenChanged.push(mapped);
       }
-      // First seen: the row's time, never after now (a clinic's clock running ahead would win for good).
-      const now = this.deps.now();
-      const at = before ? Math.max(now, before.changedAt + 1) : Math.min(mapped.changedAt ?? 0, now);
-      times.set(group, at);
-      changed.push({ field: group, hash: hashed, changedAt: at });
+      seenChanged
+        .sort((a, b) => (a.changedAt ?? 0) - (b.changedAt ?? 0))
+        .forEach((mapped, index) => {
+          const at = Math.max(now, newest + 1) + index;
+          times.get(mapped.patientId)!.set(group, at);
+          const hashed = hashes.get(mapped.patientId)!.get(group)!;
+          changed.set(mapped.patientId, [
+            ...(changed.get(mapped.patientId) ?? []),
+            { field: group, hash: hashed, changedAt: at },
+          ]);
+        });
     }
-    if (!this.deps.dryRun) this.deps.values.note(mapped.patientId, changed);
+    if (!this.deps.dryRun)
+      for (const [patientId, values] of changed) this.deps.values.note(patientId, values);
     return times;
   }
 
