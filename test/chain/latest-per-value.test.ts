@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ownershipProblem } from '../../src/sources/ownership-check.ts';
-import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0 } from './chain-helpers.ts';
+import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0 } from './helpers.ts';
 
 const SURNAMES = [
   'Петрова',
@@ -34,7 +34,7 @@ const woman = (id: number, n: number, extra: Record<string, unknown> = {}, at = 
     at,
   );
 
-describe('attack a12: latest per value and the start checks', () => {
+describe('a clinic chain: latest per value and the start checks', () => {
   it('start check: a healthy chain is refused after the other clinic gave 9 shared patients new numbers', async () => {
     const emulator = await emulatorOn(47800);
     try {

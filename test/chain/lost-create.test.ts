@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainStack, contactsOf, emulatorOn, MemorySource, person, writes } from './chain-helpers.ts';
+import { chainStack, contactsOf, emulatorOn, MemorySource, person, writes } from './helpers.ts';
 
 const PHONE = '+7 912 345 67 89';
 const BORN = new Date(Date.UTC(1980, 1, 2));
@@ -15,7 +15,7 @@ const anna = (id: number, extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-describe('attack: a shared person whose first create is lost', () => {
+describe('a clinic chain: a shared person whose first create is lost', () => {
   for (const mode of ['lost, never applied', 'applied late', 'applied, answer lost'] as const)
     it(`center's create ${mode}; north's same person waits; one contact in the end`, async () => {
       const emulator = await emulatorOn(

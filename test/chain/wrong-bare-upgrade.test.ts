@@ -14,7 +14,7 @@ import { StateStore } from '../../src/state/store.ts';
 import { openSyncContext } from '../../src/streams/runner/context.ts';
 import { fastTuning, longLivedConfig, startEmulator, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { readAccount } from '../chain/measure.ts';
+import { readAccount } from './measure.ts';
 
 /**
  * Attack (a11): a clinic synced alone (bare ids). The operator configures the chain but names the
@@ -27,7 +27,7 @@ import { readAccount } from '../chain/measure.ts';
 const person = (c: StoredContact) =>
   `${c.name} ${JSON.stringify(c.custom_fields_values?.filter((f) => f.field_code === 'PHONE').flatMap((f) => f.values.map((v) => v.value)))}`;
 
-describe('attack a11: SOURCE_BARE_IDS names a clinic that did not sync alone', () => {
+describe('a clinic chain: SOURCE_BARE_IDS names a clinic that did not sync alone', () => {
   const chain = syntheticChain({ keys: ['center', 'north'], firstBare: true, patients: 20, sharedPeople: 0 });
   const center = chain.clinics[0]!;
   const north = chain.clinics[1]!;

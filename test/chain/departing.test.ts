@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PAST_PENDING_WAIT_MS } from '../helpers/test-clock.ts';
-import { chainStack, contactsOf, emulatorOn, MemorySource, person } from './chain-helpers.ts';
+import { chainStack, contactsOf, emulatorOn, MemorySource, person } from './helpers.ts';
 
 const PHONE = '+7 912 345 67 89';
 const anna = (id: number, extra: Record<string, unknown> = {}) =>
@@ -20,7 +20,7 @@ const summary = (emulator: Parameters<typeof contactsOf>[0], stack: Parameters<t
     .map((contact) => contact.ids.join('+'))
     .sort();
 
-describe('attack a12: a joined patient put right to another person', () => {
+describe('a clinic chain: a joined patient put right to another person', () => {
   it('three clinics; the anchor (smallest id) is put right to another person: the other two stay one contact', async () => {
     const emulator = await emulatorOn(47810);
     try {

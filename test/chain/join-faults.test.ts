@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { identFieldId } from '../../src/mapping/catalogue.ts';
-import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0, writes } from './chain-helpers.ts';
+import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0, writes } from './helpers.ts';
 
 const PHONE = '+7 912 345 67 89';
 const BORN = new Date(Date.UTC(1980, 1, 2));
@@ -16,7 +16,7 @@ const anna = (id: number, extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-describe('attack: faults and odd data around a join', () => {
+describe('a clinic chain: faults and odd data around a join', () => {
   for (const applied of [true, false])
     it(`a join's PATCH answered 502 (${applied ? 'applied' : 'not applied'}): one contact, then a deep sync writes 0`, async () => {
       const emulator = await emulatorOn(applied ? 47550 : 47555);

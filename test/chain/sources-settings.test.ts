@@ -11,7 +11,7 @@ const server = { DB_HOST: 'ident-server', DB_USER: 'reader', DB_PASSWORD: 'secre
 const BIN = join(import.meta.dirname, '../../bin/ident-sync.js');
 
 /** Attack (a11): the operator's settings of a chain, as typed. */
-describe('attack a11: SOURCES of only commas/spaces', () => {
+describe('a clinic chain: SOURCES of only commas/spaces', () => {
   it('SOURCES="," is refused with one sentence naming the fix (it is a chain of no source)', () => {
     let problems: readonly string[] = [];
     try {
@@ -41,7 +41,7 @@ describe('attack a11: SOURCES of only commas/spaces', () => {
   });
 });
 
-describe('attack a11: renaming the bare clinic’s key', () => {
+describe('a clinic chain: renaming the bare clinic’s key', () => {
   it('the fix the sentence names is one that is then accepted', () => {
     // The chain ran with center bare; the operator renames center → centre in SOURCES and SOURCE_BARE_IDS.
     const problem = sourcesProblem(

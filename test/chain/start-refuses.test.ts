@@ -14,7 +14,7 @@ import { StateStore } from '../../src/state/store.ts';
 import { openSyncContext } from '../../src/streams/runner/context.ts';
 import { fastTuning, longLivedConfig, tempDir } from '../helpers/amocrm.ts';
 import { shippedMap } from '../helpers/map.ts';
-import { emulatorOn, MemorySource, person } from './chain-helpers.ts';
+import { emulatorOn, MemorySource, person } from './helpers.ts';
 
 /** Two clinics, ids 1..N in both, different people (own phones and names). */
 function clinics(n: number) {
@@ -93,7 +93,7 @@ const chainOf = (center: MemorySource, north: MemorySource, bare?: 'center' | 'n
     { scope: { key: 'north', bare: bare === 'north' }, patients: north },
   ]);
 
-describe('attack: the start refuses a state the configured sources do not own', () => {
+describe('a clinic chain: the start refuses a state the configured sources do not own', () => {
   it('refuses SOURCE_BARE_IDS set after the chain ran with every id scoped', async () => {
     const emulator = await emulatorOn(47530);
     const { center, north } = clinics(5);

@@ -17,7 +17,7 @@ const DAY = 86_400_000;
  * open lead (openLeadOf looks in every pipeline of the map, all clinics') and moves it into the
  * shared pipeline: north's lead is gone from north's funnel and now carries a center visit.
  */
-describe('attack a11: a clinic’s visit takes over another clinic’s manager lead', () => {
+describe('a clinic chain: a clinic’s visit takes over another clinic’s manager lead', () => {
   it('leaves a lead in north’s own pipeline to north', async () => {
     const emulator = await startEmulator();
     try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainStack, emulatorOn, MemorySource, person, T0, writes } from './chain-helpers.ts';
+import { chainStack, emulatorOn, MemorySource, person, T0, writes } from './helpers.ts';
 
 const PHONE = '+7 912 345 67 89';
 const BORN = new Date(Date.UTC(1980, 1, 2));
@@ -22,7 +22,7 @@ const anna = (id: number, extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-describe('attack: combine with values only one clinic has', () => {
+describe('a clinic chain: combine with values only one clinic has', () => {
   it('fields only one clinic fills stay, whichever clinic changes; a second deep sync writes 0', async () => {
     const emulator = await emulatorOn(47585);
     try {

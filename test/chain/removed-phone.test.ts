@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0 } from './chain-helpers.ts';
+import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0 } from './helpers.ts';
 
 const X = '+7 912 345 67 89';
 const Y = '+7 343 222 33 44';
@@ -16,7 +16,7 @@ const anna = (id: number, extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-describe('attack: a phone IDENT removed from a shared person leaves the contact', () => {
+describe('a clinic chain: a phone IDENT removed from a shared person leaves the contact', () => {
   for (const [label, removedIn, northLater, northHasY] of [
     ['center removes Y, north never had it, north changed last before', 'center', true, false],
     ['center removes Y, north never had it, center changed last before', 'center', false, false],

@@ -21,7 +21,7 @@ const accepted = (env: Record<string, string>) => {
  * is not the default instance on 1433: not the same database. The start also compares the sources'
  * patient counts and newest change: context.ts, openSources.)
  */
-describe('attack a11: one database under two keys, spelled two ways', () => {
+describe('a clinic chain: one database under two keys, spelled two ways', () => {
   for (const [label, env] of [
     [
       'localhost vs 127.0.0.1',

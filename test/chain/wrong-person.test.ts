@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0 } from './chain-helpers.ts';
+import { chainStack, contactsOf, emulatorOn, MemorySource, person, T0 } from './helpers.ts';
 
 const PHONE = '+7 912 345 67 89';
 const NO_DATE = new Date(Date.UTC(1900, 0, 1));
 
-describe('attack: wrong-person merges in a chain', () => {
+describe('a clinic chain: wrong-person merges in a chain', () => {
   it('father and son of the same name on one phone (patronymics differ, the son has no birth date) stay two contacts', async () => {
     const emulator = await emulatorOn(47500);
     try {

@@ -7,7 +7,7 @@ import { syntheticChain } from '../../src/demo/chain.ts';
 import { identFieldId } from '../../src/mapping/catalogue.ts';
 import { ChainPatientSource } from '../../src/sources/scoped-sources.ts';
 import type { PatientSource } from '../../src/ident/patient-source.ts';
-import { countPeople } from '../chain/measure.ts';
+import { countPeople } from './measure.ts';
 import type { MemorySource } from '../helpers/memory-source.ts';
 import { syncStack } from '../helpers/sync-stack.ts';
 import { startEmulator } from '../helpers/amocrm.ts';
