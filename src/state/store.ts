@@ -662,11 +662,12 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
 
   // ── refused fields ─────────────────────────────────────────────────────────────────────────
   /** These patients' contacts hold every value of the map after all (a deep sync saw it): their refusals end. */
-  /** Patients with a refused value or a vanished contact on record (what `forgetPatients` may end). */
+  /** Patients with a refused value, a vanished contact or a chain's value times on record (what `forgetPatients` may end). */
   patientsOnRecord(): string[] {
     return (
       this.sql(
-        'SELECT patient_id FROM field_refusals UNION SELECT patient_id FROM vanished_contacts',
+        `SELECT patient_id FROM field_refusals UNION SELECT patient_id FROM vanished_contacts
+         UNION SELECT DISTINCT patient_id FROM chain_values`,
       ).all() as { patient_id: string }[]
     ).map((row) => row.patient_id);
   }
@@ -676,6 +677,9 @@ export class StateStore extends StreamStore<'patientId', NewPending, Pending> {
     if (patientIds.length === 0) return;
     this.transaction(() => {
       this.tables.refusals.clear(patientIds);
+      this.sql('DELETE FROM chain_values WHERE patient_id IN (SELECT value FROM json_each(?))').run(
+        JSON.stringify(patientIds),
+      );
       this.sql('DELETE FROM vanished_contacts WHERE patient_id IN (SELECT value FROM json_each(?))').run(
         JSON.stringify(patientIds),
       );
