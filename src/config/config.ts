@@ -40,6 +40,11 @@ export interface SyncConfig {
   timeZone: string;
   overlapSeconds: number;
   matchByPhone: boolean;
+  /**
+   * CONFIRM_SOURCES: the sources' settings changed and they are right — start without comparing the
+   * state's patients with the databases (src/sources/ownership-check.ts).
+   */
+  confirmSources: boolean;
   /** Receptions → deals (SYNC_RECEPTIONS); off by default. */
   receptions: boolean;
   /** How far back a deep sync checks receptions (days before today; every future booking too). */
@@ -168,6 +173,7 @@ export function loadConfig(source: EnvSource, requirements: readonly Requirement
       timeZone: env.TZ,
       overlapSeconds: env.SYNC_OVERLAP_SECONDS,
       matchByPhone: env.MATCH_BY_PHONE,
+      confirmSources: env.CONFIRM_SOURCES,
       receptions: env.SYNC_RECEPTIONS,
       receptionsDaysBack: env.RECEPTIONS_DAYS_BACK,
     },

@@ -160,6 +160,8 @@ export const environmentSchema = z.object({
   DEEP_SYNC_HOUR_EVENING: integer(0, 23, 20),
   SYNC_OVERLAP_SECONDS: integer(0, 86_400, 300),
   MATCH_BY_PHONE: flag(true),
+  // The sources' settings changed and the start's database check refuses them: the operator says they are right.
+  CONFIRM_SOURCES: flag(false),
   // Receptions become deals only when asked: clinics that want contacts alone see no change.
   SYNC_RECEPTIONS: flag(false),
   RECEPTIONS_DAYS_BACK: integer(0, 3650, 90),

@@ -27,6 +27,7 @@ describe('configuration', () => {
       timeZone: 'Europe/Moscow',
       overlapSeconds: 300,
       matchByPhone: true,
+      confirmSources: false,
       receptions: false,
       receptionsDaysBack: 90,
     });

@@ -7,6 +7,7 @@ export const syncConfig = (overrides: Partial<SyncConfig> = {}): SyncConfig => (
   timeZone: 'Europe/Moscow',
   overlapSeconds: 300,
   matchByPhone: true,
+  confirmSources: false,
   receptions: false,
   receptionsDaysBack: 90,
   ...overrides,

@@ -229,7 +229,7 @@ describe('a chain of sources from the configuration', () => {
           client: stack.client,
           connect: async (db) => {
             connected.push(db.database);
-            return fakeConnection([]);
+            return fakeConnection(db.database === 'PZ' ? [syntheticPatient(1, T0)] : []);
           },
         },
       );

@@ -7,7 +7,7 @@ import { connectIdent, type SqlConnection } from '../../ident/pool.ts';
 import { classifyDbError } from '../../ident/errors.ts';
 import { ChainPatientSource, ChainReceptionSource, type IdentSource } from '../../sources/scoped-sources.ts';
 import { pipelineSourcesProblem, sourcesProblem } from '../../sources/state-check.ts';
-import { ownershipProblem } from '../../sources/ownership-check.ts';
+import { ownershipProblem, settingsOf } from '../../sources/ownership-check.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { sourceError } from '../../sources/source-error.ts';
 import { keyedPatients, keyedReceptions } from '../../sources/keyed-errors.ts';
@@ -328,21 +328,27 @@ export async function openSyncContext(
     }
   })();
   const source = ident.patients;
-  const owned = await ownershipProblem(
+  const settings = settingsOf(
     config.scopes,
-    (key, limit) => store.recentLinksOf(key, limit),
-    source,
-    mapper,
+    config.sources.map(({ scope, database }) => ({ key: scope.key, ...database })),
+  );
+  const settingsChanged = store.getMeta('sources_settings') !== settings;
+  const owned = (
+    settingsChanged && !config.sync.confirmSources
+      ? ownershipProblem(config.scopes, (key, limit) => store.recentLinksOf(key, limit), source, mapper)
+      : Promise.resolve(undefined)
   ).catch(async (error: unknown) => {
     await source.close().catch(() => undefined);
     if (!parts.store) store.close();
     throw error;
   });
-  if (owned) {
+  const problem = await owned;
+  if (problem) {
     await source.close().catch(() => undefined);
     if (!parts.store) store.close();
-    throw new ConfigError([owned]);
+    throw new ConfigError([problem]);
   }
+  if (settingsChanged) store.setMeta('sources_settings', settings);
   if (dealFiles && !ident.receptions)
     throw new Error('SYNC_RECEPTIONS is on but no reception source was given');
   const dealPartsOf = (fresh: ResolvedDealMap): DealParts => ({
