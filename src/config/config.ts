@@ -306,7 +306,7 @@ function scopesOf(raw: EnvSource): SourceScope[] {
 }
 
 /** A server's name as one spelling: letter case, a trailing dot and this machine's aliases aside. */
-function serverName(host: string): string {
+export function serverName(host: string): string {
   const name = host.trim().toLowerCase().replace(/\.$/, '');
   return ['localhost', '127.0.0.1', '::1', '[::1]', '(local)', '.', '(localdb)'].includes(name)
     ? 'localhost'

@@ -1,3 +1,4 @@
+import { serverName } from '../config/config.ts';
 import type { PatientSource } from '../ident/patient-source.ts';
 import type { Mapper } from '../mapping/mapper.ts';
 import { scopeId, type SourceScope, splitScopedId } from './source-key.ts';
@@ -55,7 +56,7 @@ export function settingsOf(
     scopes: scopes.map((scope) => [scope.key, scope.bare]),
     databases: databases.map((db) => [
       db.key,
-      db.host.trim().toLowerCase(),
+      serverName(db.host),
       db.port ?? null,
       db.instance?.toLowerCase() ?? null,
       db.database.toLowerCase(),

@@ -1,6 +1,6 @@
 import type { ChangeMark, PatientSource } from '../ident/patient-source.ts';
 import type { ReceptionSource } from '../ident/reception-source.ts';
-import type { PatientRow } from '../mapping/mapper.ts';
+import { type PatientRow, readId } from '../mapping/mapper.ts';
 import type { ReceptionRow } from '../mapping/deal-mapper.ts';
 import { ownsId, scopeId, type SourceScope, splitScopedId } from './source-key.ts';
 
@@ -9,14 +9,6 @@ export interface IdentSource {
   scope: SourceScope;
   patients: PatientSource;
   receptions?: ReceptionSource;
-}
-
-/** The database's own id from a row's column, as text; undefined when it is not a positive integer. */
-function ownId(raw: unknown): string | undefined {
-  if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0) return String(raw);
-  if (typeof raw === 'bigint' && raw > 0n) return String(raw);
-  if (typeof raw === 'string' && /^\s*0*[1-9]\d*\s*$/.test(raw)) return raw.trim().replace(/^0+/, '');
-  return undefined;
 }
 
 /** The row with its id columns as the sync keeps them (`north:1042`); a column that is not an id stays as read. */
@@ -28,7 +20,7 @@ function scopeRow<R extends Record<string, unknown>>(
   if (scope.bare) return row;
   const scoped: Record<string, unknown> = { ...row };
   for (const column of columns) {
-    const id = ownId(row[column]);
+    const id = readId(row[column]);
     if (id !== undefined) scoped[column] = scopeId(scope, id);
   }
   return scoped as R;

@@ -275,7 +275,7 @@ export class SyncRun
   }
 
   protected failuresDue(): string[] {
-    return this.deps.store.failuresDue(new Date(this.time().clock.now()));
+    return this.deps.store.failuresDue(this.now());
   }
 
   protected readOne(patientId: string): Promise<PatientRow | undefined> {
@@ -303,18 +303,13 @@ export class SyncRun
         await this.writer.flush();
       this.lastClinic = { key: clinic };
       this.unsettled = undefined;
-      await this.planPage(
-        await this.combineShared(rows.slice(start, end).map((row) => this.deps.mapper(row))),
-      );
+      await this.planPage(rows.slice(start, end).map((row) => this.deps.mapper(row)));
       start = end;
     }
   }
 
   /** A chain: a linked patient's contact values combined with the other clinics' patients on the same contact. */
-  private async combineShared(outcomes: MapOutcome[]): Promise<MapOutcome[]> {
-    const links = this.deps.store.links(
-      outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : [])),
-    );
+  private async combineShared(outcomes: MapOutcome[], links: ReadonlyMap<string, Link>): Promise<void> {
     for (const [index, outcome] of outcomes.entries()) {
       if (!outcome.ok) continue;
       const link = links.get(outcome.contact.patientId);
@@ -334,11 +329,10 @@ export class SyncRun
             reason: "no longer the same person as the other clinics' patients on its contact; matched again",
             dueNow: true,
           })),
-          new Date(this.time().clock.now()),
+          this.now(),
         );
       outcomes[index] = { ...outcome, contact: await this.chain!.combine(outcome.contact, staying) };
     }
-    return outcomes;
   }
 
   /**
@@ -385,10 +379,11 @@ export class SyncRun
   }
 
   /** A page of mapped patients: looked up in the state together, then each planned and queued. */
-  private async planPage(outcomes: readonly MapOutcome[]): Promise<void> {
+  private async planPage(outcomes: MapOutcome[]): Promise<void> {
     const { store } = this.deps;
     const ids = outcomes.flatMap((outcome) => (outcome.ok ? [outcome.contact.patientId] : []));
     const links = store.links(ids);
+    if (this.chain) await this.combineShared(outcomes, links);
     const failed = store.failedAmong(ids);
     // Deep syncs compare each linked contact with the mirror, read in full at the start of the run.
     const deep = this.kind === 'deep';
@@ -493,7 +488,7 @@ export class SyncRun
             reason: "another clinic's patient left its contact; written again",
             dueNow: true,
           })),
-          new Date(this.time().clock.now()),
+          this.now(),
         );
       return this.resolveUnlinked(mapped, new Set([leaving]), true);
     }
@@ -526,10 +521,7 @@ export class SyncRun
     this.pending += 1;
     this.stillPending(mapped.patientId, mapped, reason);
     if (!this.options.dryRun)
-      this.deps.store.recordFailures(
-        [{ patientId: mapped.patientId, reason, dueNow: true }],
-        new Date(this.time().clock.now()),
-      );
+      this.deps.store.recordFailures([{ patientId: mapped.patientId, reason, dueNow: true }], this.now());
     this.deps.logger.info(
       { patientId: mapped.patientId, awaited },
       "the patient waits for the same person's create",
@@ -657,7 +649,7 @@ export class SyncRun
 
   failed(failures: readonly { patientId: string; reason: string }[]): void {
     if (failures.length === 0) return;
-    if (!this.options.dryRun) this.deps.store.recordFailures(failures, new Date(this.time().clock.now()));
+    if (!this.options.dryRun) this.deps.store.recordFailures(failures, this.now());
     for (const failure of failures) {
       this.counts.failed += 1;
       this.deps.logger.warn(

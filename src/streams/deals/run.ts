@@ -273,7 +273,7 @@ export class DealRun
   }
 
   protected failuresDue(): string[] {
-    return this.deps.store.deals.failuresDue(new Date(this.time().clock.now()));
+    return this.deps.store.deals.failuresDue(this.now());
   }
 
   protected readOne(receptionId: string): Promise<ReceptionRow | undefined> {
@@ -663,8 +663,7 @@ export class DealRun
 
   failed(failures: readonly { receptionId: string; reason: string }[]): void {
     if (failures.length === 0) return;
-    if (!this.options.dryRun)
-      this.deps.store.deals.recordFailures(failures, new Date(this.time().clock.now()));
+    if (!this.options.dryRun) this.deps.store.deals.recordFailures(failures, this.now());
     for (const failure of failures) {
       this.counts.failed += 1;
       this.deps.logger.warn(

@@ -257,6 +257,33 @@ function checkStateSources(config: Config, store: StateStore): void {
   if (config.chain && bare !== undefined && recorded === undefined) store.setMeta('chain_bare_source', bare);
 }
 
+/**
+ * When the sources' settings changed since the last start, each source's database must hold the
+ * patients synced under its key (src/sources/ownership-check.ts), unless CONFIRM_SOURCES says so.
+ */
+async function checkDatabasesHoldState(
+  config: Config,
+  store: StateStore,
+  source: PatientSource,
+  mapper: Mapper,
+): Promise<void> {
+  const settings = settingsOf(
+    config.scopes,
+    config.sources.map(({ scope, database }) => ({ key: scope.key, ...database })),
+  );
+  if (store.getMeta('sources_settings') === settings) return;
+  if (!config.sync.confirmSources) {
+    const problem = await ownershipProblem(
+      config.scopes,
+      (key, limit) => store.recentLinksOf(key, limit),
+      source,
+      mapper,
+    );
+    if (problem) throw new ConfigError([problem]);
+  }
+  store.setMeta('sources_settings', settings);
+}
+
 export async function openSyncContext(
   config: Config,
   logger: Logger,
@@ -310,45 +337,25 @@ export async function openSyncContext(
   }
   let mapper = createMapper(resolved, { timeZone });
   const store = parts.store ?? new StateStore(config.stateDir);
-  const ident = await (async () => {
-    try {
-      checkStateSources(config, store);
-      return parts.source
-        ? { patients: parts.source, receptions: parts.receptions }
-        : await openSources(config, {
-            files,
-            map,
-            deals: dealFiles,
-            logger,
-            connect: parts.connect ?? connectIdent,
-          });
-    } catch (error) {
-      if (!parts.store) store.close();
-      throw error;
-    }
-  })();
-  const source = ident.patients;
-  const settings = settingsOf(
-    config.scopes,
-    config.sources.map(({ scope, database }) => ({ key: scope.key, ...database })),
-  );
-  const settingsChanged = store.getMeta('sources_settings') !== settings;
-  const owned = (
-    settingsChanged && !config.sync.confirmSources
-      ? ownershipProblem(config.scopes, (key, limit) => store.recentLinksOf(key, limit), source, mapper)
-      : Promise.resolve(undefined)
-  ).catch(async (error: unknown) => {
-    await source.close().catch(() => undefined);
+  let ident: OpenedIdent | undefined;
+  try {
+    checkStateSources(config, store);
+    ident = parts.source
+      ? { patients: parts.source, receptions: parts.receptions }
+      : await openSources(config, {
+          files,
+          map,
+          deals: dealFiles,
+          logger,
+          connect: parts.connect ?? connectIdent,
+        });
+    await checkDatabasesHoldState(config, store, ident.patients, mapper);
+  } catch (error) {
+    await ident?.patients.close().catch(() => undefined);
     if (!parts.store) store.close();
     throw error;
-  });
-  const problem = await owned;
-  if (problem) {
-    await source.close().catch(() => undefined);
-    if (!parts.store) store.close();
-    throw new ConfigError([problem]);
   }
-  if (settingsChanged) store.setMeta('sources_settings', settings);
+  const source = ident.patients;
   if (dealFiles && !ident.receptions)
     throw new Error('SYNC_RECEPTIONS is on but no reception source was given');
   const dealPartsOf = (fresh: ResolvedDealMap): DealParts => ({

@@ -136,6 +136,11 @@ export abstract class StreamRun<
     return { clock: this.deps.clock ?? systemClock, boot: this.deps.boot ?? systemBootId() };
   }
 
+  /** The run's wall clock now (a simulation's virtual one): failures are recorded and judged due on it. */
+  protected now(): Date {
+    return new Date(this.time().clock.now());
+  }
+
   /** How long after it was sent a create not seen in amoCRM counts as lost. */
   protected pendingWaitMs(): number {
     return this.options.requestTimeoutMs + this.options.pendingMarginMs;
